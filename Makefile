@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench samples clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $(STAMP)
+
+## Set up and run the main job on the bundled samples; output under out/demo/.
+demo: $(STAMP)
+	$(BIN)/nbhd-geo demo --out out/demo
+
+## Set up and run the whole test suite (lint included).
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks data/samples
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+## Regenerate data/samples/ deterministically (the files are committed).
+samples: $(STAMP)
+	$(BIN)/python data/samples/generate.py
+
+## Benchmarks against tobler and geopandas.overlay (not tests; need ../shared/data).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_crosswalk.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache
