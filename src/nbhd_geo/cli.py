@@ -1,0 +1,227 @@
+"""``nbhd-geo``: the command line. Thin click wrappers over the library.
+
+Every :class:`~nbhd_geo.errors.NbhdGeoError` is printed as one plain message
+(argument, ids, fix) with exit status 2; anything unexpected is reported in one line
+with exit status 3 (``-v`` shows the traceback). No bare tracebacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nbhd_geo.errors import InputError, NbhdGeoError
+
+__all__ = ["main", "cli"]
+
+log = logging.getLogger("nbhd_geo")
+
+
+def _setup_logging(verbose: int, quiet: int) -> None:
+    level = max(logging.INFO - 10 * verbose + 10 * quiet, logging.DEBUG)
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
+
+
+def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into clean messages and exit codes."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NbhdGeoError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(2)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as err:  # noqa: BLE001 - the CLI must never show a bare traceback
+            if log.isEnabledFor(logging.DEBUG):
+                log.exception("internal error")
+            click.echo(
+                f"internal error: {type(err).__name__}: {err}\n"
+                "This is a bug in nbhd_geo: please report it with the command you ran "
+                "(rerun with -v for the traceback).",
+                err=True,
+            )
+            sys.exit(3)
+
+    return wrapper
+
+
+verbosity = [
+    click.option("-v", "--verbose", count=True, help="More output (-vv for debug)."),
+    click.option("-q", "--quiet", count=True, help="Less output."),
+]
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(verbosity):
+        func = opt(func)
+    return func
+
+
+def _split_layer(spec: str) -> tuple[str, str | None]:
+    """``path.gpkg:layer`` -> (path, layer); plain paths unchanged."""
+    if ":" in spec and not Path(spec).exists():
+        path, _, layer = spec.rpartition(":")
+        if Path(path).exists():
+            return path, layer
+    return spec, None
+
+
+def _read_layer(spec: str, *, id_col: str | None, argument: str) -> Any:
+    from nbhd_geo.io import read_layer
+
+    path, layer = _split_layer(spec)
+    if not Path(path).exists():
+        raise InputError(
+            f"file not found: {path}", argument=argument, fix="check the path (use path.gpkg:layer)"
+        )
+    data, report = read_layer(path, layer=layer, id_col=id_col)
+    log.info("%s: %s", argument, report.summary(max_lines=5).splitlines()[0])
+    return data
+
+
+def _read_drawings(paths: Sequence[str], **kw: Any) -> tuple[Any, Any]:
+    from nbhd_geo.workflow import read_drawings_many
+
+    return read_drawings_many([_split_layer(p) for p in paths], **kw)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nbhd_geo")
+def cli() -> None:
+    """Reconcile resident-drawn neighbourhoods with statutory geographies."""
+
+
+@cli.command("read")
+@click.argument("drawings", nargs=-1, required=True)
+@click.option("--name-col", default=None, help="Column with the neighbourhood name.")
+@click.option("--id-col", default=None, help="Column with the drawing id.")
+@click.option("--keep-personal", is_flag=True, help="Keep columns that look like personal data.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@_common
+@_friendly
+def read_cmd(drawings: tuple[str, ...], name_col: str | None, id_col: str | None,
+             keep_personal: bool, out: str, verbose: int, quiet: int) -> None:
+    """Read, validate and repair DRAWINGS; write them and the read report."""
+    _setup_logging(verbose, quiet)
+    data, report = _read_drawings(drawings, name_col=name_col, id_col=id_col,
+                                  keep_personal=keep_personal)
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data.reset_index().to_file(out_dir / "drawings.gpkg", layer="drawings", driver="GPKG")
+    report.to_frame().to_csv(out_dir / "read_report.csv", index=False)
+    click.echo(f"{len(data)} drawings kept or repaired; report: {out_dir / 'read_report.csv'}")
+
+
+@cli.command("crosswalk")
+@click.argument("source")
+@click.argument("target")
+@click.option("--source-id", default=None, help="Id column of SOURCE.")
+@click.option("--target-id", default=None, help="Id column of TARGET.")
+@click.option("--sliver-tol", type=float, default=None, help="Flag overlaps below this many m².")
+@click.option("--engine", type=click.Choice(["exact", "geos"]), default="exact", show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
+@_common
+@_friendly
+def crosswalk_cmd(source: str, target: str, source_id: str | None, target_id: str | None,
+                  sliver_tol: float | None, engine: str, out: str, verbose: int,
+                  quiet: int) -> None:
+    """Exact overlap table between two polygon layers (path or path.gpkg:layer)."""
+    from nbhd_geo.overlay import crosswalk
+
+    _setup_logging(verbose, quiet)
+    src = _read_layer(source, id_col=source_id, argument="SOURCE")
+    tgt = _read_layer(target, id_col=target_id, argument="TARGET")
+    cw = crosswalk(src, tgt, sliver_tol_m2=sliver_tol, engine=engine)  # type: ignore[arg-type]
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    cw.to_frame().to_csv(out, index=False)
+    s = cw.summary()
+    click.echo(
+        f"{s['pairs']} overlapping pairs ({s['slivers']} slivers < {s['sliver_tol_m2']} m²); "
+        f"{s['sources_without_overlap']} source features overlap nothing; wrote {out}"
+    )
+
+
+@cli.command("best-fit")
+@click.argument("areas")
+@click.argument("units")
+@click.option("--method", type=click.Choice(["max_iou", "majority", "centroid"]),
+              default="max_iou", show_default=True)
+@click.option("--unit-id", default=None, help="Id column of UNITS.")
+@click.option("--population", "population_col", default=None,
+              help="Population column of UNITS (adds population fit measures).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
+@_common
+@_friendly
+def best_fit_cmd(areas: str, units: str, method: str, unit_id: str | None,
+                 population_col: str | None, out: str, verbose: int, quiet: int) -> None:
+    """Statutory units standing in for each drawn area, and the quality of the fit."""
+    from nbhd_geo.bestfit import best_fit
+
+    _setup_logging(verbose, quiet)
+    drawn, _ = _read_drawings([areas])
+    layer = _read_layer(units, id_col=unit_id, argument="UNITS")
+    fit = best_fit(drawn, layer, method=method, unit_population=population_col)  # type: ignore[arg-type]
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fit.members.to_csv(Path(out).with_suffix(".members.csv"), index=False)
+    fit.to_frame().to_csv(out)
+    click.echo(f"best fit ({method}) for {len(fit.quality)} areas; wrote {out}")
+
+
+@cli.command("check-tiling")
+@click.argument("layer")
+@click.option("--id-col", default=None)
+@click.option("--tolerance", type=float, default=0.0, help="Ignore gaps/overlaps below this m².")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
+@_common
+@_friendly
+def check_tiling_cmd(layer: str, id_col: str | None, tolerance: float, out: str,
+                     verbose: int, quiet: int) -> None:
+    """Find gaps and overlaps in a layer that should tile."""
+    from nbhd_geo.layerqa import check_tiling
+
+    _setup_logging(verbose, quiet)
+    data = _read_layer(layer, id_col=id_col, argument="LAYER")
+    rep = check_tiling(data, tolerance_m2=tolerance)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    rep.to_frame().to_csv(out, index=False)
+    s = rep.summary()
+    click.echo(
+        f"{s['overlaps']} overlaps ({s['overlap_m2']:.1f} m²), {s['gaps']} gaps "
+        f"({s['gap_m2']:.1f} m²); wrote {out}"
+    )
+
+
+@cli.command("demo")
+@click.option("--out", default="out/demo", show_default=True, type=click.Path(file_okay=False))
+@_common
+@_friendly
+def demo_cmd(out: str, verbose: int, quiet: int) -> None:
+    """Run the main job on the bundled sample town and write everything under OUT."""
+    from nbhd_geo.workflow import run_demo
+
+    _setup_logging(verbose, quiet)
+    written = run_demo(Path(out), progress=quiet == 0)
+    click.echo(f"demo written to {out}/ ({len(written)} files); open {out}/index.html")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``nbhd-geo`` console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="nbhd-geo")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
