@@ -122,7 +122,7 @@ def read_cmd(drawings: tuple[str, ...], name_col: str | None, id_col: str | None
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     data.reset_index().to_file(out_dir / "drawings.gpkg", layer="drawings", driver="GPKG")
-    report.to_frame().to_csv(out_dir / "read_report.csv", index=False)
+    report.to_csv(out_dir / "read_report.csv", index=False)
     click.echo(f"{len(data)} drawings kept or repaired; report: {out_dir / 'read_report.csv'}")
 
 

@@ -1,0 +1,142 @@
+"""The nbhd-geo command line, run as a real process: outputs, clean errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from tests.conftest import SAMPLES
+
+EXE = [sys.executable, "-m", "nbhd_geo.cli"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*EXE, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    proc = run("demo", "--out", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_demo_writes_every_output(demo):
+    out, proc = demo
+    for name in ["read_report.csv", "crosswalk_lsoa.csv", "crosswalk_ward.csv", "crosswalk_oa.csv",
+                 "crosswalk_msoa.csv", "best_fit.csv", "checks.json", "layers.gpkg"]:
+        assert (out / name).stat().st_size > 0, name
+    assert "Traceback" not in proc.stderr
+
+
+def test_demo_accounts_for_every_input_feature(demo):
+    out, _ = demo
+    report = pd.read_csv(out / "read_report.csv")
+    n_input = 0
+    for name, layer in [("drawings_workshop.gpkg", "drawings"), ("drawings_online.geojson", None)]:
+        n_input += len(gpd.read_file(SAMPLES / name, layer=layer))
+    n_input += len(pd.read_csv(SAMPLES / "drawings_survey.csv"))
+    kml = (SAMPLES / "drawings_mapmaker.kml").read_text()
+    n_input += kml.count("<Placemark")
+    assert len(report) == n_input
+    assert set(report["status"]) <= {"kept", "repaired", "rejected"}
+    drawings = gpd.read_file(out / "layers.gpkg", layer="drawings")
+    assert len(drawings) == (report["status"] != "rejected").sum()
+    # Personal columns never reach the outputs.
+    for col in ["contributor_name", "contributor_email", "phone", "comments", "email"]:
+        assert col not in drawings.columns
+
+
+def test_demo_area_conservation(demo):
+    out, _ = demo
+    checks = json.loads((out / "checks.json").read_text())
+    for layer in ["oa", "lsoa", "msoa", "ward"]:
+        c = checks[layer]
+        assert c["overlap_area_m2"] + c["uncovered_area_m2"] == pytest.approx(c["drawing_area_m2"])
+        assert c["max_share_covered"] <= 1 + 1e-9
+    # OAs nest in LSOAs and MSOAs: the drawings' overlap with each is the same area.
+    assert checks["oa"]["overlap_area_m2"] == pytest.approx(checks["lsoa"]["overlap_area_m2"])
+    assert checks["oa"]["overlap_area_m2"] == pytest.approx(checks["msoa"]["overlap_area_m2"])
+
+
+def square_file(tmp_path: Path, crs=27700, name="sq.gpkg", ids=("a", "b")) -> Path:
+    gdf = gpd.GeoDataFrame(
+        {"code": list(ids)},
+        geometry=[shapely.box(430000 + 100 * i, 420000, 430100 + 100 * i, 420100)
+                  for i in range(len(ids))],
+        crs=crs,
+    )
+    path = tmp_path / name
+    gdf.to_file(path)
+    return path
+
+
+def test_crosswalk_command(tmp_path):
+    a = square_file(tmp_path, name="a.gpkg")
+    b = square_file(tmp_path, name="b.geojson", ids=("x", "y", "z"))
+    out = tmp_path / "cw.csv"
+    proc = run("crosswalk", str(a), str(b), "--source-id", "code", "--target-id", "code",
+               "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(out)
+    assert table[["source_id", "target_id"]].values.tolist() == [["a", "x"], ["b", "y"]]
+    assert table["share_of_source"].tolist() == pytest.approx([1.0, 1.0])
+    assert "2 overlapping pairs" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["crosswalk", "missing.gpkg", "missing2.gpkg", "--out", "x.csv"],
+         "SOURCE: file not found: missing.gpkg"),
+        (["best-fit", "nope.geojson", "nope.gpkg", "--out", "x.csv"], "nope.geojson"),
+        (["check-tiling", "absent.gpkg", "--out", "x.csv"], "LAYER: file not found"),
+    ],
+)
+def test_bad_paths_give_clean_errors(tmp_path, args, needle):
+    proc = run(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ")
+
+
+def test_missing_id_column_names_the_fix(tmp_path):
+    a = square_file(tmp_path, name="a.gpkg")
+    proc = run("crosswalk", str(a), str(a), "--source-id", "nope", "--out", str(tmp_path / "o.csv"))
+    assert proc.returncode == 2
+    assert "nope" in proc.stderr and "code" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_crs_is_explained(tmp_path):
+    csv = tmp_path / "drawn.csv"
+    csv.write_text('id,wkt\n1,"POLYGON ((430000 420000, 430100 420000, 430100 420100, 430000 420000))"\n')
+    proc = run("read", str(csv), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "no CRS" in proc.stderr and 'crs="EPSG:27700"' in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_read_command_writes_report(tmp_path):
+    out = tmp_path / "read"
+    proc = run("read", f"{SAMPLES / 'drawings_workshop.gpkg'}:drawings", "--name-col",
+               "neighbourhood", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    report = pd.read_csv(out / "read_report.csv")
+    assert set(report["status"]) == {"kept", "repaired", "rejected"}
+    assert (out / "drawings.gpkg").exists()
+
+
+def test_help_and_version():
+    assert run("--help").returncode == 0
+    proc = run("--version")
+    assert proc.returncode == 0 and "0.1.0" in proc.stdout
