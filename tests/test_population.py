@@ -126,18 +126,20 @@ def test_errors_name_argument_and_fix(drawn, lsoa):
 
 @pytest.mark.shared
 def test_wakefield_oa_weighting_conserves_population(shared):
-    oa = gpd.read_file(shared("ons", "wakefield", "oa11.geojson")).to_crs(27700)
-    lsoa = gpd.read_file(shared("ons", "wakefield", "lsoa11.geojson")).to_crs(27700)
+    from nbhd_geo.io import read_layer
+
+    oa, _ = read_layer(shared("ons", "wakefield", "oa11.geojson"))
+    lsoa, _ = read_layer(shared("ons", "wakefield", "lsoa11.geojson"), id_col="LSOA11CD")
     rng = np.random.default_rng(7)
     oa["people"] = rng.integers(100, 400, len(oa))
     lsoa["pop"] = 1500
     centre = lsoa.union_all().centroid
     drawn = gpd.GeoDataFrame(
         {"name": ["N1", "N2"]},
-        geometry=[centre.buffer(1500), shapely.affinity.translate(centre, 2500, 0).buffer(1200)],
+        geometry=[centre.buffer(4000), shapely.affinity.translate(centre, 6000, 0).buffer(1200)],
         crs=27700,
     )
-    ap = apportion(drawn, lsoa, area_id="name", unit_id="LSOA11CD", unit_population="pop",
+    ap = apportion(drawn, lsoa, area_id="name", unit_population="pop",
                    weights=oa, weight_col="people")
     cons = ap.conservation()
     units = cons.drop("TOTAL")
@@ -149,3 +151,15 @@ def test_wakefield_oa_weighting_conserves_population(shared):
     assert by_area.loc["N1", "population"] > 0
     # Fully inside LSOAs get share 1 exactly (up to float), partial ones less.
     assert ap.table["pop_share"].max() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_unit_population_defaults_to_weights_total(drawn, lsoa, engine):
+    pts = gpd.GeoDataFrame({"n": [10, 30, 5, 5]},
+                           geometry=shapely.points([[10, 10], [80, 50], [120, 50], [180, 50]]),
+                           crs=27700)
+    ap = apportion(drawn, lsoa, area_id="name", unit_id="code", weights=pts, weight_col="n",
+                   engine=engine)
+    t = ap.table.set_index(["area_id", "unit_id"])
+    assert ap.units.loc["L1", "population"] == 40
+    assert t.loc[("Oakfield", "L1"), "population"] == pytest.approx(30.0)
+    assert t.loc[("Oakfield", "L2"), "population"] == pytest.approx(5.0)

@@ -238,7 +238,8 @@ def best_fit(
         selected = _max_iou(members, area_size)
     members["selected"] = np.asarray(selected, dtype=bool)
 
-    quality = _quality(members, area_size, ap.units["population"], unit_population is not None)
+    with_pop = unit_population is not None or weights is not None
+    quality = _quality(members, area_size, ap.units["population"], with_pop)
     members = members.drop(columns=["unit_pos", "unit_m2"])
     return BestFit(
         members=members, quality=quality, method=method, centroid_basis=basis,

@@ -35,6 +35,9 @@ class TilingReport:
         One row per gap (a hole in the union of the layer, or a part of ``extent``
         not covered): ``gap_id``, ``area_m2``, ``neighbours`` (ids touching it),
         ``geometry``.
+    outside
+        Parts of features lying outside ``extent`` (empty without an extent):
+        ``id``, ``area_m2``, ``geometry``.
     layer_area_m2
         Σ area of the features.
     union_area_m2
@@ -46,6 +49,7 @@ class TilingReport:
 
     overlaps: gpd.GeoDataFrame
     gaps: gpd.GeoDataFrame
+    outside: gpd.GeoDataFrame
     layer_area_m2: float
     union_area_m2: float
     tolerance_m2: float
@@ -57,13 +61,14 @@ class TilingReport:
     @property
     def tiles(self) -> bool:
         """True when no gap or overlap above the tolerance was found."""
-        return self.overlaps.empty and self.gaps.empty
+        return self.overlaps.empty and self.gaps.empty and self.outside.empty
 
     def to_frame(self) -> pd.DataFrame:
         """Both tables stacked, with a ``kind`` column (``"overlap"`` / ``"gap"``)."""
         o = pd.DataFrame(self.overlaps.drop(columns="geometry")).assign(kind="overlap")
         g = pd.DataFrame(self.gaps.drop(columns="geometry")).assign(kind="gap")
-        return pd.concat([o, g], ignore_index=True)
+        x = pd.DataFrame(self.outside.drop(columns="geometry")).assign(kind="outside_extent")
+        return pd.concat([o, g, x], ignore_index=True)
 
     def summary(self) -> dict[str, float | int | bool]:
         """Headline counts and areas."""
@@ -73,6 +78,8 @@ class TilingReport:
             "overlap_m2": float(self.overlaps["area_m2"].sum()),
             "gaps": len(self.gaps),
             "gap_m2": float(self.gaps["area_m2"].sum()),
+            "outside_extent": len(self.outside),
+            "outside_extent_m2": float(self.outside["area_m2"].sum()),
             "small_overlaps": self.n_small_overlaps,
             "small_overlap_m2": self.small_overlap_m2,
             "small_gaps": self.n_small_gaps,
@@ -146,6 +153,7 @@ def check_tiling(
     )
 
     union = shapely.union_all(geoms)
+    out_ids, out_geoms = [], []
     if extent is None:
         # Only holes enclosed by the layer can be told apart from "outside".
         parts = shapely.get_parts(union)
@@ -159,6 +167,9 @@ def check_tiling(
             else extent
         )
         gap_geoms = list(shapely.get_parts(shapely.difference(ext, union)))
+        spill = shapely.difference(geoms, ext)
+        has = ~shapely.is_empty(spill) & (shapely.area(spill) > tolerance_m2)
+        out_ids, out_geoms = list(ids[has]), list(spill[has])
     gap_geoms = [g for g in gap_geoms if shapely.area(g) > 0]
     gap_arr = np.asarray(gap_geoms, dtype=object)
     gap_area = shapely.area(gap_arr) if len(gap_arr) else np.zeros(0)
@@ -178,9 +189,15 @@ def check_tiling(
         geometry=gap_arr[keep][order] if keep.any() else [],
         crs=prep.frame.crs,
     )
+    outside = gpd.GeoDataFrame(
+        {"id": out_ids, "area_m2": shapely.area(np.asarray(out_geoms, dtype=object))
+         if out_geoms else []},
+        geometry=out_geoms, crs=prep.frame.crs,
+    )
     return TilingReport(
         overlaps=overlaps,
         gaps=gaps,
+        outside=outside,
         layer_area_m2=float(shapely.area(geoms).sum()),
         union_area_m2=float(shapely.area(union)),
         tolerance_m2=float(tolerance_m2),

@@ -229,8 +229,9 @@ def apportion(
         Id columns; ``None`` uses the index.
     unit_population
         Column of ``units`` (or a Series indexed by unit id) with each unit's
-        population: the total that is shared out. Optional: without it only
-        shares are returned.
+        population: the total that is shared out. Without it, the weighting layer's
+        own count inside each unit is used when ``weights`` are given; otherwise
+        only shares are returned (``population`` is NaN).
     weights
         Where people live inside units: finer polygons with counts (Output Areas)
         or points with counts (address or postcode points).
@@ -328,6 +329,9 @@ def apportion(
         denom = np.where(fell_back, 1.0, weight_total)
         pop_share = np.where(fell_back[iu], area_share, w / denom[iu])
 
+    if unit_population is None and by != "area":
+        # No published unit population: the weighting layer's own count inside each unit.
+        pop = np.asarray(weight_total, dtype=float)
     table = pd.DataFrame(
         {
             "area_id": cw.table["source_id"].to_numpy(),
