@@ -205,6 +205,87 @@ def check_tiling_cmd(layer: str, id_col: str | None, tolerance: float, out: str,
     )
 
 
+def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name or not rest:
+            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint=option)
+        out[name.strip()] = rest.strip()
+    return out
+
+
+@cli.command("report")
+@click.argument("drawings", nargs=-1, required=True)
+@click.option("--layer", "layer_specs", multiple=True, required=True,
+              help="Statutory layer as NAME=PATH (PATH may be file.gpkg:layer). Repeatable.")
+@click.option("--layer-id", "layer_ids", multiple=True, help="NAME=COLUMN id column of a layer.")
+@click.option("--layer-population", "layer_pops", multiple=True,
+              help="NAME=COLUMN population column of a layer.")
+@click.option("--population", "population_path", default=None,
+              help="Population layer: OA polygons or address points with counts.")
+@click.option("--population-col", default=None, help="Count column of --population.")
+@click.option("--name-col", default=None,
+              help="Neighbourhood name column of DRAWINGS (enables consensus cores).")
+@click.option("--small-count", type=int, default=None,
+              help="Suppress counts below this in published tables (default 10).")
+@click.option("--title", default="Neighbourhood overlap report", show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@_common
+@_friendly
+def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
+               layer_ids: tuple[str, ...], layer_pops: tuple[str, ...],
+               population_path: str | None, population_col: str | None, name_col: str | None,
+               small_count: int | None, title: str, out: str, verbose: int, quiet: int) -> None:
+    """Write the overlap report for DRAWINGS against statutory layers."""
+    from nbhd_geo.io import read_layer
+    from nbhd_geo.reporting import overlap_report
+    from nbhd_geo.workflow import LayerSpec, neighbourhood_areas
+
+    _setup_logging(verbose, quiet)
+    paths = _pairs(layer_specs, "--layer")
+    ids = _pairs(layer_ids, "--layer-id")
+    pops = _pairs(layer_pops, "--layer-population")
+    unknown = (set(ids) | set(pops)) - set(paths)
+    if unknown:
+        raise InputError(f"refers to layers not given with --layer: {sorted(unknown)}",
+                         argument="--layer-id/--layer-population",
+                         fix=f"use one of {sorted(paths)}")
+    data, report = _read_drawings(drawings, name_col=name_col)
+    layers = [
+        LayerSpec(name, _read_layer(spec, id_col=ids.get(name), argument=f"--layer {name}"),
+                  pops.get(name))
+        for name, spec in paths.items()
+    ]
+    weights = None
+    if population_path:
+        path, layer = _split_layer(population_path)
+        weights, _ = read_layer(path, layer=layer, geom_type=_geom_kind(path, layer))
+        if population_col is None:
+            numeric = [c for c in weights.columns
+                       if c != "geometry" and str(weights[c].dtype).startswith(("int", "float"))]
+            if len(numeric) != 1:
+                raise InputError("cannot tell which column holds the counts",
+                                 argument="--population-col", fix=f"choose from {numeric}")
+            population_col = numeric[0]
+    areas, label_col, intro = (neighbourhood_areas(data, by="neighbourhood")
+                               if name_col else (data, None, []))
+    result = overlap_report(areas, layers, out, label_col=label_col, read_report=report,
+                            weights=weights, weight_col=population_col, title=title,
+                            threshold=small_count, intro=intro, progress=quiet == 0)
+    click.echo(f"report written to {out}/index.html ({len(result.files)} files)")
+
+
+def _geom_kind(path: str, layer: str | None) -> str:
+    import pyogrio
+
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except Exception:  # noqa: BLE001 - CSVs and odd sources: let read_layer decide
+        return "polygon"
+    return "point" if "Point" in str(info.get("geometry_type", "")) else "polygon"
+
+
 @cli.command("demo")
 @click.option("--out", default="out/demo", show_default=True, type=click.Path(file_okay=False))
 @_common

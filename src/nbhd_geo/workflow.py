@@ -17,7 +17,6 @@ import geopandas as gpd
 import pandas as pd
 from tqdm.auto import tqdm
 
-from nbhd_geo import settings
 from nbhd_geo.bestfit import BestFit, best_fit
 from nbhd_geo.io import read_drawings, read_layer
 from nbhd_geo.overlay import Crosswalk, crosswalk
@@ -237,13 +236,13 @@ def run_demo(out: Path, *, progress: bool = True) -> list[Path]:
     """Run the main job on the bundled sample town; return the files written.
 
     Reads every sample drawing file (accounting for each feature), reconciles the
-    drawings with OAs, LSOAs, MSOAs and wards, and writes the tables, the GeoPackage
-    and the read report under ``out``.
+    drawings with OAs, LSOAs, MSOAs and wards, and writes the overlap report, its
+    tables and the GeoPackage under ``out``.
     """
     from nbhd_geo.datasets import get_path
+    from nbhd_geo.reporting import overlap_report
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     sources: list[Source] = [
         (get_path("drawings_workshop"), "drawings"),
         get_path("drawings_online"),
@@ -251,15 +250,38 @@ def run_demo(out: Path, *, progress: bool = True) -> list[Path]:
         {"path": get_path("drawings_survey"), "crs": "EPSG:27700"},
     ]
     drawings, report = read_drawings_many(sources, name_col="neighbourhood")
-    written = []
-    path = out / "read_report.csv"
-    report.to_csv(path, index=False)
-    written.append(path)
     layers, points = _sample_layers()
-    rec = reconcile(drawings, layers, weights=points, weight_col="count", progress=progress)
-    written += rec.write(out)
-    log.info("small counts below %d are suppressed in published tables",
-             settings.small_count_threshold)
-    return written
+    areas, label_col, intro = neighbourhood_areas(drawings)
+    result = overlap_report(
+        areas, layers, out, label_col=label_col, read_report=report, weights=points,
+        weight_col="count", primary="lsoa", title="Brackenfield (sample town): overlap report",
+        intro=intro, progress=progress,
+    )
+    return result.files
 
 
+def neighbourhood_areas(
+    drawings: gpd.GeoDataFrame, *, by: str = "neighbourhood", threshold: float = 0.5
+) -> tuple[gpd.GeoDataFrame, str | None, list[str]]:
+    """Choose the areas a report speaks about: consensus cores when drawings carry names.
+
+    With a ``by`` column, each neighbourhood is represented by the core drawn by at
+    least ``threshold`` of its drawers (:func:`nbhd_geo.consensus`); otherwise each
+    drawing stands for itself.
+    """
+    if by not in drawings.columns or drawings[by].isna().all():
+        return drawings, None, ["Each drawing is reported on its own (no name column)."]
+    from nbhd_geo.consensus import consensus
+
+    cons = consensus(drawings, by=by, thresholds=(threshold,))
+    cores = cons.cores
+    cores = cores[cores["threshold"] == threshold]
+    cores = cores[~cores.geometry.is_empty]
+    cores = cores.set_index("name")
+    cores.index = cores.index.astype(str)
+    cores.index.name = "neighbourhood"
+    cores = cores.assign(label=cores.index)
+    return cores, "label", [
+        f"Each neighbourhood is the area drawn by at least {threshold:.0%} of the people who "
+        "drew it (its consensus core)."
+    ]
