@@ -680,3 +680,22 @@ def test_kml_without_folders_and_empty_kml(tmp_path):
                      "<Document><name>x</name></Document></kml>", encoding="utf-8")
     with pytest.raises(InputError, match="contains no placemarks"):
         read_drawings(empty)
+
+
+def test_repeated_code_column_is_not_taken_as_id(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from nbhd_geo.io import read_layer
+
+    pts = gpd.GeoDataFrame(
+        {"oa_code": ["E00990001", "E00990001", "E00990002"], "count": [3, 4, 5]},
+        geometry=shapely.points([[430000, 420000], [430010, 420000], [430020, 420000]]),
+        crs=27700,
+    )
+    path = tmp_path / "points.gpkg"
+    pts.to_file(path)
+    data, report = read_layer(path, geom_type="point")
+    assert data.index.tolist() == ["row_0", "row_1", "row_2"]
+    assert report.id_col is None
+    assert data["oa_code"].tolist() == ["E00990001", "E00990001", "E00990002"]

@@ -495,8 +495,10 @@ def _resolve_ids(frame: pd.DataFrame, id_col: str | None, kind: str,
     if found is None and kind == "layer":
         codes = [c for c in candidates if _ONS_CODE.match(str(c))
                  and str(c).lower() not in ("postcode", "pcd")]
+        # Only a code column whose values are unique can identify features (a layer of
+        # address points carries its OA's code, repeated, which is no id).
         unique = [c for c in codes if frame[c].is_unique]
-        found = codes[0] if len(codes) == 1 else (unique[0] if len(unique) == 1 else None)
+        found = unique[0] if len(unique) == 1 else None
     if found is not None:
         return _id_values(frame[found]), found, f"ids from column {found!r} (auto-detected)"
     ids = np.array([f"row_{i}" for i in range(len(frame))], dtype=object)
