@@ -479,7 +479,7 @@ def _read_any(src: Any, layer: str | None, label: str | None, geometry_col: str 
 
 
 def _resolve_ids(frame: pd.DataFrame, id_col: str | None, kind: str,
-                 label: str) -> tuple[np.ndarray, str | None, str]:
+                 label: str, points: bool = False) -> tuple[np.ndarray, str | None, str]:
     """Raw ids (object array, may hold None), the id column used, and a note."""
     columns = [c for c in frame.columns if c != frame.geometry.name]
     if id_col is not None:
@@ -495,10 +495,13 @@ def _resolve_ids(frame: pd.DataFrame, id_col: str | None, kind: str,
     if found is None and kind == "layer":
         codes = [c for c in candidates if _ONS_CODE.match(str(c))
                  and str(c).lower() not in ("postcode", "pcd")]
-        # Only a code column whose values are unique can identify features (a layer of
-        # address points carries its OA's code, repeated, which is no id).
+        # A polygon layer's lone code column is its id (duplicates are then reported);
+        # points (address points carrying their OA's code, repeated) need unique codes.
         unique = [c for c in codes if frame[c].is_unique]
-        found = unique[0] if len(unique) == 1 else None
+        if len(unique) == 1:
+            found = unique[0]
+        elif len(codes) == 1 and not points:
+            found = codes[0]
     if found is not None:
         return _id_values(frame[found]), found, f"ids from column {found!r} (auto-detected)"
     ids = np.array([f"row_{i}" for i in range(len(frame))], dtype=object)
@@ -574,7 +577,8 @@ def _prepare(
         raise InputError(f"must be 'raise' or 'reject', not {outside!r}", argument="outside")
 
     # --- ids
-    raw_ids, used_id_col, id_note = _resolve_ids(frame, id_col, kind, label)
+    raw_ids, used_id_col, id_note = _resolve_ids(frame, id_col, kind, label,
+                                                 points=geom_type == "point")
     notes.append(id_note)
     missing_id = pd.isna(raw_ids)
     rows_missing = np.flatnonzero(missing_id)
