@@ -7,7 +7,8 @@ statutory layer, then writes, under one folder:
   paragraph per neighbourhood;
 - ``crosswalk_<layer>.csv``, ``best_fit.csv``, ``tension.csv``, ``unit_splits.csv``,
   ``read_report.csv``;
-- ``layers.gpkg``: the (repaired) areas, best-fit unions and split units, for QGIS.
+- ``layers.gpkg``: the repaired drawings, the areas reported on, best-fit unions and
+  split units, for QGIS.
 
 Counts of people below ``settings.small_count_threshold`` are suppressed in every
 published table.
@@ -83,6 +84,14 @@ def _publish(df: pd.DataFrame, path: Path, counts: Sequence[str], threshold: int
     return path
 
 
+_ACRONYMS = {"oa", "lsoa", "msoa", "lad", "pcn", "icb", "ltla", "utla", "pcon"}
+
+
+def display_name(layer: str) -> str:
+    """Layer name as planners write it: ``lsoa`` -> ``LSOA``, ``ward`` -> ``ward``."""
+    return layer.upper() if layer.lower() in _ACRONYMS else layer
+
+
 def _label(areas: gpd.GeoDataFrame, label_col: str | None) -> pd.Series:
     if label_col and label_col in areas.columns:
         return areas[label_col].astype(str)
@@ -96,6 +105,7 @@ def overlap_report(
     *,
     label_col: str | None = None,
     read_report: pd.DataFrame | None = None,
+    drawings: gpd.GeoDataFrame | None = None,
     weights: gpd.GeoDataFrame | None = None,
     weight_col: str | None = None,
     primary: str | None = None,
@@ -119,6 +129,9 @@ def overlap_report(
         Column naming each area in the text (default: the id).
     read_report
         Per-feature read report(s) of the inputs, written as ``read_report.csv``.
+    drawings
+        The repaired drawings the areas came from (when the areas are consensus
+        cores), written to ``layers.gpkg`` layer ``drawings``.
     weights, weight_col
         Population layer (OA polygons or address points) and its count column.
     primary
@@ -149,10 +162,12 @@ def overlap_report(
         w = weights
         t = tension(areas, spec.data, unit_population=spec.population, weights=w,
                     weight_col=weight_col if w is not None else None)
-        tension_frames.append(t.reset_index().assign(layer=spec.name))
+        t = t.rename_axis("area_id").reset_index().assign(layer=spec.name)
+        tension_frames.append(t)
         s = unit_splits(areas, spec.data, unit_population=spec.population, weights=w,
                         weight_col=weight_col if w is not None else None)
-        split_frames.append(s.reset_index().assign(layer=spec.name))
+        s = s.rename_axis("unit_id").reset_index().assign(layer=spec.name)
+        split_frames.append(_flatten(s))
     tens = pd.concat(tension_frames, ignore_index=True)
     tens = tens[["layer"] + [c for c in tens.columns if c != "layer"]]
     splits = pd.concat(split_frames, ignore_index=True)
@@ -168,9 +183,12 @@ def overlap_report(
         read_report.to_csv(path, index=False)
         files.append(path)
     _write_split_units(out / "layers.gpkg", layers, splits)
+    source = drawings if drawings is not None else areas
+    source.reset_index().to_file(out / "layers.gpkg", layer="drawings", driver="GPKG")
 
     sections = _sections(areas, layers, rec, tens, splits, read_report, label_col, primary,
                          limit, progress)
+    sections[0].paragraphs[:0] = list(intro)
     page = render_report(
         out / "index.html",
         title=title,
@@ -184,15 +202,25 @@ def overlap_report(
                          files=sorted(set(files)))
 
 
+def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tuple/list cells (areas and shares per unit) as text, for CSV and GeoPackage."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, tuple | list)).any():
+            out[col] = out[col].map(
+                lambda v: "; ".join(f"{x:.4g}" if isinstance(x, float) else str(x) for x in v)
+                if isinstance(v, tuple | list) else v
+            )
+    return out
+
+
 def _write_split_units(gpkg: Path, layers: Sequence[LayerSpec], splits: pd.DataFrame) -> None:
+    """Units touched by at least one area, with their split measures, one layer each."""
     for spec in layers:
-        s = splits[splits["layer"] == spec.name].set_index(splits.columns[1])
+        s = splits[splits["layer"] == spec.name].drop(columns="layer").set_index("unit_id")
         cut = s[s["n_areas"] >= 1] if "n_areas" in s.columns else s
-        geo = spec.data.loc[spec.data.index.intersection(cut.index)]
-        frame = gpd.GeoDataFrame(
-            cut.drop(columns="layer").join(geo[["geometry"]], how="inner"),
-            geometry="geometry", crs=spec.data.crs,
-        )
+        geoms = spec.data.geometry.reindex(cut.index)
+        frame = gpd.GeoDataFrame(cut, geometry=geoms.to_numpy(), crs=spec.data.crs)
         frame.reset_index().to_file(gpkg, layer=f"split_units_{spec.name}", driver="GPKG")
 
 
@@ -209,10 +237,11 @@ def _summary(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Reconcil
     for spec in layers:
         c = rec.checks[spec.name]
         rows.append((
-            f"{spec.name} area check",
-            f"{c['overlap_area_m2'] / 1e6:,.3f} km² inside {spec.name}s + "
+            f"{display_name(spec.name)} area check",
+            f"{c['overlap_area_m2'] / 1e6:,.3f} km² inside {display_name(spec.name)}s + "
             f"{c['uncovered_area_m2'] / 1e6:,.3f} km² outside = "
-            f"{c['drawing_area_m2'] / 1e6:,.3f} km² drawn ({c['slivers']} slivers flagged)",
+            f"{c['drawing_area_m2'] / 1e6:,.3f} km² drawn "
+            f"({c['slivers']} sliver{'' if c['slivers'] == 1 else 's'} flagged)",
         ))
     return rows
 
@@ -245,9 +274,10 @@ def _sections(
         for spec in layers:
             row = tens[(tens["layer"] == spec.name) & (tens.iloc[:, 1] == area_id)]
             n = int(row["n_units"].iloc[0]) if len(row) else 0
-            touched[spec.name] = n
-            fits[spec.name] = rec.best_fits[spec.name].quality.loc[area_id]
-        text = neighbourhood_paragraph(labels.loc[area_id], touched, fits, primary=first)
+            touched[display_name(spec.name)] = n
+            fits[display_name(spec.name)] = rec.best_fits[spec.name].quality.loc[area_id]
+        text = neighbourhood_paragraph(labels.loc[area_id], touched, fits,
+                                       primary=display_name(first))
         fig, _ = map_overlap(areas.loc[[area_id]], {k: layer_map[k] for k in layer_map},
                              fit=fit_geoms.loc[[area_id]] if area_id in fit_geoms.index else None,
                              title=labels.loc[area_id])
@@ -255,7 +285,8 @@ def _sections(
         per_area.subsections.append(Section(
             labels.loc[area_id], f"area-{_slug(area_id)}", paragraphs=[text],
             figures=[(figure_to_data_uri(fig, dpi=80),
-                      f"{labels.loc[area_id]}: drawn outline and best-fit {first}s")],
+                      f"{labels.loc[area_id]}: drawn outline and best-fit "
+                      f"{display_name(first)}s")],
             tables=[("Tension by layer", table_html(rows, percent=["iou"]))],
         ))
 

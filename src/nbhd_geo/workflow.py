@@ -140,7 +140,11 @@ class Reconciliation:
         return out[["layer"] + [c for c in out.columns if c != "layer"]]
 
     def write(self, out: Path) -> list[Path]:
-        """Write crosswalk_<layer>.csv, best_fit.csv, checks.json and layers.gpkg."""
+        """Write crosswalk_<layer>.csv, best_fit.csv, checks.json and layers.gpkg.
+
+        ``layers.gpkg`` holds the reconciled areas (layer ``areas``) and the best-fit
+        union per area for each statutory layer (``best_fit_<layer>``).
+        """
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for name, cw in self.crosswalks.items():
@@ -155,7 +159,7 @@ class Reconciliation:
         written.append(path)
         gpkg = out / "layers.gpkg"
         gpkg.unlink(missing_ok=True)
-        self.drawings.reset_index().to_file(gpkg, layer="drawings", driver="GPKG")
+        self.drawings.reset_index().to_file(gpkg, layer="areas", driver="GPKG")
         for name, bf in self.best_fits.items():
             geo = bf.geometries().reset_index()
             geo.to_file(gpkg, layer=f"best_fit_{name}", driver="GPKG")
@@ -253,7 +257,8 @@ def run_demo(out: Path, *, progress: bool = True) -> list[Path]:
     layers, points = _sample_layers()
     areas, label_col, intro = neighbourhood_areas(drawings)
     result = overlap_report(
-        areas, layers, out, label_col=label_col, read_report=report, weights=points,
+        areas, layers, out, label_col=label_col, read_report=report, drawings=drawings,
+        weights=points,
         weight_col="count", primary="lsoa", title="Brackenfield (sample town): overlap report",
         intro=intro, progress=progress,
     )
