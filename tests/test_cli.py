@@ -140,3 +140,37 @@ def test_help_and_version():
     assert run("--help").returncode == 0
     proc = run("--version")
     assert proc.returncode == 0 and "0.1.0" in proc.stdout
+
+
+def test_pcn_footprints_command(tmp_path):
+    out = tmp_path / "pcn"
+    proc = run("pcn-footprints", "--registrations", str(SAMPLES / "registrations.csv"),
+               "--membership", str(SAMPLES / "pcn_membership.csv"),
+               "--lsoa", f"{SAMPLES / 'town.gpkg'}:lsoa", "--out", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    import pyogrio
+
+    names = [n for n, _ in pyogrio.list_layers(out / "pcn_footprints.gpkg")]
+    assert names == ["pcn_plurality_footprints"]
+    fp = gpd.read_file(out / "pcn_footprints.gpkg", layer=names[0])
+    assert fp.crs.to_epsg() == 27700 and fp.is_valid.all() and len(fp) == 3
+    unassigned = pd.read_csv(out / "unassigned_practices.csv")
+    assert "Y99006" in set(unassigned.iloc[:, 0].astype(str))
+
+
+def test_pcn_footprints_missing_file(tmp_path):
+    proc = run("pcn-footprints", "--registrations", "nope.csv", "--membership", "x.csv",
+               "--lsoa", "y.gpkg", "--out", str(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: --registrations: file not found: nope.csv")
+
+
+def test_imd_summary_command(tmp_path):
+    out = tmp_path / "imd.csv"
+    proc = run("imd-summary", f"{SAMPLES / 'truth.gpkg'}", "--lsoa", f"{SAMPLES / 'town.gpkg'}:lsoa",
+               "--imd", str(SAMPLES / "imd.csv"), "--wide", "--out", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(out)
+    assert len(table) == 8
+    assert table["imd_average_rank"].between(1, 32844).all()
+    assert "shared by area" in proc.stdout

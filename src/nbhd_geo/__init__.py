@@ -5,6 +5,10 @@ The public API, by task:
 - reading: :func:`read_layer`, :func:`read_drawings` (every feature accounted for);
 - reconciling: :func:`crosswalk`, :func:`apportion`, :func:`best_fit`,
   :func:`check_tiling`;
+- tension: :func:`tension`, :func:`fragmentation`, :func:`layer_tension`,
+  :func:`unit_splits`, :func:`boundary_f1`, :func:`hausdorff`;
+- deprivation: :func:`read_imd`, :func:`imd_summary`, :func:`rank_targets`,
+  :func:`allocate`, :func:`convert_lsoa_vintage`;
 - PCNs: :func:`pcn_footprints`, :func:`list_deprivation`;
 - samples: :mod:`nbhd_geo.datasets`.
 """
@@ -13,6 +17,13 @@ from __future__ import annotations
 
 from nbhd_geo import datasets, settings
 from nbhd_geo.bestfit import BestFit, best_fit
+from nbhd_geo.boundary import boundary_f1, hausdorff
+from nbhd_geo.deprivation import (
+    allocate,
+    imd_summary,
+    imd_summary_from_weights,
+    rank_targets,
+)
 from nbhd_geo.errors import (
     ColumnError,
     CRSError,
@@ -22,12 +33,14 @@ from nbhd_geo.errors import (
     ValidationError,
     VintageError,
 )
+from nbhd_geo.imd import IMDTable, convert_lsoa_vintage, read_imd
 from nbhd_geo.io import ReadReport, ReadResult, read_drawings, read_layer
 from nbhd_geo.layerqa import TilingReport, check_tiling
 from nbhd_geo.overlay import Crosswalk, crosswalk, pair_areas
 from nbhd_geo.pcn import PCNFootprints, list_deprivation, pcn_footprints
 from nbhd_geo.population import Apportionment, apportion
 from nbhd_geo.privacy import drop_personal, personal_columns
+from nbhd_geo.tension import fragmentation, layer_tension, tension, unit_splits
 
 __version__ = "0.1.0"
 
@@ -60,6 +73,21 @@ __all__ = [
     "BestFit",
     "check_tiling",
     "TilingReport",
+    # tension
+    "tension",
+    "fragmentation",
+    "layer_tension",
+    "unit_splits",
+    "boundary_f1",
+    "hausdorff",
+    # deprivation
+    "read_imd",
+    "IMDTable",
+    "convert_lsoa_vintage",
+    "imd_summary",
+    "imd_summary_from_weights",
+    "rank_targets",
+    "allocate",
     # PCNs
     "pcn_footprints",
     "PCNFootprints",

@@ -286,6 +286,90 @@ def _geom_kind(path: str, layer: str | None) -> str:
     return "point" if "Point" in str(info.get("geometry_type", "")) else "polygon"
 
 
+@cli.command("imd-summary")
+@click.argument("areas")
+@click.option("--lsoa", "lsoa_path", required=True,
+              help="LSOA boundaries of the IMD's vintage (path or path.gpkg:layer).")
+@click.option("--lsoa-id", default=None, help="LSOA code column (auto-detected if omitted).")
+@click.option("--imd", "imd_path", required=True,
+              help="Folder or file(s) of the English Indices of Deprivation (2019 or 2025).")
+@click.option("--area-id", default=None, help="Id column of AREAS.")
+@click.option("--population", "population_path", default=None,
+              help="Finer population (OA polygons or address points) to share partial LSOAs.")
+@click.option("--population-col", default=None, help="Count column of --population.")
+@click.option("--wide", is_flag=True, help="One row per area instead of the long table.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
+@_common
+@_friendly
+def imd_summary_cmd(areas: str, lsoa_path: str, lsoa_id: str | None, imd_path: str,
+                    area_id: str | None, population_path: str | None,
+                    population_col: str | None, wide: bool, out: str, verbose: int,
+                    quiet: int) -> None:
+    """MHCLG deprivation summaries (IMD and domains) for any polygons in AREAS."""
+    from nbhd_geo.deprivation import imd_summary, to_wide
+    from nbhd_geo.imd import read_imd
+    from nbhd_geo.io import read_layer
+
+    _setup_logging(verbose, quiet)
+    path, layer = _split_layer(areas)
+    drawn, _ = read_layer(path, layer=layer, id_col=area_id, strict=False)
+    lsoa = _read_layer(lsoa_path, id_col=lsoa_id, argument="--lsoa")
+    imd = read_imd(imd_path)
+    weights = None
+    if population_path:
+        ppath, player = _split_layer(population_path)
+        weights, _ = read_layer(ppath, layer=player, geom_type=_geom_kind(ppath, player))
+    summary = imd_summary(drawn.reset_index(), lsoa.reset_index(), imd, population=weights,
+                          population_col=population_col, area_id=drawn.index.name,
+                          lsoa_id=lsoa.index.name)
+    table = to_wide(summary) if wide else summary
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=wide)
+    how = summary.attrs.get("apportioned_by", "")
+    click.echo(f"IMD {imd.vintage} summaries for {len(drawn)} areas (partial LSOAs shared by "
+               f"{how}); wrote {out}")
+
+
+@cli.command("pcn-footprints")
+@click.option("--registrations", required=True, help="Patients registered by practice and LSOA.")
+@click.option("--membership", required=True, help="Practice -> PCN (ePCN xlsx or CSV).")
+@click.option("--lsoa", "lsoa_path", required=True, help="LSOA boundaries (path[:layer]).")
+@click.option("--lsoa-id", default=None, help="LSOA code column (auto-detected if omitted).")
+@click.option("--method", type=click.Choice(["plurality", "min_share"]), default="plurality",
+              show_default=True)
+@click.option("--threshold", type=float, default=0.05, show_default=True,
+              help="Minimum share for --method min_share.")
+@click.option("--level", type=click.Choice(["pcn", "practice"]), default="pcn",
+              show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@_common
+@_friendly
+def pcn_footprints_cmd(registrations: str, membership: str, lsoa_path: str,
+                       lsoa_id: str | None, method: str, threshold: float, level: str,
+                       out: str, verbose: int, quiet: int) -> None:
+    """PCN (or practice) footprints from where registered patients live."""
+    from nbhd_geo.pcn import pcn_footprints, read_pcn_membership, read_registrations
+
+    _setup_logging(verbose, quiet)
+    for arg, value in (("--registrations", registrations), ("--membership", membership)):
+        if not Path(value).exists():
+            raise InputError(f"file not found: {value}", argument=arg, fix="check the path")
+    regs = read_registrations(registrations)
+    members = read_pcn_membership(membership)
+    lsoa = _read_layer(lsoa_path, id_col=lsoa_id, argument="--lsoa")
+    fp = pcn_footprints(regs, members, lsoa.reset_index(), method=method,  # type: ignore[arg-type]
+                        threshold=threshold, level=level,  # type: ignore[arg-type]
+                        lsoa_id=lsoa.index.name)
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    gpkg = out_dir / "pcn_footprints.gpkg"
+    layers = fp.to_gpkg(gpkg)
+    fp.to_frame().to_csv(out_dir / "footprints.csv", index=False)
+    fp.assignments.to_csv(out_dir / "assignments.csv", index=False)
+    fp.unassigned.to_csv(out_dir / "unassigned_practices.csv", index=False)
+    click.echo(f"{len(fp.footprints)} {level} footprints ({method}); layers {layers} in {gpkg}")
+
+
 @cli.command("demo")
 @click.option("--out", default="out/demo", show_default=True, type=click.Path(file_okay=False))
 @_common
