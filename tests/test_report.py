@@ -102,7 +102,12 @@ def test_demo_report_mentions_every_neighbourhood(demo_report):
     name_col = next(c for c in truth.columns if "name" in c.lower() or "neighbourhood" in c)
     for name in truth[name_col]:
         assert f"{name} touches" in html, name
-    assert html.count("data:image/png;base64,") >= len(truth) + 1
+    assert html.count("data:image/png;base64,") >= len(truth) + 2
+    # Deprivation section with an allocation that sums to the budget exactly.
+    assert 'id="deprivation"' in html
+    alloc = pd.read_csv(out / "allocation.csv")
+    assert alloc["allocation"].sum() == 1_000_000
+    assert len(alloc) == len(truth)
     assert "<script" not in html  # static page: nothing to break
 
 

@@ -182,7 +182,8 @@ def map_choropleth(
     fig, ax = _ax(ax, figsize)
     layer.plot(column=column, ax=ax, cmap=cmap, categorical=categorical, legend=True,
                vmin=vmin, vmax=vmax, edgecolor="white", linewidth=0.2,
-               legend_kwds={"title": legend_title or column} if categorical else
+               legend_kwds={"title": legend_title or column, "loc": "upper left",
+                            "bbox_to_anchor": (1.0, 1.0), "fontsize": 8} if categorical else
                {"label": legend_title or column, "shrink": 0.6})
     if outlines is not None and len(outlines):
         outlines.boundary.plot(ax=ax, color="black", linewidth=1.4)

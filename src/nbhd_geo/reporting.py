@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from nbhd_geo import settings
 from nbhd_geo.disclosure import suppress_small_counts
+from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.plot import map_layers, map_overlap
 from nbhd_geo.report import (
     Section,
@@ -113,6 +114,9 @@ def overlap_report(
     threshold: int | None = None,
     extra_sections: Sequence[Section] = (),
     intro: Sequence[str] = (),
+    imd: Any = None,
+    imd_layer: str = "lsoa",
+    budget: int | None = None,
     progress: bool = True,
 ) -> OverlapReport:
     """Reconcile areas with statutory layers and write the planner's overlap report.
@@ -144,6 +148,14 @@ def overlap_report(
         More sections (deprivation, consensus) placed after the overlap sections.
     intro
         Paragraphs at the top of the report.
+    imd
+        An :class:`~nbhd_geo.imd.IMDTable`: adds the deprivation section (decile map,
+        ranked table, ``deprivation.csv``) computed on layer ``imd_layer``.
+    imd_layer
+        The layer holding LSOAs of ``imd``'s vintage.
+    budget
+        With ``imd``: whole pounds to allocate by proportionate universalism
+        (``allocation.csv``).
     progress
         Show progress bars.
 
@@ -186,13 +198,27 @@ def overlap_report(
     source = drawings if drawings is not None else areas
     source.reset_index().to_file(out / "layers.gpkg", layer="drawings", driver="GPKG")
 
+    extra = list(extra_sections)
+    if imd is not None:
+        from nbhd_geo.sections import deprivation_section
+
+        lsoa = next((s.data for s in layers if s.name == imd_layer), None)
+        if lsoa is None:
+            raise NbhdGeoError(f"no layer named {imd_layer!r} for the deprivation section",
+                               argument="imd_layer",
+                               fix=f"use one of {[s.name for s in layers]}")
+        dep = deprivation_section(areas, lsoa, imd, weights=weights, weight_col=weight_col,
+                                  label_col=label_col, budget=budget)
+        extra.append(dep.section)
+        for name, table in dep.tables.items():
+            files.append(_publish(table, out / name, ["population"], limit))
     sections = _sections(areas, layers, rec, tens, splits, read_report, label_col, primary,
                          limit, progress)
     sections[0].paragraphs[:0] = list(intro)
     page = render_report(
         out / "index.html",
         title=title,
-        sections=[*sections[:-1], *extra_sections, sections[-1]],
+        sections=[*sections[:-1], *extra, sections[-1]],
         summary=_summary(areas, layers, rec, read_report),
         attribution=ATTRIBUTION,
     )

@@ -244,6 +244,7 @@ def run_demo(out: Path, *, progress: bool = True) -> list[Path]:
     tables and the GeoPackage under ``out``.
     """
     from nbhd_geo.datasets import get_path
+    from nbhd_geo.imd import read_imd
     from nbhd_geo.reporting import overlap_report
 
     out = Path(out)
@@ -260,7 +261,7 @@ def run_demo(out: Path, *, progress: bool = True) -> list[Path]:
         areas, layers, out, label_col=label_col, read_report=report, drawings=drawings,
         weights=points,
         weight_col="count", primary="lsoa", title="Brackenfield (sample town): overlap report",
-        intro=intro, progress=progress,
+        intro=intro, imd=read_imd(get_path("imd")), budget=1_000_000, progress=progress,
     )
     return result.files
 
