@@ -174,3 +174,28 @@ def test_imd_summary_command(tmp_path):
     assert len(table) == 8
     assert table["imd_average_rank"].between(1, 32844).all()
     assert "shared by area" in proc.stdout
+
+
+def test_report_command_on_samples(tmp_path):
+    out = tmp_path / "rep"
+    proc = run("report", f"{SAMPLES / 'drawings_workshop.gpkg'}:drawings",
+               "--layer", f"lsoa={SAMPLES / 'town.gpkg'}:lsoa",
+               "--layer", f"ward={SAMPLES / 'town.gpkg'}:ward",
+               "--layer-population", "lsoa=population",
+               "--population", f"{SAMPLES / 'town.gpkg'}:address_points",
+               "--population-col", "count", "--name-col", "neighbourhood",
+               "--out", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    for name in ["index.html", "crosswalk_lsoa.csv", "crosswalk_ward.csv", "tension.csv",
+                 "best_fit.csv", "read_report.csv", "layers.gpkg", "outliers.csv"]:
+        assert (out / name).exists(), name
+    tension = pd.read_csv(out / "tension.csv")
+    assert set(tension["layer"]) == {"lsoa", "ward"}
+    assert tension["tension"].between(0, 1).all()
+
+
+def test_report_command_bad_layer_spec(tmp_path):
+    proc = run("report", str(SAMPLES / "drawings_online.geojson"), "--layer", "lsoa",
+               "--out", str(tmp_path))
+    assert proc.returncode == 2
+    assert "NAME=VALUE" in proc.stderr and "Traceback" not in proc.stderr

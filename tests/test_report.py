@@ -182,7 +182,7 @@ def test_report_on_real_wakefield_layers(shared, tmp_path):
                          "geometry": _wobbly(shapely.affinity.translate(
                              c, *rng.normal(0, 80, 2)), 900 * rng.uniform(0.8, 1.2), rng)})
     drawings = gpd.GeoDataFrame(rows, crs=27700).set_index("drawing_id")
-    areas, label_col, intro = neighbourhood_areas(drawings)
+    areas, label_col, intro, _ = neighbourhood_areas(drawings)
     assert len(areas) == 4
     rep = overlap_report(areas, [LayerSpec("lsoa", lsoa), LayerSpec("ward", ward),
                                  LayerSpec("msoa", msoa)],

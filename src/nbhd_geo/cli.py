@@ -268,11 +268,12 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
                 raise InputError("cannot tell which column holds the counts",
                                  argument="--population-col", fix=f"choose from {numeric}")
             population_col = numeric[0]
-    areas, label_col, intro = (neighbourhood_areas(data, by="neighbourhood")
-                               if name_col else (data, None, []))
+    areas, label_col, intro, cons = (neighbourhood_areas(data, by="neighbourhood")
+                                     if name_col else (data, None, [], None))
     result = overlap_report(areas, layers, out, label_col=label_col, read_report=report,
-                            weights=weights, weight_col=population_col, title=title,
-                            threshold=small_count, intro=intro, progress=quiet == 0)
+                            drawings=data, consensus=cons, weights=weights,
+                            weight_col=population_col, title=title, threshold=small_count,
+                            intro=intro, progress=quiet == 0)
     click.echo(f"report written to {out}/index.html ({len(result.files)} files)")
 
 

@@ -107,6 +107,7 @@ def overlap_report(
     label_col: str | None = None,
     read_report: pd.DataFrame | None = None,
     drawings: gpd.GeoDataFrame | None = None,
+    consensus: Any = None,
     weights: gpd.GeoDataFrame | None = None,
     weight_col: str | None = None,
     primary: str | None = None,
@@ -136,6 +137,10 @@ def overlap_report(
     drawings
         The repaired drawings the areas came from (when the areas are consensus
         cores), written to ``layers.gpkg`` layer ``drawings``.
+    consensus
+        The :class:`~nbhd_geo.consensus.Consensus` of ``drawings``: adds the "many
+        voices" section (agreement maps, disputed ground, outlier list),
+        ``consensus_summary.csv``, ``outliers.csv`` and layer ``consensus_zones``.
     weights, weight_col
         Population layer (OA polygons or address points) and its count column.
     primary
@@ -199,6 +204,18 @@ def overlap_report(
     source.reset_index().to_file(out / "layers.gpkg", layer="drawings", driver="GPKG")
 
     extra = list(extra_sections)
+    if consensus is not None and drawings is not None:
+        from nbhd_geo.sections import consensus_section
+
+        con = consensus_section(consensus, drawings, report=read_report)
+        extra.append(con.section)
+        for name, table in con.tables.items():
+            if name == "_zones":
+                zones = gpd.GeoDataFrame(table, geometry="geometry", crs=areas.crs)
+                zones.to_file(out / "layers.gpkg", layer="consensus_zones", driver="GPKG")
+            else:
+                table.to_csv(out / name, index=False)
+                files.append(out / name)
     if imd is not None:
         from nbhd_geo.sections import deprivation_section
 

@@ -7,6 +7,7 @@ Each builder runs the analysis functions it needs and returns a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,7 +18,7 @@ from nbhd_geo.imd import IMDTable
 from nbhd_geo.plot import map_choropleth
 from nbhd_geo.report import Section, figure_to_data_uri, table_html
 
-__all__ = ["SectionResult", "deprivation_section"]
+__all__ = ["SectionResult", "consensus_section", "deprivation_section"]
 
 
 @dataclass
@@ -137,3 +138,79 @@ def deprivation_section(
     )
     return SectionResult(section, tables)
 
+
+
+def consensus_section(
+    cons: Any,
+    drawings: gpd.GeoDataFrame,
+    *,
+    by: str = "neighbourhood",
+    report: pd.DataFrame | None = None,
+    maps: bool = True,
+) -> SectionResult:
+    """Many voices: agreement per neighbourhood, disputed and contested ground, outliers.
+
+    Parameters
+    ----------
+    cons
+        A :class:`~nbhd_geo.consensus.Consensus` of ``drawings``.
+    drawings
+        The drawings it was computed from (indexed by id, with the ``by`` column).
+    by
+        Neighbourhood name column.
+    report
+        The combined read report (repaired drawings are flagged as outliers too).
+    maps
+        Draw an agreement map per neighbourhood.
+    """
+    from nbhd_geo.outliers import outliers
+    from nbhd_geo.plot_consensus import plot_consensus
+
+    flags = outliers(drawings, cons, by=by)
+    if report is not None and "feature_id" in report.columns:
+        repaired = set(report.loc[report["status"] == "repaired", "feature_id"].astype(str))
+        extra = flags.index.astype(str).isin(repaired) & ~flags["reasons"].str.contains(
+            "repaired", regex=False)
+        flags.loc[extra, "reasons"] = flags.loc[extra, "reasons"].map(
+            lambda r: "; ".join(x for x in (r, "repaired on reading") if x))
+        flags.loc[extra, "flagged"] = True
+    summary = cons.summary.reset_index()
+    zones = cons.to_frame()
+    disputed = cons.disputed
+    t50 = 0.5 if 0.5 in cons.thresholds else cons.thresholds[len(cons.thresholds) // 2]
+    d50 = disputed[disputed["threshold"] == t50] if len(disputed) else disputed
+    paragraphs = [
+        f"{int(summary['n_drawings'].sum())} drawings of {len(summary)} neighbourhoods. "
+        f"Agreement is the share of a neighbourhood's drawers whose drawing covers a place "
+        f"({cons.method}"
+        + (f", {cons.cell_size:g} m cells" if cons.cell_size else "")
+        + "); cores are where at least "
+        + ", ".join(f"{t:.0%}" for t in cons.thresholds)
+        + " of them agree.",
+        f"Disputed ground (inside two neighbourhoods' {t50:.0%} cores): "
+        + (", ".join(f"{r.name_a} / {r.name_b} ({r.area_m2 / 1e4:,.1f} ha)"
+                     for r in d50.itertuples()) if len(d50) else "none")
+        + ".",
+        f"{int(flags['flagged'].sum())} of {len(flags)} drawings are flagged as possible "
+        "outliers (listed below with reasons); they are kept in the cores unless excluded.",
+    ]
+    figures = []
+    if maps:
+        for name in summary[summary.columns[0]]:
+            fig, _ = plot_consensus(cons, name)
+            figures.append((figure_to_data_uri(fig, dpi=70), f"Agreement: {name}"))
+    listed = flags.loc[flags["flagged"], ["name", "area_m2", "n_flags", "reasons"]]
+    tables = [
+        ("Agreement by neighbourhood", table_html(summary)),
+        ("Disputed ground", table_html(pd.DataFrame(disputed.drop(columns="geometry")))
+         if len(disputed) else "<p>None.</p>"),
+        ("Drawings flagged as possible outliers",
+         table_html(listed.reset_index(), max_rows=100)),
+    ]
+    section = Section("Many voices: consensus", "consensus", paragraphs=paragraphs,
+                      figures=figures, tables=tables)
+    return SectionResult(section, {
+        "consensus_summary.csv": summary,
+        "outliers.csv": flags.reset_index(),
+        "_zones": pd.DataFrame(zones),
+    })

@@ -256,10 +256,10 @@ def run_demo(out: Path, *, progress: bool = True) -> list[Path]:
     ]
     drawings, report = read_drawings_many(sources, name_col="neighbourhood")
     layers, points = _sample_layers()
-    areas, label_col, intro = neighbourhood_areas(drawings)
+    areas, label_col, intro, cons = neighbourhood_areas(drawings)
     result = overlap_report(
         areas, layers, out, label_col=label_col, read_report=report, drawings=drawings,
-        weights=points,
+        consensus=cons, weights=points,
         weight_col="count", primary="lsoa", title="Brackenfield (sample town): overlap report",
         intro=intro, imd=read_imd(get_path("imd")), budget=1_000_000, progress=progress,
     )
@@ -267,27 +267,41 @@ def run_demo(out: Path, *, progress: bool = True) -> list[Path]:
 
 
 def neighbourhood_areas(
-    drawings: gpd.GeoDataFrame, *, by: str = "neighbourhood", threshold: float = 0.5
-) -> tuple[gpd.GeoDataFrame, str | None, list[str]]:
+    drawings: gpd.GeoDataFrame,
+    *,
+    by: str = "neighbourhood",
+    threshold: float = 0.5,
+    thresholds: Sequence[float] = (0.25, 0.5, 0.75),
+) -> tuple[gpd.GeoDataFrame, str | None, list[str], Any]:
     """Choose the areas a report speaks about: consensus cores when drawings carry names.
 
     With a ``by`` column, each neighbourhood is represented by the core drawn by at
-    least ``threshold`` of its drawers (:func:`nbhd_geo.consensus`); otherwise each
-    drawing stands for itself.
+    least ``threshold`` of its drawers (:func:`nbhd_geo.consensus.consensus`);
+    otherwise each drawing stands for itself.
+
+    Returns
+    -------
+    (areas, label_col, intro, consensus)
+        The areas indexed by id, the column naming them, a sentence saying what they
+        are, and the :class:`~nbhd_geo.consensus.Consensus` (``None`` without names).
     """
     if by not in drawings.columns or drawings[by].isna().all():
-        return drawings, None, ["Each drawing is reported on its own (no name column)."]
+        return drawings, None, ["Each drawing is reported on its own (no name column)."], None
     from nbhd_geo.consensus import consensus
 
-    cons = consensus(drawings, by=by, thresholds=(threshold,))
+    levels = tuple(sorted({*thresholds, threshold}))
+    cons = consensus(drawings, by=by, thresholds=levels)
     cores = cons.cores
-    cores = cores[cores["threshold"] == threshold]
-    cores = cores[~cores.geometry.is_empty]
+    cores = cores[(cores["threshold"] == threshold) & ~cores.geometry.is_empty]
     cores = cores.set_index("name")
     cores.index = cores.index.astype(str)
     cores.index.name = "neighbourhood"
     cores = cores.assign(label=cores.index)
-    return cores, "label", [
+    missing = sorted(set(cons.summary.index.astype(str)) - set(cores.index))
+    intro = [
         f"Each neighbourhood is the area drawn by at least {threshold:.0%} of the people who "
         "drew it (its consensus core)."
     ]
+    if missing:
+        intro.append(f"No {threshold:.0%} core (too little agreement): {', '.join(missing)}.")
+    return cores, "label", intro, cons
