@@ -1,0 +1,926 @@
+"""Exact pairwise overlap areas of two polygon layers, without building intersection geometry.
+
+For every pair of polygons ``(a[i], b[j])`` whose bounding boxes meet, the area of
+``a[i] ∩ b[j]`` is obtained from Green's theorem,
+
+    area(A ∩ B) = ∮ x dy over ∂(A ∩ B)
+                = Σ ∫ x dy over pieces of ∂A inside B  +  Σ ∫ x dy over pieces of ∂B inside A,
+
+with every ring oriented so that its polygon lies on its left (exteriors counter-clockwise,
+holes clockwise). The pieces are delimited by the crossings of A-edges with B-edges.
+
+Degeneracies (shared vertices, collinear overlapping edges, T-junctions), which are the rule
+rather than the exception between statutory layers built from the same building blocks, are
+resolved exactly by Simulation of Simplicity: layer ``b`` is translated by the infinitesimal
+vector ``v = (ε, ε²)``. Under that translation no vertex of one layer lies on an edge of the
+other, collinear edges never cross, and every predicate is non-zero; the result, in the limit
+ε → 0, is the exact area. Orientation predicates are exact (floating-point filter with
+Shewchuk's error bound, falling back to exact expansion arithmetic), so an exact zero is
+always recognised. Crossing parameters only feed the integral and use plain floating point.
+
+The work is done per candidate pair (bounding boxes intersect), in numba-compiled code that
+releases the GIL, so pairs are processed by several threads at once:
+
+1. edges of ``a[i]`` meeting bbox(``b[j]``) and edges of ``b[j]`` meeting bbox(``a[i]``)
+   are collected (other edges are strictly outside the other polygon);
+2. their crossings are found (brute force for small sets, sort-and-sweep on x otherwise);
+3. each ring of ``a[i]`` is walked: the membership of its start point in ``b[j]`` is 0 after an
+   edge outside bbox(``b[j]``), or from an exact perturbed point-in-polygon test when the whole
+   ring lies in the box; every crossing toggles the membership, and the integral of the runs
+   inside ``b[j]`` is accumulated; the same for the rings of ``b[j]`` against ``a[i]``;
+4. the sum is kept when it exceeds a floating-point error bound (``c·u·Σ|term|``), which turns
+   zero-area touches into exact zeros.
+
+Coordinates are taken relative to a per-pair origin (the centre of the two boxes' overlap) to
+limit cancellation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numba as nb
+import numpy as np
+import shapely
+
+__all__ = ["intersection_areas", "intersection_areas_stats"]
+
+_EPS = 2.0**-53
+# Shewchuk's orient2d error bound for the floating-point filter.
+_CCW_ERRBOUND_A = (3.0 + 16.0 * _EPS) * _EPS
+_SPLITTER = 134217729.0  # 2**27 + 1, Dekker split
+# Safety factor on the floating-point error bound below which a sum is an exact zero.
+_ZERO_FACTOR = 64.0 * _EPS
+# Below this many A×B edge tests, brute force beats sorting.
+_BRUTE_MAX = 96
+
+# Coordinates are flushed to zero below, and refused above, these magnitudes (see
+# _check_coordinates).
+_COORD_MIN = 2.0**-400
+_COORD_MAX = 2.0**400
+
+_JIT = {"nogil": True, "cache": True, "fastmath": False, "boundscheck": False}
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact orientation (``scr`` is a per-thread scratch buffer of at least 24 doubles)
+# ---------------------------------------------------------------------------------------------
+
+
+@nb.njit(**_JIT)
+def _two_product(a: float, b: float) -> tuple[float, float]:
+    x = a * b
+    c = _SPLITTER * a
+    ahi = c - (c - a)
+    alo = a - ahi
+    c = _SPLITTER * b
+    bhi = c - (c - b)
+    blo = b - bhi
+    err1 = x - (ahi * bhi)
+    err2 = err1 - (alo * bhi)
+    err3 = err2 - (ahi * blo)
+    y = (alo * blo) - err3
+    return x, y
+
+
+@nb.njit(**_JIT)
+def _orient_expansion(
+    ax: float, ay: float, bx: float, by: float, cx: float, cy: float, scr: np.ndarray
+) -> int:
+    """Write cross(b - a, c - a) exactly into ``scr[12:12 + m]`` (increasing magnitude); m."""
+    # cross(b - a, c - a) = bx*cy - bx*ay - ax*cy - by*cx + by*ax + ay*cx: 12 exact terms
+    scr[0], scr[1] = _two_product(bx, cy)
+    scr[2], scr[3] = _two_product(-bx, ay)
+    scr[4], scr[5] = _two_product(-ax, cy)
+    scr[6], scr[7] = _two_product(-by, cx)
+    scr[8], scr[9] = _two_product(by, ax)
+    scr[10], scr[11] = _two_product(ay, cx)
+    # Shewchuk's Grow-Expansion with zero elimination
+    m = 0
+    for k in range(12):
+        q = scr[k]
+        hm = 0
+        for t in range(m):
+            h = scr[12 + t]
+            x = h + q
+            bv = x - h
+            av = x - bv
+            err = (h - av) + (q - bv)
+            q = x
+            if err != 0.0:
+                scr[12 + hm] = err
+                hm += 1
+        if q != 0.0:
+            scr[12 + hm] = q
+            hm += 1
+        m = hm
+    return m
+
+
+@nb.njit(**_JIT)
+def _orient(
+    ax: float, ay: float, bx: float, by: float, cx: float, cy: float, scr: np.ndarray
+) -> int:
+    """Exact sign of cross(b - a, c - a): +1 when c is left of a→b."""
+    detleft = (ax - cx) * (by - cy)
+    detright = (ay - cy) * (bx - cx)
+    det = detleft - detright
+    if abs(det) > _CCW_ERRBOUND_A * (abs(detleft) + abs(detright)):
+        return 1 if det > 0.0 else -1
+    if detleft == 0.0 and detright == 0.0:
+        return 0  # each product has an exactly zero factor
+    m = _orient_expansion(ax, ay, bx, by, cx, cy, scr)
+    if m == 0:
+        return 0
+    # components are non-overlapping and increasing in magnitude: the last one decides
+    return 1 if scr[11 + m] > 0.0 else -1
+
+
+@nb.njit(**_JIT)
+def _orient_value(
+    ax: float, ay: float, bx: float, by: float, cx: float, cy: float, scr: np.ndarray
+) -> float:
+    """cross(b - a, c - a), correct to a few ulps even when nearly zero."""
+    detleft = (ax - cx) * (by - cy)
+    detright = (ay - cy) * (bx - cx)
+    det = detleft - detright
+    if abs(det) > 1e-6 * (abs(detleft) + abs(detright)):
+        return det
+    if detleft == 0.0 and detright == 0.0:
+        return 0.0
+    m = _orient_expansion(ax, ay, bx, by, cx, cy, scr)
+    v = 0.0
+    for t in range(m):
+        v += scr[12 + t]
+    return v
+
+
+@nb.njit(**_JIT)
+def _orient_shift(
+    ax: float, ay: float, bx: float, by: float, cx: float, cy: float, s: int, scr: np.ndarray
+) -> int:
+    """Sign of orient(a, b, c + s·v) with v = (ε, ε²), ε → 0+: never zero for a ≠ b."""
+    o = _orient(ax, ay, bx, by, cx, cy, scr)
+    if o != 0:
+        return o
+    # cross(b - a, s·v) = s·(dx·ε² − dy·ε)
+    dy = by - ay
+    if dy != 0.0:
+        return -s if dy > 0.0 else s
+    return s if bx > ax else -s
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer preparation
+# ---------------------------------------------------------------------------------------------
+
+
+@nb.njit(**_JIT)
+def _build_edges(
+    x: np.ndarray,
+    y: np.ndarray,
+    ring_c: np.ndarray,
+    exterior: np.ndarray,
+    ring_base: int,
+    edges: np.ndarray,
+    ring_of: np.ndarray,
+    ring_end: np.ndarray,
+    n: int,
+) -> int:
+    """Append the edges of closed rings ``x/y[ring_c[r]:ring_c[r + 1]]``, polygon on the left.
+
+    Exterior rings are made counter-clockwise and holes clockwise; zero-length edges are
+    dropped. Ring ``r`` becomes ring ``ring_base + r``; ``ring_end`` receives the offset just
+    past its last edge. Returns the new number of edges.
+    """
+    nring = ring_c.shape[0] - 1
+    for r in range(nring):
+        c0 = ring_c[r]
+        c1 = ring_c[r + 1]
+        x0 = x[c0]
+        y0 = y[c0]
+        twice = 0.0
+        for k in range(c0, c1 - 1):
+            twice += ((x[k] - x0) + (x[k + 1] - x0)) * ((y[k + 1] - y0) - (y[k] - y0))
+        flip = (twice < 0.0) if exterior[r] else (twice > 0.0)
+        for q in range(c1 - c0 - 1):
+            if flip:
+                k = c1 - 1 - q
+                k2 = k - 1
+            else:
+                k = c0 + q
+                k2 = k + 1
+            if x[k] == x[k2] and y[k] == y[k2]:
+                continue
+            edges[n, 0] = x[k]
+            edges[n, 1] = y[k]
+            edges[n, 2] = x[k2]
+            edges[n, 3] = y[k2]
+            ring_of[n] = ring_base + r
+            n += 1
+        ring_end[r] = n
+    return n
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-pair kernel
+# ---------------------------------------------------------------------------------------------
+
+
+@nb.njit(**_JIT)
+def _seg_box(e: np.ndarray, k: int, xmin: float, ymin: float, xmax: float, ymax: float) -> bool:
+    x0 = e[k, 0]
+    x1 = e[k, 2]
+    if (x0 if x0 > x1 else x1) < xmin or (x0 if x0 < x1 else x1) > xmax:
+        return False
+    y0 = e[k, 1]
+    y1 = e[k, 3]
+    if (y0 if y0 > y1 else y1) < ymin or (y0 if y0 < y1 else y1) > ymax:
+        return False
+    return True
+
+
+@nb.njit(**_JIT)
+def _point_in_polygon(
+    px: float, py: float, e: np.ndarray, e0: int, e1: int, s: int, scr: np.ndarray
+) -> int:
+    """1 if point p lies in the polygon with edges e[e0:e1] translated by s·v, else 0."""
+    inside = 0
+    for k in range(e0, e1):
+        x0 = e[k, 0]
+        y0 = e[k, 1]
+        x1 = e[k, 2]
+        y1 = e[k, 3]
+        # the polygon's vertex is above the ray through p iff y + s·ε² > py
+        if s > 0:
+            up0 = y0 >= py
+            up1 = y1 >= py
+        else:
+            up0 = y0 > py
+            up1 = y1 > py
+        if up0 == up1:
+            continue
+        if x0 < px and x1 < px:
+            continue  # the edge meets the ray's line left of p
+        # orient(e0 + s·v, e1 + s·v, p) = orient(e0, e1, p − s·v)
+        o = _orient_shift(x0, y0, x1, y1, px, py, -s, scr)
+        if up1:
+            if o > 0:
+                inside ^= 1
+        elif o < 0:
+            inside ^= 1
+    return inside
+
+
+@nb.njit(**_JIT)
+def _at(v0: float, v1: float, t: float) -> float:
+    if t <= 0.0:
+        return v0
+    if t >= 1.0:
+        return v1
+    if t < 0.5:
+        return v0 + t * (v1 - v0)
+    return v1 - (1.0 - t) * (v1 - v0)
+
+
+@nb.njit(**_JIT)
+def _group(
+    ci: np.ndarray,
+    cf: np.ndarray,
+    col: int,
+    nc: int,
+    ngroups: int,
+    grp: np.ndarray,
+    order: np.ndarray,
+) -> None:
+    """Sort crossings by ``ci[:, col]`` (counting sort), then by ``cf[:, col]`` in a group."""
+    for g in range(ngroups + 1):
+        grp[g] = 0
+    for c in range(nc):
+        grp[ci[c, col] + 1] += 1
+    for g in range(ngroups):
+        grp[g + 1] += grp[g]
+    for c in range(nc):  # fill, using grp[g] as cursor, then shift back
+        g = ci[c, col]
+        order[grp[g]] = c
+        grp[g] += 1
+    for g in range(ngroups, 0, -1):
+        grp[g] = grp[g - 1]
+    grp[0] = 0
+    for g in range(ngroups):
+        lo = grp[g]
+        hi = grp[g + 1]
+        for u in range(lo + 1, hi):  # insertion sort by parameter (groups are tiny)
+            v = order[u]
+            tv = cf[v, col]
+            w = u - 1
+            while w >= lo and cf[order[w], col] > tv:
+                order[w + 1] = order[w]
+                w -= 1
+            order[w + 1] = v
+
+
+@nb.njit(**_JIT)
+def _walk(
+    e: np.ndarray,
+    ring_of_edge: np.ndarray,
+    ring_e0: np.ndarray,
+    ring_e1: np.ndarray,
+    sel: np.ndarray,
+    nsel: int,
+    grp: np.ndarray,
+    order: np.ndarray,
+    ci: np.ndarray,
+    cf: np.ndarray,
+    qe: np.ndarray,
+    qe0: int,
+    qe1: int,
+    s: int,
+    ox: float,
+    oy: float,
+    scr: np.ndarray,
+) -> tuple[float, float]:
+    """∫x dy over the pieces of the selected edges of one polygon P inside polygon Q.
+
+    ``sel[:nsel]``: P's edges meeting Q's box, increasing. Crossings of selected edge ``q`` are
+    ``order[grp[q]:grp[q + 1]]``, sorted along the edge; a crossing's membership change is
+    ``s·ci[c, 2]`` and its point ``cf[c, 2:4]``. ``qe[qe0:qe1]``: Q's edges. Q is translated by
+    ``s·v`` relative to P (s = +1: P is from ``a``; s = -1: P is from ``b``).
+    """
+    total = 0.0
+    bound = 0.0
+    q = 0
+    while q < nsel:
+        r = ring_of_edge[sel[q]]
+        qs = q
+        while q < nsel and ring_of_edge[sel[q]] == r:
+            q += 1
+        qend = q
+        r0 = ring_e0[r]
+        r1 = ring_e1[r]
+        n = qend - qs
+        if n == r1 - r0:
+            p0 = qs
+            m = _point_in_polygon(e[r0, 0], e[r0, 1], qe, qe0, qe1, s, scr)
+        else:
+            # start just after an edge outside Q's box: membership is 0 there
+            p0 = qs
+            for t in range(qs, qend):
+                k = sel[t]
+                if k == r0:
+                    prev_in = sel[qend - 1] == r1 - 1
+                else:
+                    prev_in = t > qs and sel[t - 1] == k - 1
+                if not prev_in:
+                    p0 = t
+                    break
+            m = 0
+        prev_k = -2
+        for step in range(n):
+            t = qs + (p0 - qs + step) % n
+            k = sel[t]
+            if step > 0 and not (k == prev_k + 1 or (prev_k == r1 - 1 and k == r0)):
+                m = 0
+            prev_k = k
+            x0 = e[k, 0] - ox
+            y0 = e[k, 1] - oy
+            x1 = e[k, 2] - ox
+            y1 = e[k, 3] - oy
+            c0 = grp[t]
+            c1 = grp[t + 1]
+            if c0 == c1:
+                if m > 0:
+                    total += (x0 + x1) * 0.5 * (y1 - y0)
+                    bound += (abs(x0) + abs(x1)) * (abs(y0) + abs(y1))
+                continue
+            xa = x0
+            ya = y0
+            for c in range(c0, c1):
+                cc = order[c]
+                xb = cf[cc, 2]
+                yb = cf[cc, 3]
+                if m > 0:
+                    total += (xa + xb) * 0.5 * (yb - ya)
+                    bound += (abs(xa) + abs(xb)) * (abs(ya) + abs(yb))
+                m += s * ci[cc, 2]
+                xa = xb
+                ya = yb
+            if m > 0:
+                total += (xa + x1) * 0.5 * (y1 - ya)
+                bound += (abs(xa) + abs(x1)) * (abs(ya) + abs(y1))
+    return total, bound
+
+
+@nb.njit(**_JIT)
+def _test_pair(
+    ea: np.ndarray,
+    ka: int,
+    u: int,
+    eb: np.ndarray,
+    kb: int,
+    w: int,
+    ox: float,
+    oy: float,
+    ci: np.ndarray,
+    cf: np.ndarray,
+    nc: int,
+    scr: np.ndarray,
+) -> int:
+    """Test A-edge ka against B-edge kb (B translated by +v); record a crossing; new count.
+
+    Returns -1 when the crossing buffers are full.
+    """
+    ax0 = ea[ka, 0]
+    ay0 = ea[ka, 1]
+    ax1 = ea[ka, 2]
+    ay1 = ea[ka, 3]
+    bx0 = eb[kb, 0]
+    by0 = eb[kb, 1]
+    bx1 = eb[kb, 2]
+    by1 = eb[kb, 3]
+    s1 = _orient_shift(ax0, ay0, ax1, ay1, bx0, by0, 1, scr)
+    s2 = _orient_shift(ax0, ay0, ax1, ay1, bx1, by1, 1, scr)
+    if s1 == s2:
+        return nc
+    s3 = _orient_shift(bx0, by0, bx1, by1, ax0, ay0, -1, scr)
+    s4 = _orient_shift(bx0, by0, bx1, by1, ax1, ay1, -1, scr)
+    if s3 == s4:
+        return nc
+    if nc >= ci.shape[0]:
+        return -1
+    # parameters in floating point (they only feed the integral), from orientation values
+    # that stay accurate for nearly collinear edges
+    oa0 = _orient_value(bx0, by0, bx1, by1, ax0, ay0, scr)
+    oa1 = _orient_value(bx0, by0, bx1, by1, ax1, ay1, scr)
+    den = oa0 - oa1
+    ta = min(max(oa0 / den, 0.0), 1.0) if den != 0.0 else 0.5
+    ob0 = _orient_value(ax0, ay0, ax1, ay1, bx0, by0, scr)
+    ob1 = _orient_value(ax0, ay0, ax1, ay1, bx1, by1, scr)
+    den = ob0 - ob1
+    tb = min(max(ob0 / den, 0.0), 1.0) if den != 0.0 else 0.5
+    ci[nc, 0] = u
+    ci[nc, 1] = w
+    ci[nc, 2] = 1 if s4 > 0 else -1  # +1: the A edge enters B's polygon
+    cf[nc, 0] = ta
+    cf[nc, 1] = tb
+    # one crossing point, shared by both walks, so that the boundary pieces meet exactly
+    cf[nc, 2] = _at(ax0 - ox, ax1 - ox, ta)
+    cf[nc, 3] = _at(ay0 - oy, ay1 - oy, ta)
+    return nc + 1
+
+
+@nb.njit(**_JIT)
+def _pair_area(
+    i: int,
+    j: int,
+    ea: np.ndarray,
+    a_ring: np.ndarray,
+    a_re0: np.ndarray,
+    a_re1: np.ndarray,
+    a_pe: np.ndarray,
+    a_box: np.ndarray,
+    eb: np.ndarray,
+    b_ring: np.ndarray,
+    b_re0: np.ndarray,
+    b_re1: np.ndarray,
+    b_pe: np.ndarray,
+    b_box: np.ndarray,
+    sela: np.ndarray,
+    selb: np.ndarray,
+    xsa: np.ndarray,
+    xsb: np.ndarray,
+    grp: np.ndarray,
+    ci: np.ndarray,
+    cf: np.ndarray,
+    order: np.ndarray,
+    scr: np.ndarray,
+) -> tuple[float, float, int]:
+    """Area of a[i] ∩ b[j], its error scale and the number of crossings (-1: buffers full)."""
+    axmin = a_box[i, 0]
+    aymin = a_box[i, 1]
+    axmax = a_box[i, 2]
+    aymax = a_box[i, 3]
+    bxmin = b_box[j, 0]
+    bymin = b_box[j, 1]
+    bxmax = b_box[j, 2]
+    bymax = b_box[j, 3]
+    ox = 0.5 * (max(axmin, bxmin) + min(axmax, bxmax))
+    oy = 0.5 * (max(aymin, bymin) + min(aymax, bymax))
+    a0 = a_pe[i]
+    a1 = a_pe[i + 1]
+    b0 = b_pe[j]
+    b1 = b_pe[j + 1]
+    na = 0
+    for k in range(a0, a1):
+        if _seg_box(ea, k, bxmin, bymin, bxmax, bymax):
+            sela[na] = k
+            na += 1
+    nb_ = 0
+    for k in range(b0, b1):
+        if _seg_box(eb, k, axmin, aymin, axmax, aymax):
+            selb[nb_] = k
+            nb_ += 1
+    if na == 0 and nb_ == 0:
+        return 0.0, 0.0, 0
+    # --- crossings: ci = (u, w, direction), cf = (ta, tb, x, y) in local coordinates
+    nc = 0
+    if na > 0 and nb_ > 0:
+        if na * nb_ <= _BRUTE_MAX:
+            for u in range(na):
+                ka = sela[u]
+                x0 = ea[ka, 0]
+                x1 = ea[ka, 2]
+                y0 = ea[ka, 1]
+                y1 = ea[ka, 3]
+                exmin = min(x0, x1)
+                exmax = max(x0, x1)
+                eymin = min(y0, y1)
+                eymax = max(y0, y1)
+                for w in range(nb_):
+                    kb = selb[w]
+                    if _seg_box(eb, kb, exmin, eymin, exmax, eymax):
+                        nc = _test_pair(ea, ka, u, eb, kb, w, ox, oy, ci, cf, nc, scr)
+                        if nc < 0:
+                            return 0.0, 0.0, -1
+        else:
+            for u in range(na):
+                xsa[u] = min(ea[sela[u], 0], ea[sela[u], 2])
+            for w in range(nb_):
+                xsb[w] = min(eb[selb[w], 0], eb[selb[w], 2])
+            oa = np.argsort(xsa[:na])
+            ob = np.argsort(xsb[:nb_])
+            pa = 0
+            pb = 0
+            while pa < na and pb < nb_:
+                if xsa[oa[pa]] <= xsb[ob[pb]]:
+                    u = oa[pa]
+                    ka = sela[u]
+                    exmax = max(ea[ka, 0], ea[ka, 2])
+                    eymin = min(ea[ka, 1], ea[ka, 3])
+                    eymax = max(ea[ka, 1], ea[ka, 3])
+                    for z in range(pb, nb_):
+                        w = ob[z]
+                        if xsb[w] > exmax:
+                            break
+                        kb = selb[w]
+                        if min(eb[kb, 1], eb[kb, 3]) > eymax or max(eb[kb, 1], eb[kb, 3]) < eymin:
+                            continue
+                        nc = _test_pair(ea, ka, u, eb, kb, w, ox, oy, ci, cf, nc, scr)
+                        if nc < 0:
+                            return 0.0, 0.0, -1
+                    pa += 1
+                else:
+                    w = ob[pb]
+                    kb = selb[w]
+                    exmax = max(eb[kb, 0], eb[kb, 2])
+                    eymin = min(eb[kb, 1], eb[kb, 3])
+                    eymax = max(eb[kb, 1], eb[kb, 3])
+                    for z in range(pa, na):
+                        u = oa[z]
+                        if xsa[u] > exmax:
+                            break
+                        ka = sela[u]
+                        if min(ea[ka, 1], ea[ka, 3]) > eymax or max(ea[ka, 1], ea[ka, 3]) < eymin:
+                            continue
+                        nc = _test_pair(ea, ka, u, eb, kb, w, ox, oy, ci, cf, nc, scr)
+                        if nc < 0:
+                            return 0.0, 0.0, -1
+                    pb += 1
+    # --- walks: ∂a[i] inside b[j], then ∂b[j] inside a[i]
+    _group(ci, cf, 0, nc, na, grp, order)
+    sa, ba = _walk(
+        ea, a_ring, a_re0, a_re1, sela, na, grp, order, ci, cf, eb, b0, b1, 1, ox, oy, scr
+    )
+    _group(ci, cf, 1, nc, nb_, grp, order)
+    sb, bb = _walk(
+        eb, b_ring, b_re0, b_re1, selb, nb_, grp, order, ci, cf, ea, a0, a1, -1, ox, oy, scr
+    )
+    return sa + sb, ba + bb, nc
+
+
+@nb.njit(**_JIT)
+def _pairs_kernel(
+    pi: np.ndarray,
+    pj: np.ndarray,
+    start: int,
+    stop: int,
+    ea: np.ndarray,
+    a_ring: np.ndarray,
+    a_re0: np.ndarray,
+    a_re1: np.ndarray,
+    a_pe: np.ndarray,
+    a_box: np.ndarray,
+    eb: np.ndarray,
+    b_ring: np.ndarray,
+    b_re0: np.ndarray,
+    b_re1: np.ndarray,
+    b_pe: np.ndarray,
+    b_box: np.ndarray,
+    out_area: np.ndarray,
+    out_bound: np.ndarray,
+    out_ncross: np.ndarray,
+) -> None:
+    maxa = 1
+    for i in range(a_pe.shape[0] - 1):
+        maxa = max(maxa, a_pe[i + 1] - a_pe[i])
+    maxb = 1
+    for j in range(b_pe.shape[0] - 1):
+        maxb = max(maxb, b_pe[j + 1] - b_pe[j])
+    sela = np.empty(maxa, dtype=np.int64)
+    selb = np.empty(maxb, dtype=np.int64)
+    xsa = np.empty(maxa)
+    xsb = np.empty(maxb)
+    grp = np.empty(max(maxa, maxb) + 1, dtype=np.int64)
+    cap = 1024
+    ci = np.empty((cap, 3), dtype=np.int64)
+    cf = np.empty((cap, 4))
+    order = np.empty(cap, dtype=np.int64)
+    scr = np.empty(24)
+    p = start
+    while p < stop:
+        area, bound, nc = _pair_area(
+            pi[p], pj[p], ea, a_ring, a_re0, a_re1, a_pe, a_box,
+            eb, b_ring, b_re0, b_re1, b_pe, b_box,
+            sela, selb, xsa, xsb, grp, ci, cf, order, scr,
+        )  # fmt: skip
+        if nc < 0:  # more crossings than the buffers hold: grow them and redo the pair
+            cap *= 4
+            ci = np.empty((cap, 3), dtype=np.int64)
+            cf = np.empty((cap, 4))
+            order = np.empty(cap, dtype=np.int64)
+            continue
+        out_area[p] = area
+        out_bound[p] = bound
+        out_ncross[p] = nc
+        p += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Python driver
+# ---------------------------------------------------------------------------------------------
+
+
+class _Layer:
+    """Edges of an oriented polygon layer, grouped by ring and polygon."""
+
+    __slots__ = ("edges", "ring_of_edge", "ring_e0", "ring_e1", "poly_e", "box")
+
+    def __init__(self, geoms: np.ndarray, chunk: int = 1 << 18) -> None:
+        n = len(geoms)
+        cum = np.cumsum(shapely.get_num_coordinates(geoms))
+        ncoord = int(cum[-1]) if n else 0
+        # chunks of about ``chunk`` coordinates keep the temporary ring geometries and
+        # coordinate copies small
+        cuts = np.unique(np.searchsorted(cum, np.arange(chunk, ncoord, chunk), side="right"))
+        bounds = [0, *[int(c) for c in cuts if 0 < c < n], n]
+        edges = np.empty((ncoord, 4))
+        ring_of = np.empty(ncoord, dtype=np.int64)
+        ends = []
+        ring_polys = []
+        nedge = 0
+        nring = 0
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            part = geoms[start:stop]
+            parts, part_poly = shapely.get_parts(part, return_index=True)
+            rings, ring_part = shapely.get_rings(parts, return_index=True)
+            exterior = np.ones(len(rings), dtype=np.bool_)  # the first ring of each part
+            exterior[1:] = ring_part[1:] != ring_part[:-1]
+            coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+            _check_coordinates(coords)
+            ring_c = np.zeros(len(rings) + 1, dtype=np.int64)
+            np.cumsum(np.bincount(coord_ring, minlength=len(rings)), out=ring_c[1:])
+            ring_end = np.empty(len(rings), dtype=np.int64)
+            nedge = _build_edges(
+                np.ascontiguousarray(coords[:, 0]),
+                np.ascontiguousarray(coords[:, 1]),
+                ring_c, exterior, nring, edges, ring_of, ring_end, nedge,
+            )  # fmt: skip
+            ends.append(ring_end)
+            ring_polys.append(part_poly[ring_part] + start)
+            nring += len(rings)
+        self.edges = edges[:nedge]
+        self.ring_of_edge = ring_of[:nedge]
+        re = np.zeros(nring + 1, dtype=np.int64)
+        if nring:
+            re[1:] = np.concatenate(ends)
+        self.ring_e0 = re[:-1]
+        self.ring_e1 = re[1:]
+        ring_poly = np.concatenate(ring_polys) if ring_polys else np.empty(0, dtype=np.int64)
+        pcount = np.bincount(ring_poly, weights=np.diff(re), minlength=n).astype(np.int64)
+        pe = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(pcount, out=pe[1:])
+        self.poly_e = pe
+        self.box = _boxes(self.edges, pe)
+
+
+def _check_coordinates(coords: np.ndarray) -> None:
+    """Refuse non-finite or huge coordinates; flush tiny ones to zero (in place).
+
+    Exact orientation relies on error-free products, which hold when no product or
+    rounding error under- or overflows: every non-zero coordinate (and difference of
+    coordinates) must lie within 2**±400. Flushing |v| < 2**-400 moves a vertex by less
+    than 1e-120 m.
+    """
+    mag = np.abs(coords)
+    if not np.isfinite(mag).all() or mag.max(initial=0.0) > _COORD_MAX:
+        raise ValueError(f"coordinates must be finite and within ±{_COORD_MAX:.3g}")
+    coords[mag < _COORD_MIN] = 0.0
+
+
+@nb.njit(**_JIT)
+def _boxes(edges: np.ndarray, poly_e: np.ndarray) -> np.ndarray:
+    """Bounding box (xmin, ymin, xmax, ymax) of each polygon's edges."""
+    n = poly_e.shape[0] - 1
+    box = np.empty((n, 4))
+    for i in range(n):
+        xmin = np.inf
+        ymin = np.inf
+        xmax = -np.inf
+        ymax = -np.inf
+        for k in range(poly_e[i], poly_e[i + 1]):
+            xmin = min(xmin, edges[k, 0], edges[k, 2])
+            xmax = max(xmax, edges[k, 0], edges[k, 2])
+            ymin = min(ymin, edges[k, 1], edges[k, 3])
+            ymax = max(ymax, edges[k, 1], edges[k, 3])
+        box[i, 0] = xmin
+        box[i, 1] = ymin
+        box[i, 2] = xmax
+        box[i, 3] = ymax
+    return box
+
+
+def _candidates(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs whose bounding boxes meet, sorted by (i, j)."""
+    pi, pj = shapely.STRtree(b).query(a)
+    order = np.lexsort((pj, pi))
+    return (
+        np.ascontiguousarray(pi[order], dtype=np.int64),
+        np.ascontiguousarray(pj[order], dtype=np.int64),
+    )
+
+
+def _as_polygons(values: Any, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=object)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array of polygons, got shape {arr.shape}")
+    if len(arr) == 0:
+        return arr
+    tid = shapely.get_type_id(arr)
+    bad = np.flatnonzero((tid != 3) & (tid != 6))
+    if len(bad):
+        raise ValueError(
+            f"{name}: positions {bad[:10].tolist()} are not Polygon/MultiPolygon "
+            f"({len(bad)} in all)"
+        )
+    empty = np.flatnonzero(shapely.is_empty(arr))
+    if len(empty):
+        raise ValueError(f"{name}: positions {empty[:10].tolist()} are empty ({len(empty)} in all)")
+    return arr
+
+
+def _default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def intersection_areas_stats(
+    a: Any, b: Any, *, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Exact overlap areas of two polygon layers, with counts and a timing breakdown.
+
+    Parameters
+    ----------
+    a, b
+        1-D arrays of valid, non-empty shapely Polygon/MultiPolygon in a projected CRS.
+    threads
+        Number of threads; ``None`` uses every available core.
+
+    Returns
+    -------
+    ia, ib : numpy.ndarray
+        int64 positions into ``a`` and ``b`` of every pair whose intersection has positive
+        area, sorted by ``(ia, ib)``.
+    area : numpy.ndarray
+        float64 area of ``a[ia] ∩ b[ib]``.
+    stats : dict
+        ``candidates`` (pairs whose bounding boxes meet), ``crossings`` (edge crossings under
+        the symbolic perturbation), ``pairs``, ``edges_a``, ``edges_b``, ``threads`` and
+        seconds spent in ``prepare`` (edge arrays), ``candidates_s`` (bounding-box query; with
+        several threads it overlaps ``prepare``), ``kernel`` and ``total``.
+    """
+    t0 = time.perf_counter()
+    a = _as_polygons(a, "a")
+    b = _as_polygons(b, "b")
+    nthreads = _default_threads() if threads is None else int(threads)
+    if nthreads < 1:
+        raise ValueError(f"threads: must be at least 1, got {threads}")
+    empty_i = np.empty(0, dtype=np.int64)
+    stats: dict[str, Any] = {"threads": nthreads}
+    if len(a) == 0 or len(b) == 0:
+        stats.update(candidates=0, crossings=0, pairs=0, edges_a=0, edges_b=0,
+                     prepare=0.0, candidates_s=0.0, kernel=0.0, total=0.0)  # fmt: skip
+        return empty_i, empty_i.copy(), np.empty(0), stats
+    if nthreads == 1:
+        la = _Layer(a)
+        lb = _Layer(b)
+        t1 = time.perf_counter()
+        pi, pj = _candidates(a, b)
+    else:  # the two layers (numba, nogil) and the candidates (GEOS) side by side
+        with ThreadPoolExecutor(max_workers=min(nthreads, 3)) as pool:
+            fa = pool.submit(_Layer, a)
+            fb = pool.submit(_Layer, b)
+            fc = pool.submit(_candidates, a, b)
+            la, lb = fa.result(), fb.result()
+            t1 = time.perf_counter()
+            pi, pj = fc.result()
+    t2 = time.perf_counter()
+    npairs = len(pi)
+    out_area = np.empty(npairs)
+    out_bound = np.empty(npairs)
+    out_nc = np.empty(npairs, dtype=np.int64)
+    args = (
+        la.edges, la.ring_of_edge, la.ring_e0, la.ring_e1, la.poly_e, la.box,
+        lb.edges, lb.ring_of_edge, lb.ring_e0, lb.ring_e1, lb.poly_e, lb.box,
+        out_area, out_bound, out_nc,
+    )  # fmt: skip
+    if npairs:
+        # balance chunks by the number of edges each pair scans
+        cost = (np.diff(la.poly_e)[pi] + np.diff(lb.poly_e)[pj]).astype(np.float64)
+        cum = np.cumsum(cost)
+        nchunks = 1 if nthreads == 1 else min(npairs, 16 * nthreads)
+        cuts = np.searchsorted(cum, cum[-1] * np.arange(1, nchunks) / nchunks)
+        bounds = np.unique(np.concatenate(([0], cuts, [npairs])))
+        if nthreads == 1:
+            _pairs_kernel(pi, pj, 0, npairs, *args)
+        else:
+            with ThreadPoolExecutor(max_workers=nthreads) as pool:
+                futures = [
+                    pool.submit(_pairs_kernel, pi, pj, int(s), int(e), *args)
+                    for s, e in zip(bounds[:-1], bounds[1:], strict=True)
+                ]
+                for f in futures:
+                    f.result()
+    t3 = time.perf_counter()
+    keep = out_area > _ZERO_FACTOR * out_bound
+    ia = pi[keep]
+    ib = pj[keep]
+    area = out_area[keep]
+    t4 = time.perf_counter()
+    stats.update(
+        candidates=int(npairs),
+        crossings=int(out_nc.sum()),
+        pairs=int(len(ia)),
+        edges_a=int(len(la.edges)),
+        edges_b=int(len(lb.edges)),
+        prepare=t1 - t0,
+        candidates_s=t2 - t1,
+        kernel=t3 - t2,
+        total=t4 - t0,
+    )
+    return ia, ib, area, stats
+
+
+def intersection_areas(
+    a: Any, b: Any, *, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact areas of every positive-area overlap between two polygon layers.
+
+    The areas are computed from the polygons' boundaries with Green's theorem, without
+    building intersection geometry; degeneracies (shared vertices, collinear overlapping
+    edges, T-junctions) are resolved exactly by Simulation of Simplicity with exact
+    orientation predicates, so zero-area touches are excluded exactly.
+
+    Parameters
+    ----------
+    a, b
+        1-D numpy object arrays (or sequences) of valid, non-empty shapely Polygon or
+        MultiPolygon, in a projected CRS (metres).
+    threads
+        Number of threads; ``None`` uses every available core, ``1`` runs on one core.
+
+    Returns
+    -------
+    ia, ib : numpy.ndarray
+        int64 positions into ``a`` and ``b``, for every pair whose intersection has positive
+        area, sorted by ``(ia, ib)``.
+    area : numpy.ndarray
+        float64 area of ``a[ia] ∩ b[ib]``; agrees with
+        ``shapely.area(shapely.intersection(a[i], b[j]))`` to about 1e-9 relative to the
+        smaller polygon's area.
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> a = np.array([shapely.box(0, 0, 2, 2)])
+    >>> b = np.array([shapely.box(1, 1, 3, 3), shapely.box(2, 0, 3, 1)])
+    >>> ia, ib, area = intersection_areas(a, b)
+    >>> ia.tolist(), ib.tolist(), area.tolist()
+    ([0], [0], [1.0])
+    """
+    ia, ib, area, _ = intersection_areas_stats(a, b, threads=threads)
+    return ia, ib, area

@@ -1,0 +1,333 @@
+"""Exact overlap areas (nbhd_geo._exact_area) against hand-computed values and GEOS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import MultiPolygon, Polygon, box
+
+from nbhd_geo._exact_area import intersection_areas, intersection_areas_stats
+
+
+def _arr(*geoms) -> np.ndarray:
+    out = np.empty(len(geoms), dtype=object)
+    out[:] = list(geoms)
+    return out
+
+
+def _pairs(a, b, **kw) -> dict[tuple[int, int], float]:
+    ia, ib, area = intersection_areas(_arr(*a), _arr(*b), **kw)
+    return {(int(i), int(j)): float(v) for i, j, v in zip(ia, ib, area, strict=True)}
+
+
+def _geos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return shapely.area(shapely.intersection(a[:, None], b[None, :]))
+
+
+def _dense(a: np.ndarray, b: np.ndarray, **kw) -> np.ndarray:
+    ia, ib, area = intersection_areas(a, b, **kw)
+    out = np.zeros((len(a), len(b)))
+    out[ia, ib] = area
+    return out
+
+
+def _assert_matches_geos(a: np.ndarray, b: np.ndarray, rel: float = 1e-9) -> np.ndarray:
+    got = _dense(a, b)
+    ref = _geos(a, b)
+    scale = np.minimum(shapely.area(a)[:, None], shapely.area(b)[None, :])
+    np.testing.assert_array_less(np.abs(got - ref), rel * scale + 1e-300)
+    return got
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-made cases with exact answers
+# ---------------------------------------------------------------------------------------------
+
+SQ = box(0, 0, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("other", "expected"),
+    [
+        (box(0, 0, 2, 2), 4.0),  # identical
+        (box(1, 1, 3, 3), 1.0),  # corner overlap
+        (box(1, 0, 3, 2), 2.0),  # collinear overlapping top and bottom edges
+        (box(0, 0, 1, 1), 1.0),  # inside, sharing two edges and a corner
+        (box(0.5, 0.5, 1, 1), 0.25),  # strictly inside
+        (box(-1, -1, 3, 3), 4.0),  # contains
+        (box(0, -1, 2, 3), 4.0),  # sharing the two vertical edges exactly
+        (Polygon([(1, 0), (2, 1), (1, 2), (0, 1)]), 2.0),  # diamond: vertices on every edge
+        (Polygon([(0, 0), (2, 0), (2, 1), (2, 2), (0, 2)]), 4.0),  # T-junction on own edge
+        (Polygon([(1, 2), (0, 0), (2, 0)]), 2.0),  # triangle on the bottom, apex on the top
+        (Polygon([(1, 1), (3, 0), (3, 2)]), 0.5),  # apex at the centre
+        (Polygon([(2, 0), (4, 0), (4, 2)]), None),  # touches the corner (2, 0) only
+        (Polygon([(1, 0), (2, -1), (0, -1)]), None),  # apex on the bottom edge, from outside
+        (box(2, 0, 3, 2), None),  # shares the right edge
+        (box(2, 0.5, 3, 1.5), None),  # T-junctions on the right edge
+        (box(2, 2, 3, 3), None),  # corner to corner
+        (box(-1, 0, 0, 3), None),  # partial shared edge, longer
+        (box(5, 5, 6, 6), None),  # far away
+    ],
+)
+def test_squares(other, expected):
+    got = _pairs([SQ], [other])
+    if expected is None:
+        assert got == {}
+    else:
+        assert got == {(0, 0): pytest.approx(expected, rel=1e-15, abs=0)}
+    # and the same with the roles swapped
+    swapped = _pairs([other], [SQ])
+    assert swapped == ({} if expected is None else {(0, 0): got[(0, 0)]})
+
+
+def test_grid_partition_against_shifted_grid():
+    # a 4x4 grid of unit squares against a 2x2 grid of 2x2 squares: every cell is inside
+    # exactly one coarse square, every other contact is a shared edge or vertex
+    fine = [box(x, y, x + 1, y + 1) for x in range(4) for y in range(4)]
+    coarse = [box(x, y, x + 2, y + 2) for x in (0, 2) for y in (0, 2)]
+    got = _pairs(fine, coarse)
+    assert len(got) == 16
+    for (i, j), v in got.items():
+        assert v == 1.0
+        assert coarse[j].contains(fine[i])
+    # a grid shifted by half a cell: every coarse square meets 4 (corner) to 9 cells
+    half = [box(x - 0.5, y - 0.5, x + 0.5, y + 0.5) for x in range(5) for y in range(5)]
+    got = _pairs(coarse, half)
+    assert sum(got.values()) == 16.0
+    assert sorted(set(got.values())) == [0.25, 0.5, 1.0]
+
+
+def test_holes_and_multipolygons():
+    ring = Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (3, 1), (3, 3), (1, 3)]])
+    assert ring.area == 12
+    others = [
+        box(1, 1, 3, 3),  # fills the hole exactly: touching only
+        box(0, 0, 2, 2),  # 4 - 1
+        box(2, 2, 5, 5),  # 4 - 1
+        box(1.5, 1.5, 2.5, 2.5),  # inside the hole
+        box(-1, -1, 5, 5),  # contains the whole ring
+        box(0, 1, 1, 3),  # beside the hole, sharing the hole's edge
+    ]
+    got = _pairs([ring], others)
+    assert got == {(0, 1): 3.0, (0, 2): 3.0, (0, 4): 12.0, (0, 5): 2.0}
+    multi = MultiPolygon([box(0, 0, 1, 1), box(2, 0, 3, 1), box(0, 2, 1, 3)])
+    got = _pairs([multi], [box(0.5, 0, 2.5, 1), box(1, 0, 2, 3), multi, ring])
+    assert got == {(0, 0): 1.0, (0, 2): 3.0, (0, 3): 3.0}
+    # parts that touch at a vertex (valid multipolygon)
+    bow = MultiPolygon([box(0, 0, 1, 1), box(1, 1, 2, 2)])
+    assert _pairs([bow], [box(0.5, 0.5, 1.5, 1.5), box(1, 0, 2, 1)]) == {(0, 0): 0.5}
+
+
+def test_output_contract():
+    a = _arr(box(0, 0, 2, 2), box(10, 10, 11, 11), box(1, 1, 3, 3))
+    b = _arr(box(1, 1, 3, 3), box(0, 0, 1, 1), box(0, 0, 2, 2))
+    ia, ib, area = intersection_areas(a, b)
+    assert ia.dtype == np.int64 and ib.dtype == np.int64 and area.dtype == np.float64
+    assert list(zip(ia.tolist(), ib.tolist(), strict=True)) == [
+        (0, 0), (0, 1), (0, 2), (2, 0), (2, 2)
+    ]  # fmt: skip
+    assert area.tolist() == [1.0, 1.0, 4.0, 4.0, 1.0]
+    for threads in (1, 2, 3):
+        again = intersection_areas(a, b, threads=threads)
+        for x, y in zip(again, (ia, ib, area), strict=True):
+            np.testing.assert_array_equal(x, y)
+    ia, ib, area, stats = intersection_areas_stats(a, b)
+    assert stats["candidates"] == 6 and stats["pairs"] == 5
+    empty = intersection_areas(_arr(), b)
+    assert [len(x) for x in empty] == [0, 0, 0]
+
+
+def test_rejects_bad_input():
+    with pytest.raises(ValueError, match="Polygon"):
+        intersection_areas(_arr(shapely.Point(0, 0)), _arr(SQ))
+    with pytest.raises(ValueError, match="empty"):
+        intersection_areas(_arr(SQ), _arr(Polygon()))
+    with pytest.raises(ValueError, match="threads"):
+        intersection_areas(_arr(SQ), _arr(SQ), threads=0)
+    with pytest.raises(ValueError, match="finite"):
+        intersection_areas(_arr(box(0, 0, 1e200, 1)), _arr(SQ))
+
+
+def test_subnormal_coordinates():
+    # products of tiny coordinates underflow, which would break exact arithmetic: such
+    # coordinates are flushed to zero (moving a vertex by < 1e-120)
+    tri = Polygon([(0, 0), (0, 1), (1, 0)])
+    sliver_side = Polygon([(0, 1), (1, 2.225e-308), (0, 2)])
+    assert _pairs([tri], [sliver_side]) == {}
+    assert _pairs([sliver_side], [tri]) == {}
+    assert _pairs([box(1e-310, 0, 1, 1)], [box(0, 0, 1, 1)]) == {(0, 0): 1.0}
+
+
+def _wobbly(cx: float, cy: float, r: float, n: int, seed: int) -> Polygon:
+    rng = np.random.default_rng(seed)
+    theta = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    rad = r * (1 + 0.15 * np.sin(7 * theta + rng.uniform(0, 6)) + rng.uniform(-0.05, 0.05, n))
+    return Polygon(np.c_[cx + rad * np.cos(theta), cy + rad * np.sin(theta)])
+
+
+def _ripple(phase: float, n: int = 4000) -> Polygon:
+    theta = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    rad = 100 * (1 + 0.02 * np.sin(800 * theta + phase))
+    return Polygon(np.c_[rad * np.cos(theta), rad * np.sin(theta)])
+
+
+def test_many_crossings_per_pair():
+    # rippled discs in antiphase cross 1,600 times (grows the crossing buffers), wobbly blobs
+    a = _arr(_ripple(0.0), _wobbly(0, 0, 100, 3000, 1), _wobbly(150, 0, 80, 500, 3))
+    b = _arr(_ripple(np.pi), _wobbly(0, 0, 100, 2500, 2), box(-50, -50, 50, 50))
+    _, _, _, stats = intersection_areas_stats(a, b)
+    assert stats["crossings"] > 2000
+    _assert_matches_geos(a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties (hypothesis)
+# ---------------------------------------------------------------------------------------------
+
+
+def _polygonal(g) -> shapely.Geometry | None:
+    g = shapely.make_valid(g)
+    parts = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return None
+    g = shapely.union_all(parts)
+    if g.geom_type not in ("Polygon", "MultiPolygon") or g.area <= 0 or not g.is_valid:
+        return None
+    return g
+
+
+@st.composite
+def int_polygons(draw) -> shapely.Geometry:
+    kind = draw(st.sampled_from(["poly", "boxes"]))
+    if kind == "boxes":
+        boxes = draw(
+            st.lists(
+                st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(1, 3),
+                          st.integers(1, 3)),
+                min_size=1, max_size=3,
+            )
+        )  # fmt: skip
+        g = shapely.union_all([box(x, y, x + w, y + h) for x, y, w, h in boxes])
+    else:
+        pts = draw(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), min_size=3,
+                            max_size=7))  # fmt: skip
+        g = Polygon(pts)
+    g = _polygonal(g)
+    if g is None:
+        return box(0, 0, 1, 1)
+    return g
+
+
+@st.composite
+def float_polygons(draw) -> shapely.Geometry:
+    fl = st.floats(0, 6, allow_nan=False, allow_infinity=False)
+    pts = draw(st.lists(st.tuples(fl, fl), min_size=3, max_size=8))
+    g = _polygonal(Polygon(pts))
+    if g is None or g.area < 1e-6:
+        return box(0.5, 0.5, 1.5, 1.5)
+    return g
+
+
+_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_SETTINGS
+@given(st.lists(int_polygons(), min_size=1, max_size=4),
+       st.lists(int_polygons(), min_size=1, max_size=4))  # fmt: skip
+def test_property_integer_coordinates(la, lb):
+    a = _arr(*la)
+    b = _arr(*lb)
+    got = _assert_matches_geos(a, b)
+    ref = _geos(a, b)
+    # integer coordinates: a positive GEOS area is at least a fraction of a grid cell
+    np.testing.assert_array_equal(got > 0, ref > 1e-9)
+    # symmetric
+    swapped = _dense(b, a).T
+    np.testing.assert_array_equal(swapped > 0, got > 0)
+    np.testing.assert_allclose(swapped, got, rtol=1e-12, atol=0)
+    # invariant under ring orientation, start vertex and a (here exact) translation
+    flipped = _arr(*[shapely.orient_polygons(g, exterior_cw=True) for g in la])
+    np.testing.assert_allclose(_dense(flipped, b), got, rtol=1e-12, atol=0)
+    rolled = _arr(*[_roll_rings(g) for g in la])
+    np.testing.assert_allclose(_dense(rolled, b), got, rtol=1e-12, atol=0)
+    moved = _dense(
+        _arr(*[shapely.affinity.translate(g, 400000, 400000) for g in la]),
+        _arr(*[shapely.affinity.translate(g, 400000, 400000) for g in lb]),
+    )
+    # exact for integer coordinates; make_valid may add crossing points, which the
+    # translation rounds (see the float test)
+    perim = shapely.length(a)[:, None] + shapely.length(b)[None, :]
+    scale = np.minimum(shapely.area(a)[:, None], shapely.area(b)[None, :])
+    np.testing.assert_array_less(np.abs(moved - got), 1e-9 * scale + 2.0**-33 * perim)
+
+
+@_SETTINGS
+@given(st.lists(float_polygons(), min_size=1, max_size=4),
+       st.lists(float_polygons(), min_size=1, max_size=4))  # fmt: skip
+def test_property_float_coordinates(la, lb):
+    a = _arr(*la)
+    b = _arr(*lb)
+    got = _assert_matches_geos(a, b)
+    scale = np.minimum(shapely.area(a)[:, None], shapely.area(b)[None, :])
+    # symmetric, to the contract (needles carry rounding of order u·length², not u·area)
+    np.testing.assert_array_less(np.abs(_dense(b, a).T - got), 1e-9 * scale)
+    moved = _dense(
+        _arr(*[shapely.affinity.translate(g, 400000.125, 399999.75) for g in la]),
+        _arr(*[shapely.affinity.translate(g, 400000.125, 399999.75) for g in lb]),
+    )
+    # translating rounds every coordinate to a multiple of ulp(4e5) = 2**-34 m, which moves
+    # the true area by up to (perimeter × 2**-34); beyond that, the contract holds
+    perim = shapely.length(a)[:, None] + shapely.length(b)[None, :]
+    np.testing.assert_array_less(np.abs(moved - got), 1e-9 * scale + 2.0**-33 * perim)
+    rolled = _arr(*[_roll_rings(shapely.orient_polygons(g, exterior_cw=True)) for g in lb])
+    np.testing.assert_array_less(np.abs(_dense(a, rolled) - got), 1e-9 * scale)
+
+
+def _roll_rings(g: shapely.Geometry) -> shapely.Geometry:
+    """The same polygon(s) with every ring starting at its second vertex."""
+
+    def roll(ring) -> list:
+        c = list(ring.coords)[:-1]
+        return c[1:] + c[:1]
+
+    polys = [
+        Polygon(roll(p.exterior), [roll(h) for h in p.interiors]) for p in shapely.get_parts(g)
+    ]
+    return polys[0] if g.geom_type == "Polygon" else MultiPolygon(polys)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parity with GEOS on real layers
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_27700(path) -> np.ndarray:
+    import geopandas as gpd
+
+    geoms = np.asarray(gpd.read_file(path).to_crs(27700).geometry.values, dtype=object)
+    return np.asarray(shapely.make_valid(geoms), dtype=object)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("fine", ["oa11.geojson", "lsoa11.geojson"])
+def test_wakefield_parity_with_geos(shared, fine):
+    a = _read_27700(shared("ons", "wakefield", fine))
+    b = _read_27700(shared("ons", "wakefield", "wards13.geojson"))
+    ia, ib, area, stats = intersection_areas_stats(a, b)
+    pi, pj = shapely.STRtree(b).query(a)
+    ref = shapely.area(shapely.intersection(a[pi], b[pj]))
+    got = dict(zip(zip(ia.tolist(), ib.tolist(), strict=True), area.tolist(), strict=True))
+    ours = np.array([got.get(k, 0.0) for k in zip(pi.tolist(), pj.tolist(), strict=True)])
+    scale = np.minimum(shapely.area(a[pi]), shapely.area(b[pj]))
+    assert np.max(np.abs(ours - ref) / scale) < 1e-9
+    # every pair GEOS finds with a share above 1e-9 is found, and no pair GEOS rules out
+    geos_pairs = zip(zip(pi.tolist(), pj.tolist(), strict=True), ref, strict=True)
+    assert set(got) <= {k for k, v in geos_pairs if v > 0}
+    assert ((ref / scale > 1e-9) <= (ours > 0)).all()
+    # wards do not overlap each other: the shares of a fine polygon sum to at most one
+    share = np.bincount(ia, weights=area, minlength=len(a)) / shapely.area(a)
+    assert share.max() < 1 + 1e-9 and np.median(share) > 0.999
+    assert stats["pairs"] == len(ia) and stats["candidates"] == len(pi)
