@@ -160,19 +160,20 @@ def crosswalk_cmd(source: str, target: str, source_id: str | None, target_id: st
 @click.argument("units")
 @click.option("--method", type=click.Choice(["max_iou", "majority", "centroid"]),
               default="max_iou", show_default=True)
+@click.option("--area-id", default=None, help="Id column of AREAS.")
 @click.option("--unit-id", default=None, help="Id column of UNITS.")
 @click.option("--population", "population_col", default=None,
               help="Population column of UNITS (adds population fit measures).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
 @_common
 @_friendly
-def best_fit_cmd(areas: str, units: str, method: str, unit_id: str | None,
+def best_fit_cmd(areas: str, units: str, method: str, area_id: str | None, unit_id: str | None,
                  population_col: str | None, out: str, verbose: int, quiet: int) -> None:
     """Statutory units standing in for each drawn area, and the quality of the fit."""
     from nbhd_geo.bestfit import best_fit
 
     _setup_logging(verbose, quiet)
-    drawn, _ = _read_drawings([areas])
+    drawn, _ = _read_drawings([areas], id_col=area_id)
     layer = _read_layer(units, id_col=unit_id, argument="UNITS")
     fit = best_fit(drawn, layer, method=method, unit_population=population_col)  # type: ignore[arg-type]
     Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -606,17 +606,13 @@ def imd_summary(
     area_col = kwargs.pop("area_col", "area_id")
     if weights is not None:
         return imd_summary_from_weights(weights, imd, area_col=area_col, **kwargs)
-    try:
-        # TODO(lead): confirm nbhd_geo.population.apportion is the final API; this call
-        # follows its current signature (areas, units, *, area_id, unit_id,
-        # unit_population, weights, weight_col, by) -> Apportionment(.table, .units, .by).
-        from nbhd_geo.population import apportion
-    except ImportError as exc:  # pragma: no cover - depends on the lead's module
-        raise InputError(
-            "weights were not given and nbhd_geo.population.apportion is not available",
-            argument="weights",
-            fix="pass weights= a DataFrame [area_id, lsoa_code, population]",
-        ) from exc
+    from nbhd_geo.population import apportion
+
+    # Layers read with nbhd_geo.read_layer carry their ids in the index.
+    if lsoa_id not in lsoa_layer.columns and lsoa_layer.index.name == lsoa_id:
+        lsoa_layer = lsoa_layer.reset_index()
+    if area_id is not None and area_id not in areas.columns and areas.index.name == area_id:
+        areas = areas.reset_index()
     if lsoa_id not in lsoa_layer.columns:
         raise ColumnError(
             f"has no column {lsoa_id!r}",

@@ -61,7 +61,8 @@ class Apportionment:
         areas), the share allocated and the population left outside every area.
         ``over_allocated`` marks units whose Σ share exceeds 1 + 1e-9, which happens
         only where the areas themselves overlap (each area counts its own people).
-        The last row, ``"TOTAL"``, sums the columns.
+        The last row, ``"TOTAL"``, sums the columns; its ``over_allocated`` says
+        whether *any* unit is over-allocated (not whether the total is).
         """
         alloc = self.table.groupby("unit_id", sort=False).agg(
             allocated=("population", "sum"), share_allocated=("pop_share", "sum")

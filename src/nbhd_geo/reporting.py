@@ -24,7 +24,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
 from nbhd_geo import settings
 from nbhd_geo.disclosure import suppress_small_counts

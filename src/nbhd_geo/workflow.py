@@ -15,7 +15,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
 from nbhd_geo.bestfit import BestFit, best_fit
 from nbhd_geo.io import read_drawings, read_layer
