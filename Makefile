@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench samples clean browser
+.PHONY: demo test lint bench samples clean browser docs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: $(STAMP) browser
 ## Regenerate data/samples/ deterministically (the files are committed).
 samples: $(STAMP)
 	$(BIN)/python data/samples/generate.py
+
+## Build the documentation site into site/ (warnings are errors).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 ## Benchmarks against tobler and geopandas.overlay (not tests; need ../shared/data).
 bench: $(STAMP)
