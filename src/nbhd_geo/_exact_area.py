@@ -16,7 +16,11 @@ vector ``v = (ε, ε²)``. Under that translation no vertex of one layer lies on
 other, collinear edges never cross, and every predicate is non-zero; the result, in the limit
 ε → 0, is the exact area. Orientation predicates are exact (floating-point filter with
 Shewchuk's error bound, falling back to exact expansion arithmetic), so an exact zero is
-always recognised. Crossing parameters only feed the integral and use plain floating point.
+always recognised. Crossing parameters only feed the integral and use floating point, from
+orientation values that are near-exact when the edges are nearly collinear; each crossing
+point is computed once and shared by the walks of both boundaries, so the pieces always form
+closed loops (computing it separately along each edge leaves gaps whose ``∫x dy`` is not
+small for nearly collinear edges).
 
 The work is done per candidate pair (bounding boxes intersect), in numba-compiled code that
 releases the GIL, so pairs are processed by several threads at once:
@@ -28,11 +32,14 @@ releases the GIL, so pairs are processed by several threads at once:
    edge outside bbox(``b[j]``), or from an exact perturbed point-in-polygon test when the whole
    ring lies in the box; every crossing toggles the membership, and the integral of the runs
    inside ``b[j]`` is accumulated; the same for the rings of ``b[j]`` against ``a[i]``;
-4. the sum is kept when it exceeds a floating-point error bound (``c·u·Σ|term|``), which turns
-   zero-area touches into exact zeros.
+4. the sum is kept when it exceeds a floating-point error bound, ``64·u·Σ(|x_p| + |x_q|)·
+   (|y_p| + |y_q|)`` over the pieces p→q, which turns zero-area touches into exact zeros.
 
 Coordinates are taken relative to a per-pair origin (the centre of the two boxes' overlap) to
-limit cancellation.
+limit cancellation. Each pair is computed by the same code whatever the number of threads, so
+results do not depend on ``threads``. Coordinates smaller than 2**-400 in magnitude are
+flushed to zero, and larger than 2**400 refused, so that exact products never under- or
+overflow.
 """
 
 from __future__ import annotations
@@ -179,6 +186,39 @@ def _orient_shift(
 
 
 @nb.njit(**_JIT)
+def _ring_orientation(x: np.ndarray, y: np.ndarray, c0: int, c1: int, scr: np.ndarray) -> int:
+    """+1 if the closed ring ``x/y[c0:c1]`` is counter-clockwise, -1 if clockwise.
+
+    Exact: the turn at the lowest-leftmost vertex, whose neighbours (skipping repeated
+    points) cannot be collinear with it in a valid ring; the shoelace sign otherwise.
+    """
+    n = c1 - c0 - 1  # the last point repeats the first
+    m = c0
+    for k in range(c0 + 1, c0 + n):
+        if x[k] < x[m] or (x[k] == x[m] and y[k] < y[m]):
+            m = k
+    p = m
+    for _ in range(n):
+        p = p - 1 if p > c0 else c0 + n - 1
+        if x[p] != x[m] or y[p] != y[m]:
+            break
+    q = m
+    for _ in range(n):
+        q = q + 1 if q < c0 + n - 1 else c0
+        if x[q] != x[m] or y[q] != y[m]:
+            break
+    o = _orient(x[p], y[p], x[m], y[m], x[q], y[q], scr)
+    if o != 0:
+        return o
+    x0 = x[c0]
+    y0 = y[c0]
+    twice = 0.0
+    for k in range(c0, c1 - 1):
+        twice += ((x[k] - x0) + (x[k + 1] - x0)) * ((y[k + 1] - y0) - (y[k] - y0))
+    return 1 if twice > 0.0 else -1
+
+
+@nb.njit(**_JIT)
 def _build_edges(
     x: np.ndarray,
     y: np.ndarray,
@@ -197,15 +237,12 @@ def _build_edges(
     past its last edge. Returns the new number of edges.
     """
     nring = ring_c.shape[0] - 1
+    scr = np.empty(24)
     for r in range(nring):
         c0 = ring_c[r]
         c1 = ring_c[r + 1]
-        x0 = x[c0]
-        y0 = y[c0]
-        twice = 0.0
-        for k in range(c0, c1 - 1):
-            twice += ((x[k] - x0) + (x[k + 1] - x0)) * ((y[k + 1] - y0) - (y[k] - y0))
-        flip = (twice < 0.0) if exterior[r] else (twice > 0.0)
+        ccw = _ring_orientation(x, y, c0, c1, scr)
+        flip = (ccw < 0) if exterior[r] else (ccw > 0)
         for q in range(c1 - c0 - 1):
             if flip:
                 k = c1 - 1 - q
