@@ -23,17 +23,17 @@ from nbhd_geo.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
-GENERATED = [
-    "town.gpkg",
-    "truth.gpkg",
-    "drawings_workshop.gpkg",
-    "drawings_online.geojson",
-    "drawings_mapmaker.kml",
-    "drawings_survey.csv",
-    "registrations.csv",
-    "pcn_membership.csv",
-    "imd.csv",
-]
+def _generator_module():
+    """The generator itself, so the list of files it writes is stated once."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_samples_generate", SAMPLES / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+GENERATED = list(_generator_module().OUT_FILES)
 N_IMD = 32_844
 # Planted faults in drawings_workshop.gpkg (mirrors the table in data/samples/README.md).
 FAULTS = {
