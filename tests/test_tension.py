@@ -519,3 +519,21 @@ def test_bounds_hold_for_any_rectangle(x, y, w, h):
     assert t["eff_units"] <= t["n_units"] + 1e-9
     assert t["f1_25"] <= t["f1_50"] + 1e-12 <= t["f1_100"] + 2e-12
     assert t["hausdorff_p95_m"] <= t["hausdorff_m"] + 1e-9
+
+
+def test_weights_alone_give_population_measures():
+    import geopandas as gpd
+    import shapely
+
+    from nbhd_geo.tension import tension
+
+    wards = gpd.GeoDataFrame({"ward": ["W1", "W2"]},
+                             geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],
+                             crs=27700)
+    drawn = gpd.GeoDataFrame({"name": ["N"]}, geometry=[shapely.box(50, 0, 150, 100)], crs=27700)
+    pts = gpd.GeoDataFrame({"n": [30, 10]}, geometry=shapely.points([[75, 50], [125, 50]]),
+                           crs=27700)
+    t = tension(drawn, wards, area_id="name", unit_id="ward", weights=pts, weight_col="n")
+    # All 30 + 10 people in the pieces: population shares 0.75 / 0.25.
+    assert t.loc["N", "pop_eff_units"] == pytest.approx(1 / (0.75**2 + 0.25**2))
+    assert t.loc["N", "eff_units"] == pytest.approx(2.0)

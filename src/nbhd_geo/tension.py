@@ -221,7 +221,8 @@ def fragmentation(
     weights, weight_col
         Where people live inside units: OA polygons or address points with counts
         (points weight by points, polygons by polygons), as for
-        :func:`nbhd_geo.apportion`; only used with ``unit_population``.
+        :func:`nbhd_geo.apportion`. Without ``unit_population`` their own counts
+        inside each unit are the units' populations, and the ``pop_`` columns appear.
     threshold
         ``T`` of community-of-interest preservation.
     sliver_share, sliver_m2
@@ -294,7 +295,8 @@ def fragmentation(
         weights=weights, weight_col=weight_col, crs=crs, engine=engine, threads=threads,
     )
     out = _fragmentation_table(
-        ap.table, a.ids, shapely.area(a.geoms), unit_population is not None,
+        ap.table, a.ids, shapely.area(a.geoms),
+        unit_population is not None or weights is not None,
         threshold=threshold, sliver_share=sliver_share, sliver_m2=tol_m2,
     )
     out.index = pd.Index(a.ids, name=a.id_name)
@@ -364,7 +366,8 @@ def tension(
         the ``pop_`` columns and ``pop_tension``.
     weights, weight_col
         Where people live inside units (OA polygons or address points with
-        counts), as for :func:`nbhd_geo.apportion`.
+        counts), as for :func:`nbhd_geo.apportion`; alone, they also add the
+        ``pop_`` columns (their counts are then the units' populations).
     threshold
         ``T`` of community-of-interest preservation.
     tolerances
@@ -463,7 +466,9 @@ def tension(
         tol = (*tol, score_tol)
     w = _check_score_weights(score_weights)
     spacing = _check_spacing(spacing)
-    with_pop = unit_population is not None
+    # A population is known when given per unit or by a weighting layer (whose own
+    # counts then are the units' populations, as in apportion).
+    with_pop = unit_population is not None or weights is not None
 
     a = prepare_polygons(areas, argument="areas", id_col=area_id, crs=crs)
     fit = best_fit(
@@ -614,7 +619,8 @@ def unit_splits(
         Column of ``units`` (or Series by unit id): adds the ``pop_`` columns.
     weights, weight_col
         Where people live inside units (OA polygons or address points with
-        counts), as for :func:`nbhd_geo.apportion`.
+        counts), as for :func:`nbhd_geo.apportion`; alone, they also add the
+        ``pop_`` columns (their counts are then the units' populations).
     sliver_share, sliver_m2
         A piece ``S ∩ C_k`` smaller than ``sliver_share`` of both the unit's and
         the area's area, or than ``sliver_m2`` m² (default
@@ -669,7 +675,9 @@ def unit_splits(
     """
     sliver_share = _check_fraction(sliver_share, "sliver_share", low_open=False, example="0.01")
     tol_m2 = _sliver_m2(sliver_m2)
-    with_pop = unit_population is not None
+    # A population is known when given per unit or by a weighting layer (whose own
+    # counts then are the units' populations, as in apportion).
+    with_pop = unit_population is not None or weights is not None
     a = prepare_polygons(areas, argument="areas", id_col=area_id, crs=crs)
     u = prepare_polygons(units, argument="units", id_col=unit_id, crs=crs)
     common = {
