@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -278,7 +278,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
     click.echo(f"report written to {out}/index.html ({len(result.files)} files)")
 
 
-def _geom_kind(path: str, layer: str | None) -> str:
+def _geom_kind(path: str, layer: str | None) -> Literal["polygon", "point"]:
     import pyogrio
 
     try:

@@ -20,12 +20,10 @@ from matplotlib.patches import Patch  # noqa: E402
 
 __all__ = ["map_overlap", "map_layers", "map_choropleth", "save_show"]
 
-#: Colours chosen to stay distinguishable for common colour-vision deficiencies.
-COLOURS = {
-    "drawn": "#d95f02",
-    "fit": "#1b9e77",
-    "layer": ["#4d4d4d", "#7570b3", "#e7298a", "#66a61e"],
-}
+#: Colours (Dark2) chosen to stay distinguishable for common colour-vision deficiencies.
+DRAWN = "#d95f02"
+FIT = "#1b9e77"
+LAYER_COLOURS = ("#4d4d4d", "#7570b3", "#e7298a", "#66a61e")
 
 
 def _ax(ax: Any, figsize: tuple[float, float]) -> tuple[Figure, Any]:
@@ -102,15 +100,15 @@ def map_overlap(
     pad = margin * max(maxx - minx, maxy - miny, 1.0)
     handles: list[Any] = []
     if fit is not None and len(fit):
-        fit.plot(ax=ax, color=COLOURS["fit"], alpha=0.35, edgecolor="none")
-        handles.append(Patch(color=COLOURS["fit"], alpha=0.35, label="best-fit units"))
+        fit.plot(ax=ax, color=FIT, alpha=0.35, edgecolor="none")
+        handles.append(Patch(color=FIT, alpha=0.35, label="best-fit units"))
     for k, (name, layer) in enumerate(layers.items()):
-        colour = COLOURS["layer"][k % len(COLOURS["layer"])]
+        colour = LAYER_COLOURS[k % len(LAYER_COLOURS)]
         clip = layer.cx[minx - pad: maxx + pad, miny - pad: maxy + pad]
         clip.boundary.plot(ax=ax, color=colour, linewidth=0.5 + 0.6 * k)
         handles.append(Line2D([], [], color=colour, linewidth=0.5 + 0.6 * k, label=name))
-    area.boundary.plot(ax=ax, color=COLOURS["drawn"], linewidth=2.2)
-    handles.append(Line2D([], [], color=COLOURS["drawn"], linewidth=2.2, label="drawn"))
+    area.boundary.plot(ax=ax, color=DRAWN, linewidth=2.2)
+    handles.append(Line2D([], [], color=DRAWN, linewidth=2.2, label="drawn"))
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
     ax.set_aspect("equal")
@@ -137,10 +135,10 @@ def map_layers(
     """Overview map: statutory boundaries with drawn areas on top, optionally labelled."""
     fig, ax = _ax(ax, figsize)
     for k, (_name, layer) in enumerate(layers.items()):
-        colour = COLOURS["layer"][k % len(COLOURS["layer"])]
+        colour = LAYER_COLOURS[k % len(LAYER_COLOURS)]
         layer.boundary.plot(ax=ax, color=colour, linewidth=0.4 + 0.6 * k)
     if areas is not None and len(areas):
-        areas.boundary.plot(ax=ax, color=COLOURS["drawn"], linewidth=1.6)
+        areas.boundary.plot(ax=ax, color=DRAWN, linewidth=1.6)
         if label_col is not None:
             for label, point in zip(areas[label_col], areas.geometry.representative_point(),
                                     strict=True):
@@ -149,11 +147,11 @@ def map_layers(
     ax.set_aspect("equal")
     ax.set_axis_off()
     handles = [
-        Line2D([], [], color=COLOURS["layer"][k % 4], linewidth=0.4 + 0.6 * k, label=name)
+        Line2D([], [], color=LAYER_COLOURS[k % 4], linewidth=0.4 + 0.6 * k, label=name)
         for k, name in enumerate(layers)
     ]
     if areas is not None:
-        handles.append(Line2D([], [], color=COLOURS["drawn"], linewidth=1.6, label="drawn"))
+        handles.append(Line2D([], [], color=DRAWN, linewidth=1.6, label="drawn"))
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.8)
     if title:
         ax.set_title(title)

@@ -105,8 +105,8 @@ def read_drawings_many(
         for frame, stem in zip(frames, stems, strict=True)
     ]
     drawings = gpd.GeoDataFrame(pd.concat(renamed), geometry="geometry", crs=renamed[0].crs)
-    report = pd.concat([r.to_frame() for r in reports], ignore_index=True)
-    return drawings, report
+    combined = pd.concat([r.to_frame() for r in reports], ignore_index=True)
+    return drawings, combined
 
 
 @dataclass
