@@ -699,3 +699,20 @@ def test_repeated_code_column_is_not_taken_as_id(tmp_path):
     assert data.index.tolist() == ["row_0", "row_1", "row_2"]
     assert report.id_col is None
     assert data["oa_code"].tolist() == ["E00990001", "E00990001", "E00990002"]
+
+
+def test_report_source_is_the_file_name_not_the_full_path(tmp_path):
+    """Reports are published: a full path can carry the analyst's user name."""
+    import geopandas as gpd
+    import shapely
+
+    from nbhd_geo.io import read_drawings
+
+    folder = tmp_path / "jane.smith" / "engagement"
+    folder.mkdir(parents=True)
+    path = folder / "drawn.geojson"
+    gpd.GeoDataFrame({"drawing_id": ["a"]}, geometry=[shapely.box(430000, 420000, 430100, 420100)],
+                     crs=27700).to_file(path)
+    _, report = read_drawings(path)
+    assert report.source == "drawn.geojson"
+    assert "jane.smith" not in report.to_frame().to_csv()

@@ -385,7 +385,7 @@ def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col:
         notes.append(f"points from coordinate columns {x_col!r} (x) and {y_col!r} (y)")
         attrs = df.drop(columns=[x_col, y_col])
     frame = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, index=attrs.index), crs=srid)
-    return _Raw(frame, str(path), problems, notes)
+    return _Raw(frame, Path(path).name, problems, notes)
 
 
 def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str | None,
@@ -408,7 +408,8 @@ def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str |
         raise InputError(f"unknown file type {''.join(path.suffixes) or '(no extension)'!r}",
                          argument=label, fix=f"use one of {supported}")
     fmt = _OGR_FORMATS.get(suffix) or _OTHER_FORMATS[suffix]
-    source = str(path)
+    # The file name only: reports are published, and full paths can carry user names.
+    source = Path(path).name
     if suffix in (".csv", ".tsv"):
         raw = _read_csv(path, gz, label, geometry_col, x_col, y_col,
                         sep="\t" if suffix == ".tsv" else ",", id_col=id_col)
