@@ -297,8 +297,13 @@ def _sections(
     labels = _label(areas, label_col)
     layer_map = {s.name: s.data for s in layers}
     first = primary if primary in layer_map else layers[0].name
-    fig, _ = map_layers({s.name: s.data for s in layers[-2:]}, areas=areas.assign(_l=labels),
-                        label_col="_l")
+    # Maps stay legible: the primary layer plus wards and PCN footprints when present.
+    map_names = [first] + [n for n in ("ward", "pcn") if n in layer_map and n != first]
+    if len(map_names) == 1:
+        map_names = list(layer_map)[:3]
+    overview_names = [n for n in ("ward", "pcn", "lad") if n in layer_map] or map_names
+    fig, _ = map_layers({n: layer_map[n] for n in overview_names},
+                        areas=areas.assign(_l=labels), label_col="_l")
     overview = Section("Overview", "overview",
                        paragraphs=["Drawn neighbourhoods (orange) over the statutory layers."],
                        figures=[(figure_to_data_uri(fig),
@@ -321,7 +326,7 @@ def _sections(
             fits[display_name(spec.name)] = rec.best_fits[spec.name].quality.loc[area_id]
         text = neighbourhood_paragraph(labels.loc[area_id], touched, fits,
                                        primary=display_name(first))
-        fig, _ = map_overlap(areas.loc[[area_id]], {k: layer_map[k] for k in layer_map},
+        fig, _ = map_overlap(areas.loc[[area_id]], {k: layer_map[k] for k in map_names},
                              fit=fit_geoms.loc[[area_id]] if area_id in fit_geoms.index else None,
                              title=labels.loc[area_id])
         rows = tens[tens.iloc[:, 1] == area_id][["layer", *tension_cols]]

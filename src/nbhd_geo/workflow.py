@@ -232,6 +232,20 @@ def _sample_layers() -> tuple[list[LayerSpec], gpd.GeoDataFrame]:
     ]:
         data, _ = read_layer(town, layer=name, id_col=code)
         specs.append(LayerSpec(name, data, pop))
+    # PCN footprints: where each PCN's registered patients live (plurality per LSOA).
+    from nbhd_geo.pcn import pcn_footprints, read_pcn_membership, read_registrations
+
+    lsoa = specs[1].data
+    fp = pcn_footprints(
+        read_registrations(get_path("registrations")),
+        read_pcn_membership(get_path("pcn_membership")),
+        lsoa.reset_index(), lsoa_id="lsoa_code",
+    )
+    pcn = fp.footprints[~fp.footprints.geometry.is_empty].set_index("org")
+    pcn.index.name = "pcn_code"
+    specs.append(LayerSpec("pcn", pcn[["pcn_name", "geometry"]]))
+    lad, _ = read_layer(town, layer="lad", id_col="lad_code")
+    specs.append(LayerSpec("lad", lad))
     points, _ = read_layer(town, layer="address_points", geom_type="point")
     return specs, points
 
@@ -239,9 +253,11 @@ def _sample_layers() -> tuple[list[LayerSpec], gpd.GeoDataFrame]:
 def run_demo(out: Path, *, progress: bool = True) -> list[Path]:
     """Run the main job on the bundled sample town; return the files written.
 
-    Reads every sample drawing file (accounting for each feature), reconciles the
-    drawings with OAs, LSOAs, MSOAs and wards, and writes the overlap report, its
-    tables and the GeoPackage under ``out``.
+    Reads every sample drawing file (accounting for each feature), finds each
+    neighbourhood's consensus core, reconciles the cores with OAs, LSOAs, MSOAs, wards,
+    PCN footprints (from GP registrations) and the district, and writes the overlap
+    report with its deprivation and consensus sections, its tables and the GeoPackage
+    under ``out``.
     """
     from nbhd_geo.datasets import get_path
     from nbhd_geo.imd import read_imd
