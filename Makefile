@@ -27,9 +27,11 @@ browser:
 	      >/dev/null 2>&1 || echo "note: chromium could not be installed; its test will be skipped"; \
 	  else echo "note: chromium not installed (needs root + apt); the browser test will be skipped"; fi; }
 
-## Set up and run the whole test suite (lint included).
+## Set up and run the whole test suite (ruff, mypy and the import-linter contracts included).
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests benchmarks data/samples
+	$(BIN)/python -m mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## Regenerate data/samples/ deterministically (the files are committed).
@@ -38,6 +40,7 @@ samples: $(STAMP)
 
 ## Build the documentation site into site/ (warnings are errors).
 docs: $(STAMP)
+	$(BIN)/python docs/gen_architecture.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 ## Benchmarks against tobler and geopandas.overlay (not tests; need ../shared/data).

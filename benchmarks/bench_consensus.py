@@ -24,9 +24,9 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from nbhd_geo.consensus import consensus
-from nbhd_geo.io import read_drawings
-from nbhd_geo.outliers import outliers
+from nbhd_geo.io.read import read_drawings
+from nbhd_geo.voices.consensus import consensus
+from nbhd_geo.voices.outliers import outliers
 
 PATH = (Path(__file__).resolve().parents[2] / "shared" / "data" / "drawings" / "nyc-dnainfo"
         / "dnainfo_New_York_drawings.geojson.gz")

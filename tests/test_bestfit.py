@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbhd_geo import NbhdGeoError
-from nbhd_geo.bestfit import best_fit
-from nbhd_geo.layerqa import check_tiling
+from nbhd_geo.overlay.bestfit import best_fit
+from nbhd_geo.overlay.tiling import check_tiling
 
 
 @pytest.fixture(params=["exact", "geos"])
@@ -143,7 +143,7 @@ def test_check_tiling_handmade(engine):
 def test_check_tiling_ew2021_generalised_lsoa_against_district(shared):
     import pandas as pd
 
-    from nbhd_geo.io import read_layer
+    from nbhd_geo.io.read import read_layer
 
     lk = pd.read_csv(shared("ons", "ew2021", "lookup_lsoa21_ward24_ltla24.csv"))
     codes = set(lk.loc[lk["ltla24_code"] == "E08000036", "lsoa21_code"])

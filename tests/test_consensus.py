@@ -13,11 +13,11 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from nbhd_geo import datasets
-from nbhd_geo._grid import Grid, rasterise, runs_to_geometry
-from nbhd_geo.consensus import auto_cell_size, consensus
 from nbhd_geo.errors import ColumnError, NbhdGeoError
-from nbhd_geo.io import read_drawings
-from nbhd_geo.overlay import crosswalk
+from nbhd_geo.io.read import read_drawings
+from nbhd_geo.overlay.crosswalk import crosswalk
+from nbhd_geo.voices._grid import Grid, rasterise, runs_to_geometry
+from nbhd_geo.voices.consensus import auto_cell_size, consensus
 
 CRS = 27700
 
@@ -317,7 +317,7 @@ def test_polygon_base_zones_and_population(two_names):
 
 
 def test_plot_consensus(two_names):
-    from nbhd_geo.plot_consensus import plot_consensus
+    from nbhd_geo.report.plot_consensus import plot_consensus
 
     fig, ax = plot_consensus(consensus(two_names, base=1.0), "A")
     assert ax.get_title() == "A: agreement of 3 drawings (1 m grid)"

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from nbhd_geo.deprivation import (
+from nbhd_geo.deprivation.imd import IMDTable, read_imd
+from nbhd_geo.deprivation.summary import (
     MEASURES,
     allocate,
     extent_weight,
@@ -20,7 +21,6 @@ from nbhd_geo.deprivation import (
     whole_lsoa_weights,
 )
 from nbhd_geo.errors import ColumnError, InputError, VintageError
-from nbhd_geo.imd import IMDTable, read_imd
 
 N19 = 32_844
 
@@ -192,7 +192,7 @@ def test_imd_summary_passes_weights_and_apportions(two):
     try:
         s = imd_summary(drawn, lsoa, imd2, area_id="name")
     except (ImportError, TypeError) as exc:  # the lead's apportion may still change
-        pytest.skip(f"nbhd_geo.population.apportion not usable yet: {exc}")
+        pytest.skip(f"nbhd_geo.overlay.apportion.apportion not usable yet: {exc}")
     assert s.attrs["apportioned_by"] == "area" and set(s["apportioned_by"]) == {"area"}
     assert _v(s, "all", "population") == pytest.approx(1900)
     assert _v(s, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.4 / 1.4)
@@ -415,7 +415,7 @@ def test_sample_town_area_vs_population(samples):
         by_pop = imd_summary(areas, lsoa, imd, area_id="neighbourhood", population=oa,
                              population_col="population")
     except (ImportError, TypeError) as exc:
-        pytest.skip(f"nbhd_geo.population.apportion not usable yet: {exc}")
+        pytest.skip(f"nbhd_geo.overlay.apportion.apportion not usable yet: {exc}")
     assert by_area.attrs["apportioned_by"] == "area"
     assert by_pop.attrs["apportioned_by"] == "polygons"
     n = areas["neighbourhood"].nunique()
@@ -434,7 +434,7 @@ def test_sample_town_area_vs_population(samples):
 def test_imd_summary_accepts_ids_in_the_index():
     """Layers from read_layer carry their codes in the index: no reset_index needed."""
     from nbhd_geo import datasets, read_imd, read_layer
-    from nbhd_geo.deprivation import imd_summary
+    from nbhd_geo.deprivation.summary import imd_summary
 
     lsoa, _ = read_layer(datasets.get_path("town"), layer="lsoa", id_col="lsoa_code")
     truth, _ = read_layer(datasets.get_path("truth"), strict=False)

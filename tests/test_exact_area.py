@@ -1,4 +1,4 @@
-"""Exact overlap areas (nbhd_geo._exact_area) against hand-computed values and GEOS."""
+"""Exact overlap areas (nbhd_geo.overlay._exact_area) against hand-computed values and GEOS."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from nbhd_geo._exact_area import intersection_areas, intersection_areas_stats
+from nbhd_geo.overlay._exact_area import intersection_areas, intersection_areas_stats
 
 
 def _arr(*geoms) -> np.ndarray:

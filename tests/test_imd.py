@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError, VintageError
-from nbhd_geo.imd import (
+from nbhd_geo.deprivation.imd import (
     DOMAINS,
     IMDTable,
     check_vintage,
@@ -17,6 +16,7 @@ from nbhd_geo.imd import (
     read_imd,
     read_lsoa_lookup,
 )
+from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError, VintageError
 
 H19 = [
     "LSOA code (2011)",

@@ -1,4 +1,4 @@
-"""Tests for nbhd_geo.io: every format, every fault, exact report lines."""
+"""Tests for nbhd_geo.io.read: every format, every fault, exact report lines."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from nbhd_geo.errors import ColumnError, CRSError, InputError, NbhdGeoError, ValidationError
-from nbhd_geo.io import ReadReport, ReadResult, read_drawings, read_layer
+from nbhd_geo.io.read import ReadReport, ReadResult, read_drawings, read_layer
 
 # A small town near Wakefield, in British National Grid metres.
 X0, Y0 = 433_000.0, 420_000.0
@@ -686,7 +686,7 @@ def test_repeated_code_column_is_not_taken_as_id(tmp_path):
     import geopandas as gpd
     import shapely
 
-    from nbhd_geo.io import read_layer
+    from nbhd_geo.io.read import read_layer
 
     pts = gpd.GeoDataFrame(
         {"oa_code": ["E00990001", "E00990001", "E00990002"], "count": [3, 4, 5]},
@@ -706,7 +706,7 @@ def test_report_source_is_the_file_name_not_the_full_path(tmp_path):
     import geopandas as gpd
     import shapely
 
-    from nbhd_geo.io import read_drawings
+    from nbhd_geo.io.read import read_drawings
 
     folder = tmp_path / "jane.smith" / "engagement"
     folder.mkdir(parents=True)

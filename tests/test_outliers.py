@@ -10,10 +10,10 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from nbhd_geo import datasets
-from nbhd_geo.consensus import consensus
 from nbhd_geo.errors import NbhdGeoError
-from nbhd_geo.io import read_drawings
-from nbhd_geo.outliers import FLAGS, outliers, robust_far
+from nbhd_geo.io.read import read_drawings
+from nbhd_geo.voices.consensus import consensus
+from nbhd_geo.voices.outliers import FLAGS, outliers, robust_far
 
 CRS = 27700
 

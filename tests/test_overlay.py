@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbhd_geo import CRSError, ValidationError
-from nbhd_geo.overlay import crosswalk, pair_areas
+from nbhd_geo.overlay.crosswalk import crosswalk, pair_areas
 
 ENGINES = ["exact", "geos"]
 
@@ -203,7 +203,7 @@ def test_symmetry_orientation_and_parity_with_geos(pa, pb):
 
 @pytest.fixture(scope="module")
 def wakefield():
-    from nbhd_geo.io import read_layer
+    from nbhd_geo.io.read import read_layer
     from tests.conftest import shared_path
 
     lsoa, _ = read_layer(shared_path("ons", "wakefield", "lsoa11.geojson"), id_col="LSOA11CD")

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from nbhd_geo.errors import ColumnError, NbhdGeoError
-from nbhd_geo.points import point_footprints
+from nbhd_geo.voices.points import point_footprints
 
 CRS = 27700
 

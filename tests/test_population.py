@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from nbhd_geo import ColumnError, InputError, NbhdGeoError
-from nbhd_geo.population import apportion
+from nbhd_geo.overlay.apportion import apportion
 
 
 @pytest.fixture(params=["exact", "geos"])
@@ -126,7 +126,7 @@ def test_errors_name_argument_and_fix(drawn, lsoa):
 
 @pytest.mark.shared
 def test_wakefield_oa_weighting_conserves_population(shared):
-    from nbhd_geo.io import read_layer
+    from nbhd_geo.io.read import read_layer
 
     oa, _ = read_layer(shared("ons", "wakefield", "oa11.geojson"))
     lsoa, _ = read_layer(shared("ons", "wakefield", "lsoa11.geojson"), id_col="LSOA11CD")

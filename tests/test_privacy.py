@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from nbhd_geo.privacy import drop_personal, personal_column_reasons, personal_columns
+from nbhd_geo.io.privacy import drop_personal, personal_column_reasons, personal_columns
 
 
 @pytest.mark.parametrize("column", [

@@ -13,9 +13,9 @@ from geopandas.testing import assert_geodataframe_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbhd_geo.boundary import boundary_f1, hausdorff
 from nbhd_geo.errors import NbhdGeoError
-from nbhd_geo.tension import fragmentation, layer_tension, tension, unit_splits
+from nbhd_geo.measures.boundary import boundary_f1, hausdorff
+from nbhd_geo.measures.tension import fragmentation, layer_tension, tension, unit_splits
 
 ENGINE = "geos"  # the exact engine is checked against it in test_engines_agree
 
@@ -525,7 +525,7 @@ def test_weights_alone_give_population_measures():
     import geopandas as gpd
     import shapely
 
-    from nbhd_geo.tension import tension
+    from nbhd_geo.measures.tension import tension
 
     wards = gpd.GeoDataFrame({"ward": ["W1", "W2"]},
                              geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],

@@ -1,4 +1,4 @@
-"""Tests for nbhd_geo.validate: one rule per test, plus a property test."""
+"""Tests for nbhd_geo.io.validate: one rule per test, plus a property test."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbhd_geo.validate import STATUSES, describe_invalid, validate_points, validate_polygons
+from nbhd_geo.io.validate import STATUSES, describe_invalid, validate_points, validate_polygons
 
 BOWTIE = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
 

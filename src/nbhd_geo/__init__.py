@@ -10,19 +10,21 @@ The public API, by task:
 - deprivation: :func:`read_imd`, :func:`imd_summary`, :func:`rank_targets`,
   :func:`allocate`, :func:`convert_lsoa_vintage`;
 - PCNs: :func:`pcn_footprints`, :func:`list_deprivation`;
+- many voices: :func:`consensus`, :func:`outliers`, :func:`point_footprints`;
 - samples: :mod:`nbhd_geo.datasets`.
 """
 
 from __future__ import annotations
 
 from nbhd_geo import datasets, settings
-from nbhd_geo.bestfit import BestFit, best_fit
-from nbhd_geo.boundary import boundary_f1, hausdorff
 from nbhd_geo.deprivation import (
+    IMDTable,
     allocate,
+    convert_lsoa_vintage,
     imd_summary,
     imd_summary_from_weights,
     rank_targets,
+    read_imd,
 )
 from nbhd_geo.errors import (
     ColumnError,
@@ -33,14 +35,45 @@ from nbhd_geo.errors import (
     ValidationError,
     VintageError,
 )
-from nbhd_geo.imd import IMDTable, convert_lsoa_vintage, read_imd
-from nbhd_geo.io import ReadReport, ReadResult, read_drawings, read_layer
-from nbhd_geo.layerqa import TilingReport, check_tiling
-from nbhd_geo.overlay import Crosswalk, crosswalk, pair_areas
+from nbhd_geo.io import (
+    ReadReport,
+    ReadResult,
+    drop_personal,
+    personal_columns,
+    read_drawings,
+    read_layer,
+    suppress_small_counts,
+)
+from nbhd_geo.measures import (
+    boundary_f1,
+    fragmentation,
+    hausdorff,
+    layer_tension,
+    tension,
+    unit_splits,
+)
+from nbhd_geo.overlay import (
+    Apportionment,
+    BestFit,
+    Crosswalk,
+    TilingReport,
+    apportion,
+    best_fit,
+    check_tiling,
+    crosswalk,
+    pair_areas,
+)
 from nbhd_geo.pcn import PCNFootprints, list_deprivation, pcn_footprints
-from nbhd_geo.population import Apportionment, apportion
-from nbhd_geo.privacy import drop_personal, personal_columns
-from nbhd_geo.tension import fragmentation, layer_tension, tension, unit_splits
+from nbhd_geo.voices import (
+    FLAGS as OUTLIER_FLAGS,
+)
+from nbhd_geo.voices import (
+    Consensus,
+    PointFootprints,
+    consensus,
+    outliers,
+    point_footprints,
+)
 
 __version__ = "0.1.0"
 
@@ -92,4 +125,13 @@ __all__ = [
     "pcn_footprints",
     "PCNFootprints",
     "list_deprivation",
+    # many voices
+    "consensus",
+    "Consensus",
+    "outliers",
+    "OUTLIER_FLAGS",
+    "point_footprints",
+    "PointFootprints",
+    # publishing
+    "suppress_small_counts",
 ]

@@ -55,10 +55,11 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from nbhd_geo import _crs, settings
+from nbhd_geo import settings
 from nbhd_geo.errors import ColumnError, CRSError, InputError, ValidationError, format_ids
-from nbhd_geo.privacy import personal_column_reasons
-from nbhd_geo.validate import validate_points, validate_polygons
+from nbhd_geo.io import crs as _crs
+from nbhd_geo.io.privacy import personal_column_reasons
+from nbhd_geo.io.validate import validate_points, validate_polygons
 
 __all__ = ["read_layer", "read_drawings", "ReadReport", "ReadResult", "SUPPORTED_SUFFIXES"]
 
@@ -289,7 +290,7 @@ def _read_kml(target: str, layer: str | None, label: str, fmt: str) -> tuple[gpd
     names = [str(n) for n in layers[:, 0]]
     notes: list[str] = []
     if layer is not None:
-        names = [_choose_layer(target, layer, label, fmt, layers)]
+        names = [str(_choose_layer(target, layer, label, fmt, layers))]
     if not names:
         raise InputError(f"{fmt} file contains no placemarks", argument=label,
                          fix="export the map again with its drawn shapes")
@@ -908,7 +909,7 @@ def read_drawings(
     ``shapely.make_valid``; rings are oriented counter-clockwise; duplicate ids become
     ``x``, ``x#2``, …; features with an empty ``name_col`` are kept and reported as
     ``"no neighbourhood name"``. Columns that look like personal data (contributor name,
-    e-mail, phone, comments, …; see :func:`nbhd_geo.privacy.personal_columns`) are dropped.
+    e-mail, phone, comments, …; see :func:`nbhd_geo.io.privacy.personal_columns`) are dropped.
 
     Parameters
     ----------

@@ -9,7 +9,7 @@ apportion`).
 Examples
 --------
 >>> import pandas as pd
->>> from nbhd_geo.imd import IMDTable
+>>> from nbhd_geo.deprivation.imd import IMDTable
 >>> imd = IMDTable.from_frames(pd.DataFrame({
 ...     "lsoa_code": ["A", "B"], "domain": "imd", "score": [50.0, 10.0],
 ...     "rank": [100, 20000], "decile": [1, 7]}), vintage="IoD2019")
@@ -28,8 +28,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from nbhd_geo.deprivation.imd import IMDTable, check_vintage
 from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError
-from nbhd_geo.imd import IMDTable, check_vintage
 
 __all__ = [
     "MEASURES",
@@ -123,7 +123,7 @@ def whole_lsoa_weights(
     Examples
     --------
     >>> import pandas as pd
-    >>> from nbhd_geo.imd import IMDTable
+    >>> from nbhd_geo.deprivation.imd import IMDTable
     >>> imd = IMDTable.from_frames(
     ...     pd.DataFrame({"lsoa_code": ["A"], "domain": "imd", "rank": [9], "decile": [1]}),
     ...     vintage="IoD2019",
@@ -305,7 +305,7 @@ def imd_summary_from_weights(
         Missing columns, negative populations, duplicate pairs, LSOAs without
         denominators where needed.
     VintageError
-        LSOA codes of the other vintage (fix: :func:`nbhd_geo.imd.convert_lsoa_vintage`).
+        LSOA codes of the other vintage (fix: :func:`nbhd_geo.convert_lsoa_vintage`).
 
     Notes
     -----
@@ -335,7 +335,7 @@ def imd_summary_from_weights(
     Examples
     --------
     >>> import pandas as pd
-    >>> from nbhd_geo.imd import IMDTable
+    >>> from nbhd_geo.deprivation.imd import IMDTable
     >>> imd = IMDTable.from_frames(pd.DataFrame({
     ...     "lsoa_code": ["A", "B"], "domain": "imd", "score": [50.0, 10.0],
     ...     "rank": [100, 20000], "decile": [1, 7]}), vintage="IoD2019",
@@ -589,7 +589,7 @@ def imd_summary(
     Examples
     --------
     >>> import geopandas as gpd, pandas as pd, shapely
-    >>> from nbhd_geo.imd import IMDTable
+    >>> from nbhd_geo.deprivation.imd import IMDTable
     >>> imd = IMDTable.from_frames(pd.DataFrame({
     ...     "lsoa_code": ["E01000001", "E01000002"], "domain": "imd",
     ...     "rank": [100, 20000], "decile": [1, 7]}), vintage="IoD2019",
@@ -606,7 +606,7 @@ def imd_summary(
     area_col = kwargs.pop("area_col", "area_id")
     if weights is not None:
         return imd_summary_from_weights(weights, imd, area_col=area_col, **kwargs)
-    from nbhd_geo.population import apportion
+    from nbhd_geo.overlay.apportion import apportion
 
     # Layers read with nbhd_geo.read_layer carry their ids in the index.
     if lsoa_id not in lsoa_layer.columns and lsoa_layer.index.name == lsoa_id:

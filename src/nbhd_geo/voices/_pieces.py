@@ -1,4 +1,4 @@
-"""The two piece models behind :func:`nbhd_geo.consensus.consensus`: a grid or a polygon base.
+"""The two piece models behind :func:`nbhd_geo.consensus`: a grid or a polygon base.
 
 Both expose the same operations on tables of pieces (a *surface* row is one name on one
 piece): build the surface from drawings, overlay names (mix), union pieces into
@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from nbhd_geo import _grid
-from nbhd_geo._layers import prepare_polygons
 from nbhd_geo.errors import ColumnError, InputError
-from nbhd_geo.overlay import pair_areas
+from nbhd_geo.io.layers import prepare_polygons
+from nbhd_geo.overlay.crosswalk import pair_areas
+from nbhd_geo.voices import _grid
 
 __all__ = ["Pieces", "GridPieces", "BasePieces", "population_values", "as_geometry"]
 

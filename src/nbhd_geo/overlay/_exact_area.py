@@ -69,7 +69,7 @@ _BRUTE_MAX = 96
 _COORD_MIN = 2.0**-400
 _COORD_MAX = 2.0**400
 
-_JIT = {"nogil": True, "cache": True, "fastmath": False, "boundscheck": False}
+_JIT: dict[str, Any] = {"nogil": True, "cache": True, "fastmath": False, "boundscheck": False}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -880,7 +880,7 @@ def intersection_areas_stats(
     out_area = np.empty(npairs)
     out_bound = np.empty(npairs)
     out_nc = np.empty(npairs, dtype=np.int64)
-    args = (
+    args: tuple[Any, ...] = (
         la.edges, la.ring_of_edge, la.ring_e0, la.ring_e1, la.poly_e, la.box,
         lb.edges, lb.ring_of_edge, lb.ring_e0, lb.ring_e1, lb.poly_e, lb.box,
         out_area, out_bound, out_nc,

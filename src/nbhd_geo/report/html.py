@@ -3,7 +3,7 @@
 This module only lays out what the analyses computed: maps (matplotlib PNGs embedded
 as data URIs, so the page works offline and can be e-mailed), tables, and a
 plain-language paragraph per neighbourhood. Published tables pass through
-:func:`nbhd_geo.disclosure.suppress_small_counts`.
+:func:`nbhd_geo.io.disclosure.suppress_small_counts`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from nbhd_geo import __version__, settings
-from nbhd_geo.disclosure import suppress_small_counts
+from nbhd_geo.io.disclosure import suppress_small_counts
 
 __all__ = ["Section", "figure_to_data_uri", "neighbourhood_paragraph", "render_report",
            "table_html"]

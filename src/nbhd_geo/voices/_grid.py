@@ -15,6 +15,7 @@ rasterised exactly (their area is ``h²`` × number of cells).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -23,7 +24,7 @@ import shapely
 __all__ = ["Grid", "rasterise", "accumulate", "sweep", "claims", "run_sums",
            "runs_to_geometry"]
 
-_JIT = {"nogil": True, "cache": True}
+_JIT: dict[str, Any] = {"nogil": True, "cache": True}
 
 
 @dataclass(frozen=True)
@@ -349,8 +350,8 @@ def runs_to_geometry(row: np.ndarray, c0: np.ndarray, c1: np.ndarray, grid: Grid
                      group: np.ndarray | None = None, n_groups: int = 1) -> np.ndarray:
     """Union the cells of each group's runs into valid (Multi)Polygons (empty if none).
 
-    See :func:`nbhd_geo._vectorise.runs_to_polygons`.
+    See :func:`nbhd_geo.voices._vectorise.runs_to_polygons`.
     """
-    from nbhd_geo._vectorise import runs_to_polygons
+    from nbhd_geo.voices._vectorise import runs_to_polygons
 
     return runs_to_polygons(row, c0, c1, grid.x0, grid.y0, grid.cell, group, n_groups)

@@ -10,13 +10,15 @@ then orient themselves: counter-clockwise rings are shells, clockwise rings hole
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba as nb
 import numpy as np
 import shapely
 
 __all__ = ["runs_to_polygons"]
 
-_JIT = {"nogil": True, "cache": True}
+_JIT: dict[str, Any] = {"nogil": True, "cache": True}
 
 
 @nb.njit(**_JIT)

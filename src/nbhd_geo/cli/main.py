@@ -81,7 +81,7 @@ def _split_layer(spec: str) -> tuple[str, str | None]:
 
 
 def _read_layer(spec: str, *, id_col: str | None, argument: str) -> Any:
-    from nbhd_geo.io import read_layer
+    from nbhd_geo.io.read import read_layer
 
     path, layer = _split_layer(spec)
     if not Path(path).exists():
@@ -94,7 +94,7 @@ def _read_layer(spec: str, *, id_col: str | None, argument: str) -> Any:
 
 
 def _read_drawings(paths: Sequence[str], **kw: Any) -> tuple[Any, Any]:
-    from nbhd_geo.workflow import read_drawings_many
+    from nbhd_geo.report.workflow import read_drawings_many
 
     return read_drawings_many([_split_layer(p) for p in paths], **kw)
 
@@ -140,7 +140,7 @@ def crosswalk_cmd(source: str, target: str, source_id: str | None, target_id: st
                   sliver_tol: float | None, engine: str, out: str, verbose: int,
                   quiet: int) -> None:
     """Exact overlap table between two polygon layers (path or path.gpkg:layer)."""
-    from nbhd_geo.overlay import crosswalk
+    from nbhd_geo.overlay.crosswalk import crosswalk
 
     _setup_logging(verbose, quiet)
     src = _read_layer(source, id_col=source_id, argument="SOURCE")
@@ -170,7 +170,7 @@ def crosswalk_cmd(source: str, target: str, source_id: str | None, target_id: st
 def best_fit_cmd(areas: str, units: str, method: str, area_id: str | None, unit_id: str | None,
                  population_col: str | None, out: str, verbose: int, quiet: int) -> None:
     """Statutory units standing in for each drawn area, and the quality of the fit."""
-    from nbhd_geo.bestfit import best_fit
+    from nbhd_geo.overlay.bestfit import best_fit
 
     _setup_logging(verbose, quiet)
     drawn, _ = _read_drawings([areas], id_col=area_id)
@@ -192,7 +192,7 @@ def best_fit_cmd(areas: str, units: str, method: str, area_id: str | None, unit_
 def check_tiling_cmd(layer: str, id_col: str | None, tolerance: float, out: str,
                      verbose: int, quiet: int) -> None:
     """Find gaps and overlaps in a layer that should tile."""
-    from nbhd_geo.layerqa import check_tiling
+    from nbhd_geo.overlay.tiling import check_tiling
 
     _setup_logging(verbose, quiet)
     data = _read_layer(layer, id_col=id_col, argument="LAYER")
@@ -239,9 +239,9 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
                population_path: str | None, population_col: str | None, name_col: str | None,
                small_count: int | None, title: str, out: str, verbose: int, quiet: int) -> None:
     """Write the overlap report for DRAWINGS against statutory layers."""
-    from nbhd_geo.io import read_layer
-    from nbhd_geo.reporting import overlap_report
-    from nbhd_geo.workflow import LayerSpec, neighbourhood_areas
+    from nbhd_geo.io.read import read_layer
+    from nbhd_geo.report.overlap import overlap_report
+    from nbhd_geo.report.workflow import LayerSpec, neighbourhood_areas
 
     _setup_logging(verbose, quiet)
     paths = _pairs(layer_specs, "--layer")
@@ -308,9 +308,9 @@ def imd_summary_cmd(areas: str, lsoa_path: str, lsoa_id: str | None, imd_path: s
                     population_col: str | None, wide: bool, out: str, verbose: int,
                     quiet: int) -> None:
     """MHCLG deprivation summaries (IMD and domains) for any polygons in AREAS."""
-    from nbhd_geo.deprivation import imd_summary, to_wide
-    from nbhd_geo.imd import read_imd
-    from nbhd_geo.io import read_layer
+    from nbhd_geo.deprivation.imd import read_imd
+    from nbhd_geo.deprivation.summary import imd_summary, to_wide
+    from nbhd_geo.io.read import read_layer
 
     _setup_logging(verbose, quiet)
     path, layer = _split_layer(areas)
@@ -350,7 +350,7 @@ def pcn_footprints_cmd(registrations: str, membership: str, lsoa_path: str,
                        lsoa_id: str | None, method: str, threshold: float, level: str,
                        out: str, verbose: int, quiet: int) -> None:
     """PCN (or practice) footprints from where registered patients live."""
-    from nbhd_geo.pcn import pcn_footprints, read_pcn_membership, read_registrations
+    from nbhd_geo.pcn.footprints import pcn_footprints, read_pcn_membership, read_registrations
 
     _setup_logging(verbose, quiet)
     for arg, value in (("--registrations", registrations), ("--membership", membership)):
@@ -378,7 +378,7 @@ def pcn_footprints_cmd(registrations: str, membership: str, lsoa_path: str,
 @_friendly
 def demo_cmd(out: str, verbose: int, quiet: int) -> None:
     """Run the main job on the bundled sample town and write everything under OUT."""
-    from nbhd_geo.workflow import run_demo
+    from nbhd_geo.report.demo import run_demo
 
     _setup_logging(verbose, quiet)
     written = run_demo(Path(out), progress=quiet == 0)

@@ -18,8 +18,8 @@ import pandas as pd
 import shapely
 
 from nbhd_geo import settings
-from nbhd_geo._layers import PreparedLayer, prepare_polygons
 from nbhd_geo.errors import NbhdGeoError
+from nbhd_geo.io.layers import PreparedLayer, prepare_polygons
 
 __all__ = ["Crosswalk", "crosswalk", "pair_areas"]
 
@@ -159,7 +159,7 @@ def pair_areas(
     engine
         ``"exact"`` (default): areas by boundary integration over edges noded once
         for the whole layer pair, no intersection geometry is built (see
-        :mod:`nbhd_geo._exact_area`). ``"geos"``: per-pair GEOS intersection.
+        :mod:`nbhd_geo.overlay._exact_area`). ``"geos"``: per-pair GEOS intersection.
     threads
         Worker threads; ``None`` uses every core.
 
@@ -183,7 +183,7 @@ def pair_areas(
     if engine == "geos":
         return _geos_pair_areas(a, b, threads)
     if engine == "exact":
-        from nbhd_geo._exact_area import intersection_areas
+        from nbhd_geo.overlay._exact_area import intersection_areas
 
         return intersection_areas(a, b, threads=threads)
     raise NbhdGeoError(

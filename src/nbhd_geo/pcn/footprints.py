@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from nbhd_geo._layers import prepare_polygons
 from nbhd_geo.errors import (
     ColumnError,
     InputError,
@@ -46,6 +45,7 @@ from nbhd_geo.errors import (
     VintageError,
     format_ids,
 )
+from nbhd_geo.io.layers import prepare_polygons
 
 __all__ = [
     "PCNFootprints",
@@ -119,7 +119,7 @@ def _registrations(
         raise InputError(
             f"expected a DataFrame, got {type(registrations).__name__}",
             argument="registrations",
-            fix="read the file with nbhd_geo.pcn.read_registrations(path)",
+            fix="read the file with nbhd_geo.pcn.footprints.read_registrations(path)",
         )
     _require(registrations, {"practice_col": practice_col, "lsoa_col": lsoa_col,
                              "count_col": count_col}, "registrations")
@@ -165,7 +165,7 @@ def _membership(
         raise InputError(
             f"expected a DataFrame, Series or dict, got {type(practice_to_pcn).__name__}",
             argument="practice_to_pcn",
-            fix="read the file with nbhd_geo.pcn.read_pcn_membership(path)",
+            fix="read the file with nbhd_geo.pcn.footprints.read_pcn_membership(path)",
         )
     if "pcn_name" not in frame:
         frame["pcn_name"] = frame["pcn"]
@@ -430,7 +430,7 @@ def pcn_footprints(
             argument="lsoa_layer",
             ids=sorted(regs["lsoa"].unique())[:10],
             fix=f"check lsoa_id={lsoa_id!r} names the code column and that both use the same "
-            "LSOA vintage (convert with nbhd_geo.pcn.convert_registrations_vintage)",
+            "LSOA vintage (convert with nbhd_geo.pcn.footprints.convert_registrations_vintage)",
         )
     if total > 0 and unknown_total / total > 0.5:
         warnings.warn(

@@ -1,0 +1,43 @@
+"""The English Indices of Deprivation: readers, MHCLG summaries, ranking, allocation."""
+
+from __future__ import annotations
+
+from nbhd_geo.deprivation.imd import (
+    DOMAINS,
+    VINTAGES,
+    IMDTable,
+    check_vintage,
+    convert_lsoa_vintage,
+    read_imd,
+    read_lsoa_lookup,
+)
+from nbhd_geo.deprivation.summary import (
+    MEASURES,
+    allocate,
+    extent_weight,
+    imd_summary,
+    imd_summary_from_weights,
+    rank_areas,
+    rank_targets,
+    to_wide,
+    whole_lsoa_weights,
+)
+
+__all__ = [
+    "DOMAINS",
+    "VINTAGES",
+    "IMDTable",
+    "read_imd",
+    "check_vintage",
+    "convert_lsoa_vintage",
+    "read_lsoa_lookup",
+    "MEASURES",
+    "extent_weight",
+    "whole_lsoa_weights",
+    "imd_summary_from_weights",
+    "imd_summary",
+    "to_wide",
+    "rank_areas",
+    "rank_targets",
+    "allocate",
+]

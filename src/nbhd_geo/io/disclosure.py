@@ -1,0 +1,87 @@
+"""Statistical disclosure control for published tables: small counts are suppressed.
+
+Counts of people below a threshold (default ``settings.small_count_threshold`` = 10)
+are replaced by ``"<10"`` in tables that leave the analyst's hands (report HTML and
+CSV). Analysis objects keep the exact numbers; only what is published is suppressed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from nbhd_geo import settings
+from nbhd_geo.errors import ColumnError
+
+__all__ = ["suppress_small_counts"]
+
+
+def suppress_small_counts(
+    df: pd.DataFrame,
+    columns: Iterable[str],
+    *,
+    threshold: int | None = None,
+    round_to: int = 0,
+    suppress_zero: bool = False,
+) -> pd.DataFrame:
+    """Replace counts below ``threshold`` by ``"<threshold"`` in a copy of ``df``.
+
+    Parameters
+    ----------
+    df
+        The table to publish (not modified).
+    columns
+        Count columns (people, patients). Missing columns are an error.
+    threshold
+        Counts ``0 < x < threshold`` are suppressed; default
+        ``settings.small_count_threshold`` (10). ``0`` disables suppression.
+    round_to
+        Decimals kept for the counts that are published (apportioned populations are
+        fractional; whole people by default).
+    suppress_zero
+        Also suppress exact zeros.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; suppressed columns become text. ``attrs["suppressed"]`` holds the
+        number of cells suppressed per column.
+
+    Notes
+    -----
+    Primary suppression only: a suppressed cell can sometimes be recovered from a
+    published total. Publish totals from the unsuppressed data with care.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"area": ["A", "B", "C"], "people": [1520.4, 7.2, 0.0]})
+    >>> suppress_small_counts(t, ["people"])
+      area people
+    0    A   1520
+    1    B    <10
+    2    C      0
+    """
+    limit = settings.small_count_threshold if threshold is None else int(threshold)
+    out = df.copy()
+    counts: dict[str, int] = {}
+    for col in columns:
+        if col not in out.columns:
+            raise ColumnError(
+                f"no column {col!r} to suppress", argument="columns",
+                fix=f"choose from {list(map(str, out.columns))}",
+            )
+        values = pd.to_numeric(out[col], errors="coerce").to_numpy(float)
+        small = (values < limit) & ((values > 0) | (suppress_zero & (values == 0)))
+        small &= np.isfinite(values)
+        rounded = np.round(values, round_to)
+        text = [
+            "" if not np.isfinite(v) else (f"{v:.{round_to}f}" if round_to else str(int(v)))
+            for v in rounded
+        ]
+        out[col] = np.where(small, f"<{limit}", text)
+        counts[col] = int(small.sum())
+    out.attrs["suppressed"] = counts
+    return out

@@ -1,0 +1,23 @@
+"""Primary Care Network footprints from GP registrations: leakage, capture, list deprivation."""
+
+from __future__ import annotations
+
+from nbhd_geo.pcn.footprints import (
+    IOD2019_N_LSOAS,
+    PCNFootprints,
+    convert_registrations_vintage,
+    list_deprivation,
+    pcn_footprints,
+    read_pcn_membership,
+    read_registrations,
+)
+
+__all__ = [
+    "PCNFootprints",
+    "pcn_footprints",
+    "list_deprivation",
+    "read_registrations",
+    "read_pcn_membership",
+    "convert_registrations_vintage",
+    "IOD2019_N_LSOAS",
+]

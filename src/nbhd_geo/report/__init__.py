@@ -1,0 +1,66 @@
+"""The overlap report planners read: the reconciliation workflow, sections, maps and HTML.
+
+The top of the library: it may import every analysis package; only :mod:`nbhd_geo.cli` imports it.
+"""
+
+from __future__ import annotations
+
+from nbhd_geo.report.demo import (
+    run_demo,
+)
+from nbhd_geo.report.html import (
+    Section,
+    figure_to_data_uri,
+    neighbourhood_paragraph,
+    render_report,
+    table_html,
+)
+from nbhd_geo.report.overlap import (
+    OverlapReport,
+    overlap_report,
+)
+from nbhd_geo.report.plot import (
+    map_choropleth,
+    map_layers,
+    map_overlap,
+    save_show,
+)
+from nbhd_geo.report.plot_consensus import (
+    plot_consensus,
+)
+from nbhd_geo.report.sections import (
+    SectionResult,
+    consensus_section,
+    deprivation_section,
+)
+from nbhd_geo.report.workflow import (
+    LayerSpec,
+    Reconciliation,
+    neighbourhood_areas,
+    read_drawings_many,
+    reconcile,
+)
+
+__all__ = [
+    "Section",
+    "figure_to_data_uri",
+    "neighbourhood_paragraph",
+    "render_report",
+    "table_html",
+    "map_overlap",
+    "map_layers",
+    "map_choropleth",
+    "save_show",
+    "plot_consensus",
+    "LayerSpec",
+    "Reconciliation",
+    "read_drawings_many",
+    "reconcile",
+    "neighbourhood_areas",
+    "SectionResult",
+    "consensus_section",
+    "deprivation_section",
+    "OverlapReport",
+    "overlap_report",
+    "run_demo",
+]

@@ -1,0 +1,216 @@
+"""Optional sections of the overlap report: deprivation and allocation.
+
+Each builder runs the analysis functions it needs and returns a
+:class:`~nbhd_geo.report.html.Section` plus the tables to publish as CSV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from nbhd_geo.deprivation.imd import IMDTable
+from nbhd_geo.deprivation.summary import allocate, imd_summary, rank_targets, to_wide
+from nbhd_geo.report.html import Section, figure_to_data_uri, table_html
+from nbhd_geo.report.plot import map_choropleth
+
+__all__ = ["SectionResult", "consensus_section", "deprivation_section"]
+
+
+@dataclass
+class SectionResult:
+    """A report section and the tables behind it (file name -> table)."""
+
+    section: Section
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _need_column(wide: pd.DataFrame) -> tuple[str, bool, str]:
+    """Pick the measure that drives targeting: average score if the indices have scores."""
+    if "imd_average_score" in wide and wide["imd_average_score"].notna().all():
+        return "imd_average_score", True, "IMD average score"
+    return "imd_average_rank", True, "IMD average rank (N + 1 − rank, higher = more deprived)"
+
+
+def deprivation_section(
+    areas: gpd.GeoDataFrame,
+    lsoa: gpd.GeoDataFrame,
+    imd: IMDTable,
+    *,
+    weights: gpd.GeoDataFrame | None = None,
+    weight_col: str | None = None,
+    label_col: str | None = None,
+    budget: int | None = None,
+    floor_share: float = 0.2,
+    gradient: float = 1.0,
+) -> SectionResult:
+    """Deprivation of each area by MHCLG's measures, a ranking, and an allocation.
+
+    Parameters
+    ----------
+    areas
+        The areas reported on, indexed by id.
+    lsoa
+        LSOA polygons of ``imd``'s vintage, indexed by LSOA code.
+    imd
+        The indices (:func:`nbhd_geo.read_imd`).
+    weights, weight_col
+        Finer population; partial LSOAs are then shared by where people live (and the
+        ranking's stability against area shares is shown).
+    label_col
+        Column naming the areas.
+    budget
+        Whole pounds to allocate by proportionate universalism; ``None`` skips it.
+    floor_share, gradient
+        Allocation parameters (see :func:`nbhd_geo.allocate`).
+    """
+    frame = areas.reset_index()
+    id_name = frame.columns[0]
+    lsoa_frame = lsoa.reset_index()
+    lsoa_id = lsoa_frame.columns[0]
+    by_area = imd_summary(frame, lsoa_frame, imd, area_id=id_name, lsoa_id=lsoa_id)
+    summary = by_area
+    if weights is not None:
+        summary = imd_summary(frame, lsoa_frame, imd, population=weights,
+                              population_col=weight_col, area_id=id_name, lsoa_id=lsoa_id)
+    wide = to_wide(summary, ranks=True)
+    need, _, need_label = _need_column(wide)
+    labels = (areas[label_col] if label_col else pd.Series(areas.index, index=areas.index))
+    wide.insert(0, "name", labels.reindex(wide.index).astype(str).to_numpy())
+    measure = need.removeprefix("imd_")
+    cols = ["name", "population", "imd_average_score", "imd_average_rank",
+            "imd_proportion_most_deprived_10pct", "imd_extent", "imd_local_concentration",
+            f"{need}_rank"]
+    ranked = wide[[c for c in cols if c in wide.columns]].sort_values(f"{need}_rank")
+    paragraphs = [
+        f"Deprivation by MHCLG's summary measures ({imd.vintage}, national percentiles over "
+        f"{imd.n:,} LSOAs). Partial LSOAs count with the share of their population inside "
+        f"each neighbourhood, shared by {summary.attrs.get('apportioned_by', 'area')}. "
+        f"Rank 1 = most deprived by {need_label}."
+    ]
+    tables = {"deprivation.csv": wide.reset_index()}
+    if weights is not None:
+        stab = rank_targets(by_area, summary, measure=measure)
+        moved = int((stab["abs_shift"] > 0).sum())
+        paragraphs.append(
+            f"Rank stability: sharing partial LSOAs by area instead of by population moves "
+            f"{moved} of {len(stab)} neighbourhoods in the ranking (Spearman "
+            f"{stab.attrs.get('spearman', float('nan')):.2f})."
+        )
+        tables["rank_stability.csv"] = stab.reset_index()
+    tab_list = [("Neighbourhoods ranked by deprivation",
+                 table_html(ranked.reset_index(), counts=["population"],
+                            percent=["imd_proportion_most_deprived_10pct", "imd_extent"]))]
+    if budget is not None:
+        alloc_in = wide.reset_index().rename(columns={wide.index.name or "index": "area_id"})
+        alloc = allocate(int(budget), alloc_in, need=need, population="population",
+                         id_col="area_id", floor_share=floor_share, gradient=gradient)
+        alloc.insert(1, "name", alloc_in["name"].to_numpy())
+        tables["allocation.csv"] = alloc
+        paragraphs.append(
+            f"Proportionate universalism: £{budget:,} shared with {floor_share:.0%} as an equal "
+            f"floor for every neighbourhood and the rest per head, weighted 1 + "
+            f"{gradient:g}·x where x runs from 0 (least deprived) to 1 (most deprived). "
+            f"Allocations are whole pounds summing to exactly £{int(alloc['allocation'].sum()):,}."
+        )
+        shown = alloc[["area_id", "name", "population", "need", "floor", "allocation"]].assign(
+            floor=alloc["floor"].map(lambda v: f"£{v:,.0f}"),
+            allocation=alloc["allocation"].map(lambda v: f"£{v:,}"),
+        )
+        tab_list.append(("Allocation", table_html(
+            shown.iloc[np.argsort(-alloc["allocation"].to_numpy(), kind="stable")],
+            counts=["population"])))
+
+    deciles = imd.long.loc[imd.long["domain"] == "imd", ["lsoa_code", "decile"]]
+    shaded = lsoa.join(deciles.set_index("lsoa_code"), how="left")
+    shaded = shaded[shaded["decile"].notna()]
+    fig, _ = map_choropleth(shaded.assign(decile=shaded["decile"].astype(int)), "decile",
+                            outlines=areas, cmap="RdYlBu", categorical=True,
+                            legend_title="IMD decile (1 = most deprived 10%)")
+    section = Section(
+        "Deprivation", "deprivation", paragraphs=paragraphs,
+        figures=[(figure_to_data_uri(fig), "IMD decile of each LSOA with the neighbourhoods")],
+        tables=tab_list,
+    )
+    return SectionResult(section, tables)
+
+
+
+def consensus_section(
+    cons: Any,
+    drawings: gpd.GeoDataFrame,
+    *,
+    by: str = "neighbourhood",
+    report: pd.DataFrame | None = None,
+    maps: bool = True,
+) -> SectionResult:
+    """Many voices: agreement per neighbourhood, disputed and contested ground, outliers.
+
+    Parameters
+    ----------
+    cons
+        A :class:`~nbhd_geo.voices.consensus.Consensus` of ``drawings``.
+    drawings
+        The drawings it was computed from (indexed by id, with the ``by`` column).
+    by
+        Neighbourhood name column.
+    report
+        The combined read report (repaired drawings are flagged as outliers too).
+    maps
+        Draw an agreement map per neighbourhood.
+    """
+    from nbhd_geo.report.plot_consensus import plot_consensus
+    from nbhd_geo.voices.outliers import outliers
+
+    flags = outliers(drawings, cons, by=by)
+    if report is not None and "feature_id" in report.columns:
+        repaired = set(report.loc[report["status"] == "repaired", "feature_id"].astype(str))
+        extra = flags.index.astype(str).isin(repaired) & ~flags["reasons"].str.contains(
+            "repaired", regex=False)
+        flags.loc[extra, "reasons"] = flags.loc[extra, "reasons"].map(
+            lambda r: "; ".join(x for x in (r, "repaired on reading") if x))
+        flags.loc[extra, "flagged"] = True
+    summary = cons.summary.reset_index()
+    zones = cons.to_frame()
+    disputed = cons.disputed
+    t50 = 0.5 if 0.5 in cons.thresholds else cons.thresholds[len(cons.thresholds) // 2]
+    d50 = disputed[disputed["threshold"] == t50] if len(disputed) else disputed
+    paragraphs = [
+        f"{int(summary['n_drawings'].sum())} drawings of {len(summary)} neighbourhoods. "
+        f"Agreement is the share of a neighbourhood's drawers whose drawing covers a place "
+        f"({cons.method}"
+        + (f", {cons.cell_size:g} m cells" if cons.cell_size else "")
+        + "); cores are where at least "
+        + ", ".join(f"{t:.0%}" for t in cons.thresholds)
+        + " of them agree.",
+        f"Disputed ground (inside two neighbourhoods' {t50:.0%} cores): "
+        + (", ".join(f"{r.name_a} / {r.name_b} ({r.area_m2 / 1e4:,.1f} ha)"
+                     for r in d50.itertuples()) if len(d50) else "none")
+        + ".",
+        f"{int(flags['flagged'].sum())} of {len(flags)} drawings are flagged as possible "
+        "outliers (listed below with reasons); they are kept in the cores unless excluded.",
+    ]
+    figures = []
+    if maps:
+        for name in summary[summary.columns[0]]:
+            fig, _ = plot_consensus(cons, name)
+            figures.append((figure_to_data_uri(fig, dpi=70), f"Agreement: {name}"))
+    listed = flags.loc[flags["flagged"], ["name", "area_m2", "n_flags", "reasons"]]
+    tables = [
+        ("Agreement by neighbourhood", table_html(summary)),
+        ("Disputed ground", table_html(pd.DataFrame(disputed.drop(columns="geometry")))
+         if len(disputed) else "<p>None.</p>"),
+        ("Drawings flagged as possible outliers",
+         table_html(listed.reset_index(), max_rows=100)),
+    ]
+    section = Section("Many voices: consensus", "consensus", paragraphs=paragraphs,
+                      figures=figures, tables=tables)
+    return SectionResult(section, {
+        "consensus_summary.csv": summary,
+        "outliers.csv": flags.reset_index(),
+        "_zones": pd.DataFrame(zones),
+    })
