@@ -542,6 +542,7 @@ def imd_summary(
     area_id: str | None = None,
     lsoa_id: str = "lsoa_code",
     by: str | None = None,
+    crosswalk: Any = None,
     **kwargs: Any,
 ) -> pd.DataFrame:
     """IMD summaries of drawn areas: apportion LSOA populations, then summarise.
@@ -566,6 +567,9 @@ def imd_summary(
         Id columns of ``areas`` and ``lsoa_layer``.
     by
         Apportioning method passed on (``"area"``, ``"polygons"``, ``"points"``).
+    crosswalk
+        The :class:`~nbhd_geo.Crosswalk` of ``areas`` × ``lsoa_layer`` already computed
+        (e.g. by the report's reconciliation): reused instead of intersecting again.
     **kwargs
         Passed to :func:`imd_summary_from_weights`.
 
@@ -647,6 +651,7 @@ def imd_summary(
         weights=population,
         weight_col=population_col,
         by=by,  # type: ignore[arg-type]
+        crosswalk=crosswalk,
     )
     table = ap.table
     w = pd.DataFrame(

@@ -41,8 +41,9 @@ from nbhd_geo.measures.boundary import (
     _clean_reference,
     _tol_label,
 )
-from nbhd_geo.overlay.apportion import apportion
+from nbhd_geo.overlay.apportion import Apportionment, apportion, reuse_or_apportion
 from nbhd_geo.overlay.bestfit import best_fit
+from nbhd_geo.overlay.crosswalk import Crosswalk
 
 __all__ = ["fragmentation", "tension", "layer_tension", "unit_splits"]
 
@@ -206,6 +207,7 @@ def fragmentation(
     crs: object | None = None,
     engine: Engine = "exact",
     threads: int | None = None,
+    crosswalk: Crosswalk | Apportionment | None = None,
 ) -> pd.DataFrame:
     """How many statutory units split each area, how evenly, and whether it is preserved.
 
@@ -235,6 +237,9 @@ def fragmentation(
         never a sliver, however many units ``C`` covers.
     crs, engine, threads
         As for :func:`nbhd_geo.crosswalk`.
+    crosswalk
+        The :class:`~nbhd_geo.Crosswalk` (or :class:`~nbhd_geo.Apportionment`) of these
+        same layers, already computed: reused instead of intersecting again.
 
     Returns
     -------
@@ -292,9 +297,10 @@ def fragmentation(
     sliver_share = _check_fraction(sliver_share, "sliver_share", low_open=False, example="0.01")
     tol_m2 = _sliver_m2(sliver_m2)
     a = prepare_polygons(areas, argument="areas", id_col=area_id, crs=crs)
-    ap = apportion(
-        a.frame, units, area_id=area_id, unit_id=unit_id, unit_population=unit_population,
-        weights=weights, weight_col=weight_col, crs=crs, engine=engine, threads=threads,
+    ap = reuse_or_apportion(
+        crosswalk, a.frame, units, area_id=area_id, unit_id=unit_id,
+        unit_population=unit_population, weights=weights, weight_col=weight_col, crs=crs,
+        engine=engine, threads=threads,
     )
     out = _fragmentation_table(
         ap.table, a.ids, shapely.area(a.geoms),
@@ -352,6 +358,7 @@ def tension(
     crs: object | None = None,
     engine: Engine = "exact",
     threads: int | None = None,
+    crosswalk: Crosswalk | Apportionment | None = None,
 ) -> pd.DataFrame:
     r"""Every tension metric between drawn areas and one statutory layer, per area.
 
@@ -386,6 +393,9 @@ def tension(
         :func:`nbhd_geo.hausdorff`.
     crs, engine, threads
         As for :func:`nbhd_geo.crosswalk`.
+    crosswalk
+        The :class:`~nbhd_geo.Crosswalk` (or :class:`~nbhd_geo.Apportionment`) of these
+        same layers, already computed: reused instead of intersecting again.
 
     Returns
     -------
@@ -476,7 +486,7 @@ def tension(
     fit = best_fit(
         a.frame, units, method="max_iou", area_id=area_id, unit_id=unit_id,
         unit_population=unit_population, weights=weights, weight_col=weight_col,
-        crs=crs, engine=engine, threads=threads,
+        crs=crs, engine=engine, threads=threads, crosswalk=crosswalk,
     )
     area_m2 = shapely.area(a.geoms)
     frag = _fragmentation_table(
@@ -606,6 +616,7 @@ def unit_splits(
     crs: object | None = None,
     engine: Engine = "exact",
     threads: int | None = None,
+    crosswalk: Crosswalk | Apportionment | None = None,
 ) -> pd.DataFrame:
     r"""Per statutory unit: which neighbourhoods cut it, how evenly, and what is left out.
 
@@ -631,6 +642,9 @@ def unit_splits(
         ``sliver_share`` of the unit or ``sliver_m2``.
     crs, engine, threads
         As for :func:`nbhd_geo.crosswalk`.
+    crosswalk
+        The :class:`~nbhd_geo.Crosswalk` (or :class:`~nbhd_geo.Apportionment`) of these
+        same layers, already computed: reused instead of intersecting again.
 
     Returns
     -------
@@ -686,7 +700,7 @@ def unit_splits(
         "unit_id": unit_id, "unit_population": unit_population, "weights": weights,
         "weight_col": weight_col, "crs": crs, "engine": engine, "threads": threads,
     }
-    ap = apportion(a.frame, u.frame, area_id=area_id, **common)  # type: ignore[arg-type]
+    ap = reuse_or_apportion(crosswalk, a.frame, u.frame, area_id=area_id, **common)
     union = gpd.GeoDataFrame(
         {"_all": [0]}, geometry=[shapely.union_all(a.geoms)], crs=a.frame.crs
     )

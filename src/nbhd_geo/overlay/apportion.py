@@ -9,8 +9,10 @@ conserved exactly, and :meth:`Apportionment.conservation` shows it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -19,7 +21,8 @@ import shapely
 
 from nbhd_geo.errors import ColumnError, CRSError, InputError, NbhdGeoError
 from nbhd_geo.io.layers import prepare_polygons, working_crs
-from nbhd_geo.overlay.crosswalk import crosswalk, pair_areas
+from nbhd_geo.overlay.crosswalk import Crosswalk, pair_areas
+from nbhd_geo.overlay.crosswalk import crosswalk as _crosswalk
 
 __all__ = ["Apportionment", "apportion"]
 
@@ -44,11 +47,16 @@ class Apportionment:
         fell back to area).
     by
         ``"area"``, ``"polygons"`` or ``"points"``: how the shares were weighted.
+    crosswalk
+        The area crosswalk the shares were built on (reused by :func:`best_fit`,
+        :func:`nbhd_geo.tension` and :func:`nbhd_geo.unit_splits` when passed as
+        ``crosswalk=``).
     """
 
     table: pd.DataFrame
     units: pd.DataFrame
     by: str
+    crosswalk: Crosswalk | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """Return the pair table (a copy)."""
@@ -170,6 +178,34 @@ def _point_weights(
     return frame.groupby(["a", "u"], sort=True)["w"].sum().reset_index(), unit_total
 
 
+#: The last few unit x fine-polygon overlap tables, keyed by the exact content (WKB digest)
+#: of both layers: a report apportions the same units over the same Output Areas for
+#: best fit, tension and unit splits, and this pass is then made once.
+_UNIT_FINE_CACHE: OrderedDict[tuple[str, str, str], tuple[np.ndarray, ...]] = OrderedDict()
+
+
+def _digest(geoms: np.ndarray) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for wkb in shapely.to_wkb(geoms):
+        h.update(wkb)
+    return f"{len(geoms)}:{h.hexdigest()}"
+
+
+def _unit_fine_pairs(
+    unit_geoms: np.ndarray, fine_geoms: np.ndarray, engine: str, threads: int | None
+) -> tuple[np.ndarray, ...]:
+    key = (_digest(unit_geoms), _digest(fine_geoms), engine)
+    hit = _UNIT_FINE_CACHE.get(key)
+    if hit is None:
+        hit = pair_areas(unit_geoms, fine_geoms, engine=engine, threads=threads)  # type: ignore[arg-type]
+        _UNIT_FINE_CACHE[key] = hit
+        while len(_UNIT_FINE_CACHE) > 4:
+            _UNIT_FINE_CACHE.popitem(last=False)
+    else:
+        _UNIT_FINE_CACHE.move_to_end(key)
+    return tuple(a.copy() for a in hit)
+
+
 def _polygon_weights(
     area_geoms: np.ndarray,
     unit_geoms: np.ndarray,
@@ -184,7 +220,7 @@ def _polygon_weights(
     fine_area = shapely.area(fine_geoms)
     density = np.divide(counts, fine_area, out=np.zeros_like(counts), where=fine_area > 0)
     # Unit totals: fine population falling inside each unit (by area share of each fine polygon).
-    uf_u, uf_f, uf_area = pair_areas(unit_geoms, fine_geoms, engine=engine, threads=threads)  # type: ignore[arg-type]
+    uf_u, uf_f, uf_area = _unit_fine_pairs(unit_geoms, fine_geoms, engine, threads)
     unit_total = np.bincount(uf_u, weights=uf_area * density[uf_f], minlength=len(unit_geoms))
     # Pieces area ∩ unit, then their overlap with the fine polygons.
     pieces = _polygonal(shapely.intersection(area_geoms[ia], unit_geoms[iu]))
@@ -204,6 +240,43 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def check_reuse(crosswalk: Crosswalk, area_ids: np.ndarray, unit_ids: np.ndarray) -> Crosswalk:
+    """Check that a crosswalk passed for reuse was made from these very layers.
+
+    Raises
+    ------
+    InputError
+        Naming the ids that differ, with the fix (recompute, or pass the matching
+        crosswalk).
+    """
+    if not isinstance(crosswalk, Crosswalk):
+        raise InputError(
+            f"expected a Crosswalk, got {type(crosswalk).__name__}", argument="crosswalk",
+            fix="pass the result of nbhd_geo.crosswalk(areas, units) or leave it out",
+        )
+    for side, have, want in (("source", crosswalk.source_area.index, area_ids),
+                             ("target", crosswalk.target_area.index, unit_ids)):
+        missing = pd.Index(want).difference(have)
+        if len(missing):
+            raise InputError(
+                f"was computed for other {side} features than these "
+                f"({len(missing)} ids are not in it)", argument="crosswalk",
+                ids=sorted(map(str, missing)),
+                fix="pass the crosswalk of these same two layers, or leave it out to compute it",
+            )
+    src_keep = crosswalk.source_area.index.isin(pd.Index(area_ids))
+    tgt_keep = crosswalk.target_area.index.isin(pd.Index(unit_ids))
+    if src_keep.all() and tgt_keep.all():
+        return crosswalk
+    # A subset of the layers (e.g. units without IMD left out): keep their rows only.
+    t = crosswalk.table
+    rows = t["source_id"].isin(pd.Index(area_ids)) & t["target_id"].isin(pd.Index(unit_ids))
+    return replace(
+        crosswalk, table=t[rows.to_numpy()].reset_index(drop=True),
+        source_area=crosswalk.source_area[src_keep], target_area=crosswalk.target_area[tgt_keep],
+    )
+
+
 def apportion(
     areas: gpd.GeoDataFrame,
     units: gpd.GeoDataFrame,
@@ -217,6 +290,7 @@ def apportion(
     crs: object | None = None,
     engine: Literal["exact", "geos"] = "exact",
     threads: int | None = None,
+    crosswalk: Crosswalk | None = None,
 ) -> Apportionment:
     """Share each statutory unit's population among drawn areas.
 
@@ -243,6 +317,11 @@ def apportion(
         without ``weights`` and otherwise from the geometry type of ``weights``.
     crs, engine, threads
         As for :func:`nbhd_geo.crosswalk`.
+    crosswalk
+        A :class:`~nbhd_geo.Crosswalk` of these same ``areas`` and ``units``, already
+        computed: it is reused instead of intersecting the layers again (one
+        reconciliation per layer pair). Its ids must be those of ``areas`` and
+        ``units``.
 
     Returns
     -------
@@ -296,10 +375,13 @@ def apportion(
             "has no CRS", argument="weights", fix="set it with weights.set_crs(...)"
         )
 
-    cw = crosswalk(
-        a.frame, u.frame, source_id=area_id, target_id=unit_id, crs=crs, engine=engine,
-        threads=threads, sliver_tol_m2=0.0,
-    )
+    if crosswalk is None:
+        cw = _crosswalk(
+            a.frame, u.frame, source_id=area_id, target_id=unit_id, crs=crs, engine=engine,
+            threads=threads, sliver_tol_m2=0.0,
+        )
+    else:
+        cw = check_reuse(crosswalk, a.ids, u.ids)
     ia = pd.Index(a.ids).get_indexer(cw.table["source_id"])
     iu = pd.Index(u.ids).get_indexer(cw.table["target_id"])
     area_share = cw.table["share_of_target"].to_numpy()
@@ -351,4 +433,26 @@ def apportion(
         },
         index=pd.Index(u.ids, name="unit_id"),
     )
-    return Apportionment(table=table, units=unit_frame, by=by)
+    return Apportionment(table=table, units=unit_frame, by=by, crosswalk=cw)
+
+
+def reuse_or_apportion(
+    given: Crosswalk | Apportionment | None,
+    areas: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    **kwargs: Any,
+) -> Apportionment:
+    """Apportion ``areas`` over ``units``, reusing what the caller already has.
+
+    ``given`` may be an :class:`Apportionment` (returned as it is, after checking its
+    ids), a :class:`~nbhd_geo.Crosswalk` (its areas are reused; only the population
+    weighting is computed) or ``None`` (everything is computed). ``kwargs`` are those
+    of :func:`apportion`.
+    """
+    if isinstance(given, Apportionment):
+        if given.crosswalk is not None:
+            a_ids = areas.index if kwargs.get("area_id") is None else areas[kwargs["area_id"]]
+            u_ids = units.index if kwargs.get("unit_id") is None else units[kwargs["unit_id"]]
+            check_reuse(given.crosswalk, np.asarray(a_ids), np.asarray(u_ids))
+        return given
+    return apportion(areas, units, crosswalk=given, **kwargs)

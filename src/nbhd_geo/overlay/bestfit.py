@@ -28,7 +28,8 @@ import shapely
 
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.io.layers import prepare_polygons
-from nbhd_geo.overlay.apportion import apportion
+from nbhd_geo.overlay.apportion import Apportionment, reuse_or_apportion
+from nbhd_geo.overlay.crosswalk import Crosswalk
 
 __all__ = ["BestFit", "best_fit"]
 
@@ -159,6 +160,7 @@ def best_fit(
     crs: object | None = None,
     engine: Literal["exact", "geos"] = "exact",
     threads: int | None = None,
+    crosswalk: Crosswalk | Apportionment | None = None,
 ) -> BestFit:
     """Choose the statutory units that stand in for each drawn area, and score the fit.
 
@@ -180,6 +182,10 @@ def best_fit(
         population-weighted centroids and population shares.
     crs, engine, threads
         As for :func:`nbhd_geo.crosswalk`.
+    crosswalk
+        The :class:`~nbhd_geo.Crosswalk` of these layers, or their
+        :class:`~nbhd_geo.Apportionment` (made with the same population settings),
+        already computed: reused instead of intersecting again.
 
     Returns
     -------
@@ -215,9 +221,10 @@ def best_fit(
         )
     a = prepare_polygons(areas, argument="areas", id_col=area_id, crs=crs)
     u = prepare_polygons(units, argument="units", id_col=unit_id, crs=crs)
-    ap = apportion(
-        a.frame, u.frame, area_id=area_id, unit_id=unit_id, unit_population=unit_population,
-        weights=weights, weight_col=weight_col, crs=crs, engine=engine, threads=threads,
+    ap = reuse_or_apportion(
+        crosswalk, a.frame, u.frame, area_id=area_id, unit_id=unit_id,
+        unit_population=unit_population, weights=weights, weight_col=weight_col, crs=crs,
+        engine=engine, threads=threads,
     )
     unit_m2 = pd.Series(shapely.area(u.geoms), index=pd.Index(u.ids))
     area_size = pd.Series(shapely.area(a.geoms), index=pd.Index(a.ids))

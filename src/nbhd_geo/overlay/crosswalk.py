@@ -8,7 +8,9 @@ shares of both polygons. It is the table every other analysis in nbhd_geo reads.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,9 +23,43 @@ from nbhd_geo import settings
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.io.layers import PreparedLayer, prepare_polygons
 
-__all__ = ["Crosswalk", "crosswalk", "pair_areas"]
+__all__ = ["Crosswalk", "crosswalk", "pair_areas", "record_passes"]
 
 Engine = Literal["exact", "geos"]
+
+#: While :func:`record_passes` is active: one entry per intersection pass.
+_PASSES: list[tuple[str, str]] | None = None
+
+
+def _layer_key(geoms: np.ndarray) -> str:
+    """Fingerprint a geometry array cheaply: its length and its rounded bounds."""
+    bounds = np.round(shapely.bounds(geoms), 1) if len(geoms) else np.zeros((0, 4))
+    return f"{len(geoms)}:{hash(bounds.tobytes()) & 0xFFFFFFFF:08x}"
+
+
+@contextmanager
+def record_passes() -> Iterator[list[tuple[str, str]]]:
+    """Record every intersection pass (:func:`pair_areas` call) made inside the block.
+
+    Each entry is a pair of layer fingerprints (length and rounded bounds of each
+    geometry array). A reconciliation that computes each layer pair once shows no
+    repeated entry; the test suite uses this to check the overlap report.
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> a = np.array([shapely.box(0, 0, 10, 10)])
+    >>> with record_passes() as passes:
+    ...     _ = pair_areas(a, a)
+    >>> len(passes)
+    1
+    """
+    global _PASSES
+    previous, _PASSES = _PASSES, []
+    try:
+        yield _PASSES
+    finally:
+        _PASSES = previous
 
 
 @dataclass(frozen=True)
@@ -180,6 +216,8 @@ def pair_areas(
     threads = threads or os.cpu_count() or 1
     a = np.asarray(a, dtype=object)
     b = np.asarray(b, dtype=object)
+    if _PASSES is not None:
+        _PASSES.append((_layer_key(a), _layer_key(b)))
     if engine == "geos":
         return _geos_pair_areas(a, b, threads)
     if engine == "exact":

@@ -30,6 +30,7 @@ from nbhd_geo import settings
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.io.disclosure import suppress_small_counts
 from nbhd_geo.measures.tension import tension, unit_splits
+from nbhd_geo.overlay.apportion import apportion
 from nbhd_geo.report.html import (
     Section,
     figure_to_data_uri,
@@ -177,12 +178,19 @@ def overlap_report(
     tension_frames, split_frames = [], []
     for spec in tqdm(layers, desc="tension", disable=not progress, unit="layer"):
         w = weights
+        wcol = weight_col if w is not None else None
+        # One reconciliation per layer pair: reuse the crosswalk (and, where the population
+        # settings match, the apportionment) that reconcile() computed.
+        ap = rec.apportionments.get(spec.name)
+        if ap is None or (w is not None and not spec.population):
+            ap = apportion(areas, spec.data, unit_population=spec.population, weights=w,
+                           weight_col=wcol, crosswalk=rec.crosswalks[spec.name])
         t = tension(areas, spec.data, unit_population=spec.population, weights=w,
-                    weight_col=weight_col if w is not None else None)
+                    weight_col=wcol, crosswalk=ap)
         t = t.rename_axis("area_id").reset_index().assign(layer=spec.name)
         tension_frames.append(t)
         s = unit_splits(areas, spec.data, unit_population=spec.population, weights=w,
-                        weight_col=weight_col if w is not None else None)
+                        weight_col=wcol, crosswalk=ap)
         s = s.rename_axis("unit_id").reset_index().assign(layer=spec.name)
         split_frames.append(_flatten(s))
     tens = pd.concat(tension_frames, ignore_index=True)
@@ -225,7 +233,8 @@ def overlap_report(
                                argument="imd_layer",
                                fix=f"use one of {[s.name for s in layers]}")
         dep = deprivation_section(areas, lsoa, imd, weights=weights, weight_col=weight_col,
-                                  label_col=label_col, budget=budget)
+                                  label_col=label_col, budget=budget,
+                                  crosswalk=rec.crosswalks.get(imd_layer))
         extra.append(dep.section)
         for name, table in dep.tables.items():
             files.append(_publish(table, out / name, ["population"], limit))

@@ -47,6 +47,7 @@ def deprivation_section(
     budget: int | None = None,
     floor_share: float = 0.2,
     gradient: float = 1.0,
+    crosswalk: Any = None,
 ) -> SectionResult:
     """Deprivation of each area by MHCLG's measures, a ranking, and an allocation.
 
@@ -67,16 +68,20 @@ def deprivation_section(
         Whole pounds to allocate by proportionate universalism; ``None`` skips it.
     floor_share, gradient
         Allocation parameters (see :func:`nbhd_geo.allocate`).
+    crosswalk
+        The crosswalk of ``areas`` × ``lsoa`` the report already computed (reused).
     """
     frame = areas.reset_index()
     id_name = frame.columns[0]
     lsoa_frame = lsoa.reset_index()
     lsoa_id = lsoa_frame.columns[0]
-    by_area = imd_summary(frame, lsoa_frame, imd, area_id=id_name, lsoa_id=lsoa_id)
+    by_area = imd_summary(frame, lsoa_frame, imd, area_id=id_name, lsoa_id=lsoa_id,
+                          crosswalk=crosswalk)
     summary = by_area
     if weights is not None:
         summary = imd_summary(frame, lsoa_frame, imd, population=weights,
-                              population_col=weight_col, area_id=id_name, lsoa_id=lsoa_id)
+                              population_col=weight_col, area_id=id_name, lsoa_id=lsoa_id,
+                              crosswalk=crosswalk)
     wide = to_wide(summary, ranks=True)
     need, _, need_label = _need_column(wide)
     labels = (areas[label_col] if label_col else pd.Series(areas.index, index=areas.index))

@@ -18,6 +18,7 @@ import pandas as pd
 from tqdm.std import tqdm
 
 from nbhd_geo.io.read import read_drawings
+from nbhd_geo.overlay.apportion import Apportionment, apportion
 from nbhd_geo.overlay.bestfit import BestFit, best_fit
 from nbhd_geo.overlay.crosswalk import Crosswalk, crosswalk
 
@@ -119,6 +120,9 @@ class Reconciliation:
         The areas reconciled (indexed by id).
     crosswalks
         Layer name -> :class:`~nbhd_geo.overlay.crosswalk.Crosswalk`.
+    apportionments
+        Layer name -> :class:`~nbhd_geo.overlay.apportion.Apportionment` built on that
+        crosswalk (with the layer's population where it has one).
     best_fits
         Layer name -> :class:`~nbhd_geo.overlay.bestfit.BestFit` (method ``max_iou``).
     checks
@@ -128,6 +132,7 @@ class Reconciliation:
 
     drawings: gpd.GeoDataFrame
     crosswalks: dict[str, Crosswalk] = field(default_factory=dict)
+    apportionments: dict[str, Apportionment] = field(default_factory=dict)
     best_fits: dict[str, BestFit] = field(default_factory=dict)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -196,10 +201,16 @@ def reconcile(
     for spec in tqdm(layers, desc="reconciling", disable=not progress, unit="layer"):
         cw = crosswalk(drawings, spec.data, sliver_tol_m2=sliver_tol_m2)
         result.crosswalks[spec.name] = cw
+        ap = apportion(
+            drawings, spec.data, unit_population=spec.population,
+            weights=weights if spec.population else None,
+            weight_col=weight_col if spec.population else None, crosswalk=cw,
+        )
+        result.apportionments[spec.name] = ap
         bf = best_fit(
             drawings, spec.data, method="max_iou", unit_population=spec.population,
             weights=weights if spec.population else None,
-            weight_col=weight_col if spec.population else None,
+            weight_col=weight_col if spec.population else None, crosswalk=ap,
         )
         result.best_fits[spec.name] = bf
         cov = cw.coverage("source")
