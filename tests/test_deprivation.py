@@ -351,6 +351,7 @@ def _frame(rows):
                          "need": [r[0] for r in rows], "pop": [r[1] for r in rows]})
 
 
+@pytest.mark.filterwarnings("ignore::nbhd_geo.deprivation.summary.AllocationWarning")
 @settings(max_examples=200, deadline=None)
 @given(rows=_areas, budget=st.integers(0, 10**9), floor_share=st.floats(0, 1),
        gradient=st.floats(0, 10), floor_by=st.sampled_from(["equal", "population"]),

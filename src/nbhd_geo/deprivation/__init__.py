@@ -13,6 +13,7 @@ from nbhd_geo.deprivation.imd import (
 )
 from nbhd_geo.deprivation.summary import (
     MEASURES,
+    AllocationWarning,
     allocate,
     extent_weight,
     imd_summary,
@@ -24,6 +25,7 @@ from nbhd_geo.deprivation.summary import (
 )
 
 __all__ = [
+    "AllocationWarning",
     "DOMAINS",
     "VINTAGES",
     "IMDTable",

@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -29,10 +30,11 @@ import numpy as np
 import pandas as pd
 
 from nbhd_geo.deprivation.imd import IMDTable, check_vintage
-from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError
+from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError, NbhdGeoWarning
 
 __all__ = [
     "MEASURES",
+    "AllocationWarning",
     "extent_weight",
     "whole_lsoa_weights",
     "imd_summary_from_weights",
@@ -818,6 +820,52 @@ def _largest_remainder(
     return base.astype(np.int64)
 
 
+class AllocationWarning(NbhdGeoWarning):
+    """An allocation is valid but not what proportionate universalism intends."""
+
+
+def _warn_if_per_head_falls(
+    exact: np.ndarray, pop: np.ndarray, oriented: np.ndarray, ids: np.ndarray,
+    floor_by: str, floor_share: float,
+) -> None:
+    """Warn when a more deprived area gets less per head than a less deprived one."""
+    has = pop > 0
+    if has.sum() < 2:
+        return
+    per_head = exact[has] / pop[has]
+    need, idx = oriented[has], ids[has]
+    order = np.lexsort((per_head, need))
+    ph, nd = per_head[order], need[order]
+    # Scan by need: the largest per-head amount among strictly less deprived areas.
+    worst, pair = 0.0, None
+    best_ph, best_i, i = -np.inf, -1, 0
+    while i < len(nd):
+        j = i
+        while j < len(nd) and nd[j] == nd[i]:
+            j += 1
+        for k in range(i, j):
+            gap = best_ph - ph[k]
+            if gap > 1e-9 * max(best_ph, 1.0) and gap > worst:
+                worst, pair = gap, (order[k], order[best_i])
+        for k in range(i, j):
+            if ph[k] > best_ph:
+                best_ph, best_i = ph[k], k
+        i = j
+    if pair is None:
+        return
+    more, less = pair
+    warnings.warn(
+        AllocationWarning(
+            f"money per head falls as deprivation rises: {idx[more]!r} (more deprived) "
+            f"gets £{per_head[more]:,.2f} a head and {idx[less]!r} £{per_head[less]:,.2f}, "
+            f"because the floor (floor_share={floor_share:g}, floor_by={floor_by!r}) "
+            "dominates for small areas. Fix: floor_by='population' (the default) or a "
+            "smaller floor_share"
+        ),
+        stacklevel=3,
+    )
+
+
 def allocate(
     budget: int,
     areas: pd.DataFrame,
@@ -826,7 +874,7 @@ def allocate(
     population: str,
     id_col: str = "area_id",
     floor_share: float = 0.2,
-    floor_by: Literal["equal", "population"] = "equal",
+    floor_by: Literal["equal", "population"] = "population",
     gradient: float | Callable[[np.ndarray], np.ndarray] = 1.0,
     need_scale: Literal["minmax", "rank"] = "minmax",
     higher_is_more_deprived: bool = True,
@@ -852,8 +900,12 @@ def allocate(
         Share of the budget given to every area regardless of deprivation ("something
         for all"), in [0, 1].
     floor_by
-        ``"equal"``: the floor is shared equally between areas; ``"population"``:
-        per head.
+        ``"population"`` (default): the floor is the same amount per head everywhere,
+        so money per head never falls as deprivation rises (up to whole-pound
+        rounding). ``"equal"``: the floor is shared equally between areas, whatever
+        their size; a small area then gets far more per head than a large one, and a
+        :class:`AllocationWarning` says when that makes money per head fall with
+        deprivation.
     gradient
         Steepness of the deprivation gradient: the per-head weight is
         ``1 + gradient · x`` where ``x`` in [0, 1] is the area's scaled need (0 least
@@ -869,8 +921,9 @@ def allocate(
     Returns
     -------
     pandas.DataFrame
-        ``id_col, population, need, gradient_weight, floor, exact, allocation``:
-        ``exact`` the unrounded share, ``allocation`` whole pounds, Σ = ``budget``.
+        ``id_col, population, need, gradient_weight, floor, exact, allocation,
+        per_head``: ``exact`` the unrounded share, ``allocation`` whole pounds,
+        Σ = ``budget``, ``per_head`` = allocation / population (NaN for no people).
         Same row order as ``areas``. ``attrs`` record the parameters.
 
     Raises
@@ -960,7 +1013,9 @@ def allocate(
     elif floor_by == "population":
         if pop.sum() <= 0:
             raise InputError(
-                "all populations are 0", argument="population", fix="use floor_by='equal'"
+                "all populations are 0, so money per head cannot be shared",
+                argument="population",
+                fix="give some area a population > 0, or use floor_by='equal'",
             )
         floor = floor_share * b * pop / pop.sum()
     else:
@@ -981,6 +1036,7 @@ def allocate(
             fix="give some area a population > 0, or floor_share=1",
         )
     alloc = _largest_remainder(exact, b, np.array([str(i) for i in ids], dtype=object), oriented)
+    _warn_if_per_head_falls(exact, pop, oriented, ids, floor_by, floor_share)
     out = pd.DataFrame(
         {
             id_col: ids,
@@ -990,6 +1046,7 @@ def allocate(
             "floor": floor,
             "exact": exact,
             "allocation": alloc,
+            "per_head": np.divide(alloc, pop, out=np.full(n, np.nan), where=pop > 0),
         },
         index=areas.index,
     )

@@ -105,6 +105,13 @@ def _argmax_by(values: np.ndarray, key: np.ndarray, n_keys: int) -> np.ndarray:
     return out
 
 
+def _split_share(inside: np.ndarray, n_units: np.ndarray, in_main: np.ndarray) -> np.ndarray:
+    """1 − share in the main unit; 0 inside one unit; NaN where no unit is touched."""
+    split = np.clip(1.0 - in_main, 0.0, 1.0)
+    split = np.where(inside, 0.0, split)
+    return np.where(n_units == 0, np.nan, split)
+
+
 def _fragmentation_table(
     members: pd.DataFrame,
     area_ids: np.ndarray,
@@ -135,6 +142,12 @@ def _fragmentation_table(
     cols.update(_split_stats(overlap[keep], key[keep], n))
     cols.update(_containment(share_of_area, unit_inside, unit_ids, key, n, threshold, ""))
     out = pd.DataFrame(cols)
+    # What planners mean by "split": the share of the neighbourhood outside its main unit,
+    # exactly 0 when it lies inside one unit (slivers ignored), > 0 whenever it is cut.
+    n_units = out["n_units"].to_numpy()
+    inside = n_units == 1
+    out["inside_one_unit"] = inside
+    out["split"] = _split_share(inside, n_units, out["share_in_main_unit"].to_numpy(float))
     if with_pop:
         pop = members["population"].to_numpy(float)
         pop_total = np.bincount(key, weights=pop, minlength=n)
@@ -151,6 +164,9 @@ def _fragmentation_table(
             )
         )
         frame = pd.DataFrame(pcols)
+        frame["pop_split"] = _split_share(
+            inside, n_units, frame["pop_share_in_main_unit"].to_numpy(float)
+        )
         no_pop = pop_total <= 0
         if no_pop.any():
             for col in frame.columns:
@@ -327,6 +343,18 @@ def _composite(
     return (weights * terms).sum(axis=0) / weights.sum()
 
 
+def _auto_score_weights(area_m2: np.ndarray, unit_m2: np.ndarray) -> tuple[float, float, float]:
+    """Methods page weights by layer type: building blocks (1, 1, 0), containers (1, 1, 1).
+
+    A layer is a building-block layer (OAs, LSOAs, MSOAs for most neighbourhoods) when
+    its median unit is smaller than the median neighbourhood: being made of several of
+    its units is then expected, not a misfit, so the split term gets no weight.
+    """
+    if len(unit_m2) and len(area_m2) and np.median(unit_m2) < np.median(area_m2):
+        return (1.0, 1.0, 0.0)
+    return (1.0, 1.0, 1.0)
+
+
 def _check_score_weights(score_weights: Sequence[float]) -> tuple[float, float, float]:
     w = tuple(float(x) for x in score_weights)
     if len(w) != 3 or any(not np.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
@@ -351,7 +379,7 @@ def tension(
     threshold: float = 0.5,
     tolerances: Sequence[float] = (25, 50, 100),
     score_tolerance: float = 50,
-    score_weights: Sequence[float] = (1, 1, 1),
+    score_weights: Sequence[float] | Literal["auto"] = (1, 1, 1),
     sliver_share: float = 0.01,
     sliver_m2: float | None = None,
     spacing: float = 10.0,
@@ -385,7 +413,10 @@ def tension(
         The F1 tolerance used in the composite score (added to ``tolerances`` if
         absent).
     score_weights
-        Weights of (1 − IoU, 1 − F1, 1 − 1/N) in the composite score.
+        Weights of (1 − IoU, 1 − F1, 1 − 1/N) in the composite score, or ``"auto"``:
+        the Methods page's weights by layer type — (1, 1, 0) for a building-block
+        layer (its median unit smaller than the median neighbourhood, e.g. LSOAs),
+        (1, 1, 1) otherwise (wards, PCNs). The weights used are in ``attrs``.
     sliver_share, sliver_m2
         Sliver tolerance of the split measures; see :func:`fragmentation`.
     spacing
@@ -476,7 +507,11 @@ def tension(
     score_tol = _check_tolerances([score_tolerance])[0]
     if score_tol not in tol:
         tol = (*tol, score_tol)
-    w = _check_score_weights(score_weights)
+    auto = isinstance(score_weights, str)
+    if auto and score_weights != "auto":
+        raise NbhdGeoError(f"unknown option {score_weights!r}", argument="score_weights",
+                           fix="pass 'auto' or three weights such as (1, 1, 0)")
+    w = (1.0, 1.0, 1.0) if auto else _check_score_weights(score_weights)  # type: ignore[arg-type]
     spacing = _check_spacing(spacing)
     # A population is known when given per unit or by a weighting layer (whose own
     # counts then are the units' populations, as in apportion).
@@ -511,12 +546,16 @@ def tension(
 
     out = pd.concat([frag, pd.DataFrame(fit_cols), pd.DataFrame(bcols)], axis=1)
     f1 = out[f"f1_{_tol_label(score_tol)}"].to_numpy(float)
+    out["boundary_agreement"] = f1
+    if auto:
+        w = _auto_score_weights(area_m2, unit_m2)
     out["tension"] = _composite(out["iou"].to_numpy(float), f1, out["eff_units"].to_numpy(), w)
     if with_pop:
         out["pop_tension"] = _composite(
             out["pop_iou"].to_numpy(float), f1, out["pop_eff_units"].to_numpy(float), w
         )
     out.index = pd.Index(a.ids, name=a.id_name)
+    out.attrs["score_weights"] = w
     return out
 
 
@@ -532,7 +571,7 @@ def layer_tension(
     threshold: float = 0.5,
     tolerances: Sequence[float] = (25, 50, 100),
     score_tolerance: float = 50,
-    score_weights: Sequence[float] = (1, 1, 1),
+    score_weights: Sequence[float] | Literal["auto"] = (1, 1, 1),
     sliver_share: float = 0.01,
     sliver_m2: float | None = None,
     spacing: float = 10.0,
