@@ -67,7 +67,7 @@ class Coverage:
         return self.table.copy()
 
     def published(self, threshold: int | None = None) -> pd.DataFrame:
-        """The table for publication: drawing counts below ``threshold`` suppressed.
+        """Return the table for publication: drawing counts below ``threshold`` suppressed.
 
         Counts of drawings ``0 < x < threshold`` (default
         ``settings.small_count_threshold``) become ``"<10"``; the rate of a suppressed

@@ -236,7 +236,8 @@ def poststratify(
                           fix=f"give it the columns {by + [count_col]}")
     b = _base(sample, base_weight)
     pop = population.groupby(by, sort=True)[count_col].sum()
-    pop.index = pd.Index([k if isinstance(k, tuple) else (k,) for k in pop.index], tupleize_cols=False)
+    pop.index = pd.Index([k if isinstance(k, tuple) else (k,) for k in pop.index],
+                         tupleize_cols=False)
     key = pd.Series([tuple(r) for r in sample[by].itertuples(index=False)], dtype=object)
     have = pd.Series(b).groupby(key, sort=True).sum()
     empty = [c for c in pop.index[pop.to_numpy() > 0] if c not in have.index]
