@@ -7,8 +7,8 @@ every time, and reports for each cell the *frequency* with which it is in the co
 Ground in the core in at least 95 % of resamples is the *inner* band edge, ground in
 the core in at least 5 % is the *outer* edge: the ring between is the core's
 confidence band. A neighbourhood is flagged ``unstable`` when its resampled cores
-overlap the full-sample core poorly (median IoU below ``min_iou``) or it has too few
-drawings.
+overlap the full-sample core poorly (one resample in 20 overlaps it by an IoU below
+``min_iou``) or it has too few drawings.
 """
 
 from __future__ import annotations
@@ -125,9 +125,9 @@ def core_stability(
     band
         ``(low, high)`` core frequencies bounding the band (default 5 % and 95 %).
     min_iou, min_drawings
-        A name is ``unstable`` when the median IoU of its resampled cores with the
-        full-sample core is below ``min_iou`` or it has fewer than ``min_drawings``
-        drawings.
+        A name is ``unstable`` when the 5th percentile of the IoU of its resampled
+        cores with the full-sample core is below ``min_iou`` (one resample in 20
+        moves the core that much) or it has fewer than ``min_drawings`` drawings.
     crs
         Projected working CRS; default: the drawings' CRS when projected, else
         ``settings.working_crs``.
@@ -189,13 +189,14 @@ def core_stability(
     summary["iou_p05"] = np.nanpercentile(np.where(np.isnan(ious), 0.0, ious), 5, axis=0)
     summary["empty_share"] = empty / n_boot
     few = n_draw < min_drawings
-    loose = summary["iou_median"].to_numpy() < min_iou
+    loose = summary["iou_p05"].to_numpy() < min_iou
     summary["unstable"] = few | loose
     summary["reason"] = [
         "; ".join(r for r, on in ((f"fewer than {min_drawings} drawings", f_),
-                                  (f"median resampled core IoU {m:.2f} < {min_iou:g}", lo_))
+                                  (f"5 % of resampled cores have IoU < {m:.2f} with the "
+                                   f"full core (< {min_iou:g})", lo_))
                   if on)
-        for f_, lo_, m in zip(few, loose, summary["iou_median"].to_numpy(), strict=True)
+        for f_, lo_, m in zip(few, loose, summary["iou_p05"].to_numpy(), strict=True)
     ]
     seen = hits > 0
     frequency = pd.DataFrame({
