@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from nbhd_geo import _grid
 from nbhd_geo._grid import Grid
@@ -34,7 +35,7 @@ EPS = 1e-9
 def prepared_drawings(drawings: gpd.GeoDataFrame, *, by: str, argument: str = "drawings",
                       crs: object | None = None,
                       weight_col: str | None = None) -> tuple[gpd.GeoDataFrame, np.ndarray,
-                                                              np.ndarray, object]:
+                                                              np.ndarray, CRS]:
     """Check drawings; return (frame in the working CRS, names, weights, target CRS).
 
     Drawings without a name are dropped here (callers report how many).

@@ -11,6 +11,7 @@ share of the ward's own people live in each.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -151,8 +152,8 @@ def councillor_view(
     ok = ~shapely.is_empty(pieces)
     piece_frame = gpd.GeoDataFrame({"pid": np.arange(len(pieces))[ok]},
                                    geometry=pieces[ok], crs=target)
-    kw = {"unit_id": unit_id, "unit_population": unit_population, "weights": weights,
-          "weight_col": weight_col, "crs": target}
+    kw: dict[str, Any] = {"unit_id": unit_id, "unit_population": unit_population,
+                          "weights": weights, "weight_col": weight_col, "crs": target}
     ap_piece = apportion(piece_frame, units, area_id="pid", **kw)
     ap_nb = apportion(nb.frame, units, area_id=name_col, **kw)
     ap_wd = apportion(wd.frame, units, area_id=ward_id, **kw)
