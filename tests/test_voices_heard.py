@@ -349,6 +349,19 @@ def test_councillors_view_on_the_sample_town(town):
         assert r.population == pytest.approx(hand, rel=1e-6)
         assert r.share_of_ward == pytest.approx(hand / people(len(lsoa), wg), rel=1e-6)
     assert v.wards["n_neighbourhoods"].sum() == t["held"].sum()
+    assert v.weighted_by == "area"
+    # people placed by Output Areas or by address points: the OAs nest in the LSOAs, so
+    # the neighbourhood still holds exactly its three LSOAs' people
+    path = datasets.get_path("town")
+    for layer, col, how in (("oa", "population", "fine polygons"),
+                            ("address_points", "count", "points")):
+        fine = gpd.read_file(path, layer=layer)
+        vf = councillor_view(nbhd, ward, lsoa, unit_population="population", name_col="name",
+                             weights=fine, weight_col=col)
+        assert vf.weighted_by == how
+        assert vf.neighbourhoods.loc["Three", "population"] == pytest.approx(
+            lsoa["population"].iloc[:3].sum())
+        assert vf.table["share_of_neighbourhood"].sum() == pytest.approx(1.0)
 
 
 @pytest.mark.shared

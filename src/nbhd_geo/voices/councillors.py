@@ -48,7 +48,8 @@ class CouncillorView:
     min_share
         The share of a neighbourhood's people a ward must hold to count.
     weighted_by
-        How units were shared out (``"area"``, ``"polygons"`` or ``"points"``).
+        How people were placed: ``"area"`` (units by area), ``"points"`` (units
+        shared by address points) or ``"fine polygons"`` (the finer layer's counts).
     """
 
     table: pd.DataFrame
@@ -98,8 +99,10 @@ def councillor_view(
     unit_id
         Unit id column; ``None`` uses the index.
     weights, weight_col
-        Finer population (Output Areas, address points) to share partial units by
-        where people live, as for :func:`nbhd_geo.apportion`.
+        Finer population to count people by where they live: address points with
+        counts share each unit's ``unit_population`` as in :func:`nbhd_geo.apportion`;
+        finer polygons (Output Areas) are counted directly, each spread evenly over
+        its area (their own totals are used, not ``unit_population``).
     min_share
         A ward *holds* a neighbourhood when it has at least this share of its people
         (default 5 %, so slivers along a boundary are not listed).
@@ -152,11 +155,22 @@ def councillor_view(
     ok = ~shapely.is_empty(pieces)
     piece_frame = gpd.GeoDataFrame({"pid": np.arange(len(pieces))[ok]},
                                    geometry=pieces[ok], crs=target)
-    kw: dict[str, Any] = {"unit_id": unit_id, "unit_population": unit_population,
-                          "weights": weights, "weight_col": weight_col, "crs": target}
-    ap_piece = apportion(piece_frame, units, area_id="pid", **kw)
-    ap_nb = apportion(nb.frame, units, area_id=name_col, **kw)
-    ap_wd = apportion(wd.frame, units, area_id=ward_id, **kw)
+    fine = weights is not None and not bool(
+        (shapely.get_type_id(np.asarray(weights.geometry.array)) == 0).all())
+    if fine:
+        # finer polygons with counts (Output Areas): their own people, spread by area
+        # inside each one. (Sharing the units' totals by them would intersect every
+        # piece with every unit, and GEOS turns the exact engine's 1e-9 m² overlaps
+        # into lines there.)
+        kw: dict[str, Any] = {"unit_population": weight_col, "crs": target}
+        layer = weights.reset_index(drop=True)
+    else:
+        kw = {"unit_id": unit_id, "unit_population": unit_population, "weights": weights,
+              "weight_col": weight_col, "crs": target}
+        layer = units
+    ap_piece = apportion(piece_frame, layer, area_id="pid", **kw)
+    ap_nb = apportion(nb.frame, layer, area_id=name_col, **kw)
+    ap_wd = apportion(wd.frame, layer, area_id=ward_id, **kw)
     piece_pop = (ap_piece.table.groupby("area_id")["population"].sum()
                  .reindex(np.arange(len(pieces)), fill_value=0.0).to_numpy())
     nb_pop = ap_nb.by_area()["population"].reindex(nb.ids, fill_value=0.0)
@@ -172,7 +186,8 @@ def councillor_view(
                               ascending=[True, False, True], kind="stable").reset_index(drop=True)
     return CouncillorView(table=table, wards=_wards(table, wd.ids, names, wd_pop),
                           neighbourhoods=_neighbourhoods(table, nb.ids, nb_pop),
-                          min_share=float(min_share), weighted_by=ap_piece.by)
+                          min_share=float(min_share),
+                          weighted_by="fine polygons" if fine else ap_piece.by)
 
 
 def _polygonal(g: shapely.Geometry) -> shapely.Geometry:

@@ -159,8 +159,9 @@ def _check_categories(sample: pd.DataFrame, var: str, target: pd.Series,
             f"{what} {var}={empty[0]!r} has people in the census but no respondent"
             + (f" (also empty: {empty[1:]})" if len(empty) > 1 else ""),
             argument="margins" if what == "margin category" else "population",
-            fix=f"merge {empty[0]!r} with a neighbouring category of {var!r} (e.g. adjacent "
-                "age bands) in both the sample and the census table, or reach that group "
+            fix=f"merge {empty[0]!r} with a neighbouring category of {var!r} (adjacent age "
+                "bands, neighbouring areas) in both the sample and the census table, or reach "
+                "that group "
                 "before weighting; no weight can stand in for a group nobody heard")
     unknown = [c for c in counts.index if c not in target.index or target[c] == 0]
     if unknown:
