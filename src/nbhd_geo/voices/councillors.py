@@ -157,7 +157,7 @@ def councillor_view(
                                    geometry=pieces[ok], crs=target)
     fine = weights is not None and not bool(
         (shapely.get_type_id(np.asarray(weights.geometry.array)) == 0).all())
-    if fine:
+    if fine and weights is not None:
         # finer polygons with counts (Output Areas): their own people, spread by area
         # inside each one. (Sharing the units' totals by them would intersect every
         # piece with every unit, and GEOS turns the exact engine's 1e-9 m² overlaps
