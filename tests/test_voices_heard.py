@@ -410,6 +410,16 @@ def test_report_sections_are_plain_data(town, skewed_survey):
     layer, col = sec.maps["Drawings per 1,000 residents"]
     assert col == "per_1000" and layer[col].isna().sum() == small.sum()
 
+    rng = np.random.default_rng(4)
+    a, b = _survey(rng, 0, 12), _survey(rng, 0, 12, prefix="b")
+    b["geometry"] = b.translate(400, 0)
+    full = who_was_heard_section(cov, stability=core_stability(a, n_boot=20),
+                                 comparison=compare_drawings(a, b, n_perm=19))
+    assert "all 1 neighbourhoods have stable cores" in full.paragraphs[-2]
+    assert "more than resampling noise (permutation p = 0.050)" in full.paragraphs[-1]
+    assert "neighbourhoods that moved: Millbank" in full.paragraphs[-1]
+    assert full.tables["Two sets compared"]["n_a"].tolist() == ["12"]
+
     cores = consensus(read_drawings(datasets.get_path("drawings_workshop"),
                                     name_col="neighbourhood")[0], thresholds=(0.5,)).cores
     view = councillor_view(cores.set_index("name"), ward, lsoa, unit_population="population",

@@ -146,7 +146,8 @@ def who_was_heard_section(
         c = comparison
         sig = c.table.index[c.table["significant"].to_numpy()]
         paras.append(
-            f"The two sets of drawings differ by a mean core IoU of {1 - c.statistic:.2f}; "
+            f"The two sets' cores overlap with a mean IoU of {1 - c.statistic:.2f}: a "
+            "difference "
             + (f"more than resampling noise (permutation p = {c.p_value:.3f})"
                if c.significant else
                f"within resampling noise (permutation p = {c.p_value:.3f})")

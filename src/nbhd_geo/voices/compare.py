@@ -33,7 +33,7 @@ class Comparison:
         ``core_a_m2``, ``core_b_m2``, ``iou`` (of the two cores), ``gained_m2`` (in
         ``b``'s core, not ``a``'s), ``lost_m2`` (in ``a``'s, not ``b``'s),
         ``p_value`` (permutation test of 1 − IoU), ``p_holm`` (Holm-adjusted over the
-        names) and ``significant`` (``p_holm < alpha``).
+        names) and ``significant`` (``p_holm ≤ alpha``).
     only_a, only_b
         Names drawn in one set only, with their number of drawings.
     changes
@@ -64,7 +64,7 @@ class Comparison:
     @property
     def significant(self) -> bool:
         """Whether the overall difference exceeds resampling noise at ``alpha``."""
-        return bool(self.p_value < self.alpha)
+        return bool(self.p_value <= self.alpha + 1e-12)
 
     def to_frame(self) -> pd.DataFrame:
         """Return every name, compared or not: the table plus one-set names (``in``)."""
@@ -212,7 +212,7 @@ def compare_drawings(
     table["lost_m2"] = runs.area(core_a & ~core_b)
     table["p_value"] = p
     table["p_holm"] = _holm(p)
-    table["significant"] = table["p_holm"] < alpha
+    table["significant"] = table["p_holm"] <= alpha + 1e-12
     changes = _changes(runs, core_a, core_b, target.to_string())
     return Comparison(table=table, only_a=only_a, only_b=only_b, changes=changes,
                       p_value=float((1 + ge_all) / (1 + n_perm)), statistic=float(obs.mean()),
