@@ -87,3 +87,26 @@ def test_full_report_intersects_each_layer_pair_once(tmp_path):
     repeated = {k: n for k, n in counts.items() if n > 1}
     assert repeated == {}, repeated
     assert len(passes) >= 6  # six statutory layers against the neighbourhoods, at least
+
+
+def test_apportion_by_polygons_survives_pieces_geos_reduces_to_lines():
+    """Cores cut by wards, apportioned to LSOAs by OAs: some pieces overlap LSOAs by ~1e-9 m²
+    where GEOS's intersection gives only lines (found on the sample town, issue #16)."""
+    from nbhd_geo import datasets
+
+    town = datasets.get_path("town")
+    lsoa = gpd.read_file(town, layer="lsoa").set_index("lsoa_code")
+    ward = gpd.read_file(town, layer="ward").set_index("ward_code")
+    oa = gpd.read_file(town, layer="oa")
+    d, _ = ng.read_drawings(datasets.get_path("drawings_workshop"), name_col="neighbourhood")
+    cores = ng.consensus(d, thresholds=(0.5,)).cores.set_index("name")
+    cw = ng.crosswalk(cores, ward, sliver_tol_m2=0)
+    pieces = shapely.intersection(np.asarray(cores.geometry.loc[cw.table.source_id].array),
+                                  np.asarray(ward.geometry.loc[cw.table.target_id].array))
+    pf = gpd.GeoDataFrame(geometry=pieces, crs=27700)
+    ap = ng.apportion(pf, lsoa, unit_population="population", weights=oa,
+                      weight_col="population")
+    cons = ap.conservation()
+    assert np.isfinite(ap.table["population"]).all()
+    assert (ap.table["population"] >= 0).all()
+    assert len(cons) > 0

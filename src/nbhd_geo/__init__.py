@@ -11,6 +11,8 @@ The public API, by task:
   :func:`allocate`, :func:`convert_lsoa_vintage`;
 - PCNs: :func:`pcn_footprints`, :func:`list_deprivation`;
 - many voices: :func:`consensus`, :func:`outliers`, :func:`point_footprints`;
+- who was heard: :func:`engagement_coverage`, :func:`poststratify`, :func:`rake`,
+  :func:`core_stability`, :func:`compare_drawings`, :func:`councillor_view`;
 - samples: :mod:`nbhd_geo.datasets`.
 """
 
@@ -68,11 +70,23 @@ from nbhd_geo.voices import (
     FLAGS as OUTLIER_FLAGS,
 )
 from nbhd_geo.voices import (
+    Comparison,
     Consensus,
+    CouncillorView,
+    Coverage,
     PointFootprints,
+    Stability,
+    Weights,
+    compare_drawings,
     consensus,
+    core_stability,
+    councillor_view,
+    engagement_coverage,
+    kish_ess,
     outliers,
     point_footprints,
+    poststratify,
+    rake,
 )
 
 __version__ = "0.1.0"
@@ -132,6 +146,19 @@ __all__ = [
     "OUTLIER_FLAGS",
     "point_footprints",
     "PointFootprints",
+    # who was heard
+    "engagement_coverage",
+    "Coverage",
+    "poststratify",
+    "rake",
+    "kish_ess",
+    "Weights",
+    "core_stability",
+    "Stability",
+    "compare_drawings",
+    "Comparison",
+    "councillor_view",
+    "CouncillorView",
     # publishing
     "suppress_small_counts",
 ]

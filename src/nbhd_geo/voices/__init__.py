@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from nbhd_geo.voices.compare import Comparison, compare_drawings
 from nbhd_geo.voices.consensus import (
     Consensus,
     auto_cell_size,
     consensus,
 )
+from nbhd_geo.voices.councillors import CouncillorView, councillor_view
+from nbhd_geo.voices.coverage import Coverage, engagement_coverage
 from nbhd_geo.voices.outliers import (
     FLAGS,
     outliers,
@@ -16,8 +19,23 @@ from nbhd_geo.voices.points import (
     PointFootprints,
     point_footprints,
 )
+from nbhd_geo.voices.stability import Stability, core_stability
+from nbhd_geo.voices.weighting import Weights, kish_ess, poststratify, rake
 
 __all__ = [
+    "engagement_coverage",
+    "Coverage",
+    "poststratify",
+    "rake",
+    "kish_ess",
+    "Weights",
+    "core_stability",
+    "Stability",
+    "compare_drawings",
+    "Comparison",
+    "councillor_view",
+    "CouncillorView",
+
     "Consensus",
     "consensus",
     "auto_cell_size",

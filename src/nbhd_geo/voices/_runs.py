@@ -2,7 +2,7 @@
 
 Bootstrap resamples and permutations only change the *weight* of each drawing, never
 its shape. The drawings are rasterised once (cell-centre rule, as in
-:func:`nbhd_geo.consensus.consensus`), every run ``[c0, c1)`` becomes a ``+w`` event
+:func:`nbhd_geo.voices.consensus.consensus`), every run ``[c0, c1)`` becomes a ``+w`` event
 at ``c0`` and a ``-w`` event at ``c1``, and the events are sorted once by
 ``(name, row, column)``. For any weight vector the count of drawings covering each
 *elementary piece* (between two consecutive events of a row) is then one cumulative
@@ -21,11 +21,11 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from nbhd_geo import _grid
-from nbhd_geo._grid import Grid
-from nbhd_geo._layers import prepare_polygons, working_crs
-from nbhd_geo.consensus import auto_cell_size
 from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError
+from nbhd_geo.io.layers import prepare_polygons, working_crs
+from nbhd_geo.voices import _grid
+from nbhd_geo.voices._grid import Grid
+from nbhd_geo.voices.consensus import auto_cell_size
 
 __all__ = ["DrawingRuns", "prepared_drawings", "EPS"]
 

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from nbhd_geo._layers import prepare_polygons, working_crs
 from nbhd_geo.errors import NbhdGeoError
-from nbhd_geo.overlay import crosswalk
-from nbhd_geo.population import apportion
+from nbhd_geo.io.layers import prepare_polygons, working_crs
+from nbhd_geo.overlay.apportion import apportion
+from nbhd_geo.overlay.crosswalk import crosswalk
 
 __all__ = ["CouncillorView", "councillor_view"]
 

@@ -12,7 +12,7 @@ to be left out of a map drawn by those who turned up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -20,11 +20,10 @@ import pandas as pd
 import shapely
 
 from nbhd_geo import settings
-from nbhd_geo._layers import prepare_polygons, working_crs
-from nbhd_geo.disclosure import suppress_small_counts
 from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError
-from nbhd_geo.imd import IMDTable
-from nbhd_geo.population import apportion
+from nbhd_geo.io.disclosure import suppress_small_counts
+from nbhd_geo.io.layers import prepare_polygons, working_crs
+from nbhd_geo.overlay.apportion import apportion
 
 __all__ = ["Coverage", "engagement_coverage"]
 
@@ -91,10 +90,11 @@ class Coverage:
                              kind="stable")
 
 
-def _deciles(deprivation: pd.Series | IMDTable | None, ids: pd.Index) -> pd.Series | None:
+def _deciles(deprivation: Any, ids: pd.Index) -> pd.Series | None:
     if deprivation is None:
         return None
-    if isinstance(deprivation, IMDTable):
+    # An IMDTable (duck-typed: voices and deprivation are independent packages).
+    if isinstance(getattr(deprivation, "long", None), pd.DataFrame):
         long = deprivation.long
         dec = long.loc[long["domain"] == "imd"].set_index("lsoa_code")["decile"]
     else:
@@ -117,7 +117,7 @@ def engagement_coverage(
     unit_id: str | None = None,
     home_col: str | None = None,
     spread: Spread = "population",
-    deprivation: pd.Series | IMDTable | None = None,
+    deprivation: Any = None,
     deprived_deciles: int = 2,
     low_quantile: float = 0.25,
     low_per_1000: float | None = None,
@@ -149,7 +149,7 @@ def engagement_coverage(
         drawing covering no residents falls back to area.
     deprivation
         IMD deciles per unit (Series by unit id, 1 = most deprived) or an
-        :class:`~nbhd_geo.imd.IMDTable` of the units' LSOA vintage.
+        :class:`~nbhd_geo.deprivation.imd.IMDTable` of the units' LSOA vintage.
     deprived_deciles
         Units in national deciles ``1 … deprived_deciles`` count as deprived.
     low_quantile, low_per_1000

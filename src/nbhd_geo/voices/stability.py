@@ -117,7 +117,7 @@ def core_stability(
     seed
         Seed of the resampling (results are identical for the same seed).
     cell_size
-        Grid cell in metres; ``None`` chooses it as :func:`nbhd_geo.consensus.consensus`
+        Grid cell in metres; ``None`` chooses it as :func:`nbhd_geo.voices.consensus.consensus`
         does.
     weight_col
         Optional weight per drawing (e.g. from :func:`nbhd_geo.voices.weighting.rake`):

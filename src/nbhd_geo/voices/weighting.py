@@ -7,7 +7,7 @@ cross-table of the population (every combination of the attributes), :func:`rake
 only the separate margins (iterative proportional fitting). Both report the spread of
 the weights and Kish's effective sample size, and both refuse, naming the category
 and the fix, when a population group has no respondent at all: no weight can make
-an absent group heard. The weights go into :func:`nbhd_geo.consensus.consensus`
+an absent group heard. The weights go into :func:`nbhd_geo.voices.consensus.consensus`
 through ``weight_col=``.
 """
 

@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from nbhd_geo import settings
-from nbhd_geo.disclosure import suppress_small_counts
+from nbhd_geo.io.disclosure import suppress_small_counts
 
 __all__ = ["HeardSection", "who_was_heard_section", "councillors_section"]
 
