@@ -79,6 +79,7 @@ class Fault:
     status: int = 503
     retry_after: str | None = "1"
     message: str = ""
+    when: dict[str, str] | None = None  # only requests whose query has these values
 
 
 def _esri(geom: Any) -> dict[str, Any]:
@@ -230,10 +231,13 @@ class FakeServer:
         with self._lock:
             self.faults[prefix].extend(Fault(kind, **kw) for _ in range(times))
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, path: str, query: dict[str, str]) -> Fault | None:
         with self._lock:
             for prefix, queue in self.faults.items():
-                if path.startswith(prefix) and queue:
+                if not path.startswith(prefix) or not queue:
+                    continue
+                when = queue[0].when or {}
+                if all(query.get(k) == v for k, v in when.items()):
                     return queue.pop(0)
         return None
 
@@ -304,7 +308,7 @@ class FakeServer:
         path = unquote(parts.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         rng = h.headers.get("Range")
-        fault = self._take_fault(path)
+        fault = self._take_fault(path, query)
         record = {"path": path, "query": query, "range": rng, "status": 200}
         with self._lock:
             self.requests.append(record)

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
@@ -475,37 +476,52 @@ def _pcn_layer(registrations: Any, membership: Any, lsoa: gpd.GeoDataFrame,
     regs = read_registrations(reg_path)
     members = read_pcn_membership(_unzip_first(mem_path))
     codes = set(lsoa["lsoa_code"])
-    in_layer = regs["lsoa_code"].isin(codes)
+    # Which LSOA vintage? Codes retired in 2021 (split, merged or redrawn LSOAs) can
+    # only be LSOA 2011 codes; the ONS exact-fit lookup says which those are.
+    lk_svc = client.resolve("lsoa11_lsoa21")
+    lk = client.query_in(lk_svc, lk_svc.field("lsoa11"), regs["lsoa_code"].unique())
+    lk = _rename(lk, lk_svc, {"lsoa11": "lsoa11_code", "lsoa21": "lsoa21_code",
+                              "change": "change_code"})
+    retired = set(lk.loc[lk["change_code"] != "U", "lsoa11_code"]) - set(lk["lsoa21_code"])
+    old = sorted(set(regs["lsoa_code"]) & retired)
     geography = "LSOA21"
-    if not in_layer.any():
-        lk_svc = client.resolve("lsoa11_lsoa21")
-        lk = client.query_in(lk_svc, lk_svc.field("lsoa11"), regs["lsoa_code"].unique())
-        lk = _rename(lk, lk_svc, {"lsoa11": "lsoa11_code", "lsoa21": "lsoa21_code",
-                                  "change": "change_code"})
-        if lk.empty or not lk["lsoa21_code"].isin(codes).any():
-            raise InputError(
-                "no registration is in an LSOA of the layer (neither as an LSOA 2021 nor as "
-                "an LSOA 2011 code)",
-                argument="registrations", ids=sorted(regs["lsoa_code"].unique())[:10],
-                fix="pass the registrations of practices serving this district")
-        geography = "LSOA11"
-        row = _static_row("registrations", None, str(registrations), "LSOA 2011 codes",
-                          "LSOA11", reg_path)
+    if old:
         if not convert:
-            check_vintages(pd.DataFrame([{"layer": "lsoa21", "geography": "LSOA21"}, row]))
-        weights = population if population is not None else None
-        regs = convert_registrations_vintage(regs, lk[["lsoa11_code", "lsoa21_code",
-                                                         "change_code"]], weights=weights)
-        notes.append(f"registrations moved from LSOA 2011 to LSOA 2021 with {lk_svc.name}")
-        geography = "LSOA21"
-    fp = pcn_footprints(regs, members, lsoa[["lsoa_code", "geometry"]].copy(),
+            raise VintageError(
+                f"registrations is on LSOA11: {len(old)} of its codes were retired in 2021 "
+                f"({lk_svc.name}), but the LSOA layer is LSOA21",
+                argument="registrations", ids=old,
+                fix="convert first with nbhd_geo.pcn.convert_registrations_vintage("
+                "registrations, lookup, weights=population) (nbhd-geo fetch "
+                "--convert-registrations / convert_registrations=True)")
+        regs = convert_registrations_vintage(
+            regs, lk[["lsoa11_code", "lsoa21_code", "change_code"]], weights=population)
+        notes.append(f"registrations moved from LSOA 2011 to LSOA 2021 with {lk_svc.name} "
+                     f"({len(old)} retired codes; Census 2021 population weights)")
+    if not regs["lsoa_code"].isin(codes).any():
+        raise InputError(
+            "no registration is in an LSOA of the layer",
+            argument="registrations", ids=sorted(regs["lsoa_code"].unique())[:10],
+            fix="pass the registrations of practices serving this district")
+    # Shares are computed LSOA by LSOA, so keeping the layer's LSOAs changes no share;
+    # patients living elsewhere are reported, not silently dropped.
+    inside = regs["lsoa_code"].isin(codes)
+    outside = float(regs.loc[~inside, "patients"].sum())
+    if outside:
+        notes.append(f"{outside:,.0f} of {float(regs['patients'].sum()):,.0f} registered "
+                      f"patients ({regs.loc[~inside, 'practice_code'].nunique()} practices) live "
+                      "outside the layer's LSOAs: PCN footprints cover the layer only")
+    fp = pcn_footprints(regs[inside], members, lsoa[["lsoa_code", "geometry"]].copy(),
                         lsoa_id="lsoa_code")
-    pcn = fp.footprints[~fp.footprints.geometry.is_empty].rename(columns={"org": "pcn_code"})
+    geom = fp.footprints.geometry
+    pcn = fp.footprints[geom.notna() & ~geom.is_empty].rename(columns={"org": "pcn_code"})
     keep = [c for c in ("pcn_code", "pcn_name", "patients", "n_lsoas", "geometry")
             if c in pcn.columns]
     pcn = gpd.GeoDataFrame(pcn[keep], geometry="geometry", crs=27700).reset_index(drop=True)
-    pcn["vintage"] = f"registrations on {geography} ({reg_path.name})"
-    row = _static_row("registrations", None, str(registrations), reg_path.name, geography,
+    label = Path(urlsplit(str(registrations)).path).name
+    label += " (LSOA 2011 codes converted to LSOA 2021)" if old else ""
+    pcn["vintage"] = f"PCN footprints from {label}"
+    row = _static_row("registrations", None, str(registrations), label, geography,
                       reg_path)
     return pcn, row
 
@@ -528,6 +544,12 @@ def _unzip_first(path: Path) -> Path:
 
 # --------------------------------------------------------------------------- bundle I/O
 
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def write_geography(geo: Geography, out: str | PathLike[str]) -> Path:
     """Write a :class:`Geography` to one GeoPackage (replacing the file)."""
     path = Path(out)
@@ -536,7 +558,7 @@ def write_geography(geo: Geography, out: str | PathLike[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     for name, layer in geo.layers.items():
         meta = geo.vintages[geo.vintages["layer"] == name]
-        layer_meta = {f"nbhd_geo:{k}": str(v) for k, v in
+        layer_meta = {f"nbhd_geo_{k}": _text(v) for k, v in
                       (meta.iloc[0].to_dict().items() if len(meta) else [])}
         pyogrio.write_dataframe(layer, path, layer=name, driver="GPKG",
                                 layer_metadata=layer_meta or None)

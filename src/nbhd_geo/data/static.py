@@ -139,7 +139,7 @@ def read_census_population(path: str | PathLike[str]) -> pd.Series:
     --------
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "c.csv")
-    >>> _ = open(p, "w").write("lsoa21_code,usual_residents_total\\nE01000001,1477\\n")
+    >>> _ = open(p, "w").write("lsoa21_code,usual_residents_total\nE01000001,1477\n")
     >>> read_census_population(p).to_dict()
     {'E01000001': 1477.0}
     """
