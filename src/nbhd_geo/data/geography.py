@@ -299,9 +299,10 @@ def fetch_geography(
                          fix="pass district='E08000036' or bbox=(xmin, ymin, xmax, ymax)")
     client = ArcGISClient(base_url, cache_dir=cache_dir, offline=offline, page_size=page_size,
                           retries=retries, backoff=backoff)
-    files = {"base_url": static_base_url, "cache_dir": cache_dir, "offline": offline,
-             "checksums": checksums, "progress": progress, "retries": retries,
-             "backoff": backoff}
+    files: dict[str, Any] = {
+        "base_url": static_base_url, "cache_dir": cache_dir, "offline": offline,
+        "checksums": checksums, "progress": progress, "retries": retries, "backoff": backoff,
+    }
     notes: list[str] = []
     rows: list[dict[str, Any]] = []
 

@@ -352,7 +352,7 @@ def list_datasets(kind: Literal["all", "arcgis", "static"] = "all") -> pd.DataFr
             rows.append({
                 "key": p.key, "kind": "arcgis", "title": p.title,
                 "vintages": ", ".join(v.label for v in sorted(
-                    (p.parse(n) for n in p.pinned if p.parse(n)), reverse=True)),
+                    (v for v in map(p.parse, p.pinned) if v is not None), reverse=True)),
                 "request": f"{ARCGIS_URL}/<newest {p.key} service>/FeatureServer/{p.layer}"
                            "/query?where=...&outFields=*&outSR=27700&f=json",
                 "licence": OGL, "publisher": "ONS Open Geography Portal",
