@@ -17,6 +17,7 @@ import pyogrio
 import pytest
 from click.testing import CliRunner
 
+import nbhd_geo as ng
 from nbhd_geo import data
 from nbhd_geo._cli_fetch import fetch_cmd
 from nbhd_geo.data import (
@@ -143,6 +144,15 @@ def test_read_geography_round_trip(bundle):
     assert [s.name for s in specs] == ["lsoa", "ward", "lad"]
     assert specs[0].population == "population" and specs[0].data.index.name == "lsoa_code"
     assert specs[0].data.crs.to_epsg() == 27700
+    # The layers feed the overlap engine directly: a drawing made of two LSOAs is
+    # matched to exactly those two, whole.
+    lsoa = specs[0].data
+    two = lsoa.index[:2]
+    drawing = gpd.GeoDataFrame({"name": ["A"]}, geometry=[lsoa.loc[two].union_all()],
+                               crs=27700, index=pd.Index(["A"], name="area_id"))
+    table = ng.crosswalk(drawing, lsoa).table
+    whole = table[table["share_of_target"] > 0.999]
+    assert sorted(whole["target_id"]) == sorted(two)
 
 
 def test_read_geography_refuses_mixed_vintages(bundle, tmp_path):
@@ -486,3 +496,19 @@ def test_cli_list_dataset_and_errors(fake, tmp_path):
     assert res.output.startswith("error: ") and "offline mode is on" in res.output
     res = runner.invoke(fetch_cmd, ["--district", HARTLEPOOL])
     assert res.exit_code == 2 and "--out: is required" in res.output
+
+
+def test_cli_fetch_by_drawings_extent(fake, tmp_path):
+    drawings = tmp_path / "drawings.geojson"
+    poly = gpd.GeoSeries.from_xy([450500], [532500], crs=27700).buffer(400)
+    gpd.GeoDataFrame({"name": ["Headland"]}, geometry=poly).to_crs(4326).to_file(drawings)
+    out = tmp_path / "extent.gpkg"
+    res = CliRunner().invoke(fetch_cmd, ["--extent", str(drawings), "--out", str(out),
+                                         "--imd", "none", "--population", "none", "--no-oa",
+                                         "--cache-dir", str(tmp_path / "c"),
+                                         "--base-url", fake.arcgis, "-q"])
+    assert res.exit_code == 0, res.output
+    geo = read_geography(out)
+    box = poly.envelope.iloc[0]
+    assert len(geo["lsoa21"]) >= 1 and geo["lsoa21"].intersects(box).all()
+    assert geo.district is None and set(geo["lad"]["lad_code"]) == {HARTLEPOOL}
