@@ -21,7 +21,7 @@ Every request is logged in ``server.requests`` so tests can count downloads.
 
 The ward layers of 2024 and 2025 reuse the 2022 ward polygons relabelled (the codes of
 the districts used here did not change); the test data has no Output Areas 2021, so no
-OA service is published.
+OA service is published. MSOAs are served for the districts and their neighbours.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class Layer:
 
 @dataclass
 class Fault:
-    kind: str  # "status", "truncate", "error", "short_count"
+    kind: str  # status, truncate, error, short_count, no_count, empty_page, drop_field
     status: int = 503
     retry_after: str | None = "1"
     message: str = ""
@@ -154,6 +154,11 @@ class FakeServer:
         lsoa = read("boundaries_lsoa21", f"lsoa21_code IN ({lsoa_codes})")
         wards = read("boundaries_wards22", f"ward22_code IN ({ward_codes})")
         lad = read("boundaries_ltla24", f"ltla24_code IN ({lad_codes})")
+        # MSOAs of the districts and of their neighbours (so that an envelope query
+        # returns units that must then be left out).
+        msoa = pyogrio.read_dataframe(ons / "boundaries_msoa21.gpkg").to_crs(27700)
+        near = lad.geometry.union_all().buffer(3000)
+        msoa = msoa[msoa.intersects(near)].reset_index(drop=True)
 
         def polygons(name: str, g: gpd.GeoDataFrame, cols: dict[str, str]) -> None:
             frame = pd.DataFrame({"FID": range(1, len(g) + 1)})
@@ -169,6 +174,8 @@ class FakeServer:
                          ("Wards_December_2024_Boundaries_UK_BGC", "24"),
                          ("Wards_May_2025_Boundaries_UK_BGC", "25")):
             polygons(name, wards, {f"WD{yy}CD": "ward22_code", f"WD{yy}NM": "ward22_name"})
+        polygons("Middle_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V3", msoa,
+                 {"MSOA21CD": "msoa21_code", "MSOA21NM": "msoa21_name"})
         polygons("Local_Authority_Districts_December_2024_Boundaries_UK_BGC", lad,
                  {"LAD24CD": "ltla24_code", "LAD24NM": "ltla24_name"})
         table = pd.DataFrame({"FID": range(1, len(lk) + 1), "LSOA21CD": lk["lsoa21_code"],
@@ -383,9 +390,14 @@ class FakeServer:
             box = shapely.box(*map(float, q["geometry"].split(",")))
             keep &= pd.Series([g.intersects(box) for g in layer.geoms], index=frame.index)
         idx = list(frame.index[keep.to_numpy()])
+        kind = fault.kind if fault is not None else ""
         if q.get("returnCountOnly", "false").lower() == "true":
-            n = len(idx) + (1 if fault is not None and fault.kind == "short_count" else 0)
-            self._json(h, {"count": n})
+            n = len(idx) + (1 if kind == "short_count" else 0)
+            self._json(h, {"counts": n} if kind == "no_count" else {"count": n})
+            return
+        if kind == "empty_page":
+            self._json(h, {"features": [], "exceededTransferLimit": True,
+                           "spatialReference": {"wkid": 27700}})
             return
         order = q.get("orderByFields")
         if order and order.split()[0] in frame.columns:
@@ -397,6 +409,8 @@ class FakeServer:
         fields = q.get("outFields", "*")
         cols = list(frame.columns) if fields == "*" else [c for c in fields.split(",")
                                                           if c in frame.columns]
+        if kind == "drop_field":
+            cols = [c for c in cols if c != fault.message]  # type: ignore[union-attr]
         attrs = frame.loc[page, cols].to_dict("records")
         geo = layer.geoms is not None and q.get("returnGeometry", "true") == "true"
         fmt = q.get("f", "html")

@@ -126,13 +126,27 @@ def test_bundle_says_which_vintage_was_used(bundle):
     assert "Crown copyright" in v.at["wards", "attribution"]
     assert set(geo["wards"]["vintage"]) == {"wards (December 2024)"}
     assert geo["lsoa21"].attrs == {} or True  # attrs are not relied upon after merges
-    assert any("Output Areas 2021 skipped" in n for n in geo.notes)
+    assert any(n.startswith("oa21 skipped") for n in geo.notes)
+
+
+def test_msoas_by_envelope_keep_only_the_district(bundle, server, shared):
+    geo, *_ = bundle
+    lk = pd.read_csv(shared("ons", "ew2021", "lookup_msoa11_msoa21_ltla22.csv"), dtype=str)
+    want = set(lk.loc[lk["ltla22_code"] == HARTLEPOOL, "msoa21_code"])
+    assert set(geo["msoa21"]["msoa_code"]) == want and len(want) == 11
+    # The envelope query returned neighbours too (e.g. Stockton's), left out by area.
+    layer = server.layers["Middle_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V3"]
+    box = gpd.GeoSeries.from_xy(geo["lsoa21"].total_bounds[[0, 2]],
+                                geo["lsoa21"].total_bounds[[1, 3]]).union_all().envelope
+    touched = {c for c, g in zip(layer.frame["MSOA21CD"], layer.geoms, strict=True)
+               if g.intersects(box)}
+    assert touched > want
 
 
 def test_read_geography_round_trip(bundle):
     geo, path, _, _ = bundle
     back = read_geography(path)
-    assert set(back.layers) == {"lsoa21", "wards", "lad"}
+    assert set(back.layers) == {"lsoa21", "msoa21", "wards", "lad"}
     assert back.district == HARTLEPOOL
     assert back["lsoa21"]["population"].sum() == pytest.approx(geo["lsoa21"]["population"].sum())
     assert back["wards"].attrs["nbhd_geo_vintage"]["service"] == \
@@ -141,7 +155,7 @@ def test_read_geography_round_trip(bundle):
     info = pyogrio.read_info(path, layer="wards")
     assert info["layer_metadata"]["nbhd_geo_year"] == "2024"
     specs = back.layer_specs()
-    assert [s.name for s in specs] == ["lsoa", "ward", "lad"]
+    assert [s.name for s in specs] == ["lsoa", "msoa", "ward", "lad"]
     assert specs[0].population == "population" and specs[0].data.index.name == "lsoa_code"
     assert specs[0].data.crs.to_epsg() == 27700
     # The layers feed the overlap engine directly: a drawing made of two LSOAs is
@@ -472,7 +486,7 @@ def test_cli_fetch_writes_bundle(bundle, fake, tmp_path):
                                          "--static-url", fake.static_url, "-q"])
     assert res.exit_code == 0, res.output
     assert "Wards_December_2024_Boundaries_UK_BGC (December 2024; matched)" in res.output
-    assert f"geography written to {out} (lsoa21 57, wards 12, lad 1)" in res.output
+    assert f"geography written to {out} (lsoa21 57, wards 12, lad 1, msoa21 11)" in res.output
     assert fake.requests == []  # all from the cache
     assert len(read_geography(out)["lsoa21"]) == 57
 
@@ -512,3 +526,49 @@ def test_cli_fetch_by_drawings_extent(fake, tmp_path):
     box = poly.envelope.iloc[0]
     assert len(geo["lsoa21"]) >= 1 and geo["lsoa21"].intersects(box).all()
     assert geo.district is None and set(geo["lad"]["lad_code"]) == {HARTLEPOOL}
+
+
+# --------------------------------------------------------------------------- more error paths
+
+def test_malformed_service_answers(fake, tmp_path):
+    client = ArcGISClient(fake.arcgis, cache_dir=tmp_path)
+    svc = client.resolve("lsoa21")
+    prefix = f"/arcgis/rest/services/{LSOA_SVC}/"
+    fake.fault(prefix, "empty_page", when={"resultOffset": "0"})
+    with pytest.raises(ServiceError, match="says there is more, but sent an empty page"):
+        client.query(svc, "1=1")
+    fake.fault(prefix, "no_count", when={"returnCountOnly": "true"})
+    with pytest.raises(ServiceError, match="count answer has no 'count'"):
+        client.count(svc, "LSOA21CD='E01011949'")
+    fake.fault(prefix, "drop_field", message="LSOA21NM", when={"resultOffset": "0"})
+    with pytest.raises(ServiceError, match="has no field LSOA21NM.*layout changed"):
+        fetch_geography(bbox=(450000, 532000, 451000, 533000), cache_dir=tmp_path / "c",
+                        imd=None, population=None, **_urls(fake), **FAST)
+    # A base URL that is not a services directory.
+    bad = ArcGISClient(f"{fake.arcgis}/{LSOA_SVC}/FeatureServer/0", cache_dir=tmp_path)
+    with pytest.raises(ServiceError, match="no 'services' list.*/arcgis/rest/services"):
+        bad.services()
+
+
+def test_argument_errors(fake, tmp_path):
+    with pytest.raises(InputError, match="exactly one of district and bbox"):
+        fetch_geography(HARTLEPOOL, bbox=(0, 0, 1, 1), cache_dir=tmp_path)
+    with pytest.raises(InputError, match="need both registrations and membership"):
+        fetch_geography(HARTLEPOOL, registrations="x.csv", imd=None, population=None,
+                        cache_dir=tmp_path, **_urls(fake), **FAST)
+    with pytest.raises(InputError, match="neither a dataset name, a URL nor an existing file"):
+        fetch_geography(HARTLEPOOL, imd="no/such/file.csv", population=None,
+                        cache_dir=tmp_path, **_urls(fake), **FAST)
+    bad = tmp_path / "census.csv"
+    bad.write_text("code,people\nE01011949,5\n")
+    with pytest.raises(NbhdGeoError, match="cannot find the LSOA code and usual residents"):
+        data.read_census_population(bad)
+
+
+def test_retry_after_http_date_and_cap():
+    from email.utils import formatdate
+
+    from nbhd_geo.data._http import retry_after
+
+    assert 1.0 <= retry_after(formatdate(time.time() + 3, usegmt=True), 0.1) <= 3.5
+    assert retry_after(formatdate(time.time() - 60, usegmt=True), 0.1) == 0.0

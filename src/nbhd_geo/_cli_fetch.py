@@ -85,6 +85,7 @@ def _extent(path: str) -> tuple[float, float, float, float]:
               help="Move LSOA 2011 registrations onto LSOA 2021 (ONS lookup, population "
               "weights) instead of refusing them.")
 @click.option("--no-oa", is_flag=True, help="Do not try to add Output Areas 2021.")
+@click.option("--no-msoa", is_flag=True, help="Do not try to add MSOAs 2021.")
 @click.option("--offline", is_flag=True, default=None,
               help="Use only the cache and your files (also NBHD_GEO_OFFLINE=1).")
 @click.option("--cache-dir", default=None, type=click.Path(file_okay=False),
@@ -103,7 +104,7 @@ def _extent(path: str) -> tuple[float, float, float, float]:
 @_friendly
 def fetch_cmd(district: str | None, extent_path: str | None, out: str | None,
               ward_year: int | None, imd: str, population: str, registrations: str | None,
-              membership: str | None, convert_registrations: bool, no_oa: bool,
+              membership: str | None, convert_registrations: bool, no_oa: bool, no_msoa: bool,
               offline: bool | None, cache_dir: str | None, base_url: str | None,
               static_url: str | None, list_: bool, dataset: str | None, verbose: int,
               quiet: int) -> None:
@@ -142,7 +143,7 @@ def fetch_cmd(district: str | None, extent_path: str | None, out: str | None,
                          fix="e.g. --district E08000036")
     geo = data.fetch_geography(
         district, bbox=_extent(extent_path) if extent_path else None, out=out,
-        ward_year=ward_year, include_oa=not no_oa, imd=_none(imd),
+        ward_year=ward_year, include_oa=not no_oa, include_msoa=not no_msoa, imd=_none(imd),
         population=_none(population), registrations=registrations, membership=membership,
         convert_registrations=convert_registrations, base_url=base_url,
         static_base_url=static_url, cache_dir=cache_dir, offline=offline,

@@ -10,6 +10,7 @@ layer      contents
            lookup), ``population`` (Census 2021 usual residents) and IMD 2025
            ``<domain>_score/_rank/_decile`` columns
 ``oa21``   Output Areas 2021 inside the district, when the service is available
+``msoa21`` MSOAs 2021 inside the district, when the service is available
 ``wards``  electoral wards of the lookup's vintage
 ``lad``    the district boundary
 ``pcn``    PCN footprints built from GP registrations (when registrations are given)
@@ -66,11 +67,13 @@ LOOKUP_TABLE = "nbhd_geo_lookup"
 LAYER_IDS: dict[str, tuple[str, str | None, str | None]] = {
     "lsoa21": ("lsoa_code", "lsoa_name", "population"),
     "oa21": ("oa_code", None, None),
+    "msoa21": ("msoa_code", "msoa_name", None),
     "wards": ("ward_code", "ward_name", None),
     "lad": ("lad_code", "lad_name", None),
     "pcn": ("pcn_code", "pcn_name", None),
 }
-_REPORT_NAMES = {"lsoa21": "lsoa", "oa21": "oa", "wards": "ward", "lad": "lad", "pcn": "pcn"}
+_REPORT_NAMES = {"lsoa21": "lsoa", "oa21": "oa", "msoa21": "msoa", "wards": "ward", "lad": "lad",
+                 "pcn": "pcn"}
 
 
 @dataclass
@@ -108,14 +111,14 @@ class Geography:
     def layer_specs(self) -> list[Any]:
         """Return the layers as :class:`nbhd_geo.workflow.LayerSpec` for the overlap report.
 
-        Names are ``lsoa``, ``oa``, ``ward``, ``pcn``, ``lad``; each is indexed by its
+        Names are ``oa``, ``lsoa``, ``msoa``, ``ward``, ``pcn``, ``lad``; each is indexed by its
         code; the LSOA layer's population column is ``population``.
         """
         from nbhd_geo.io import read_layer
         from nbhd_geo.workflow import LayerSpec
 
         specs = []
-        for key in ("oa21", "lsoa21", "wards", "pcn", "lad"):
+        for key in ("oa21", "lsoa21", "msoa21", "wards", "pcn", "lad"):
             if key not in self.layers:
                 continue
             id_col, _, pop = LAYER_IDS[key]
@@ -234,6 +237,7 @@ def fetch_geography(
     out: str | PathLike[str] | None = None,
     ward_year: int | None = None,
     include_oa: bool = True,
+    include_msoa: bool = True,
     imd: str | PathLike[str] | None = "imd2025",
     population: str | PathLike[str] | None = "census2021_ts001",
     registrations: str | PathLike[str] | None = None,
@@ -264,8 +268,8 @@ def fetch_geography(
     ward_year
         Ward vintage; default the newest LSOA→ward lookup's. Ward boundaries must be of
         the same year as the lookup (else :class:`~nbhd_geo.errors.VintageError`).
-    include_oa
-        Try to add Output Areas 2021 (skipped with a note when unavailable).
+    include_oa, include_msoa
+        Try to add Output Areas / MSOAs 2021 (skipped with a note when unavailable).
     imd, population
         Dataset key (``"imd2025"``, ``"census2021_ts001"``), URL or local path; None
         leaves the columns out.
@@ -392,26 +396,19 @@ def fetch_geography(
     rows.append(_row("lad", lad_svc))
     layers: dict[str, gpd.GeoDataFrame] = {"lsoa21": lsoa, "wards": wards, "lad": lad}
 
-    # 4. Output Areas, if the service is there: envelope query, kept inside the LSOAs.
-    if include_oa:
+    # 4. Output Areas and MSOAs, if their services are there: an envelope query on the
+    #    LSOAs' extent, keeping the units mostly (> 50 % of their area) inside the LSOAs.
+    for key, wanted in (("oa21", include_oa), ("msoa21", include_msoa)):
+        if not wanted:
+            continue
         try:
-            oa_svc = client.resolve("oa21")
-            extent = lsoa.total_bounds
-            oa = client.query(oa_svc, bbox=tuple(extent))
-            oa = _rename(oa, oa_svc, {"code": "oa_code"})
-            pts = gpd.GeoDataFrame(geometry=oa.representative_point(), crs=27700)
-            hit = gpd.sjoin(pts, lsoa[["lsoa_code", "geometry"]], predicate="within",
-                            how="inner")
-            hit = hit[~hit.index.duplicated()]
-            oa = oa.loc[hit.index].assign(lsoa_code=hit["lsoa_code"].to_numpy())
-            oa = gpd.GeoDataFrame(oa[["oa_code", "lsoa_code", "geometry"]],
-                                  geometry="geometry", crs=27700).reset_index(drop=True)
-            oa["vintage"] = f"OA21 ({oa_svc.version.label})"
-            layers["oa21"] = oa
-            rows.append(_row("oa21", oa_svc))
+            layer, row = _nested_layer(client, key, lsoa)
         except (ServiceNotFoundError, ServiceError) as err:
-            notes.append(f"Output Areas 2021 skipped: {err}")
-            log.warning("Output Areas 2021 skipped: %s", err)
+            notes.append(f"{key} skipped: {err}")
+            log.warning("%s skipped: %s", key, err)
+            continue
+        layers[key] = layer
+        rows.append(row)
 
     # 5. Census population and IMD columns on the LSOAs.
     pop_series = None
@@ -460,6 +457,26 @@ def fetch_geography(
     if out is not None:
         write_geography(geo, out)
     return geo
+
+
+def _nested_layer(client: ArcGISClient, key: str,
+                  lsoa: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """OAs or MSOAs of the LSOAs' area: envelope query, kept if mostly inside the LSOAs."""
+    svc = client.resolve(key)
+    code = "oa_code" if key == "oa21" else "msoa_code"
+    roles = {"code": code} if key == "oa21" else {"code": code, "name": "msoa_name"}
+    units = _rename(client.query(svc, bbox=tuple(lsoa.total_bounds)), svc, roles)
+    area = units.geometry.area
+    inside = units.geometry.intersection(lsoa.geometry.union_all()).area
+    units = units[(inside > 0.5 * area).to_numpy()].reset_index(drop=True)
+    keep = [c for c in (code, "msoa_name") if c in units.columns]
+    out = gpd.GeoDataFrame(units[keep + ["geometry"]], geometry="geometry", crs=27700)
+    if key == "oa21":  # the LSOA each OA nests in (its representative point's)
+        pts = gpd.GeoDataFrame(geometry=out.representative_point(), crs=27700)
+        hit = gpd.sjoin(pts, lsoa[["lsoa_code", "geometry"]], predicate="within", how="left")
+        out["lsoa_code"] = hit[~hit.index.duplicated()]["lsoa_code"].to_numpy()
+    out["vintage"] = f"{svc.product.geography} ({svc.version.label})"
+    return out, _row(key, svc)
 
 
 def _pcn_layer(registrations: Any, membership: Any, lsoa: gpd.GeoDataFrame,
