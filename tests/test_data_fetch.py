@@ -154,6 +154,8 @@ def test_read_geography_round_trip(bundle):
     assert len(back.lookup) == 57
     info = pyogrio.read_info(path, layer="wards")
     assert info["layer_metadata"]["nbhd_geo_year"] == "2024"
+    weights, col = back.population_weights()
+    assert col == "population" and weights[col].sum() == back["lsoa21"]["population"].sum()
     specs = back.layer_specs()
     assert [s.name for s in specs] == ["lsoa", "msoa", "ward", "lad"]
     assert specs[0].population == "population" and specs[0].data.index.name == "lsoa_code"

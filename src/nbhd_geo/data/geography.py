@@ -108,6 +108,16 @@ class Geography:
     def __getitem__(self, name: str) -> gpd.GeoDataFrame:
         return self.layers[name]
 
+    def population_weights(self) -> tuple[gpd.GeoDataFrame, str] | None:
+        """Return LSOA polygons with Census population, for ``weights=``/``weight_col=``.
+
+        None when the bundle has no population column.
+        """
+        lsoa = self.layers.get("lsoa21")
+        if lsoa is None or "population" not in lsoa.columns:
+            return None
+        return lsoa[["lsoa_code", "population", "geometry"]].copy(), "population"
+
     def layer_specs(self) -> list[Any]:
         """Return the layers as :class:`nbhd_geo.workflow.LayerSpec` for the overlap report.
 
