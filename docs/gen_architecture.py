@@ -19,7 +19,8 @@ DOCS = Path(__file__).resolve().parent
 LAYERS: list[list[str]] = [
     ["cli"],
     ["report"],
-    ["plan", "data"],
+    ["plan"],
+    ["data"],
     ["measures", "deprivation", "voices", "pcn"],
     ["overlay"],
     ["io"],

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 import nbhd_geo as ng
 from nbhd_geo import data
-from nbhd_geo._cli_fetch import fetch_cmd
+from nbhd_geo.cli.fetch import fetch_cmd
 from nbhd_geo.data import (
     ArcGISClient,
     ChecksumError,

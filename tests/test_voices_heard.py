@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from nbhd_geo.report.heard import councillors_section, who_was_heard_section
-from nbhd_geo.voices.consensus import consensus
 
 from nbhd_geo import NbhdGeoError, datasets, read_drawings, read_imd, read_layer
+from nbhd_geo.report.heard import councillors_section, who_was_heard_section
 from nbhd_geo.voices.compare import compare_drawings
+from nbhd_geo.voices.consensus import consensus
 from nbhd_geo.voices.councillors import councillor_view
 from nbhd_geo.voices.coverage import engagement_coverage
 from nbhd_geo.voices.stability import core_stability

@@ -385,6 +385,16 @@ def demo_cmd(out: str, verbose: int, quiet: int) -> None:
     click.echo(f"demo written to {out}/ ({len(written)} files); open {out}/index.html")
 
 
+def _register() -> None:
+    """Commands that live in their own modules (one concern per module)."""
+    from nbhd_geo.cli.fetch import fetch_cmd
+
+    cli.add_command(fetch_cmd)
+
+
+_register()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``nbhd-geo`` console script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="nbhd-geo")

@@ -54,6 +54,7 @@ from nbhd_geo.data.errors import DataError, ServiceError, ServiceNotFoundError
 from nbhd_geo.data.registry import PRODUCTS, STATIC
 from nbhd_geo.data.static import read_census_population, resolve_source
 from nbhd_geo.errors import InputError, VintageError
+from nbhd_geo.io.layers import LayerSpec
 
 __all__ = ["Geography", "fetch_geography", "read_geography", "check_vintages",
            "VINTAGE_TABLE", "LOOKUP_TABLE"]
@@ -118,14 +119,14 @@ class Geography:
             return None
         return lsoa[["lsoa_code", "population", "geometry"]].copy(), "population"
 
-    def layer_specs(self) -> list[Any]:
-        """Return the layers as :class:`nbhd_geo.workflow.LayerSpec` for the overlap report.
+    def layer_specs(self) -> list[LayerSpec]:
+        """Return the layers as :class:`nbhd_geo.io.layers.LayerSpec` for the overlap report.
 
         Names are ``oa``, ``lsoa``, ``msoa``, ``ward``, ``pcn``, ``lad``; each is indexed by its
         code; the LSOA layer's population column is ``population``.
         """
-        from nbhd_geo.io import read_layer
-        from nbhd_geo.workflow import LayerSpec
+        from nbhd_geo.io.layers import LayerSpec
+        from nbhd_geo.io.read import read_layer
 
         specs = []
         for key in ("oa21", "lsoa21", "msoa21", "wards", "pcn", "lad"):
@@ -184,7 +185,8 @@ def check_vintages(vintages: pd.DataFrame) -> None:
         if geo and geo != lsoa_geo:
             conv = ("nbhd_geo.convert_lsoa_vintage(table, lookup_path=<ONS LSOA11->LSOA21 "
                     "lookup>, weights=<LSOA21 population>, to='LSOA21')" if layer == "imd"
-                    else "nbhd_geo.pcn.convert_registrations_vintage(registrations, lookup, "
+                    else "nbhd_geo.pcn.footprints.convert_registrations_vintage(registrations, "
+                    "lookup, "
                     "weights=population) (nbhd-geo fetch --convert-registrations)")
             raise VintageError(
                 f"{layer} is on {geo} ({row.get('vintage', '')}) but the LSOA layer is "
@@ -432,7 +434,7 @@ def fetch_geography(
         rows.append(_static_row("population", str(population) if str(population) in STATIC
                                 else None, str(population), "Census 2021", "LSOA21", path))
     if imd is not None:
-        from nbhd_geo.imd import check_vintage, read_imd
+        from nbhd_geo.deprivation.imd import check_vintage, read_imd
 
         path = resolve_source(imd, argument="imd", **files)
         table = read_imd(path)
@@ -443,7 +445,7 @@ def fetch_geography(
         for kind in ("score", "rank", "decile"):
             if kind == "score" and not table.has_scores():
                 continue
-            wide = table.wide(kind)  # type: ignore[arg-type]
+            wide = table.wide(kind)
             wide.columns = [f"{d}_{kind}" for d in wide.columns]
             lsoa = lsoa.merge(wide, left_on="lsoa_code", right_index=True, how="left")
         lsoa["imd_vintage"] = table.vintage
@@ -492,7 +494,7 @@ def _nested_layer(client: ArcGISClient, key: str,
 def _pcn_layer(registrations: Any, membership: Any, lsoa: gpd.GeoDataFrame,
                client: ArcGISClient, population: pd.Series | None, convert: bool,
                notes: list[str], files: dict[str, Any]) -> tuple[gpd.GeoDataFrame, dict]:
-    from nbhd_geo.pcn import (
+    from nbhd_geo.pcn.footprints import (
         convert_registrations_vintage,
         pcn_footprints,
         read_pcn_membership,
@@ -519,7 +521,7 @@ def _pcn_layer(registrations: Any, membership: Any, lsoa: gpd.GeoDataFrame,
                 f"registrations is on LSOA11: {len(old)} of its codes were retired in 2021 "
                 f"({lk_svc.name}), but the LSOA layer is LSOA21",
                 argument="registrations", ids=old,
-                fix="convert first with nbhd_geo.pcn.convert_registrations_vintage("
+                fix="convert first with nbhd_geo.pcn.footprints.convert_registrations_vintage("
                 "registrations, lookup, weights=population) (nbhd-geo fetch "
                 "--convert-registrations / convert_registrations=True)")
         regs = convert_registrations_vintage(

@@ -19,6 +19,7 @@ from nbhd_geo.io.disclosure import (
     suppress_small_counts,
 )
 from nbhd_geo.io.layers import (
+    LayerSpec,
     PreparedLayer,
     prepare_polygons,
     working_crs,
@@ -43,6 +44,7 @@ from nbhd_geo.io.validate import (
 )
 
 __all__ = [
+    "LayerSpec",
     "read_layer",
     "read_drawings",
     "ReadReport",

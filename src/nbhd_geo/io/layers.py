@@ -19,7 +19,7 @@ from pyproj import CRS
 from nbhd_geo import settings
 from nbhd_geo.errors import ColumnError, CRSError, InputError, ValidationError, format_ids
 
-__all__ = ["PreparedLayer", "prepare_polygons", "working_crs"]
+__all__ = ["PreparedLayer", "prepare_polygons", "working_crs", "LayerSpec"]
 
 
 @dataclass(frozen=True)
@@ -154,3 +154,22 @@ def prepare_polygons(
             ),
         )
     return PreparedLayer(ids=ids, geoms=geoms, id_name=str(id_name), frame=frame)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A statutory layer to reconcile against.
+
+    Attributes
+    ----------
+    name
+        Short label used in file names and tables (``"lsoa"``, ``"ward"``).
+    data
+        The layer, indexed by unique unit id (as :func:`nbhd_geo.read_layer` returns it).
+    population
+        Optional population column of ``data``.
+    """
+
+    name: str
+    data: gpd.GeoDataFrame
+    population: str | None = None

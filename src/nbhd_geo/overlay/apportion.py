@@ -227,7 +227,9 @@ def _polygon_weights(
     # The exact engine finds overlaps of ~1e-9 m² where GEOS's intersection returns only
     # lines or nothing: such pieces hold no one (weight 0) and are not intersected again.
     real = np.isin(shapely.get_type_id(pieces), (3, 6)) & ~shapely.is_empty(pieces)
-    real &= shapely.area(np.where(real, pieces, None)) > 0
+    piece_m2 = np.zeros(len(pieces))
+    piece_m2[real] = shapely.area(pieces[real])
+    real &= piece_m2 > 0
     pos = np.flatnonzero(real)
     pf_p, pf_f, pf_area = pair_areas(pieces[pos], fine_geoms, engine=engine, threads=threads)  # type: ignore[arg-type]
     w = np.bincount(pos[pf_p], weights=pf_area * density[pf_f], minlength=len(pieces))

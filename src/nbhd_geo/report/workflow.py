@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 from tqdm.std import tqdm
 
+from nbhd_geo.io.layers import LayerSpec
 from nbhd_geo.io.read import read_drawings
 from nbhd_geo.overlay.apportion import Apportionment, apportion
 from nbhd_geo.overlay.bestfit import BestFit, best_fit
@@ -25,25 +26,6 @@ from nbhd_geo.overlay.crosswalk import Crosswalk, crosswalk
 __all__ = ["LayerSpec", "Reconciliation", "read_drawings_many", "reconcile", "neighbourhood_areas"]
 
 log = logging.getLogger("nbhd_geo")
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """A statutory layer to reconcile against.
-
-    Attributes
-    ----------
-    name
-        Short label used in file names and tables (``"lsoa"``, ``"ward"``).
-    data
-        The layer, indexed by unique unit id (as :func:`nbhd_geo.read_layer` returns it).
-    population
-        Optional population column of ``data``.
-    """
-
-    name: str
-    data: gpd.GeoDataFrame
-    population: str | None = None
 
 
 Source = str | Path | tuple[str | Path, str | None] | Mapping[str, Any]

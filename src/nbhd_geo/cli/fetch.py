@@ -58,7 +58,7 @@ def _none(value: str | None) -> str | None:
 
 
 def _extent(path: str) -> tuple[float, float, float, float]:
-    from nbhd_geo.io import read_drawings
+    from nbhd_geo.io.read import read_drawings
 
     data, _ = read_drawings(path)
     xmin, ymin, xmax, ymax = (float(v) for v in data.to_crs(27700).total_bounds)
