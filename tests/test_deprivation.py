@@ -8,15 +8,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from nbhd_geo.deprivation.allocation import allocate, rank_targets
 from nbhd_geo.deprivation.imd import IMDTable, read_imd
 from nbhd_geo.deprivation.summary import (
     MEASURES,
-    allocate,
     extent_weight,
     imd_summary,
     imd_summary_from_weights,
     rank_areas,
-    rank_targets,
     to_wide,
     whole_lsoa_weights,
 )
@@ -351,7 +350,7 @@ def _frame(rows):
                          "need": [r[0] for r in rows], "pop": [r[1] for r in rows]})
 
 
-@pytest.mark.filterwarnings("ignore::nbhd_geo.deprivation.summary.AllocationWarning")
+@pytest.mark.filterwarnings("ignore::nbhd_geo.deprivation.allocation.AllocationWarning")
 @settings(max_examples=200, deadline=None)
 @given(rows=_areas, budget=st.integers(0, 10**9), floor_share=st.floats(0, 1),
        gradient=st.floats(0, 10), floor_by=st.sampled_from(["equal", "population"]),

@@ -29,7 +29,8 @@ pytest.importorskip(
 PUBLIC_MODULES = [
     "io.read", "io.validate", "io.privacy", "io.disclosure", "overlay.crosswalk",
     "overlay.apportion", "overlay.bestfit", "overlay.tiling", "measures.tension",
-    "measures.boundary", "deprivation.summary", "deprivation.imd", "voices.consensus",
+    "measures.boundary", "deprivation.summary", "deprivation.allocation", "deprivation.imd",
+    "deprivation.vintage", "voices.consensus",
     "voices.outliers", "voices.points", "pcn.footprints", "report.overlap", "report.workflow",
     "cli.main",
 ]

@@ -8,14 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbhd_geo.deprivation.imd import (
-    DOMAINS,
-    IMDTable,
-    check_vintage,
-    convert_lsoa_vintage,
-    read_imd,
-    read_lsoa_lookup,
-)
+from nbhd_geo.deprivation.imd import DOMAINS, IMDTable, read_imd
+from nbhd_geo.deprivation.vintage import check_vintage, convert_lsoa_vintage, read_lsoa_lookup
 from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError, VintageError
 
 H19 = [

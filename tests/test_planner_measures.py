@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nbhd_geo as ng
-from nbhd_geo.deprivation.summary import AllocationWarning, allocate
+from nbhd_geo.deprivation.allocation import AllocationWarning, allocate
 
 WARDS = gpd.GeoDataFrame(
     {"ward": [f"W{i}{j}" for i in range(3) for j in range(3)]},

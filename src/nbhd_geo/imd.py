@@ -1,5 +1,5 @@
-"""Deprecated alias of :mod:`nbhd_geo.deprivation.imd` (moved in 0.2)."""
+"""Deprecated alias of :mod:`nbhd_geo.deprivation` (moved in 0.2)."""
 
 from nbhd_geo._deprecated import alias
 
-alias(__name__, "nbhd_geo.deprivation.imd")
+alias(__name__, "nbhd_geo.deprivation")

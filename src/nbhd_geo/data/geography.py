@@ -434,7 +434,8 @@ def fetch_geography(
         rows.append(_static_row("population", str(population) if str(population) in STATIC
                                 else None, str(population), "Census 2021", "LSOA21", path))
     if imd is not None:
-        from nbhd_geo.deprivation.imd import check_vintage, read_imd
+        from nbhd_geo.deprivation.imd import read_imd
+        from nbhd_geo.deprivation.vintage import check_vintage
 
         path = resolve_source(imd, argument="imd", **files)
         table = read_imd(path)

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+from nbhd_geo.deprivation.allocation import (
+    AllocationWarning,
+    allocate,
+    rank_targets,
+)
 from nbhd_geo.deprivation.imd import (
     DOMAINS,
     VINTAGES,
     IMDTable,
-    check_vintage,
-    convert_lsoa_vintage,
     read_imd,
-    read_lsoa_lookup,
 )
 from nbhd_geo.deprivation.summary import (
     MEASURES,
-    AllocationWarning,
-    allocate,
     extent_weight,
     imd_summary,
     imd_summary_from_weights,
     rank_areas,
-    rank_targets,
     to_wide,
     whole_lsoa_weights,
+)
+from nbhd_geo.deprivation.vintage import (
+    check_vintage,
+    convert_lsoa_vintage,
+    read_lsoa_lookup,
 )
 
 __all__ = [

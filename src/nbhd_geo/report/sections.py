@@ -13,8 +13,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from nbhd_geo.deprivation.allocation import allocate, rank_targets
 from nbhd_geo.deprivation.imd import IMDTable
-from nbhd_geo.deprivation.summary import allocate, imd_summary, rank_targets, to_wide
+from nbhd_geo.deprivation.summary import imd_summary, to_wide
 from nbhd_geo.report.html import Section, figure_to_data_uri, table_html
 from nbhd_geo.report.plot import map_choropleth
 
