@@ -98,7 +98,9 @@ def test_top_level_exports_every_readme_feature():
 @pytest.mark.parametrize("old, new, name", [
     ("nbhd_geo.bestfit", "nbhd_geo.overlay.bestfit", "best_fit"),
     ("nbhd_geo.population", "nbhd_geo.overlay.apportion", "apportion"),
-    ("nbhd_geo.imd", "nbhd_geo.deprivation.imd", "read_imd"),
+    ("nbhd_geo.imd", "nbhd_geo.deprivation", "read_imd"),
+    ("nbhd_geo.imd", "nbhd_geo.deprivation", "convert_lsoa_vintage"),
+    ("nbhd_geo.tension", "nbhd_geo.measures", "unit_splits"),
     ("nbhd_geo.workflow", "nbhd_geo.report.workflow", "reconcile"),
     ("nbhd_geo.privacy", "nbhd_geo.io.privacy", "personal_columns"),
 ])

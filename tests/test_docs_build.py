@@ -28,10 +28,10 @@ pytest.importorskip(
 
 PUBLIC_MODULES = [
     "io.read", "io.validate", "io.privacy", "io.disclosure", "overlay.crosswalk",
-    "overlay.apportion", "overlay.bestfit", "overlay.tiling", "measures.tension",
+    "overlay.apportion", "overlay.bestfit", "overlay.tiling", "measures.tension", "measures.split",
     "measures.boundary", "deprivation.summary", "deprivation.allocation", "deprivation.imd",
     "deprivation.vintage", "voices.consensus",
-    "voices.outliers", "voices.points", "pcn.footprints", "report.overlap", "report.workflow",
+    "voices.outliers", "voices.points", "pcn.footprints", "pcn.read", "pcn.lists", "report.overlap", "report.workflow",
     "cli.main",
 ]
 

@@ -11,7 +11,7 @@ from geopandas.testing import assert_geodataframe_equal
 from shapely import box
 
 from nbhd_geo.errors import ColumnError, InputError, NbhdGeoWarning, ValidationError, VintageError
-from nbhd_geo.pcn.footprints import (
+from nbhd_geo.pcn import (
     IOD2019_N_LSOAS,
     PCNFootprints,
     convert_registrations_vintage,

@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from nbhd_geo import layer_tension, pcn_footprints
-from nbhd_geo.pcn.footprints import read_pcn_membership, read_registrations
+from nbhd_geo.pcn import read_pcn_membership, read_registrations
 from tests.conftest import shared_path
 
 

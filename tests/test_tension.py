@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.measures.boundary import boundary_f1, hausdorff
-from nbhd_geo.measures.tension import fragmentation, layer_tension, tension, unit_splits
+from nbhd_geo.measures.split import fragmentation, unit_splits
+from nbhd_geo.measures.tension import layer_tension, tension
 
 ENGINE = "geos"  # the exact engine is checked against it in test_engines_agree
 

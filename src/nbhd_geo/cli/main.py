@@ -350,7 +350,7 @@ def pcn_footprints_cmd(registrations: str, membership: str, lsoa_path: str,
                        lsoa_id: str | None, method: str, threshold: float, level: str,
                        out: str, verbose: int, quiet: int) -> None:
     """PCN (or practice) footprints from where registered patients live."""
-    from nbhd_geo.pcn.footprints import pcn_footprints, read_pcn_membership, read_registrations
+    from nbhd_geo.pcn import pcn_footprints, read_pcn_membership, read_registrations
 
     _setup_logging(verbose, quiet)
     for arg, value in (("--registrations", registrations), ("--membership", membership)):

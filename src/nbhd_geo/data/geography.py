@@ -185,7 +185,7 @@ def check_vintages(vintages: pd.DataFrame) -> None:
         if geo and geo != lsoa_geo:
             conv = ("nbhd_geo.convert_lsoa_vintage(table, lookup_path=<ONS LSOA11->LSOA21 "
                     "lookup>, weights=<LSOA21 population>, to='LSOA21')" if layer == "imd"
-                    else "nbhd_geo.pcn.footprints.convert_registrations_vintage(registrations, "
+                    else "nbhd_geo.pcn.convert_registrations_vintage(registrations, "
                     "lookup, "
                     "weights=population) (nbhd-geo fetch --convert-registrations)")
             raise VintageError(
@@ -495,7 +495,7 @@ def _nested_layer(client: ArcGISClient, key: str,
 def _pcn_layer(registrations: Any, membership: Any, lsoa: gpd.GeoDataFrame,
                client: ArcGISClient, population: pd.Series | None, convert: bool,
                notes: list[str], files: dict[str, Any]) -> tuple[gpd.GeoDataFrame, dict]:
-    from nbhd_geo.pcn.footprints import (
+    from nbhd_geo.pcn import (
         convert_registrations_vintage,
         pcn_footprints,
         read_pcn_membership,
@@ -522,7 +522,7 @@ def _pcn_layer(registrations: Any, membership: Any, lsoa: gpd.GeoDataFrame,
                 f"registrations is on LSOA11: {len(old)} of its codes were retired in 2021 "
                 f"({lk_svc.name}), but the LSOA layer is LSOA21",
                 argument="registrations", ids=old,
-                fix="convert first with nbhd_geo.pcn.footprints.convert_registrations_vintage("
+                fix="convert first with nbhd_geo.pcn.convert_registrations_vintage("
                 "registrations, lookup, weights=population) (nbhd-geo fetch "
                 "--convert-registrations / convert_registrations=True)")
         regs = convert_registrations_vintage(

@@ -9,12 +9,8 @@ from nbhd_geo.measures.boundary import (
     boundary_f1,
     hausdorff,
 )
-from nbhd_geo.measures.tension import (
-    fragmentation,
-    layer_tension,
-    tension,
-    unit_splits,
-)
+from nbhd_geo.measures.split import fragmentation, unit_splits
+from nbhd_geo.measures.tension import layer_tension, tension
 
 __all__ = [
     "fragmentation",

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from nbhd_geo.pcn.footprints import (
-    IOD2019_N_LSOAS,
-    PCNFootprints,
-    convert_registrations_vintage,
-    list_deprivation,
-    pcn_footprints,
-    read_pcn_membership,
-    read_registrations,
-)
+from nbhd_geo.pcn.footprints import IOD2019_N_LSOAS, PCNFootprints, pcn_footprints
+from nbhd_geo.pcn.lists import convert_registrations_vintage, list_deprivation
+from nbhd_geo.pcn.read import read_pcn_membership, read_registrations
 
 __all__ = [
     "PCNFootprints",

@@ -9,7 +9,7 @@ import geopandas as gpd
 from nbhd_geo.datasets import get_path
 from nbhd_geo.deprivation.imd import read_imd
 from nbhd_geo.io.read import read_layer
-from nbhd_geo.pcn.footprints import pcn_footprints, read_pcn_membership, read_registrations
+from nbhd_geo.pcn import pcn_footprints, read_pcn_membership, read_registrations
 from nbhd_geo.report.overlap import overlap_report
 from nbhd_geo.report.workflow import (
     LayerSpec,

@@ -29,7 +29,8 @@ from tqdm.std import tqdm
 from nbhd_geo import settings
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.io.disclosure import suppress_small_counts
-from nbhd_geo.measures.tension import tension, unit_splits
+from nbhd_geo.measures.split import unit_splits
+from nbhd_geo.measures.tension import tension
 from nbhd_geo.overlay.apportion import apportion
 from nbhd_geo.report.html import (
     Section,
