@@ -50,7 +50,7 @@ print(time.perf_counter() - t)
 def run(tree: Path, code: str) -> float:
     env = {**os.environ, "PYTHONPATH": str(tree / "src"), "PYTHONWARNINGS": "ignore"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True, cwd=tempfile.gettempdir())
+                         text=True, check=True, cwd=tempfile.mkdtemp())
     return float(out.stdout.strip().splitlines()[-1])
 
 
