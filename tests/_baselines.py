@@ -16,9 +16,13 @@ import pandas as pd
 
 
 def maxp_plan(
-    units, ids: np.ndarray, pop: np.ndarray, edges: pd.DataFrame, floor: float, seed: int = 0
+    units, ids: np.ndarray, pop: np.ndarray, edges: pd.DataFrame, floor: float, seed: int = 0,
+    iterations: tuple[int, int] = (99, 10),
 ) -> tuple[np.ndarray, float]:
-    """spopt MaxPHeuristic with the population floor; attributes = unit centroids (km)."""
+    """spopt MaxPHeuristic with the population floor; attributes = unit centroids (km).
+
+    ``iterations`` = (max_iterations_construction, max_iterations_sa); spopt's defaults.
+    """
     import libpysal
     from spopt.region import MaxPHeuristic
 
@@ -34,7 +38,9 @@ def maxp_plan(
     np.random.seed(seed)  # noqa: NPY002 - the peers draw from the legacy global state
     random.seed(seed)
     t0 = time.perf_counter()
-    model = MaxPHeuristic(frame, w, ["_x", "_y"], "_pop", floor, top_n=2)
+    model = MaxPHeuristic(frame, w, ["_x", "_y"], "_pop", floor, top_n=2,
+                          max_iterations_construction=iterations[0],
+                          max_iterations_sa=iterations[1])
     model.solve()
     return np.asarray(model.labels_), time.perf_counter() - t0
 
@@ -51,8 +57,8 @@ def recom_ensemble(
     import networkx as nx
     from gerrychain import Graph, MarkovChain, Partition
     from gerrychain.accept import always_accept
+    from gerrychain.partition import recursive_tree_part
     from gerrychain.proposals import recom
-    from gerrychain.tree import recursive_tree_part
     from gerrychain.updaters import Tally
 
     random.seed(seed)
@@ -72,7 +78,7 @@ def recom_ensemble(
     def in_bounds(p) -> bool:
         return all(lo <= v <= hi for v in p["population"].values())
 
-    proposal = partial(recom, pop_col="pop", pop_target=ideal, epsilon=eps, node_repeats=2)
+    proposal = partial(recom, pop_col="pop", pop_target=ideal, epsilon=eps, node_repeats=0)
     chain = MarkovChain(proposal, [in_bounds], always_accept, part, total_steps=steps)
     plans = []
     for state in chain:

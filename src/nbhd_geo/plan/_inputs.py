@@ -60,10 +60,12 @@ def read_population(frame: pd.DataFrame, population: Any, ids: np.ndarray) -> np
     return values
 
 
-def read_within(frame: pd.DataFrame, within: Any, ids: np.ndarray) -> np.ndarray:
+def read_within(
+    frame: pd.DataFrame, within: Any, ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Return a district/ICB group code per unit (one group when ``within`` is None)."""
     if within is None:
-        return np.zeros(len(ids), dtype=np.int64)
+        return np.zeros(len(ids), dtype=np.int64), np.array(["all units"], dtype=object)
     if isinstance(within, str):
         if within not in frame.columns:
             raise ColumnError(
@@ -80,7 +82,8 @@ def read_within(frame: pd.DataFrame, within: Any, ids: np.ndarray) -> np.ndarray
             f"{int(bad.sum())} unit(s) have no district", argument="within", ids=ids[bad],
             fix="give every unit its district or ICB code",
         )
-    return pd.factorize(pd.Series(values.astype(str)), sort=True)[0].astype(np.int64)
+    codes, names = pd.factorize(pd.Series(values.astype(str)), sort=True)
+    return codes.astype(np.int64), np.asarray(names, dtype=object)
 
 
 def read_pcn(pcn: Any, ids: np.ndarray) -> pd.DataFrame:

@@ -235,13 +235,13 @@ def propose_footprints(
             ids=ids[too_big],
             fix="raise the upper size, or use finer units (e.g. output areas) there",
         )
-    groups = read_within(prep.frame, within, ids)
+    groups, group_names = read_within(prep.frame, within, ids)
     for g in np.unique(groups):
         total = float(pop[groups == g].sum())
         if len(feasible_counts(total, (lo, hi))) == 0:
             raise InfeasibleError(
-                f"district {g!r} holds {total:,.0f} people: no number of footprints of "
-                f"{lo:,.0f}–{hi:,.0f} people adds up to it",
+                f"district {group_names[g]!r} holds {total:,.0f} people: no number of "
+                f"footprints of {lo:,.0f}–{hi:,.0f} people adds up to it",
                 argument="within" if within is not None else "size",
                 ids=ids[groups == g][:10],
                 fix="widen size, or group the district with a neighbour in within=",
