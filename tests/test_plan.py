@@ -289,3 +289,20 @@ def test_cli_propose_infeasible_is_one_line_exit_2(tmp_path):
     assert result.exit_code == 2
     assert result.output.startswith("error: units:") and "'u11'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_within_keeps_footprints_inside_districts():
+    units = grid(6, 4)
+    units["district"] = ["West" if int(u[2]) < 3 else "East" for u in units.index]
+    res = propose_footprints(units, population="pop", size=(5_000, 7_000), within="district",
+                             n_plans=2, seed=5)
+    for plan in res.plans:
+        check = check_plan(units, as_series(plan), population="pop", size=(5_000, 7_000),
+                           within="district")
+        assert check.ok, check.problems
+        assert (check.footprints["groups"] == 1).all()
+    # the checker does catch a footprint crossing districts
+    crossing = pd.Series({u: ("A" if int(u[1]) < 2 else "B") for u in units.index})
+    bad = check_plan(units, crossing, population="pop", size=(0, 20_000), within="district")
+    assert bad.problems == ["footprint A crosses 2 'within' groups",
+                            "footprint B crosses 2 'within' groups"]

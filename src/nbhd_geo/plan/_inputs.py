@@ -227,10 +227,10 @@ def build_cells(
     pieces = []
     for p in range(int(piece_of.max()) + 1):
         units = np.flatnonzero(piece_of == p)
-        roots, cell_of_unit = np.unique(host[units], return_inverse=True)
+        cell_roots, cell_of_unit = np.unique(host[units], return_inverse=True)
         local = np.full(n, -1)
         local[units] = cell_of_unit
-        nc = len(roots)
+        nc = len(cell_roots)
         cpop = np.bincount(cell_of_unit, weights=pop[units], minlength=nc)
         m = (local[ei] >= 0) & (local[ej] >= 0)
         a, b = local[ei[m]], local[ej[m]]
@@ -248,7 +248,7 @@ def build_cells(
         c, r, v = _sum_pairs(local[pc_col[sel]], pc_row[sel], pc_val[sel])
         pc_rows, pc_vals = _lists(c, r, v, nc)
         prob = Problem(
-            pop=cpop, nbrs=nbrs, nlen=nlen, xy=xy[roots], atoms=atom[roots],
+            pop=cpop, nbrs=nbrs, nlen=nlen, xy=xy[cell_roots], atoms=atom[cell_roots],
             nb_rows=nb_rows, nb_vals=nb_vals, nb_total=nb_total,
             pc_rows=pc_rows, pc_vals=pc_vals, n_pcn=n_pcn, size=size,
         )

@@ -243,7 +243,7 @@ def propose_footprints(
                 f"district {group_names[g]!r} holds {total:,.0f} people: no number of "
                 f"footprints of {lo:,.0f}–{hi:,.0f} people adds up to it",
                 argument="within" if within is not None else "size",
-                ids=ids[groups == g][:10],
+                ids=ids[groups == g],
                 fix="widen size, or group the district with a neighbour in within=",
             )
     contig = unit_contiguity(ids, geoms, min_shared_m=min_shared_m, tol_m=tol_m)
