@@ -39,7 +39,7 @@ def as_series(plan) -> pd.Series:
 # --------------------------------------------------------------------------- synthetic
 
 
-def test_grid_plan_meets_constraints_and_keeps_neighbourhoods_whole():
+def test_grid_plan_meets_constraints_and_keeps_neighbourhoods_whole(tmp_path):
     units = grid()  # 36 units x 1,000 people
     # two neighbourhoods straddling the middle column line: a naive halving splits them
     nb = gpd.GeoDataFrame({"name": ["East End", "Northside"]}, geometry=[
@@ -61,6 +61,21 @@ def test_grid_plan_meets_constraints_and_keeps_neighbourhoods_whole():
     assert {"residents_whole", "cut_edges", "max_dev", "polsby_popper_mean"} <= set(frame.columns)
     # the Pareto flag marks exactly the returned plans' candidates as non-dominated
     assert res.candidates.loc[res.candidates["plan"].notna(), "pareto"].all()
+    assert res.to_gpkg(tmp_path / "p.gpkg") == [p.name for p in res.plans]
+    back = gpd.read_file(tmp_path / "p.gpkg", layer="plan_1")
+    assert back.crs.to_epsg() == 27700 and back["population"].sum() == 36_000
+
+
+def test_neighbourhood_larger_than_any_footprint_is_split_not_an_error():
+    units = grid(4, 2)
+    nb = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 2000, 1000)], crs=27700)  # 8,000 people
+    res = propose_footprints(units, population="pop", neighbourhoods=nb, size=(1_500, 2_500),
+                             n_plans=1)
+    plan = as_series(res.best())
+    assert plan.nunique() == 4
+    assert res.best().scorecard["share_whole"] == 0.0
+    assert res.best().neighbourhoods["n_footprints"].iloc[0] == 4
+    assert check_plan(units, plan, population="pop", size=(1_500, 2_500)).ok
 
 
 def test_same_seed_same_plans_and_other_seed_runs():

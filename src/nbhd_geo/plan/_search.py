@@ -196,7 +196,8 @@ class _State:
 def _grow(prob: Problem, k: int, rng: np.random.Generator) -> np.ndarray:
     """Seeded region growing over atoms; returns a cell labelling (all cells assigned)."""
     n = len(prob.pop)
-    atom_ids, atom_of = np.unique(prob.atoms, return_inverse=True)
+    atoms = prob.atoms if len(np.unique(prob.atoms)) >= k else np.arange(n)
+    atom_ids, atom_of = np.unique(atoms, return_inverse=True)
     na = len(atom_ids)
     apop = np.bincount(atom_of, weights=prob.pop, minlength=na)
     axy = np.zeros((na, 2))
