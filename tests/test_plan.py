@@ -144,6 +144,8 @@ def test_islands_and_enclaves_are_explicit():
     res = propose_footprints(units, population="pop", size=(7_000, 9_500), bridge_m=1_000,
                              n_plans=2)
     assert res.contiguity.bridges[["unit_a", "unit_b"]].values.tolist() == [["u03", "isl"]]
+    assert res.contiguity.summary() == {"units": 18, "rook_edges": 25, "islands": 1,
+                                        "bridges": 1, "enclaves": 1}
     assert res.contiguity.bridges["distance_m"].iloc[0] == pytest.approx(600)
     plan = as_series(res.best())
     assert plan["enc"] == plan["u11"] and plan["isl"] == plan["u03"]
@@ -282,6 +284,7 @@ def test_cli_propose_writes_plans_and_scorecards(tmp_path):
         "--min-size", "8000", "--max-size", "13000", "--plans", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "best keeps 100.0% of neighbourhood residents whole" in result.output
+    assert "islands 0, bridges 0, enclaves 0" in result.output
     import pyogrio
 
     layers = [name for name, _ in pyogrio.list_layers(out)]

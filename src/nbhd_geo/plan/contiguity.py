@@ -73,11 +73,11 @@ class Contiguity:
         return [dst[cuts[k] : cuts[k + 1]] for k in range(n)]
 
     def summary(self) -> dict[str, int]:
-        """Count units, edges, islands, bridges and enclaves."""
+        """Count units, edges, islands (pieces apart from the largest), bridges, enclaves."""
         return {
             "units": len(self.ids),
             "rook_edges": int((self.edges["kind"] == "rook").sum()),
-            "islands": int(self.components.max() + 1) if len(self.components) else 0,
+            "islands": int(self.components.max()) if len(self.components) else 0,
             "bridges": len(self.bridges),
             "enclaves": len(self.enclaves),
         }
