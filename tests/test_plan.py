@@ -324,3 +324,41 @@ def test_within_keeps_footprints_inside_districts():
     bad = check_plan(units, crossing, population="pop", size=(0, 20_000), within="district")
     assert bad.problems == ["footprint A crosses 2 'within' groups",
                             "footprint B crosses 2 'within' groups"]
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_blackburn_pcn_registrations_trade_off(shared):
+    """Real GP registrations (Pennine Lancashire, April 2020, LSOA 2011 → 2021) as the PCN
+    objective: the Pareto set shows the trade-off between whole neighbourhoods and PCNs."""
+    from nbhd_geo.pcn import convert_registrations_vintage, read_registrations
+
+    lsoa = load_district(shared("ons", "ew2021").parent.parent, "E06000008")
+    assert len(lsoa) == 91 and lsoa["population"].sum() == 154_714
+    regs = read_registrations(shared("nhs", "pennine-lancs", "lsoapops.csv"))
+    census = pd.read_csv(shared("imd2025", "census2021_usual_residents_lsoa21.csv"))
+    regs = convert_registrations_vintage(
+        regs, pd.read_csv(shared("ons", "ew2021", "lookup_lsoa11_lsoa21_ltla22.csv")),
+        weights=census.set_index("lsoa21_code")["usual_residents_total"])
+    members = pd.read_csv(shared("nhs", "pennine-lancs", "PCNdefs.csv"))
+    regs = regs.merge(members.rename(columns={"PCode": "practice_code", "PCN": "pcn"}),
+                      on="practice_code").rename(columns={"lsoa_code": "unit"})
+    regs = regs[regs["unit"].isin(lsoa.index)][["unit", "pcn", "patients"]]
+    # the best any plan could do: every LSOA in its plurality PCN's footprint
+    plurality = regs.sort_values("patients").groupby("unit").tail(1).set_index("unit")["pcn"]
+    from nbhd_geo.plan import pcn_alignment
+
+    bound = pcn_alignment(regs, plurality)["pcn_alignment"]
+    assert 0.6 < bound < 0.7
+    nb = make_neighbourhoods(lsoa, 20, seed=7)
+    res = propose_footprints(lsoa, population="population", neighbourhoods=nb,
+                             neighbourhood_id="name", pcn=regs, seed=0)
+    for plan in res.plans:
+        assert check_plan(lsoa, as_series(plan), population="population",
+                          size=(30_000, 50_000)).ok
+    cards = res.to_frame()
+    best_pcn = cards["pcn_alignment"].max()
+    assert best_pcn > 0.6 and best_pcn <= bound + 1e-9
+    assert best_pcn > cards.loc["plan_1", "pcn_alignment"]  # traded against whole neighbourhoods
+    assert cards.loc["plan_1", "share_whole"] == cards["share_whole"].max()
+    assert res.best().footprints["main_pcn"].str.endswith("PCN").all()

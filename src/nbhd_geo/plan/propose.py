@@ -78,7 +78,8 @@ class FootprintPlans:
     Attributes
     ----------
     plans
-        The plans, best split score first.
+        Up to ``n_plans`` non-dominated plans: the best on each objective, then the next
+        best at keeping neighbourhoods whole; ordered by residents kept whole (most first).
     candidates
         Scorecards of every distinct feasible plan the runs found, ``pareto`` marking
         the non-dominated ones.
@@ -307,7 +308,15 @@ def propose_footprints(
         ["pareto", "residents_not_whole", "split_people", "cut_edges", "run"],
         ascending=[False, True, True, True, True], kind="stable",
     )
-    chosen = cand.index[cand["pareto"]][:n_plans]
+    front = cand[cand["pareto"]]
+    # the best plan on each objective first (so the trade-off is on show), then by splits
+    picks: list[int] = []
+    for obj in ["residents_not_whole", *objectives[1:][::-1]]:
+        top = int(front.sort_values([obj, "residents_not_whole", "run"], kind="stable").index[0])
+        if top not in picks and len(picks) < n_plans:
+            picks.append(top)
+    picks += [int(c) for c in front.index if c not in picks][: n_plans - len(picks)]
+    chosen = [c for c in front.index if c in picks]
     plans = []
     for i, c in enumerate(chosen, start=1):
         plans.append(_plan(f"plan_{i}", labellings[c], cand.loc[c], prep, pop, splitter, regs))
