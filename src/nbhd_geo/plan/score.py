@@ -263,6 +263,11 @@ def check_plan(
         if isinstance(population, str)
         else pd.Series(population).reindex(ids).to_numpy(float)
     )
+    if not np.isfinite(pop).all():
+        raise NbhdGeoError(
+            "population has gaps", argument="population", ids=ids[~np.isfinite(pop)],
+            fix="fill every unit's population",
+        )
     lab = assign.reindex(ids)
     known = lab.notna().to_numpy()
     fp = pd.DataFrame({"footprint": lab.to_numpy()[known], "pop": pop[known]})
@@ -314,8 +319,4 @@ def check_plan(
         per["groups"] = n_groups
         for name in n_groups.index[n_groups > 1]:
             problems.append(f"footprint {name} crosses {n_groups[name]} 'within' groups")
-    if not np.isfinite(pop).all():
-        raise NbhdGeoError(
-            "population has gaps", argument="population", fix="fill every unit's population"
-        )
     return PlanCheck(ok=not problems, problems=problems, footprints=per)
