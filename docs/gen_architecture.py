@@ -19,9 +19,8 @@ DOCS = Path(__file__).resolve().parent
 LAYERS: list[list[str]] = [
     ["cli"],
     ["report"],
-    ["plan"],
     ["data"],
-    ["measures", "deprivation", "voices", "pcn"],
+    ["measures", "deprivation", "voices", "pcn", "plan"],
     ["overlay"],
     ["io"],
     ["datasets", "settings", "errors"],
@@ -52,7 +51,7 @@ def present(edges: dict[str, set[str]]) -> list[list[str]]:
 
 def svg(edges: dict[str, set[str]]) -> str:
     layers = present(edges)
-    w, bw, bh, gap_y = 760, 150, 40, 90
+    w, bw, bh, gap_y = 900, 160, 40, 90
     pos: dict[str, tuple[float, float]] = {}
     for r, layer in enumerate(layers):
         n = len(layer)

@@ -11,6 +11,7 @@ The public API, by task:
   :func:`allocate`, :func:`convert_lsoa_vintage`;
 - PCNs: :func:`pcn_footprints`, :func:`list_deprivation`;
 - many voices: :func:`consensus`, :func:`outliers`, :func:`point_footprints`;
+- proposed footprints: :func:`propose_footprints`, :func:`check_plan`;
 - who was heard: :func:`engagement_coverage`, :func:`poststratify`, :func:`rake`,
   :func:`core_stability`, :func:`compare_drawings`, :func:`councillor_view`;
 - samples: :mod:`nbhd_geo.datasets`.
@@ -66,6 +67,7 @@ from nbhd_geo.overlay import (
     pair_areas,
 )
 from nbhd_geo.pcn import PCNFootprints, list_deprivation, pcn_footprints
+from nbhd_geo.plan import FootprintPlans, check_plan, propose_footprints
 from nbhd_geo.voices import (
     FLAGS as OUTLIER_FLAGS,
 )
@@ -146,6 +148,10 @@ __all__ = [
     "OUTLIER_FLAGS",
     "point_footprints",
     "PointFootprints",
+    # proposed footprints
+    "propose_footprints",
+    "FootprintPlans",
+    "check_plan",
     # who was heard
     "engagement_coverage",
     "Coverage",

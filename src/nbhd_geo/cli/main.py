@@ -388,8 +388,10 @@ def demo_cmd(out: str, verbose: int, quiet: int) -> None:
 def _register() -> None:
     """Commands that live in their own modules (one concern per module)."""
     from nbhd_geo.cli.fetch import fetch_cmd
+    from nbhd_geo.cli.propose import propose_cmd
 
     cli.add_command(fetch_cmd)
+    cli.add_command(propose_cmd)
 
 
 _register()

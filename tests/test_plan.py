@@ -1,0 +1,364 @@
+"""Footprint proposals: hard constraints, objectives, peers, infeasible inputs, CLI."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from nbhd_geo.cli.propose import propose_cmd
+from nbhd_geo.plan import (
+    DisconnectedError,
+    InfeasibleError,
+    NeighbourhoodSplits,
+    PopulationError,
+    UnitTooLargeError,
+    check_plan,
+    neighbourhood_people,
+    propose_footprints,
+    unit_contiguity,
+)
+from tests._city import load_district, make_neighbourhoods
+
+
+def grid(nx: int = 6, ny: int = 6, pop: float = 1000.0, cell: float = 500.0) -> gpd.GeoDataFrame:
+    geoms = [shapely.box(x * cell, y * cell, (x + 1) * cell, (y + 1) * cell)
+             for y in range(ny) for x in range(nx)]
+    ids = [f"u{y}{x}" for y in range(ny) for x in range(nx)]
+    return gpd.GeoDataFrame({"pop": pop}, index=pd.Index(ids, name="code"), geometry=geoms,
+                            crs=27700)
+
+
+def as_series(plan) -> pd.Series:
+    return plan.assignment.set_index("unit")["footprint"]
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def test_grid_plan_meets_constraints_and_keeps_neighbourhoods_whole(tmp_path):
+    units = grid()  # 36 units x 1,000 people
+    # two neighbourhoods straddling the middle column line: a naive halving splits them
+    nb = gpd.GeoDataFrame({"name": ["East End", "Northside"]}, geometry=[
+        shapely.box(2200, 0, 3800, 1400), shapely.box(2200, 2100, 3300, 2900)], crs=27700)
+    res = propose_footprints(units, population="pop", neighbourhoods=nb,
+                             neighbourhood_id="name", size=(8_000, 13_000), n_plans=3, seed=3)
+    best = res.best()
+    assert best.scorecard["share_whole"] == 1.0
+    assert best.neighbourhoods["whole"].all()
+    check = check_plan(units, as_series(best), population="pop", size=(8_000, 13_000))
+    assert check.ok, check.problems
+    # every unit exactly once, people conserved
+    assert sorted(best.assignment["unit"]) == sorted(units.index)
+    assert best.footprints["population"].sum() == units["pop"].sum()
+    assert best.footprints.crs.to_epsg() == 27700
+    assert (best.footprints["polsby_popper"] > 0.2).all()
+    frame = res.to_frame()
+    assert list(frame.index) == [p.name for p in res.plans]
+    assert {"residents_whole", "cut_edges", "max_dev", "polsby_popper_mean"} <= set(frame.columns)
+    # the Pareto flag marks exactly the returned plans' candidates as non-dominated
+    assert res.candidates.loc[res.candidates["plan"].notna(), "pareto"].all()
+    assert res.to_gpkg(tmp_path / "p.gpkg") == [p.name for p in res.plans]
+    back = gpd.read_file(tmp_path / "p.gpkg", layer="plan_1")
+    assert back.crs.to_epsg() == 27700 and back["population"].sum() == 36_000
+
+
+def test_neighbourhood_larger_than_any_footprint_is_split_not_an_error():
+    units = grid(4, 2)
+    nb = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 2000, 1000)], crs=27700)  # 8,000 people
+    res = propose_footprints(units, population="pop", neighbourhoods=nb, size=(1_500, 2_500),
+                             n_plans=1)
+    plan = as_series(res.best())
+    assert plan.nunique() == 4
+    assert res.best().scorecard["share_whole"] == 0.0
+    assert res.best().neighbourhoods["n_footprints"].iloc[0] == 4
+    assert check_plan(units, plan, population="pop", size=(1_500, 2_500)).ok
+
+
+def test_same_seed_same_plans_and_other_seed_runs():
+    units = grid()
+    nb = gpd.GeoDataFrame(geometry=[shapely.box(700, 700, 2300, 2300)], crs=27700)
+    a = propose_footprints(units, population="pop", neighbourhoods=nb, size=(8_000, 13_000),
+                           n_plans=2, seed=11)
+    b = propose_footprints(units, population="pop", neighbourhoods=nb, size=(8_000, 13_000),
+                           n_plans=2, seed=11)
+    pd.testing.assert_frame_equal(a.candidates, b.candidates)
+    for pa, pb in zip(a.plans, b.plans, strict=True):
+        pd.testing.assert_frame_equal(pa.assignment, pb.assignment)
+
+
+def test_pcn_alignment_followed_when_given():
+    units = grid(4, 4)
+    # PCN "West" registers everyone in the two western columns, "East" the rest
+    regs = pd.DataFrame({
+        "unit": units.index,
+        "pcn": ["West" if int(u[2]) < 2 else "East" for u in units.index],
+        "patients": 900,
+    })
+    res = propose_footprints(units, population="pop", pcn=regs, size=(7_000, 9_000),
+                             n_plans=3, seed=0)
+    best = max(res.plans, key=lambda p: p.scorecard["pcn_alignment"])
+    assert best.scorecard["pcn_alignment"] == 1.0
+    assert set(best.footprints["main_pcn"]) == {"West", "East"}
+
+
+def test_checker_finds_every_broken_constraint():
+    units = grid(3, 1)
+    ok = check_plan(units, {"u00": "A", "u01": "A", "u02": "B"}, population="pop",
+                    size=(900, 2100))
+    assert ok.ok and ok.problems == []
+    bad = check_plan(units, {"u00": "A", "u02": "A", "x": "B"}, population="pop",
+                     size=(900, 1500))
+    text = "\n".join(bad.problems)
+    assert not bad.ok
+    assert "units in no footprint: ['u01']" in text
+    assert "not units: ['x']" in text
+    assert "footprint A holds 2,000 people" in text
+    assert "footprint A is in 2 pieces" in text
+    # corner touch only: not rook-contiguous
+    diag = gpd.GeoDataFrame({"pop": [1000, 1000]}, index=["a", "b"], geometry=[
+        shapely.box(0, 0, 100, 100), shapely.box(100, 100, 200, 200)], crs=27700)
+    assert not check_plan(diag, {"a": 1, "b": 1}, population="pop", size=(0, 5000)).ok
+
+
+def test_islands_and_enclaves_are_explicit():
+    units = grid(4, 4)
+    # an enclave: a small unit cut out of u11 (which keeps a hole)
+    hole = shapely.box(600, 600, 900, 900)
+    units.loc["u11", "geometry"] = units.loc["u11", "geometry"].difference(hole)
+    enclave = gpd.GeoDataFrame({"pop": [300.0]}, index=pd.Index(["enc"], name="code"),
+                               geometry=[hole], crs=27700)
+    # an island 600 m east of the grid, too small to stand alone
+    island = gpd.GeoDataFrame({"pop": [500.0]}, index=pd.Index(["isl"], name="code"),
+                              geometry=[shapely.box(2600, 0, 3000, 400)], crs=27700)
+    units = pd.concat([units, enclave, island])
+    c = unit_contiguity(units.index.to_numpy(), np.asarray(units.geometry.array))
+    assert c.enclaves[["unit", "host"]].values.tolist() == [["enc", "u11"]]
+    assert c.components[list(units.index).index("isl")] == 1
+    with pytest.raises(DisconnectedError) as err:
+        propose_footprints(units, population="pop", size=(7_000, 9_500), bridge_m=100)
+    assert "'isl'" in str(err.value) and "bridge_m" in str(err.value)
+    res = propose_footprints(units, population="pop", size=(7_000, 9_500), bridge_m=1_000,
+                             n_plans=2)
+    assert res.contiguity.bridges[["unit_a", "unit_b"]].values.tolist() == [["u03", "isl"]]
+    assert res.contiguity.summary() == {"units": 18, "rook_edges": 25, "islands": 1,
+                                        "bridges": 1, "enclaves": 1}
+    assert res.contiguity.bridges["distance_m"].iloc[0] == pytest.approx(600)
+    plan = as_series(res.best())
+    assert plan["enc"] == plan["u11"] and plan["isl"] == plan["u03"]
+    assert check_plan(units, plan, population="pop", size=(7_000, 9_500),
+                      bridges=res.contiguity.bridges).ok
+
+
+def test_island_large_enough_is_planned_on_its_own():
+    west = grid(2, 4)
+    east = grid(2, 4).rename(index=lambda u: "e" + u)
+    east["geometry"] = east.translate(5_000, 0)
+    units = pd.concat([west, east])
+    res = propose_footprints(units, population="pop", size=(3_000, 5_000), n_plans=1)
+    assert len(res.contiguity.bridges) == 0
+    plan = as_series(res.best())
+    assert set(plan[west.index]).isdisjoint(plan[east.index])
+
+
+# --------------------------------------------------------------------------- infeasible
+
+
+def test_unit_larger_than_upper_size_is_named():
+    units = grid(3, 3)
+    units.loc["u11", "pop"] = 60_000
+    with pytest.raises(UnitTooLargeError) as err:
+        propose_footprints(units, population="pop", size=(30_000, 50_000))
+    msg = str(err.value)
+    assert "'u11'" in msg and "60,000" in msg and "Fix:" in msg
+
+
+@pytest.mark.parametrize("bad", [np.nan, -5, "n/a"])
+def test_population_gaps_are_named(bad):
+    units = grid(3, 3).astype({"pop": object})
+    units.loc["u02", "pop"] = bad
+    with pytest.raises(PopulationError) as err:
+        propose_footprints(units, population="pop", size=(2_000, 5_000))
+    assert "'u02'" in str(err.value) and "population" in str(err.value)
+
+
+def test_district_that_fits_no_footprint_count():
+    units = grid(3, 3)  # 9,000 people: one footprint is too big, two too small
+    with pytest.raises(InfeasibleError) as err:
+        propose_footprints(units, population="pop", size=(5_000, 8_000))
+    assert "9,000 people" in str(err.value) and "widen size" in str(err.value)
+
+
+def test_disconnected_within_group_cannot_be_fixed():
+    units = grid(4, 2)
+    units["district"] = ["A"] * 7 + ["B"]  # B is a single unit, too small for a footprint
+    with pytest.raises(InfeasibleError) as err:
+        propose_footprints(units, population="pop", size=(3_000, 5_000), within="district")
+    assert "'B'" in str(err.value)
+
+
+# --------------------------------------------------------------------------- real district
+
+
+@pytest.fixture(scope="module")
+def wakefield(request):
+    from tests.conftest import shared_path
+
+    shared = shared_path("ons", "ew2021").parent.parent
+    shared_path("imd2025", "census2021_usual_residents_lsoa21.csv")
+    lsoa = load_district(shared, "E08000036")
+    return lsoa, make_neighbourhoods(lsoa, 40, seed=7)
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_wakefield_beats_maxp_and_recom(wakefield):
+    pytest.importorskip("spopt", reason="spopt not installed: pip install nbhd_geo[bench]")
+    pytest.importorskip("gerrychain", reason="gerrychain not installed: pip install nbhd_geo[bench]")
+    from tests._baselines import maxp_plan, recom_ensemble
+
+    lsoa, nb = wakefield
+    size = (30_000, 50_000)
+    assert len(lsoa) == 215 and lsoa["population"].sum() == 353_378
+    assert 300 <= nb["est_people"].min() and nb["est_people"].max() <= 26_000
+    res = propose_footprints(lsoa, population="population", neighbourhoods=nb,
+                             neighbourhood_id="name", size=size, seed=0)
+    for plan in res.plans:  # every hard constraint, checked independently
+        check = check_plan(lsoa, as_series(plan), population="population", size=size)
+        assert check.ok, (plan.name, check.problems)
+    best = res.best().scorecard
+    ids = lsoa.index.to_numpy()
+    pop = lsoa["population"].to_numpy(float)
+    splits = NeighbourhoodSplits(
+        neighbourhood_people(nb, lsoa, population="population", neighbourhood_id="name"), ids)
+    assert splits.score(res.best().assignment["footprint"].to_numpy())["residents_whole"] == (
+        pytest.approx(best["residents_whole"]))
+    edges = res.contiguity.edges
+    # spopt max-p with the 30k floor (few iterations to keep the test short; the benchmark
+    # runs spopt's defaults)
+    maxp, _ = maxp_plan(lsoa, ids, pop, edges, size[0], seed=0, iterations=(8, 2))
+    maxp_whole = splits.score(maxp)["residents_whole"]
+    assert best["residents_whole"] > maxp_whole
+    # GerryChain ReCom: 1,000 plans with the same number of footprints as our best
+    plans, _ = recom_ensemble(pop, edges, int(best["n_footprints"]), size, 1_000, seed=0)
+    ens = np.array([splits.score(p)["residents_whole"] for p in plans])
+    assert len(ens) == 1_000
+    assert (ens < best["residents_whole"]).mean() >= 0.95
+    # the checker accepts ReCom's plans too: it is not tuned to our output
+    assert check_plan(lsoa, pd.Series(plans[-1], index=ids), population="population",
+                      size=size).ok
+
+
+@pytest.mark.shared
+def test_city_generator_is_deterministic_and_realistic(wakefield):
+    lsoa, nb = wakefield
+    again = make_neighbourhoods(lsoa, 40, seed=7)
+    assert shapely.equals_exact(nb.geometry.array, again.geometry.array, tolerance=0).all()
+    assert len(nb) == 40
+    assert nb.crs.to_epsg() == 27700
+    # disjoint, inside the district, from a few streets to ~20k people
+    assert shapely.union_all(nb.geometry.array).area == pytest.approx(nb.area.sum(), rel=1e-6)
+    district = shapely.union_all(lsoa.geometry.array)
+    assert (nb.geometry.difference(district).area < 1).all()
+    assert nb["est_people"].min() < 1_000 and nb["est_people"].max() > 10_000
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_propose_writes_plans_and_scorecards(tmp_path):
+    units = grid()
+    units_path = tmp_path / "units.gpkg"
+    units.reset_index().to_file(units_path, layer="units")
+    nb = gpd.GeoDataFrame({"name": ["East End"]},
+                          geometry=[shapely.box(2200, 0, 3800, 1400)], crs=27700)
+    nb_path = tmp_path / "nb.gpkg"
+    nb.to_file(nb_path)
+    out = tmp_path / "plans.gpkg"
+    result = CliRunner().invoke(propose_cmd, [
+        str(units_path), "--population", "pop", "--id-col", "code",
+        "--neighbourhoods", str(nb_path), "--neighbourhood-id", "name",
+        "--min-size", "8000", "--max-size", "13000", "--plans", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "best keeps 100.0% of neighbourhood residents whole" in result.output
+    assert "islands 0, bridges 0, enclaves 0" in result.output
+    import pyogrio
+
+    layers = [name for name, _ in pyogrio.list_layers(out)]
+    assert "plan_1" in layers and "plan_1_units" in layers
+    fp = gpd.read_file(out, layer="plan_1")
+    assert fp.crs.to_epsg() == 27700 and fp["population"].sum() == 36_000
+    cards = pd.read_csv(tmp_path / "plans_scorecards.csv")
+    assert cards["plan"].iloc[0] == "plan_1" and cards["share_whole"].iloc[0] == 1.0
+    nbt = pd.read_csv(tmp_path / "plans_neighbourhoods.csv")
+    assert nbt.loc[nbt["plan"] == "plan_1", "whole"].all()
+
+
+def test_cli_propose_infeasible_is_one_line_exit_2(tmp_path):
+    units = grid(3, 3)
+    units.loc["u11", "pop"] = 60_000
+    path = tmp_path / "units.gpkg"
+    units.reset_index().to_file(path)
+    result = CliRunner().invoke(propose_cmd, [str(path), "--population", "pop", "--id-col",
+                                              "code", "--out", str(tmp_path / "o.gpkg")])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: units:") and "'u11'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_within_keeps_footprints_inside_districts():
+    units = grid(6, 4)
+    units["district"] = ["West" if int(u[2]) < 3 else "East" for u in units.index]
+    res = propose_footprints(units, population="pop", size=(5_000, 7_000), within="district",
+                             n_plans=2, seed=5)
+    for plan in res.plans:
+        check = check_plan(units, as_series(plan), population="pop", size=(5_000, 7_000),
+                           within="district")
+        assert check.ok, check.problems
+        assert (check.footprints["groups"] == 1).all()
+    # the checker does catch a footprint crossing districts
+    crossing = pd.Series({u: ("A" if int(u[1]) < 2 else "B") for u in units.index})
+    bad = check_plan(units, crossing, population="pop", size=(0, 20_000), within="district")
+    assert bad.problems == ["footprint A crosses 2 'within' groups",
+                            "footprint B crosses 2 'within' groups"]
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_blackburn_pcn_registrations_trade_off(shared):
+    """Real GP registrations (Pennine Lancashire, April 2020, LSOA 2011 → 2021) as the PCN
+    objective: the Pareto set shows the trade-off between whole neighbourhoods and PCNs."""
+    from nbhd_geo.pcn import convert_registrations_vintage, read_registrations
+
+    lsoa = load_district(shared("ons", "ew2021").parent.parent, "E06000008")
+    assert len(lsoa) == 91 and lsoa["population"].sum() == 154_714
+    regs = read_registrations(shared("nhs", "pennine-lancs", "lsoapops.csv"))
+    census = pd.read_csv(shared("imd2025", "census2021_usual_residents_lsoa21.csv"))
+    regs = convert_registrations_vintage(
+        regs, pd.read_csv(shared("ons", "ew2021", "lookup_lsoa11_lsoa21_ltla22.csv")),
+        weights=census.set_index("lsoa21_code")["usual_residents_total"])
+    members = pd.read_csv(shared("nhs", "pennine-lancs", "PCNdefs.csv"))
+    regs = regs.merge(members.rename(columns={"PCode": "practice_code", "PCN": "pcn"}),
+                      on="practice_code").rename(columns={"lsoa_code": "unit"})
+    regs = regs[regs["unit"].isin(lsoa.index)][["unit", "pcn", "patients"]]
+    # the best any plan could do: every LSOA in its plurality PCN's footprint
+    plurality = regs.sort_values("patients").groupby("unit").tail(1).set_index("unit")["pcn"]
+    from nbhd_geo.plan import pcn_alignment
+
+    bound = pcn_alignment(regs, plurality)["pcn_alignment"]
+    assert 0.6 < bound < 0.7
+    nb = make_neighbourhoods(lsoa, 20, seed=7)
+    res = propose_footprints(lsoa, population="population", neighbourhoods=nb,
+                             neighbourhood_id="name", pcn=regs, seed=0)
+    for plan in res.plans:
+        assert check_plan(lsoa, as_series(plan), population="population",
+                          size=(30_000, 50_000)).ok
+    cards = res.to_frame()
+    best_pcn = cards["pcn_alignment"].max()
+    assert best_pcn > 0.6 and best_pcn <= bound + 1e-9
+    assert best_pcn > cards.loc["plan_1", "pcn_alignment"]  # traded against whole neighbourhoods
+    assert cards.loc["plan_1", "share_whole"] == cards["share_whole"].max()
+    assert res.best().footprints["main_pcn"].str.endswith("PCN").all()
