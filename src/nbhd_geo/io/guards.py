@@ -121,7 +121,7 @@ def no_network() -> None:
     >>> no_network()
     >>> import pyogrio
     >>> pyogrio.get_gdal_config_option("GML_DOWNLOAD_WFS_SCHEMA")
-    False
+    'NO'
     """
     global _network_done
     if _network_done:
