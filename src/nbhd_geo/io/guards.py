@@ -16,8 +16,8 @@ Examples
 >>> try:
 ...     limits.check_features(3, "src")
 ... except Exception as err:
-...     print(err)
-src: has 3 features, more than the limit of 2. Fix: pass --max-features 3 (max_features=3) if the file is trusted.
+...     print(err.fix)
+pass --max-features 3 (max_features=3) if the file is trusted
 >>> data, notes, bad = clean_geojson(
 ...     b'{"type": "FeatureCollection", "crs": {"type": "link", "properties": '
 ...     b'{"href": "http://127.0.0.1:9/x"}}, "features": [5]}', "src", Limits())
@@ -64,7 +64,7 @@ class Limits:
     max_label_length: int | None = 200
 
     def with_overrides(self, **kw: int | None) -> Limits:
-        """A copy with the given limits changed (``None`` values are ignored)."""
+        """Return a copy with the given limits changed (``None`` values are ignored)."""
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
 
     def check_bytes(self, size: int, label: str) -> None:
@@ -167,8 +167,8 @@ def read_bytes_bounded(path: Path, gz: bool, label: str, limits: Limits,
                     raise InputError(
                         f"decompresses to more than the limit of {cap:,} bytes",
                         argument=label,
-                        fix=f"pass --max-bytes with a larger number (max_bytes=) if the "
-                            f"file is trusted")
+                        fix="pass --max-bytes with a larger number (max_bytes=) if the "
+                            "file is trusted")
                 parts.append(block)
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"cannot be decompressed ({exc})", argument=label,
@@ -199,7 +199,7 @@ _CRS84 = re.compile(r"^(urn:ogc:def:crs:OGC:[\d.]*:CRS84|https?://www\.opengis\.
 
 
 def _clean_crs(member: Any, label: str, notes: list[str]) -> dict[str, Any] | None:
-    """A GeoJSON ``crs`` member GDAL may see safely (or None to drop it)."""
+    """Return a ``crs`` member GDAL may see safely (or None to drop it)."""
     if not isinstance(member, dict):
         notes.append("malformed 'crs' member removed")
         return None

@@ -163,7 +163,7 @@ def nhs_number_valid(value: str | int) -> bool:
 
 
 def _nhs_share(texts: list[str]) -> bool:
-    """True when 10-digit values are mostly valid NHS numbers (1 in 11 random ones pass)."""
+    """Tell whether 10-digit values are mostly valid NHS numbers (1 in 11 random ones pass)."""
     tens = [t for t in texts if _NHS.match(t)]
     if not tens:
         return False

@@ -1,8 +1,8 @@
-"""Writing what leaves the analyst's hands: safe CSV, suppressed counts, staged folders.
+r"""Writing what leaves the analyst's hands: safe CSV, suppressed counts, staged folders.
 
 * :func:`write_csv` neutralises spreadsheet formulas (the OWASP "CSV injection" rule:
   a text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a
-  leading ``'``) and quotes every text cell, so a bare ``\\r`` cannot split a row.
+  leading ``'``) and quotes every text cell, so a bare ``\r`` cannot split a row.
 * :func:`publish_frame` suppresses small counts in every count column: populations
   (rounded to whole people), counts of drawers, patients; values below the threshold
   become ``"<10"``.
@@ -42,7 +42,7 @@ from nbhd_geo.io.disclosure import suppress_small_counts
 from nbhd_geo.io.privacy import personal_column_reasons
 
 __all__ = ["write_csv", "neutralise_formulas", "publish_frame", "count_columns", "write_gpkg",
-           "staged_output", "escape_mathtext"]
+           "staged_output", "check_output_folder", "escape_mathtext"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Count columns found by name: people (populations, patients) and drawers.
@@ -55,7 +55,7 @@ _NOT_COUNT = re.compile(r"(_iou|_share|_pct|_percent|_ratio|_rate|_density|share
 
 
 def neutralise_formulas(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula, made inert with ``'``.
+    """Make a text cell that a spreadsheet would run as a formula inert with ``'``.
 
     Examples
     --------
@@ -68,19 +68,19 @@ def neutralise_formulas(value: Any) -> Any:
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> Path:
-    """Write ``df`` as CSV safe to open in a spreadsheet; return the path.
+    r"""Write ``df`` as CSV safe to open in a spreadsheet; return the path.
 
     Every text cell (and column name) starting with ``= + - @``, tab or carriage return
     gets a leading ``'``; every text cell is quoted (numbers are not), so commas,
-    quotes, ``\\n`` and a bare ``\\r`` stay inside their cell.
+    quotes, ``\n`` and a bare ``\r`` stay inside their cell.
 
     Examples
     --------
     >>> import pandas as pd, tempfile, pathlib
-    >>> p = write_csv(pd.DataFrame({"a": ["x\\ry", "@SUM(A1)"], "n": [1, 2]}),
+    >>> p = write_csv(pd.DataFrame({"a": ["x\ry", "@SUM(A1)"], "n": [1, 2]}),
     ...               pathlib.Path(tempfile.mkdtemp()) / "a.csv")
     >>> p.read_bytes()
-    b'"a","n"\\n"x\\ry",1\\n"\\'@SUM(A1)",2\\n'
+    b'"a","n"\n"x\ry",1\n"\'@SUM(A1)",2\n'
     """
     path = Path(path)
     out = df.reset_index() if index else df.copy()
@@ -96,7 +96,7 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> Pat
 
 
 def count_columns(df: pd.DataFrame, counts: Iterable[str] = ()) -> list[str]:
-    """The given count columns present in ``df``, plus those named like counts of people.
+    """List the given count columns present in ``df``, plus those named like counts of people.
 
     Examples
     --------
@@ -130,7 +130,7 @@ def _suppress_text_lists(series: pd.Series, limit: int) -> pd.Series:
 
 def publish_frame(df: pd.DataFrame, *, counts: Iterable[str] = (),
                   threshold: int | None = None) -> pd.DataFrame:
-    """A copy of ``df`` fit to publish: every count rounded, small ones suppressed.
+    """Return a copy of ``df`` fit to publish: every count rounded, small ones suppressed.
 
     Parameters
     ----------
@@ -228,14 +228,42 @@ def _safe_layer(name: str) -> str:
 
 
 def escape_mathtext(text: Any) -> str:
-    """Text for a matplotlib label: ``$`` escaped so it is never read as mathtext.
+    r"""Return text for a matplotlib label: ``$`` escaped so it is never read as mathtext.
 
     Examples
     --------
     >>> escape_mathtext("$x$ street")
-    '\\\\$x\\\\$ street'
+    '\\$x\\$ street'
     """
     return str(text).replace("\\", "\\\\").replace("$", r"\$")
+
+
+def check_output_folder(out: str | Path, *, overwrite: bool = False,
+                        argument: str = "--out") -> None:
+    """Check, before any computing, that ``out`` can receive a new output folder.
+
+    Raises :class:`~nbhd_geo.errors.InputError` when ``out`` is a file, is a non-empty
+    folder (unless ``overwrite``), or its nearest existing parent is not writable.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> check_output_folder(pathlib.Path(tempfile.mkdtemp()) / "new" / "report")
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{str(out)!r} is a file, not a folder", argument=argument,
+                         fix=f"use {argument} with a new folder name")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise InputError(f"folder {str(out)!r} is not empty", argument=argument,
+                         fix=f"use {argument} with a new or empty folder, or add --overwrite "
+                             "to replace it")
+    parent = out.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write in {str(parent)!r}", argument=argument,
+                         fix=f"use {argument} with a folder you can write to")
 
 
 @contextmanager
@@ -272,13 +300,7 @@ def staged_output(out: str | Path, *, overwrite: bool = False,
     ['a.csv']
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{str(out)!r} is a file, not a folder", argument=argument,
-                         fix=f"use {argument} with a new folder name")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise InputError(f"folder {str(out)!r} is not empty", argument=argument,
-                         fix=f"use {argument} with a new or empty folder, or add --overwrite "
-                             "to replace it")
+    check_output_folder(out, overwrite=overwrite, argument=argument)
     parent = out.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -628,7 +628,7 @@ def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str |
 
 
 def _shp_record_count(shp: bytes) -> int:
-    """Number of shape records in a .shp file, walking its record headers."""
+    """Count the shape records of a .shp file, walking its record headers."""
     pos, n = 100, 0
     while pos + 8 <= len(shp):
         length = int.from_bytes(shp[pos + 4:pos + 8], "big") * 2
@@ -1202,6 +1202,7 @@ def read_drawings(
     x_col: str | None = None,
     y_col: str | None = None,
     limits: Limits | None = None,
+    on_report: Callable[[ReadReport], None] | None = None,
 ) -> ReadResult:
     """Read resident-drawn neighbourhoods: repair, reject, de-duplicate and account for all.
 
@@ -1238,6 +1239,9 @@ def read_drawings(
     to_crs, override_crs, swap_xy, outside, name, geometry_col, x_col, y_col, limits
         As for :func:`read_layer`. For drawings outside Great Britain pass a local
         projected ``to_crs`` (e.g. ``"EPSG:32618"`` for New York).
+    on_report
+        Called with the :class:`ReadReport` (to collect reports when a caller such as
+        :func:`nbhd_geo.report.workflow.read_drawings_many` keeps only the rows).
 
     Returns
     -------
@@ -1265,10 +1269,13 @@ def read_drawings(
     limits = DEFAULT_LIMITS if limits is None else limits
     raw = _read_any(src, layer, name, geometry_col, x_col, y_col, id_col, limits)
     label = name or (Path(src).name if isinstance(src, str | Path) else "<GeoDataFrame>")
-    return _prepare(
+    result = _prepare(
         raw, kind="drawings", label=label, id_col=id_col, name_col=name_col, crs=crs,
         override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
         repair=repair, min_area_m2=min_area_m2, strict=False, geom_type="polygon",
         keep_columns=list(keep_columns) if keep_columns is not None else None,
         keep_personal=keep_personal, limits=limits,
     )
+    if on_report is not None:
+        on_report(result.report)
+    return result

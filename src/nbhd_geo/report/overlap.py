@@ -83,7 +83,7 @@ def _publish(df: pd.DataFrame, path: Path, counts: Sequence[str], threshold: int
 
 
 def _write_reconciliation(rec: Reconciliation, out: Path, limit: int) -> list[Path]:
-    """What ``Reconciliation.write`` writes, through the publishing helpers (suppressed)."""
+    """Write what ``Reconciliation.write`` does, through the publishing helpers."""
     import json
 
     files = [_publish(cw.to_frame(), out / f"crosswalk_{name}.csv", _POP_COLS, limit)
