@@ -25,6 +25,18 @@ __all__ = ["main", "cli"]
 log = logging.getLogger("nbhd_geo")
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Write to whatever ``sys.stderr`` is now (it is replaced when the CLI is embedded)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def _setup_logging(verbose: int, quiet: int) -> int:
     """Set the log level from -v/-q (given before or after the command); return quiet.
 
@@ -38,7 +50,7 @@ def _setup_logging(verbose: int, quiet: int) -> int:
         quiet += int(root.get("quiet") or 0)
     level = max(logging.INFO - 10 * verbose + 10 * quiet, logging.DEBUG)
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
     log.setLevel(level)
@@ -63,6 +75,9 @@ def _progress(quiet: int) -> bool:
 
 
 _CLI_SPELLING = (
+    (re.compile(r"\bto_crs=(?=[\s)/,;]|$)"), "--to-crs"),
+    (re.compile(r"\bcrs=(?=[\s)/,;]|$)"), "--crs"),
+    (re.compile(r"--crs/--to-crs"), "--crs/--to-crs"),
     (re.compile(r"""\bto_crs=["']?([^"',;)\s]+)["']?"""), r"--to-crs \1"),
     (re.compile(r"""\bcrs=["']?([^"',;)\s]+)["']?"""), r"--crs \1"),
     (re.compile(r"\bswap_xy=True\b"), "--swap-xy"),

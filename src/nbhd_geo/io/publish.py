@@ -47,7 +47,7 @@ __all__ = ["write_csv", "neutralise_formulas", "publish_frame", "count_columns",
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Count columns found by name: people (populations, patients) and drawers.
 _COUNT_NAME = re.compile(r"(population|people|patients|residents|registered|drawers|"
-                         r"^n_drawings$|^n_excluded$|^n_voices$|^pop_(included|excluded))",
+                         r"^n_drawings$|^n_excluded$|^n_voices$|^pop_(included|excluded|outside$|inside$))",
                          re.IGNORECASE)
 # Ratios and shares of counts are not counts.
 _NOT_COUNT = re.compile(r"(_iou|_share|_pct|_percent|_ratio|_rate|_density|share_|_score|"

@@ -202,6 +202,7 @@ def overlap_report(
             primary=primary, title=title, threshold=threshold, extra_sections=extra_sections,
             intro=intro, imd=imd, imd_layer=imd_layer, budget=budget, progress=progress)
     result.files = sorted({final / f.relative_to(stage) for f in result.files})
+    log.info("report written: %s", final / "index.html")
     return result
 
 
@@ -299,7 +300,6 @@ def _overlap_report_into(
         attribution=ATTRIBUTION,
     )
     files.append(page)
-    log.info("report written: %s", page)
     return OverlapReport(reconciliation=rec, tension=tens, splits=splits,
                          files=sorted(set(files)))
 
