@@ -492,7 +492,7 @@ def build_corpus(root: Path, *, listener_url: str = "http://127.0.0.1:9/crs") ->
     bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(fc([feature(0)])).encode())
     add(Case("junk-bom", 0, bom, n_features=1))
     cp = p("g0_cp1252.csv")
-    cp.write_bytes("wkt,name\n\"" .encode() + shapely.Polygon(square(0)).wkt.encode()
+    cp.write_bytes(b"wkt,name\n\"" + shapely.Polygon(square(0)).wkt.encode()
                    + "\",Caf\xe9\n".encode("cp1252"))
     add(Case("junk-cp1252-csv", 0, cp, n_features=1, kwargs={"crs": "EPSG:4326"},
              cli=["--crs", "EPSG:4326"]))

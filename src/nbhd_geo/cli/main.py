@@ -25,10 +25,10 @@ __all__ = ["main", "cli"]
 log = logging.getLogger("nbhd_geo")
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Write to whatever ``sys.stderr`` is now (it is replaced when the CLI is embedded)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

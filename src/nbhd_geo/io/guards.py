@@ -204,7 +204,8 @@ def _clean_crs(member: Any, label: str, notes: list[str]) -> dict[str, Any] | No
         notes.append("malformed 'crs' member removed")
         return None
     kind = member.get("type")
-    props = member.get("properties") if isinstance(member.get("properties"), dict) else {}
+    props: dict[str, Any] = (member["properties"] if isinstance(member.get("properties"), dict)
+                             else {})
     if kind == "link" or "href" in props:
         notes.append(f"linked CRS ({str(props.get('href', ''))[:80]!r}) removed unread: "
                      "files are never allowed to reach the network")
@@ -264,7 +265,7 @@ def clean_geojson(data: bytes, label: str, limits: Limits) -> tuple[bytes, list[
                          argument=label, fix="export the drawings as GeoJSON")
     features = doc["features"]
     limits.check_features(len(features), label)
-    clean = []
+    clean: list[dict[str, Any]] = []
     for i, feat in enumerate(features):
         if not isinstance(feat, dict):
             skipped[i] = f"features[{i}] is not a GeoJSON object ({type(feat).__name__}): skipped"

@@ -182,8 +182,8 @@ def _looks_like_person(text: str) -> bool:
 
 def _content_reason(values: pd.Series) -> str | None:
     if pd.api.types.is_integer_dtype(values):
-        texts = [str(v) for v in values.dropna().unique()[:10_000]]
-        return "content contains NHS numbers" if _nhs_share(texts) else None
+        numbers = [str(v) for v in values.dropna().unique()[:10_000]]
+        return "content contains NHS numbers" if _nhs_share(numbers) else None
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return None
     counts = values.dropna().value_counts(sort=False)

@@ -867,9 +867,9 @@ def _prepare(
         _append(reasons, rows_missing, "missing id; assigned '" + fill + "'")
         cap = limits.max_label_length
         if cap is not None:
-            long_ids = np.flatnonzero([len(i) > cap for i in raw_ids])
-            for i in long_ids:
-                raw_ids[i] = raw_ids[i][:cap]
+            long_ids = np.flatnonzero([len(v) > cap for v in raw_ids])
+            for k in long_ids:
+                raw_ids[k] = raw_ids[k][:cap]
             _append(reasons, long_ids, f"id longer than {cap} characters cut "
                                        f"(--max-label-length)")
         ids, dup_reasons = _dedupe(raw_ids)
