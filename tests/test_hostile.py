@@ -9,6 +9,7 @@ connection, and ``socket.socket.connect`` is guarded in-process as well.
 from __future__ import annotations
 
 import csv
+import re
 import socket
 import subprocess
 import sys
@@ -402,3 +403,17 @@ def test_staged_output_leaves_nothing_when_the_body_fails(tmp_path):
         raise RuntimeError("failed half-way")
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the HTML consensus table (report/sections.py, being "
+                   "rewritten in parallel) still shows counts of drawers below 10; the CSV and "
+                   "GeoPackage outputs are suppressed")
+def test_html_suppresses_counts_of_drawers(hostile_report):
+    _, out, proc = hostile_report
+    assert proc.returncode == 0, proc.stderr
+    html = (out / "index.html").read_text()
+    table = html[html.index("Agreement by neighbourhood"):]
+    table = table[:table.index("</table>")]
+    cells = re.findall(r"<td>([^<]*)</td>", table)
+    assert cells and "3" not in cells and "3.00" not in cells
