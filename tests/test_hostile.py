@@ -417,3 +417,26 @@ def test_html_suppresses_counts_of_drawers(hostile_report):
     table = table[:table.index("</table>")]
     cells = re.findall(r"<td>([^<]*)</td>", table)
     assert cells and "3" not in cells and "3.00" not in cells
+
+
+def test_boundary_metrics_by_batch_are_identical(monkeypatch):
+    """Tension's boundary stage works a batch of areas at a time: same numbers as at once."""
+    import numpy as np
+
+    from nbhd_geo.measures import boundary
+
+    rng = np.random.default_rng(13)
+    a = np.array([shapely.Point(rng.uniform(0, 5000, 2)).buffer(rng.uniform(100, 600))
+                  for _ in range(23)], dtype=object)
+    b = np.array([shapely.box(*(np.asarray(g.bounds) + rng.normal(0, 40, 4))) for g in a],
+                 dtype=object)
+    b[4] = shapely.Polygon()  # an area with no reference
+    kw = {"tolerances": (25.0, 50.0), "spacing": 10.0}
+    monkeypatch.setattr(boundary, "_PAIR_BATCH", 10_000)
+    whole = boundary._boundary_metrics(a, b, **kw)
+    monkeypatch.setattr(boundary, "_PAIR_BATCH", 4)
+    batched = boundary._boundary_metrics(a, b, **kw)
+    assert whole.keys() == batched.keys()
+    for key in whole:
+        np.testing.assert_array_equal(whole[key], batched[key])
+    assert np.isnan(whole["hausdorff_m"][4]) and whole["f1_50"][4] == 0
