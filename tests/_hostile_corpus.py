@@ -296,6 +296,30 @@ def build_corpus(root: Path, *, listener_url: str = "http://127.0.0.1:9/crs") ->
     add(Case("network-crs-link-zip", 5, _zip(p("g5_link.zip"), {
         "inner/drawings.geojson": json.dumps(fc([feature(0), feature(1)], crs=link)).encode()}),
         n_features=2))
+    host = listener_url.rsplit("/", 1)[0]
+    gml = (f'''<?xml version="1.0" encoding="utf-8" ?>
+<ogr:FeatureCollection xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+ xsi:schemaLocation="http://ogr.maptools.org/ {host}/schema.xsd"
+ xmlns:ogr="http://ogr.maptools.org/" xmlns:gml="http://www.opengis.net/gml"
+ xmlns:xlink="http://www.w3.org/1999/xlink">
+ <gml:featureMember><ogr:d gml:id="d.0"><ogr:geometryProperty>
+  <gml:Polygon srsName="EPSG:27700"><gml:outerBoundaryIs><gml:LinearRing><gml:coordinates>
+  430000,420000 430100,420000 430100,420100 430000,420000</gml:coordinates></gml:LinearRing>
+  </gml:outerBoundaryIs></gml:Polygon></ogr:geometryProperty>
+  <ogr:drawing_id>a</ogr:drawing_id></ogr:d></gml:featureMember>
+ <gml:featureMember xlink:href="{host}/remote.gml#x"/>
+</ogr:FeatureCollection>''')
+    (root / "g5_remote_schema.gml").write_text(gml)
+    add(Case("network-gml-remote-schema-and-xlink", 5, root / "g5_remote_schema.gml",
+             n_features=1))
+    kml = (f'''<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document>
+<NetworkLink><name>n</name><Link><href>{host}/remote.kml</href></Link></NetworkLink>
+<Placemark><name>A</name><Polygon><outerBoundaryIs><LinearRing><coordinates>
+-1.5,53.68 -1.49,53.68 -1.49,53.69 -1.5,53.68</coordinates></LinearRing></outerBoundaryIs>
+</Polygon></Placemark></Document></kml>''')
+    (root / "g5_network_link.kml").write_text(kml)
+    add(Case("network-kml-network-link", 5, root / "g5_network_link.kml", n_features=1))
     add(Case("network-vsicurl-path", 5, root / "http:" / "127.0.0.1:9" / "x.geojson",
              expect="error"))
 

@@ -377,6 +377,20 @@ def test_listener_does_record_a_connection(listener):
     listener.connections.clear()
 
 
+def test_raw_gdal_would_connect_to_a_linked_crs(corpus, listener):
+    """Without nbhd_geo's guard GDAL does connect: the listener test above can fail."""
+    case = next(c for c in corpus if c.name == "network-crs-link")
+    before = len(listener.connections)
+    code = f"import pyogrio; pyogrio.read_dataframe({str(case.path)!r})"
+    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    for _ in range(50):
+        if len(listener.connections) > before:
+            break
+        threading.Event().wait(0.05)
+    assert len(listener.connections) > before
+    listener.connections.clear()
+
+
 def test_write_csv_neutralises_formulas_and_quotes_cr(tmp_path):
     frame = pd.DataFrame({"name": ["=1+1", "+x", "-y", "@z", "\tt", "\rr", "a\rb", "ok"],
                           "n": range(8)})

@@ -119,6 +119,11 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         except NbhdGeoError as err:
             click.echo(f"error: {_cli_message(err)}", err=True)
             sys.exit(2)
+        except OSError as err:  # disk full, permissions, a folder removed meanwhile
+            where = f" {err.filename}" if getattr(err, "filename", None) else ""
+            click.echo(f"error: cannot read or write{where}: {err.strerror or err}. Fix: check "
+                       "the path, free space and permissions.", err=True)
+            sys.exit(2)
         except MemoryError:
             click.echo("error: out of memory. Fix: use smaller inputs, or lower the limits "
                        "(--max-features, --max-vertices, --max-bytes).", err=True)
