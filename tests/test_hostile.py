@@ -454,3 +454,26 @@ def test_boundary_metrics_by_batch_are_identical(monkeypatch):
     for key in whole:
         np.testing.assert_array_equal(whole[key], batched[key])
     assert np.isnan(whole["hausdorff_m"][4]) and whole["f1_50"][4] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["layout-drawing-id-with-null", "layout-id-and-drawing-id",
+                                  "layout-text-fid", "layout-case-clash",
+                                  "layout-name-col-next-to-neighbourhood",
+                                  "layout-name-col-case-clash", "mathtext-ids"])
+def test_report_survives_column_layouts(corpus, name, tmp_path):
+    case = next(c for c in corpus if c.name == name)
+    grid = tmp_path / "grid.gpkg"
+    cells = [shapely.box(-1.51 + 0.01 * i, 53.67 + 0.01 * j, -1.50 + 0.01 * i, 53.68 + 0.01 * j)
+             for i in range(6) for j in range(4)]
+    gpd.GeoDataFrame({"code": [f"c{k}" for k in range(len(cells))]}, geometry=cells,
+                     crs=4326).to_file(grid, layer="grid", driver="GPKG")
+    out = tmp_path / "report"
+    result = CliRunner().invoke(cli, ["report", str(case.path), *case.cli, "--layer",
+                                      f"grid={grid}", "--layer-id", "grid=code",
+                                      "--out", str(out), "-q"])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    layers = set(pyogrio.list_layers(out / "layers.gpkg")[:, 0])
+    assert {"drawings", "areas", "best_fit_grid", "split_units_grid"} <= layers
+    rows = pd.read_csv(out / "read_report.csv")
+    assert len(rows) == case.n_features
