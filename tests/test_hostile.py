@@ -477,3 +477,24 @@ def test_report_survives_column_layouts(corpus, name, tmp_path):
     assert {"drawings", "areas", "best_fit_grid", "split_units_grid"} <= layers
     rows = pd.read_csv(out / "read_report.csv")
     assert len(rows) == case.n_features
+
+
+@pytest.mark.slow
+def test_population_file_with_linked_crs_is_read_offline(listener, tmp_path):
+    grid = _grid(tmp_path / "grid.gpkg")
+    drawings = _hostile_drawings(tmp_path / "d.geojson")
+    points = {"type": "FeatureCollection",
+              "crs": {"type": "link", "properties": {
+                  "href": f"http://127.0.0.1:{listener.port}/pop.wkt", "type": "ogcwkt"}},
+              "features": [{"type": "Feature", "properties": {"count": 5 + k},
+                            "geometry": {"type": "Point",
+                                         "coordinates": [-1.535 + 0.004 * k, 53.675]}}
+                           for k in range(20)]}
+    pop = tmp_path / "pop.geojson"
+    pop.write_text(__import__("json").dumps(points))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["report", str(drawings), "--layer", f"grid={grid}",
+                                      "--population", str(pop), "--out", str(out), "-q"])
+    assert result.exit_code in (0, 2), (result.stderr, result.exception)
+    assert "Traceback" not in result.stderr
+    assert listener.connections == []

@@ -156,6 +156,13 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def write_csv(df: Any, path: str | Path, *, index: bool = False) -> Path:
+    """Write a CSV safe to open in a spreadsheet (:func:`nbhd_geo.io.publish.write_csv`)."""
+    from nbhd_geo.io.publish import write_csv as _write
+
+    return _write(df, path, index=index)
+
+
 def _split_layer(spec: str) -> tuple[str, str | None]:
     """``path.gpkg:layer`` -> (path, layer); plain paths unchanged."""
     if ":" in spec and not Path(spec).exists():
@@ -335,7 +342,7 @@ def crosswalk_cmd(source: str, target: str, source_id: str | None, target_id: st
     tgt = _read_layer(target, id_col=target_id, argument="TARGET")
     cw = crosswalk(src, tgt, sliver_tol_m2=sliver_tol, engine=engine)  # type: ignore[arg-type]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    cw.to_frame().to_csv(out, index=False)
+    write_csv(cw.to_frame(), out)
     s = cw.summary()
     click.echo(
         f"{s['pairs']} overlapping pairs ({s['slivers']} slivers < {s['sliver_tol_m2']} m²); "
@@ -365,8 +372,8 @@ def best_fit_cmd(areas: str, units: str, method: str, area_id: str | None, unit_
     layer = _read_layer(units, id_col=unit_id, argument="UNITS")
     fit = best_fit(drawn, layer, method=method, unit_population=population_col)  # type: ignore[arg-type]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fit.members.to_csv(Path(out).with_suffix(".members.csv"), index=False)
-    fit.to_frame().to_csv(out)
+    write_csv(fit.members, Path(out).with_suffix(".members.csv"))
+    write_csv(fit.to_frame(), out, index=True)
     click.echo(f"best fit ({method}) for {len(fit.quality)} areas; wrote {out}")
 
 
@@ -386,7 +393,7 @@ def check_tiling_cmd(layer: str, id_col: str | None, tolerance: float, out: str,
     data = _read_layer(layer, id_col=id_col, argument="LAYER")
     rep = check_tiling(data, tolerance_m2=tolerance)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    rep.to_frame().to_csv(out, index=False)
+    write_csv(rep.to_frame(), out)
     s = rep.summary()
     click.echo(
         f"{s['overlaps']} overlaps ({s['overlap_m2']:.1f} m²), {s['gaps']} gaps "
@@ -494,8 +501,18 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
 def _geom_kind(path: str, layer: str | None) -> Literal["polygon", "point"]:
     import pyogrio
 
+    from nbhd_geo.io.guards import DEFAULT_LIMITS, clean_geojson, no_network, read_bytes_bounded
+
+    no_network()
     try:
-        info = pyogrio.read_info(path, layer=layer)
+        name = Path(path).name.lower()
+        target: Any = path
+        if name.endswith((".geojson", ".json", ".geojson.gz", ".json.gz")):
+            # Never let GDAL see a linked CRS, even just to look at the geometry type.
+            data = read_bytes_bounded(Path(path), name.endswith(".gz"), "--population",
+                                      DEFAULT_LIMITS)
+            target, layer = clean_geojson(data, "--population", DEFAULT_LIMITS)[0], None
+        info = pyogrio.read_info(target, layer=layer)
     except Exception:  # noqa: BLE001 - CSVs and odd sources: let read_layer decide
         return "polygon"
     return "point" if "Point" in str(info.get("geometry_type", "")) else "polygon"
@@ -539,7 +556,7 @@ def imd_summary_cmd(areas: str, lsoa_path: str, lsoa_id: str | None, imd_path: s
                           lsoa_id=lsoa.index.name)
     table = to_wide(summary) if wide else summary
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=wide)
+    write_csv(table, out, index=wide)
     how = summary.attrs.get("apportioned_by", "")
     click.echo(f"IMD {imd.vintage} summaries for {len(drawn)} areas (partial LSOAs shared by "
                f"{how}); wrote {out}")
