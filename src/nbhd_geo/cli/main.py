@@ -604,14 +604,15 @@ def pcn_footprints_cmd(registrations: str, membership: str, lsoa_path: str,
 
 @cli.command("demo")
 @click.option("--out", default="out/demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder.")
 @_common
 @_friendly
-def demo_cmd(out: str, verbose: int, quiet: int) -> None:
+def demo_cmd(out: str, overwrite: bool, verbose: int, quiet: int) -> None:
     """Run the main job on the bundled sample town and write everything under OUT."""
     from nbhd_geo.report.demo import run_demo
 
     quiet = _setup_logging(verbose, quiet)
-    written = run_demo(Path(out), progress=_progress(quiet))
+    written = run_demo(Path(out), progress=_progress(quiet), overwrite=overwrite)
     click.echo(f"demo written to {out}/ ({len(written)} files); open {out}/index.html")
 
 
