@@ -222,6 +222,17 @@ def build_corpus(root: Path, *, listener_url: str = "http://127.0.0.1:9/crs") ->
         path = p(f"g2_{label}.geojson")
         frame.to_file(path, driver="GeoJSON")
         add(Case(f"layout-{label}", 2, path, n_features=len(frame)))
+    gdf(2, crs="EPSG:27700").assign(tags=[[1, 2], [3]], meta=[{"x": 1}, {"y": 2}],
+                                    blob=[b"ab", b"cd"]).to_parquet(p("g2_nested.parquet"))
+    add(Case("layout-nested-parquet-columns", 2, p("g2_nested.parquet"), n_features=2))
+    _write_json(p("g2_odd_keys.geojson"), fc([
+        feature(0, **{"": "empty key", " ": "space", "a" * 300: "long key", "fid": "x"}),
+        feature(1, **{"": "e2", " ": "s2", "a" * 300: "l2", "fid": "y"})]))
+    add(Case("layout-odd-property-keys", 2, p("g2_odd_keys.geojson"), n_features=2))
+    p("g2_dup_header.csv").write_text(
+        "wkt,a,a,A\n\"" + shapely.Polygon(square(0)).wkt + "\",1,2,3\n")
+    add(Case("layout-duplicate-csv-header", 2, p("g2_dup_header.csv"), n_features=1,
+             kwargs={"crs": "EPSG:4326"}, cli=["--crs", "EPSG:4326"]))
     nb = gdf(3).assign(name=["North", "South", "East"], neighbourhood=["n", "s", "e"])
     nb.to_file(p("g2_name_and_neighbourhood.geojson"), driver="GeoJSON")
     add(Case("layout-name-col-next-to-neighbourhood", 2, p("g2_name_and_neighbourhood.geojson"),
