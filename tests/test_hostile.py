@@ -498,3 +498,16 @@ def test_population_file_with_linked_crs_is_read_offline(listener, tmp_path):
     assert result.exit_code in (0, 2), (result.stderr, result.exception)
     assert "Traceback" not in result.stderr
     assert listener.connections == []
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["read"], "Missing argument"),
+    (["read", "x.geojson", "--bogus"], "No such option"),
+    (["nosuch"], "No such command"),
+    (["read", "x.geojson", "--out", "o", "--outside", "maybe"], "--outside"),
+])
+def test_usage_errors_are_one_line(args, needle):
+    proc = run(*args)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and needle in proc.stderr, proc.stderr
+    assert "Fix: see nbhd-geo" in proc.stderr

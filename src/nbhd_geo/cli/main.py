@@ -617,8 +617,27 @@ def demo_cmd(out: str, overwrite: bool, verbose: int, quiet: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``nbhd-geo`` console script."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="nbhd-geo")
+    """Entry point of the ``nbhd-geo`` console script.
+
+    Usage errors (an unknown option, a missing argument) are one line with exit
+    status 2, like every other error: ``error: … Fix: see nbhd-geo COMMAND --help.``
+    """
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="nbhd-geo",
+                        standalone_mode=False)
+    except click.UsageError as err:
+        command = err.ctx.command_path if err.ctx is not None else "nbhd-geo"
+        message = " ".join(err.format_message().split()).rstrip(".")
+        click.echo(f"error: {message}. Fix: see {command} --help.", err=True)
+        sys.exit(2)
+    except click.ClickException as err:
+        click.echo(f"error: {' '.join(err.format_message().split())}", err=True)
+        sys.exit(err.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
