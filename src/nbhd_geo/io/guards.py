@@ -48,7 +48,9 @@ class Limits:
     Attributes
     ----------
     max_bytes
-        Largest (decompressed) input size, in bytes (default 1 GB).
+        Largest size, in bytes, of what is decompressed (``.gz``, zip members) or
+        parsed in memory (GeoJSON, CSV); default 1 GB. Plain files that GDAL reads
+        from disk (GeoPackage, shapefile, FlatGeobuf, GeoParquet) are not limited.
     max_features
         Most features in one file (default 1,000,000).
     max_vertices
@@ -139,10 +141,12 @@ def no_network() -> None:
 
 
 def read_bytes_bounded(path: Path, gz: bool, label: str, limits: Limits,
-                       member: str | None = None) -> bytes:
+                       member: str | None = None, keep: bool = True) -> bytes:
     """Bytes of ``path`` (gunzipped when ``gz``, or a zip ``member``), within ``max_bytes``.
 
     Decompression stops as soon as the limit is passed, so a small bomb costs little.
+    With ``keep=False`` the data is only measured (and checked to decompress), and
+    ``b""`` is returned.
     """
     cap = limits.max_bytes
     chunk = 1 << 20
@@ -169,7 +173,8 @@ def read_bytes_bounded(path: Path, gz: bool, label: str, limits: Limits,
                         argument=label,
                         fix="pass --max-bytes with a larger number (max_bytes=) if the "
                             "file is trusted")
-                parts.append(block)
+                if keep:
+                    parts.append(block)
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"cannot be decompressed ({exc})", argument=label,
                          fix="check the file is really gzip/zip, or decompress it first"

@@ -555,12 +555,12 @@ def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str |
         if suffix in (".zip", ".gpkg", ".kmz"):
             raise InputError(f"cannot read a gzipped {fmt}", argument=label,
                              fix="decompress it first (gunzip)")
-        read_bytes_bounded(path, gz, label, limits)  # size and integrity, bounded
+        read_bytes_bounded(path, gz, label, limits, keep=False)  # size and integrity
         target = "/vsigzip/" + target
     elif suffix in (".zip", ".kmz"):
         members = zip_members_size(path, label, limits)
-    else:
-        limits.check_bytes(path.stat().st_size, label)
+    # Plain files on disk are not bombs: their size is what the user has; only what is
+    # decompressed (or parsed in memory, GeoJSON and CSV) is held to max_bytes.
     shp_bytes: tuple[bytes, bytes] | None = None
     if suffix == ".shp" and not gz:
         dbf = path.with_suffix(".dbf")
@@ -662,7 +662,6 @@ def _read_parquet(path: Path, label: str, source: str, limits: Limits) -> _Raw:
 
     import pyarrow.parquet as pq
 
-    limits.check_bytes(path.stat().st_size, label)
     try:
         pf = pq.ParquetFile(path)
         limits.check_features(pf.metadata.num_rows, label)
