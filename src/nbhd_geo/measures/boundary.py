@@ -144,7 +144,7 @@ def _pair_distances(
     return da, wa, db, wb
 
 
-_PAIR_BATCH = 256  # pairs densified at once in _pair_distances
+_PAIR_BATCH = 1024  # pairs densified at once (20,000 areas: 4.3 GB peak at once, ~0.5 GB)
 
 
 def _distances(points: np.ndarray, line: shapely.Geometry) -> np.ndarray:
