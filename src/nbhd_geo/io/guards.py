@@ -141,12 +141,14 @@ def no_network() -> None:
 
 
 def read_bytes_bounded(path: Path, gz: bool, label: str, limits: Limits,
-                       member: str | None = None, keep: bool = True) -> bytes:
+                       member: str | None = None, keep: bool = True,
+                       max_lines: int | None = None) -> bytes:
     """Bytes of ``path`` (gunzipped when ``gz``, or a zip ``member``), within ``max_bytes``.
 
     Decompression stops as soon as the limit is passed, so a small bomb costs little.
     With ``keep=False`` the data is only measured (and checked to decompress), and
-    ``b""`` is returned.
+    ``b""`` is returned. With ``max_lines``, reading stops as soon as there are more
+    lines than that (rows of a CSV: a feature-count limit that needs no full read).
     """
     cap = limits.max_bytes
     chunk = 1 << 20
@@ -157,9 +159,16 @@ def read_bytes_bounded(path: Path, gz: bool, label: str, limits: Limits,
     else:
         size = path.stat().st_size
         limits.check_bytes(size, label)
-        return path.read_bytes()
+        data = path.read_bytes()
+        if max_lines is not None and data.count(b"\n") > max_lines:
+            raise InputError(f"has more than {max_lines:,} rows, more than the feature limit",
+                             argument=label,
+                             fix="pass --max-features with a larger number (max_features=) "
+                                 "if the file is trusted")
+        return data
     parts: list[bytes] = []
     total = 0
+    lines = 0
     try:
         with opener as handle:
             while True:
@@ -173,6 +182,14 @@ def read_bytes_bounded(path: Path, gz: bool, label: str, limits: Limits,
                         argument=label,
                         fix="pass --max-bytes with a larger number (max_bytes=) if the "
                             "file is trusted")
+                if max_lines is not None:
+                    lines += block.count(b"\n")
+                    if lines > max_lines:
+                        raise InputError(
+                            f"has more than {max_lines:,} rows, more than the feature limit",
+                            argument=label,
+                            fix="pass --max-features with a larger number (max_features=) "
+                                "if the file is trusted")
                 if keep:
                     parts.append(block)
     except (OSError, EOFError, zipfile.BadZipFile) as exc:

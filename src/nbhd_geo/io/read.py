@@ -418,9 +418,11 @@ def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col:
               y_col: str | None, sep: str, id_col: str | None,
               limits: Limits = DEFAULT_LIMITS) -> _Raw:
     notes: list[str] = []
-    data = read_bytes_bounded(path, gz, label, limits)
-    # Count rows before pandas builds them: a small .csv.gz can hold millions.
-    limits.check_features(max(data.count(b"\n") - 1, 0), label)
+    # Count rows before pandas builds them (a small .csv.gz can hold millions): the
+    # decompression stops at the first row beyond the limit (+1 for the header).
+    data = read_bytes_bounded(path, gz, label, limits,
+                              max_lines=None if limits.max_features is None
+                              else limits.max_features + 1)
     compression = None
 
     def text_columns(header: Sequence[str]) -> dict[str, type]:
