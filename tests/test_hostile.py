@@ -96,7 +96,8 @@ def _cases():
     # Built once at collection for the ids; the fixture rebuilds them in a temp folder.
     import tempfile
 
-    return build_corpus(Path(tempfile.mkdtemp(prefix="nbhd-hostile-ids-")))
+    with tempfile.TemporaryDirectory(prefix="nbhd-hostile-ids-") as folder:
+        return build_corpus(Path(folder))
 
 
 CASES = _cases()
