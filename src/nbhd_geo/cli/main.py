@@ -80,11 +80,14 @@ _CLI_SPELLING = (
     (re.compile(r"--crs/--to-crs"), "--crs/--to-crs"),
     (re.compile(r"""\bto_crs=["']?([^"',;)\s]+)["']?"""), r"--to-crs \1"),
     (re.compile(r"""\bcrs=["']?([^"',;)\s]+)["']?"""), r"--crs \1"),
+    (re.compile(r",? or pass strict=False[^.]*"), ""),  # no such option in the CLI
+    (re.compile(r"\bid_col=(?=[\s)/,;.]|$)"), "--id-col"),
+    (re.compile(r"\bname_col=(?=[\s)/,;.]|$)"), "--name-col"),
     (re.compile(r"\bswap_xy=True\b"), "--swap-xy"),
     (re.compile(r"\boverride_crs=True\b"), "--override-crs"),
     (re.compile(r"""\boutside=["']?reject["']?"""), "--outside reject"),
-    (re.compile(r"""\bid_col=["']?([^"',;)\s]+)["']?"""), r"--id-col \1"),
     (re.compile(r"\bid_col=None\b"), "no --id-col"),
+    (re.compile(r"""\bid_col=["']?([^"',;)\s]+)["']?"""), r"--id-col \1"),
     (re.compile(r"\bid_col="), "--id-col "),
     (re.compile(r"\bname_col="), "--name-col "),
     (re.compile(r"\bkeep_columns\b"), "--keep-column"),
@@ -103,7 +106,14 @@ _CLI_SPELLING = (
 
 def _cli_message(err: Exception) -> str:
     """Rewrite a library message in the CLI's own syntax, on one line."""
-    text = " ".join(str(err).replace("\n  - ", "; ").split())
+    text = str(err)
+    problems = getattr(err, "problems", None)
+    if problems and len(problems) > 10:  # one line, not a thousand
+        head, _, _ = text.partition("\n  - ")
+        rest = text.rpartition("\n  - ")[2].partition(". Fix: ")[2]
+        text = (head + "\n  - " + "\n  - ".join(problems[:10])
+                + f"\n  - … and {len(problems) - 10} more" + (f". Fix: {rest}" if rest else ""))
+    text = " ".join(text.replace(":\n  - ", ": ").replace("\n  - ", "; ").split())
     for pattern, repl in _CLI_SPELLING:
         text = pattern.sub(repl, text)
     return text
@@ -262,7 +272,9 @@ def _read_all_drawings(drawings: Sequence[str], *, name_col: str | None, id_col:
                               swap_xy=swap_xy, outside=outside, limits=limits,
                               keep_columns=list(keep_columns) or None,
                               on_report=reports.append)
+    log.info("reading %d drawing file%s …", len(drawings), "s" if len(drawings) > 1 else "")
     data, report = _read_drawings(drawings, **kw)
+    log.info("read %d features: %d usable", len(report), len(data))
     for rep in reports:
         if rep.dropped_columns:
             log.info("%s: dropped personal columns: %s (keep one with --keep-column NAME)",
@@ -468,6 +480,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
         drawings, name_col=name_col, id_col=id_col, keep_personal=False, crs=crs,
         override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
         keep_columns=keep_columns, limits=limits)
+    log.info("reading %d statutory layer%s …", len(paths), "s" if len(paths) > 1 else "")
     layers = [
         LayerSpec(name, _read_layer(spec, id_col=ids.get(name), argument=f"--layer {name}",
                                     limits=limits),
@@ -489,8 +502,11 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
                 raise InputError("cannot tell which column holds the counts",
                                  argument="--population-col", fix=f"choose from {numeric}")
             population_col = numeric[0]
+    log.info("finding the areas to report on …")
     areas, label_col, intro, cons = (neighbourhood_areas(data, by="neighbourhood")
                                      if name_col else (data, None, [], None))
+    log.info("reconciling %d areas with %s and writing the report …", len(areas),
+             ", ".join(paths))
     result = overlap_report(areas, layers, out, label_col=label_col, read_report=report,
                             drawings=data, consensus=cons, weights=weights,
                             weight_col=population_col, title=title, threshold=small_count,
