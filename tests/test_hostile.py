@@ -512,3 +512,16 @@ def test_usage_errors_are_one_line(args, needle):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and needle in proc.stderr, proc.stderr
     assert "Fix: see nbhd-geo" in proc.stderr
+
+
+@pytest.mark.slow
+def test_report_keeps_a_kept_column_and_drops_the_rest(tmp_path):
+    grid = _grid(tmp_path / "grid.gpkg")
+    drawings = _hostile_drawings(tmp_path / "d.geojson")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["report", str(drawings), "--layer", f"grid={grid}",
+                                      "--keep-column", "age", "--out", str(out), "-q"])
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    for layer in ("drawings", "areas"):
+        columns = set(pyogrio.read_dataframe(out / "layers.gpkg", layer=layer).columns)
+        assert "age" in columns and not {"Your name", "email"} & columns, (layer, columns)

@@ -480,6 +480,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
         drawings, name_col=name_col, id_col=id_col, keep_personal=False, crs=crs,
         override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
         keep_columns=keep_columns, limits=limits)
+    data.attrs["keep_columns"] = list(keep_columns)  # honoured when layers.gpkg is written
     log.info("reading %d statutory layer%s …", len(paths), "s" if len(paths) > 1 else "")
     layers = [
         LayerSpec(name, _read_layer(spec, id_col=ids.get(name), argument=f"--layer {name}",

@@ -189,7 +189,8 @@ def write_gpkg(gdf: Any, path: str | Path, layer: str, *, counts: Iterable[str] 
     """Write one GeoPackage layer fit to publish; return the path.
 
     Counts are suppressed as in :func:`publish_frame`, columns that look personal are
-    dropped (except ``keep``), and column names are made acceptable to GeoPackage
+    dropped (except ``keep`` and those listed in ``gdf.attrs["keep_columns"]``, where
+    the readers' callers record ``--keep-column``), and column names are made acceptable to GeoPackage
     (unique ignoring case, no ``fid``). The index is written as a column.
 
     Examples
@@ -214,7 +215,9 @@ def write_gpkg(gdf: Any, path: str | Path, layer: str, *, counts: Iterable[str] 
         frame = gdf.reset_index(drop=True)
     geometry = frame.geometry.name
     if drop_personal:
-        flagged = personal_column_reasons(frame, keep=[*keep, geometry])
+        # Columns the user chose to keep on reading (--keep-column) travel in attrs.
+        kept = [*keep, *gdf.attrs.get("keep_columns", ()), geometry]
+        flagged = personal_column_reasons(frame, keep=kept)
         frame = frame.drop(columns=list(flagged))
     frame = publish_frame(frame, counts=counts, threshold=threshold)
     frame = _gpkg_columns(frame, geometry)
