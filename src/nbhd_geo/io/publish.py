@@ -190,8 +190,9 @@ def write_gpkg(gdf: Any, path: str | Path, layer: str, *, counts: Iterable[str] 
 
     Counts are suppressed as in :func:`publish_frame`, columns that look personal are
     dropped (except ``keep`` and those listed in ``gdf.attrs["keep_columns"]``, where
-    the readers' callers record ``--keep-column``), and column names are made acceptable to GeoPackage
-    (unique ignoring case, no ``fid``). The index is written as a column.
+    the readers' callers record ``--keep-column``), and column names are made
+    acceptable to GeoPackage (unique ignoring case, no ``fid``). The index is written
+    as a column.
 
     Examples
     --------
