@@ -122,7 +122,7 @@ def test_missing_crs_is_explained(tmp_path):
     csv.write_text('id,wkt\n1,"POLYGON ((430000 420000, 430100 420000, 430100 420100, 430000 420000))"\n')
     proc = run("read", str(csv), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2
-    assert "no CRS" in proc.stderr and 'crs="EPSG:27700"' in proc.stderr
+    assert "no CRS" in proc.stderr and "--crs EPSG:27700" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

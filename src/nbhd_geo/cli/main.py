@@ -8,7 +8,9 @@ with exit status 3 (``-v`` shows the traceback). No bare tracebacks.
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
@@ -23,14 +25,98 @@ __all__ = ["main", "cli"]
 log = logging.getLogger("nbhd_geo")
 
 
-def _setup_logging(verbose: int, quiet: int) -> None:
+class _StderrHandler(logging.StreamHandler):
+    """Write to whatever ``sys.stderr`` is now (it is replaced when the CLI is embedded)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def _setup_logging(verbose: int, quiet: int) -> int:
+    """Set the log level from -v/-q (given before or after the command); return quiet.
+
+    Warnings from pyogrio, geopandas, matplotlib, … go through the log as one line
+    each (``warning: …``), and are silenced by ``-q``.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        root = ctx.find_root().params
+        verbose += int(root.get("verbose") or 0)
+        quiet += int(root.get("quiet") or 0)
     level = max(logging.INFO - 10 * verbose + 10 * quiet, logging.DEBUG)
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
     log.setLevel(level)
     log.propagate = False
+    for name in ("pyogrio", "fiona", "matplotlib", "PIL"):
+        logging.getLogger(name).setLevel(logging.ERROR if quiet else logging.WARNING)
+    if quiet:
+        warnings.simplefilter("ignore")
+    else:
+        def show(message: Any, category: Any, filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+            text = " ".join(str(message).split())
+            log.warning("warning: %s", text if verbose else text[:300])
+
+        warnings.showwarning = show
+    return quiet
+
+
+def _progress(quiet: int) -> bool:
+    """Progress bars: not under -q, and only when stderr is a terminal."""
+    return quiet == 0 and sys.stderr.isatty()
+
+
+_CLI_SPELLING = (
+    (re.compile(r"\bto_crs=(?=[\s)/,;]|$)"), "--to-crs"),
+    (re.compile(r"\bcrs=(?=[\s)/,;]|$)"), "--crs"),
+    (re.compile(r"--crs/--to-crs"), "--crs/--to-crs"),
+    (re.compile(r"""\bto_crs=["']?([^"',;)\s]+)["']?"""), r"--to-crs \1"),
+    (re.compile(r"""\bcrs=["']?([^"',;)\s]+)["']?"""), r"--crs \1"),
+    (re.compile(r",? or pass strict=False[^.]*"), ""),  # no such option in the CLI
+    (re.compile(r"\bid_col=(?=[\s)/,;.]|$)"), "--id-col"),
+    (re.compile(r"\bname_col=(?=[\s)/,;.]|$)"), "--name-col"),
+    (re.compile(r"\bswap_xy=True\b"), "--swap-xy"),
+    (re.compile(r"\boverride_crs=True\b"), "--override-crs"),
+    (re.compile(r"""\boutside=["']?reject["']?"""), "--outside reject"),
+    (re.compile(r"\bid_col=None\b"), "no --id-col"),
+    (re.compile(r"""\bid_col=["']?([^"',;)\s]+)["']?"""), r"--id-col \1"),
+    (re.compile(r"\bid_col="), "--id-col "),
+    (re.compile(r"\bname_col="), "--name-col "),
+    (re.compile(r"\bkeep_columns\b"), "--keep-column"),
+    (re.compile(r"""\blayer=["']?([^"',;)\s]+)["']?"""), r"FILE:\1 (path:layer)"),
+    (re.compile(r"\blayer=\s"), "FILE:LAYER "),
+    (re.compile(r"\s*\((?:max_\w+|in Python:)[^)]*\)"), ""),
+    (re.compile(r"^crs: "), "--crs: "),
+    (re.compile(r"^to_crs: "), "--to-crs: "),
+    (re.compile(r"^id_col: "), "--id-col: "),
+    (re.compile(r"^name_col: "), "--name-col: "),
+    (re.compile(r"^keep_columns: "), "--keep-column: "),
+    (re.compile(r"^outside: "), "--outside: "),
+    (re.compile(r"^layer: "), "layer: "),
+)
+
+
+def _cli_message(err: Exception) -> str:
+    """Rewrite a library message in the CLI's own syntax, on one line."""
+    text = str(err)
+    problems = getattr(err, "problems", None)
+    if problems and len(problems) > 10:  # one line, not a thousand
+        head, _, _ = text.partition("\n  - ")
+        rest = text.rpartition("\n  - ")[2].partition(". Fix: ")[2]
+        text = (head + "\n  - " + "\n  - ".join(problems[:10])
+                + f"\n  - … and {len(problems) - 10} more" + (f". Fix: {rest}" if rest else ""))
+    text = " ".join(text.replace(":\n  - ", ": ").replace("\n  - ", "; ").split())
+    for pattern, repl in _CLI_SPELLING:
+        text = pattern.sub(repl, text)
+    return text
 
 
 def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,17 +127,26 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except NbhdGeoError as err:
-            click.echo(f"error: {err}", err=True)
+            click.echo(f"error: {_cli_message(err)}", err=True)
+            sys.exit(2)
+        except OSError as err:  # disk full, permissions, a folder removed meanwhile
+            where = f" {err.filename}" if getattr(err, "filename", None) else ""
+            click.echo(f"error: cannot read or write{where}: {err.strerror or err}. Fix: check "
+                       "the path, free space and permissions.", err=True)
+            sys.exit(2)
+        except MemoryError:
+            click.echo("error: out of memory. Fix: use smaller inputs, or lower the limits "
+                       "(--max-features, --max-vertices, --max-bytes).", err=True)
             sys.exit(2)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except Exception as err:  # noqa: BLE001 - the CLI must never show a bare traceback
             if log.isEnabledFor(logging.DEBUG):
                 log.exception("internal error")
+            first = " ".join(str(err).split())[:300]
             click.echo(
-                f"internal error: {type(err).__name__}: {err}\n"
-                "This is a bug in nbhd_geo: please report it with the command you ran "
-                "(rerun with -v for the traceback).",
+                f"internal error: {type(err).__name__}: {first} (a bug in nbhd_geo: please "
+                "report it with the command you ran; rerun with -v for the traceback)",
                 err=True,
             )
             sys.exit(3)
@@ -71,6 +166,13 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def write_csv(df: Any, path: str | Path, *, index: bool = False) -> Path:
+    """Write a CSV safe to open in a spreadsheet (:func:`nbhd_geo.io.publish.write_csv`)."""
+    from nbhd_geo.io.publish import write_csv as _write
+
+    return _write(df, path, index=index)
+
+
 def _split_layer(spec: str) -> tuple[str, str | None]:
     """``path.gpkg:layer`` -> (path, layer); plain paths unchanged."""
     if ":" in spec and not Path(spec).exists():
@@ -80,7 +182,7 @@ def _split_layer(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
-def _read_layer(spec: str, *, id_col: str | None, argument: str) -> Any:
+def _read_layer(spec: str, *, id_col: str | None, argument: str, limits: Any = None) -> Any:
     from nbhd_geo.io.read import read_layer
 
     path, layer = _split_layer(spec)
@@ -88,7 +190,7 @@ def _read_layer(spec: str, *, id_col: str | None, argument: str) -> Any:
         raise InputError(
             f"file not found: {path}", argument=argument, fix="check the path (use path.gpkg:layer)"
         )
-    data, report = read_layer(path, layer=layer, id_col=id_col)
+    data, report = read_layer(path, layer=layer, id_col=id_col, limits=limits)
     log.info("%s: %s", argument, report.summary(max_lines=5).splitlines()[0])
     return data
 
@@ -101,8 +203,95 @@ def _read_drawings(paths: Sequence[str], **kw: Any) -> tuple[Any, Any]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nbhd_geo")
-def cli() -> None:
+@click.option("-v", "--verbose", count=True, help="More output (-vv for debug).")
+@click.option("-q", "--quiet", count=True, help="Less output (no warnings, no progress bars).")
+def cli(verbose: int, quiet: int) -> None:
     """Reconcile resident-drawn neighbourhoods with statutory geographies."""
+
+
+def _reading_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options of every command that reads resident drawings (applied to each file)."""
+    options = [
+        click.option("--crs", default=None,
+                     help="CRS of files that declare none, e.g. EPSG:4326 or EPSG:27700."),
+        click.option("--override-crs", is_flag=True,
+                     help="Let --crs replace the CRS a file declares (when it is wrong)."),
+        click.option("--to-crs", default=None,
+                     help="Working CRS (projected, metres); default EPSG:27700."),
+        click.option("--swap-xy", is_flag=True,
+                     help="Swap x and y (files written as latitude, longitude)."),
+        click.option("--outside", type=click.Choice(["raise", "reject"]), default="raise",
+                     show_default=True,
+                     help="Features outside Great Britain or with impossible coordinates: "
+                          "stop with an error, or reject them and go on."),
+        click.option("--keep-column", "keep_columns", multiple=True,
+                     help="Keep this column although it looks personal. Repeatable."),
+        click.option("--overwrite", is_flag=True,
+                     help="Replace a non-empty --out folder."),
+        click.option("--max-features", type=int, default=None,
+                     help="Most features per file (default 1,000,000)."),
+        click.option("--max-vertices", type=int, default=None,
+                     help="Most vertices per file (default 50,000,000)."),
+        click.option("--max-bytes", type=int, default=None,
+                     help="Largest file once decompressed, in bytes (default 1 GB)."),
+        click.option("--max-label-length", type=int, default=None,
+                     help="Longest id or name kept whole (default 200 characters)."),
+    ]
+    for opt in reversed(options):
+        func = opt(func)
+    return func
+
+
+def _limits(max_features: int | None, max_vertices: int | None, max_bytes: int | None,
+            max_label_length: int | None) -> Any:
+    from nbhd_geo.io.guards import DEFAULT_LIMITS
+
+    for name, value in (("--max-features", max_features), ("--max-vertices", max_vertices),
+                        ("--max-bytes", max_bytes), ("--max-label-length", max_label_length)):
+        if value is not None and value < 1:
+            raise InputError(f"must be a positive number, not {value}", argument=name,
+                             fix=f"use {name} 1 or more")
+    return DEFAULT_LIMITS.with_overrides(max_features=max_features, max_vertices=max_vertices,
+                                         max_bytes=max_bytes,
+                                         max_label_length=max_label_length)
+
+
+def _read_all_drawings(drawings: Sequence[str], *, name_col: str | None, id_col: str | None,
+                       keep_personal: bool, crs: str | None, override_crs: bool,
+                       to_crs: str | None, swap_xy: bool, outside: str,
+                       keep_columns: Sequence[str], limits: Any) -> tuple[Any, Any, list[Any]]:
+    """Read DRAWINGS with the reading options; refuse when nothing usable is left."""
+    reports: list[Any] = []
+    for spec in drawings:
+        path, _ = _split_layer(spec)
+        if not Path(path).exists():
+            raise InputError(f"file not found: {path}", argument="DRAWINGS",
+                             fix="check the path (use path.gpkg:layer for one layer)")
+    kw: dict[str, Any] = dict(name_col=name_col, id_col=id_col, keep_personal=keep_personal,
+                              crs=crs, override_crs=override_crs, to_crs=to_crs,
+                              swap_xy=swap_xy, outside=outside, limits=limits,
+                              keep_columns=list(keep_columns) or None,
+                              on_report=reports.append)
+    log.info("reading %d drawing file%s …", len(drawings), "s" if len(drawings) > 1 else "")
+    data, report = _read_drawings(drawings, **kw)
+    log.info("read %d features: %d usable", len(report), len(data))
+    for rep in reports:
+        if rep.dropped_columns:
+            log.info("%s: dropped personal columns: %s (keep one with --keep-column NAME)",
+                     rep.source, ", ".join(f"{c} ({r})" for c, r in rep.dropped_columns.items()))
+    if len(data) == 0:
+        said = report.loc[report["reason"].fillna("") != "", "reason"]
+        why = "; ".join(pd_unique(said)[:3]) or "no features"
+        raise InputError(
+            f"no drawing can be used: all {len(report)} features were rejected ({why})",
+            argument="DRAWINGS",
+            fix="check the file holds polygons, and its CRS (--crs, --swap-xy, --outside)")
+    return data, report, reports
+
+
+def pd_unique(values: Any) -> list[str]:
+    """Distinct values in order of first appearance."""
+    return list(dict.fromkeys(str(v) for v in values))
 
 
 @cli.command("read")
@@ -110,19 +299,37 @@ def cli() -> None:
 @click.option("--name-col", default=None, help="Column with the neighbourhood name.")
 @click.option("--id-col", default=None, help="Column with the drawing id.")
 @click.option("--keep-personal", is_flag=True, help="Keep columns that look like personal data.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@_reading_options
+@click.option("--out", required=True, type=click.Path(), help="Output folder.")
 @_common
 @_friendly
 def read_cmd(drawings: tuple[str, ...], name_col: str | None, id_col: str | None,
-             keep_personal: bool, out: str, verbose: int, quiet: int) -> None:
-    """Read, validate and repair DRAWINGS; write them and the read report."""
+             keep_personal: bool, crs: str | None, override_crs: bool, to_crs: str | None,
+             swap_xy: bool, outside: str, keep_columns: tuple[str, ...], overwrite: bool,
+             max_features: int | None, max_vertices: int | None, max_bytes: int | None,
+             max_label_length: int | None, out: str, verbose: int, quiet: int) -> None:
+    """Read, validate and repair DRAWINGS; write them and the read report.
+
+    Writes drawings.gpkg (personal columns dropped), read_report.csv (one row per input
+    feature) and read_summary.txt (per file: counts, CRS, notes, dropped columns).
+    """
+    from nbhd_geo.io.publish import check_output_folder, staged_output, write_csv, write_gpkg
+
     _setup_logging(verbose, quiet)
-    data, report = _read_drawings(drawings, name_col=name_col, id_col=id_col,
-                                  keep_personal=keep_personal)
+    check_output_folder(out, overwrite=overwrite)
+    limits = _limits(max_features, max_vertices, max_bytes, max_label_length)
+    data, report, reports = _read_all_drawings(
+        drawings, name_col=name_col, id_col=id_col, keep_personal=keep_personal, crs=crs,
+        override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
+        keep_columns=keep_columns, limits=limits)
+    with staged_output(out, overwrite=overwrite) as stage:
+        write_gpkg(data, stage / "drawings.gpkg", "drawings",
+                   keep=[*keep_columns, "neighbourhood", "source"],
+                   drop_personal=not keep_personal)
+        write_csv(report, stage / "read_report.csv")
+        (stage / "read_summary.txt").write_text(
+            "\n\n".join(r.summary(max_lines=None) for r in reports) + "\n", encoding="utf-8")
     out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data.reset_index().to_file(out_dir / "drawings.gpkg", layer="drawings", driver="GPKG")
-    report.to_csv(out_dir / "read_report.csv", index=False)
     click.echo(f"{len(data)} drawings kept or repaired; report: {out_dir / 'read_report.csv'}")
 
 
@@ -147,7 +354,7 @@ def crosswalk_cmd(source: str, target: str, source_id: str | None, target_id: st
     tgt = _read_layer(target, id_col=target_id, argument="TARGET")
     cw = crosswalk(src, tgt, sliver_tol_m2=sliver_tol, engine=engine)  # type: ignore[arg-type]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    cw.to_frame().to_csv(out, index=False)
+    write_csv(cw.to_frame(), out)
     s = cw.summary()
     click.echo(
         f"{s['pairs']} overlapping pairs ({s['slivers']} slivers < {s['sliver_tol_m2']} m²); "
@@ -177,8 +384,8 @@ def best_fit_cmd(areas: str, units: str, method: str, area_id: str | None, unit_
     layer = _read_layer(units, id_col=unit_id, argument="UNITS")
     fit = best_fit(drawn, layer, method=method, unit_population=population_col)  # type: ignore[arg-type]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fit.members.to_csv(Path(out).with_suffix(".members.csv"), index=False)
-    fit.to_frame().to_csv(out)
+    write_csv(fit.members, Path(out).with_suffix(".members.csv"))
+    write_csv(fit.to_frame(), out, index=True)
     click.echo(f"best fit ({method}) for {len(fit.quality)} areas; wrote {out}")
 
 
@@ -198,7 +405,7 @@ def check_tiling_cmd(layer: str, id_col: str | None, tolerance: float, out: str,
     data = _read_layer(layer, id_col=id_col, argument="LAYER")
     rep = check_tiling(data, tolerance_m2=tolerance)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    rep.to_frame().to_csv(out, index=False)
+    write_csv(rep.to_frame(), out)
     s = rep.summary()
     click.echo(
         f"{s['overlaps']} overlaps ({s['overlap_m2']:.1f} m²), {s['gaps']} gaps "
@@ -231,20 +438,37 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 @click.option("--small-count", type=int, default=None,
               help="Suppress counts below this in published tables (default 10).")
 @click.option("--title", default="Neighbourhood overlap report", show_default=True)
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--id-col", default=None, help="Drawing id column of DRAWINGS.")
+@_reading_options
+@click.option("--out", required=True, type=click.Path(), help="Output folder.")
 @_common
 @_friendly
 def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
                layer_ids: tuple[str, ...], layer_pops: tuple[str, ...],
                population_path: str | None, population_col: str | None, name_col: str | None,
-               small_count: int | None, title: str, out: str, verbose: int, quiet: int) -> None:
+               small_count: int | None, title: str, id_col: str | None, crs: str | None,
+               override_crs: bool, to_crs: str | None, swap_xy: bool, outside: str,
+               keep_columns: tuple[str, ...], overwrite: bool, max_features: int | None,
+               max_vertices: int | None, max_bytes: int | None,
+               max_label_length: int | None, out: str, verbose: int, quiet: int) -> None:
     """Write the overlap report for DRAWINGS against statutory layers."""
+    from nbhd_geo.io.publish import check_output_folder
     from nbhd_geo.io.read import read_layer
     from nbhd_geo.report.overlap import overlap_report
     from nbhd_geo.report.workflow import LayerSpec, neighbourhood_areas
 
-    _setup_logging(verbose, quiet)
+    quiet = _setup_logging(verbose, quiet)
+    check_output_folder(out, overwrite=overwrite)
+    limits = _limits(max_features, max_vertices, max_bytes, max_label_length)
+    if small_count is not None and small_count < 0:
+        raise InputError(f"must be 0 or more, not {small_count}", argument="--small-count",
+                         fix="use --small-count 10 (the default) or another whole number")
     paths = _pairs(layer_specs, "--layer")
+    bad_names = [n for n in paths if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", n)]
+    if bad_names:
+        raise InputError(f"layer names {bad_names} are not plain names", argument="--layer",
+                         fix="use letters, digits, _ or - in NAME (--layer NAME=PATH), "
+                             "e.g. --layer lsoa=lsoa.gpkg")
     ids = _pairs(layer_ids, "--layer-id")
     pops = _pairs(layer_pops, "--layer-population")
     unknown = (set(ids) | set(pops)) - set(paths)
@@ -252,16 +476,26 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
         raise InputError(f"refers to layers not given with --layer: {sorted(unknown)}",
                          argument="--layer-id/--layer-population",
                          fix=f"use one of {sorted(paths)}")
-    data, report = _read_drawings(drawings, name_col=name_col)
+    data, report, _ = _read_all_drawings(
+        drawings, name_col=name_col, id_col=id_col, keep_personal=False, crs=crs,
+        override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
+        keep_columns=keep_columns, limits=limits)
+    data.attrs["keep_columns"] = list(keep_columns)  # honoured when layers.gpkg is written
+    log.info("reading %d statutory layer%s …", len(paths), "s" if len(paths) > 1 else "")
     layers = [
-        LayerSpec(name, _read_layer(spec, id_col=ids.get(name), argument=f"--layer {name}"),
+        LayerSpec(name, _read_layer(spec, id_col=ids.get(name), argument=f"--layer {name}",
+                                    limits=limits),
                   pops.get(name))
         for name, spec in paths.items()
     ]
     weights = None
     if population_path:
         path, layer = _split_layer(population_path)
-        weights, _ = read_layer(path, layer=layer, geom_type=_geom_kind(path, layer))
+        if not Path(path).exists():
+            raise InputError(f"file not found: {path}", argument="--population",
+                             fix="check the path (use path.gpkg:layer)")
+        weights, _ = read_layer(path, layer=layer, geom_type=_geom_kind(path, layer),
+                                limits=limits)
         if population_col is None:
             numeric = [c for c in weights.columns
                        if c != "geometry" and str(weights[c].dtype).startswith(("int", "float"))]
@@ -269,20 +503,33 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
                 raise InputError("cannot tell which column holds the counts",
                                  argument="--population-col", fix=f"choose from {numeric}")
             population_col = numeric[0]
+    log.info("finding the areas to report on …")
     areas, label_col, intro, cons = (neighbourhood_areas(data, by="neighbourhood")
                                      if name_col else (data, None, [], None))
+    log.info("reconciling %d areas with %s and writing the report …", len(areas),
+             ", ".join(paths))
     result = overlap_report(areas, layers, out, label_col=label_col, read_report=report,
                             drawings=data, consensus=cons, weights=weights,
                             weight_col=population_col, title=title, threshold=small_count,
-                            intro=intro, progress=quiet == 0)
+                            intro=intro, progress=_progress(quiet), overwrite=overwrite)
     click.echo(f"report written to {out}/index.html ({len(result.files)} files)")
 
 
 def _geom_kind(path: str, layer: str | None) -> Literal["polygon", "point"]:
     import pyogrio
 
+    from nbhd_geo.io.guards import DEFAULT_LIMITS, clean_geojson, no_network, read_bytes_bounded
+
+    no_network()
     try:
-        info = pyogrio.read_info(path, layer=layer)
+        name = Path(path).name.lower()
+        target: Any = path
+        if name.endswith((".geojson", ".json", ".geojson.gz", ".json.gz")):
+            # Never let GDAL see a linked CRS, even just to look at the geometry type.
+            data = read_bytes_bounded(Path(path), name.endswith(".gz"), "--population",
+                                      DEFAULT_LIMITS)
+            target, layer = clean_geojson(data, "--population", DEFAULT_LIMITS)[0], None
+        info = pyogrio.read_info(target, layer=layer)
     except Exception:  # noqa: BLE001 - CSVs and odd sources: let read_layer decide
         return "polygon"
     return "point" if "Point" in str(info.get("geometry_type", "")) else "polygon"
@@ -326,7 +573,7 @@ def imd_summary_cmd(areas: str, lsoa_path: str, lsoa_id: str | None, imd_path: s
                           lsoa_id=lsoa.index.name)
     table = to_wide(summary) if wide else summary
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=wide)
+    write_csv(table, out, index=wide)
     how = summary.attrs.get("apportioned_by", "")
     click.echo(f"IMD {imd.vintage} summaries for {len(drawn)} areas (partial LSOAs shared by "
                f"{how}); wrote {out}")
@@ -374,14 +621,15 @@ def pcn_footprints_cmd(registrations: str, membership: str, lsoa_path: str,
 
 @cli.command("demo")
 @click.option("--out", default="out/demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder.")
 @_common
 @_friendly
-def demo_cmd(out: str, verbose: int, quiet: int) -> None:
+def demo_cmd(out: str, overwrite: bool, verbose: int, quiet: int) -> None:
     """Run the main job on the bundled sample town and write everything under OUT."""
     from nbhd_geo.report.demo import run_demo
 
-    _setup_logging(verbose, quiet)
-    written = run_demo(Path(out), progress=quiet == 0)
+    quiet = _setup_logging(verbose, quiet)
+    written = run_demo(Path(out), progress=_progress(quiet), overwrite=overwrite)
     click.echo(f"demo written to {out}/ ({len(written)} files); open {out}/index.html")
 
 
@@ -398,8 +646,27 @@ _register()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``nbhd-geo`` console script."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="nbhd-geo")
+    """Entry point of the ``nbhd-geo`` console script.
+
+    Usage errors (an unknown option, a missing argument) are one line with exit
+    status 2, like every other error: ``error: … Fix: see nbhd-geo COMMAND --help.``
+    """
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="nbhd-geo",
+                        standalone_mode=False)
+    except click.UsageError as err:
+        command = err.ctx.command_path if err.ctx is not None else "nbhd-geo"
+        message = " ".join(err.format_message().split()).rstrip(".")
+        click.echo(f"error: {message}. Fix: see {command} --help.", err=True)
+        sys.exit(2)
+    except click.ClickException as err:
+        click.echo(f"error: {' '.join(err.format_message().split())}", err=True)
+        sys.exit(err.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

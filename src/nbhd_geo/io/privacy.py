@@ -29,7 +29,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-__all__ = ["personal_columns", "personal_column_reasons", "drop_personal"]
+__all__ = ["personal_columns", "personal_column_reasons", "drop_personal", "nhs_number_valid"]
 
 # Tokens of a column name that mark it as personal. Column names are split on
 # non-letters and camelCase, lower-cased, then matched token by token; a few compound
@@ -49,10 +49,30 @@ _PERSONAL_TOKENS = {
     "firstname": "person name", "lastname": "person name", "fullname": "person name",
     "dob": "date of birth", "birthday": "date of birth", "birth": "date of birth",
     "contact": "contact details", "signature": "person name",
+    # Identifiers and special-category data (UK GDPR art. 9): never needed to map places.
+    "nhs": "NHS number", "chi": "CHI number", "nino": "national insurance number",
+    "age": "age", "dateofbirth": "date of birth", "born": "date of birth",
+    "sex": "sex/gender", "gender": "sex/gender", "pronoun": "sex/gender",
+    "pronouns": "sex/gender", "ethnicity": "ethnicity", "ethnic": "ethnicity",
+    "race": "ethnicity", "nationality": "nationality", "disability": "disability",
+    "disabled": "disability", "impairment": "disability", "religion": "religion",
+    "religious": "religion", "faith": "religion", "belief": "religion",
+    "beliefs": "religion", "sexuality": "sexual orientation", "orientation":
+    "sexual orientation", "health": "health", "street": "address", "housenumber": "address",
+    "house": "address", "flat": "address", "postal": "postcode", "initials": "person name",
+    "surnames": "person name",
 }
+# A "name" column is a person's name when a token says whose ("your name", "full name").
+_NAME_QUALIFIERS = {"your", "my", "full", "first", "last", "given", "family", "middle",
+                    "maiden", "contact", "respondent", "resident", "person", "people",
+                    "participant", "applicant", "member", "volunteer", "householder"}
+# "Where do you live?" asks for an address.
+_LIVE_TOKENS = {"live", "lives", "living", "reside", "home"}
+_ASKER_TOKENS = {"you", "your", "where"}
 _SQUASHED = (
     "email", "firstname", "lastname", "fullname", "freetext", "postcode", "phonenumber",
-    "ipaddress", "username", "submittedby", "createdby", "drawnby",
+    "ipaddress", "username", "submittedby", "createdby", "drawnby", "dateofbirth",
+    "birthdate", "housenumber", "houseno", "nhsnumber", "nhsno", "yourname", "postalcode",
 )
 _BY_TOKENS = {"by"}  # submitted_by, drawn_by, created_by
 
@@ -60,6 +80,43 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _UK_PHONE = re.compile(r"^\s*(?:\+44\s?\(?0?\)?|\(?0)\d{2,5}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}\s*$")
 _UK_POSTCODE = re.compile(r"^\s*[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\s*$", re.IGNORECASE)
 _IPV4 = re.compile(r"^\s*\d{1,3}(?:\.\d{1,3}){3}\s*$")
+_NHS = re.compile(r"^\s*\d{3}[\s-]?\d{3}[\s-]?\d{4}\s*$")
+_DATE = re.compile(r"^\s*(?:(?:19|20)\d{2}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)\d{2})"
+                   r"(?:[ T].*)?$")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+_STREET = re.compile(
+    r"^\s*(?:flat\s+\w+,?\s*)?\d+[a-z]?,?\s+(?:[A-Za-z'’-]+\s+){1,4}(?:street|st|road|rd|lane|"
+    r"ln|avenue|ave|close|cl|drive|dr|way|court|ct|crescent|cres|place|pl|terrace|grove|"
+    r"gardens|gdns|walk|mews|row|hill|square|sq|parade|green|view|rise|park)\b",
+    re.IGNORECASE)
+_POSTCODE_IN_TEXT = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[ABD-HJLNP-UW-Z]{2}\b")
+_SEX_VALUES = {"m", "f", "male", "female", "man", "woman", "non-binary", "nonbinary",
+               "other", "prefer not to say", "x", "trans", "transgender", "intersex"}
+_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "rev", "sir", "dame", "cllr"}
+_PLACE_WORDS = {"park", "street", "road", "estate", "village", "green", "hill", "hills",
+                "lane", "end", "town", "gate", "court", "square", "place", "way", "bridge",
+                "moor", "wood", "field", "fields", "side", "bank", "heights", "common",
+                "vale", "row", "terrace", "avenue", "close", "grove", "gardens", "centre",
+                "quarter", "north", "south", "east", "west", "central", "ward", "area"}
+# Common given names in England and Wales (ONS baby names and census, abridged).
+_GIVEN_NAMES = set("""
+adam adrian aisha alan albert alex alexander alfie ali alice alison amanda amelia amy
+andrew angela ann anna anne anthony archie arthur ava barbara barry ben benjamin beth
+betty bill bob brian callum carl carol caroline catherine charles charlie charlotte
+chloe chris christine christopher claire colin craig daniel darren david dawn debbie
+deborah dennis derek diane donna dorothy edward eileen eleanor elizabeth ella ellie emily
+emma eric ethan evelyn fatima frank freddie freya gary gemma geoffrey george georgia
+gillian grace graham hannah harry harvey hazel heather helen henry hugh ian isaac
+isabella isla jack jacob jake james jamie jane janet jason jean jennifer jessica jill
+jo joan joanne john jonathan joseph josh joshua joyce julie karen kate katherine kathleen
+kelly keith kevin kim laura lauren leo lee lewis liam lily linda lisa logan louise lucy
+luke lynn margaret maria mark martin mary matthew megan mia michael michelle mike mo
+mohammed muhammad nancy natalie neil nicholas nicola noah oliver olivia oscar pamela
+patricia patrick paul pauline peter philip poppy priya rachel raj rebecca richard rita
+robert roger ronald rose ruby ruth ryan sally samantha samuel sandra sarah scott sean
+sharon shirley simon sophia sophie stephen steven stuart susan teresa thomas tim timothy
+tom tony tracey valerie victoria wendy william yasmin zara zoe
+""".split())
 _FREE_TEXT_WORDS = 8  # a value with at least this many words is free text
 _FREE_TEXT_SHARE = 0.2  # ... when at least this share of the non-empty values are
 
@@ -78,12 +135,55 @@ def _name_reason(column: str) -> str | None:
     for word in _SQUASHED:
         if word in squashed:
             return f"column name suggests {word}"
+    if "name" in tokens and _NAME_QUALIFIERS & set(tokens):
+        return "column name suggests person name"
+    if _LIVE_TOKENS & set(tokens) and _ASKER_TOKENS & set(tokens):
+        return "column name suggests address"
     if _BY_TOKENS & set(tokens[1:]):
         return "column name suggests a person (…_by)"
     return None
 
 
+def nhs_number_valid(value: str | int) -> bool:
+    """Whether ``value`` is a 10-digit NHS number with a correct Modulus 11 check digit.
+
+    Examples
+    --------
+    >>> nhs_number_valid("943 476 5919"), nhs_number_valid("9434765918")
+    (True, False)
+    """
+    digits = re.sub(r"[\s-]", "", str(value))
+    if not re.fullmatch(r"\d{10}", digits):
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    return check != 10 and check == int(digits[9])
+
+
+def _nhs_share(texts: list[str]) -> bool:
+    """Tell whether 10-digit values are mostly valid NHS numbers (1 in 11 random ones pass)."""
+    tens = [t for t in texts if _NHS.match(t)]
+    if not tens:
+        return False
+    valid = sum(nhs_number_valid(t) for t in tens)
+    return valid >= 1 and valid / len(tens) >= 0.5
+
+
+def _looks_like_person(text: str) -> bool:
+    words = text.replace(".", " ").split()
+    if not 2 <= len(words) <= 4 or not all(w[:1].isupper() and w.isalpha() for w in words):
+        return False
+    if words[-1].lower() in _PLACE_WORDS:
+        return False
+    return words[0].lower() in _GIVEN_NAMES or words[0].lower() in _TITLES
+
+
 def _content_reason(values: pd.Series) -> str | None:
+    if pd.api.types.is_integer_dtype(values):
+        numbers = [str(v) for v in values.dropna().unique()[:10_000]]
+        return "content contains NHS numbers" if _nhs_share(numbers) else None
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return None
     counts = values.dropna().value_counts(sort=False)
@@ -94,10 +194,26 @@ def _content_reason(values: pd.Series) -> str | None:
         return "content contains e-mail addresses"
     # Cheap character tests first: most values are words, not numbers.
     digits = [t for t, _ in texts if any(ch.isdigit() for ch in t[:4])]
+    if _nhs_share([t for t in digits]):
+        return "content contains NHS numbers"
     for pattern, what in ((_UK_PHONE, "phone numbers"), (_UK_POSTCODE, "postcodes"),
                           (_IPV4, "IP addresses")):
         if any(pattern.match(t) for t in digits):
             return f"content contains {what}"
+    # Dates mostly before 2010 are not when a map was drawn: dates of birth.
+    years = [int(y) for t in digits if _DATE.match(t) for y in _YEAR.findall(t)[:1]]
+    if years and sum(y < 2010 for y in years) / len(years) >= 0.5:
+        return "content contains dates of birth"
+    if any(_STREET.search(t) for t, _ in texts):
+        return "content contains street addresses"
+    if any(_POSTCODE_IN_TEXT.search(t) for t, _ in texts):
+        return "content contains postcodes"
+    lowered = {t.lower() for t, _ in texts}
+    if lowered <= _SEX_VALUES and len(lowered) >= 1 and len(texts) >= 2:
+        return "content looks like sex/gender"
+    people = sum(c for t, c in texts if _looks_like_person(t))
+    if people and people / sum(c for _, c in texts) >= 0.5:
+        return "content looks like person names"
     total = sum(c for _, c in texts)
     long_ = sum(c for t, c in texts if len(t.split()) >= _FREE_TEXT_WORDS)
     if long_ / total >= _FREE_TEXT_SHARE:

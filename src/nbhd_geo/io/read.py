@@ -42,9 +42,9 @@ Examples
 
 from __future__ import annotations
 
+import io
 import re
-import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -58,6 +58,14 @@ import shapely
 from nbhd_geo import settings
 from nbhd_geo.errors import ColumnError, CRSError, InputError, ValidationError, format_ids
 from nbhd_geo.io import crs as _crs
+from nbhd_geo.io.guards import (
+    DEFAULT_LIMITS,
+    Limits,
+    clean_geojson,
+    no_network,
+    read_bytes_bounded,
+    zip_members_size,
+)
 from nbhd_geo.io.privacy import personal_column_reasons
 from nbhd_geo.io.validate import validate_points, validate_polygons
 
@@ -230,33 +238,117 @@ def _suffixes(path: Path) -> tuple[str, bool]:
     return (parts[-1] if parts else ""), gz
 
 
-def _ogr_read(target: str, layer: str | None, label: str, fmt: str) -> gpd.GeoDataFrame:
+_WKB_MESSAGES = (
+    ("do not form a closed linestring", "ring not closed"),
+    ("must contain 0 or >1 elements", "ring with a single point"),
+    ("Invalid number of points in LinearRing", "ring with too few points"),
+)
+
+
+def _parse_wkb(wkb: Sequence[Any]) -> tuple[np.ndarray, dict[int, str]]:
+    """Geometries from WKB, one at a time where a blob is bad: ``{row: reason}`` for those."""
+    blobs = np.empty(len(wkb), dtype=object)
+    blobs[:] = [None if b is None else bytes(b) for b in wkb]
+    geoms = shapely.from_wkb(blobs, on_invalid="ignore")
+    problems: dict[int, str] = {}
+    for i in np.flatnonzero(shapely.is_missing(geoms) & pd.notna(blobs)):
+        try:
+            shapely.from_wkb(blobs[i])
+            why = "unreadable geometry"
+        except Exception as exc:  # noqa: BLE001 - GEOS says why; every blob gets a reason
+            text = str(exc)
+            why = next((f"unreadable geometry: {w}" for k, w in _WKB_MESSAGES if k in text),
+                       f"unreadable geometry ({text.split(':')[-1].strip()[:80]})")
+        problems[int(i)] = why
+    return geoms, problems
+
+
+def _arrow_frame(target: Any, layer: str | None,
+                 max_features: int | None = None) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
+    kwargs: dict[str, Any] = {"layer": layer}
+    if max_features is not None:
+        kwargs["max_features"] = max_features
+    meta, table = pyogrio.read_arrow(target, **kwargs)
+    geom_name = meta.get("geometry_name") or "wkb_geometry"
+    if geom_name in table.column_names:
+        wkb = table.column(geom_name).to_pylist()
+        table = table.drop([geom_name])
+    else:
+        wkb = [None] * table.num_rows
+    attrs = table.to_pandas()
+    geoms, problems = _parse_wkb(wkb)
+    frame = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, index=attrs.index),
+                             crs=meta.get("crs"))
+    return frame, problems
+
+
+def _ogr_read(target: Any, layer: str | None, label: str, fmt: str,
+              limits: Limits = DEFAULT_LIMITS) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
+    """Read one layer; per-feature failures become ``{row: reason}``, never a crash."""
+    no_network()
+    expected = -1
+    try:
+        expected = int(pyogrio.read_info(target, layer=layer).get("features", -1))
+    except Exception:  # noqa: BLE001 - the read below says what is wrong
+        pass
+    if expected > 0:
+        limits.check_features(expected, label)
     try:
         try:
-            return pyogrio.read_dataframe(target, layer=layer, use_arrow=True)
-        except (ImportError, RuntimeError):
-            return pyogrio.read_dataframe(target, layer=layer)
+            return _arrow_frame(target, layer)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+                pyogrio.errors.FieldError):
+            raise
+        except Exception:
+            if expected <= 0:
+                raise
+        # A feature in the middle cannot be read (truncated or corrupt file): keep every
+        # feature before it, and account for the rest as rejected.
+        lo, hi = 0, expected
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            try:
+                _arrow_frame(target, layer, max_features=mid)
+                lo = mid
+            except Exception:  # noqa: BLE001
+                hi = mid - 1
+        if lo:
+            frame, problems = _arrow_frame(target, layer, max_features=lo)
+        else:
+            frame, problems = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], dtype="geometry")), {}
+        frame = frame.reindex(pd.RangeIndex(expected))
+        frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=frame.crs)
+        for i in range(lo, expected):
+            problems[i] = f"feature unreadable: {fmt} file truncated or corrupt " \
+                          f"from feature {lo} on"
+        return frame, problems
     except pyogrio.errors.DataSourceError as exc:
         raise InputError(
-            f"cannot be read as {fmt} ({exc})",
+            f"cannot be read as {fmt} ({_short(exc)})",
             argument=label,
             fix=f"check that the file is a valid {fmt} file (try opening it in QGIS), "
                 "or convert it to GeoPackage",
         ) from None
-    except (pyogrio.errors.DataLayerError, pyogrio.errors.GeometryError,
-            pyogrio.errors.FieldError) as exc:
+    except Exception as exc:  # noqa: BLE001 - GDAL/arrow errors on hostile files
         raise InputError(
-            f"cannot be read as {fmt}: {exc}", argument=label,
+            f"cannot be read as {fmt}: {_short(exc)}", argument=label,
             fix=f"check that the file is a valid {fmt} file (try opening it in QGIS)",
         ) from None
 
 
+def _short(exc: BaseException) -> str:
+    """First line of an exception message, without file paths of temporary folders."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
 def _list_layers(target: str, label: str, fmt: str) -> np.ndarray:
+    no_network()
     try:
         return pyogrio.list_layers(target)
-    except pyogrio.errors.DataSourceError as exc:
+    except Exception as exc:  # noqa: BLE001 - any GDAL failure is an unreadable file
         raise InputError(
-            f"cannot be read as {fmt} ({exc})", argument=label,
+            f"cannot be read as {fmt} ({_short(exc)})", argument=label,
             fix=f"check that the file is a valid {fmt} file (try opening it in QGIS), "
                 "or convert it to GeoPackage",
         ) from None
@@ -284,8 +376,8 @@ def _choose_layer(target: str, layer: str | None, label: str, fmt: str,
     )
 
 
-def _read_kml(target: str, layer: str | None, label: str, fmt: str) -> tuple[gpd.GeoDataFrame,
-                                                                              list[str]]:
+def _read_kml(target: str, layer: str | None, label: str, fmt: str,
+              limits: Limits) -> tuple[gpd.GeoDataFrame, list[str], dict[int, str]]:
     layers = _list_layers(target, label, fmt)
     names = [str(n) for n in layers[:, 0]]
     notes: list[str] = []
@@ -294,7 +386,13 @@ def _read_kml(target: str, layer: str | None, label: str, fmt: str) -> tuple[gpd
     if not names:
         raise InputError(f"{fmt} file contains no placemarks", argument=label,
                          fix="export the map again with its drawn shapes")
-    frames = [_ogr_read(target, name, label, fmt) for name in names]
+    read = [_ogr_read(target, name, label, fmt, limits) for name in names]
+    frames = [f for f, _ in read]
+    problems: dict[int, str] = {}
+    offset = 0
+    for f, probs in read:
+        problems.update({offset + k: v for k, v in probs.items()})
+        offset += len(f)
     if len(frames) > 1:
         for name, frame in zip(names, frames, strict=True):
             frame.insert(0, "kml_folder", name)
@@ -305,7 +403,7 @@ def _read_kml(target: str, layer: str | None, label: str, fmt: str) -> tuple[gpd
     styling = [c for c in _KML_STYLING if c in frame.columns]
     if "id" in frame.columns and frame["id"].isna().all():
         styling.append("id")
-    return frame.drop(columns=styling), notes
+    return frame.drop(columns=styling), notes, problems
 
 
 def _find_column(columns: Sequence[str], candidates: Sequence[str]) -> str | None:
@@ -317,9 +415,15 @@ def _find_column(columns: Sequence[str], candidates: Sequence[str]) -> str | Non
 
 
 def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col: str | None,
-              y_col: str | None, sep: str, id_col: str | None) -> _Raw:
+              y_col: str | None, sep: str, id_col: str | None,
+              limits: Limits = DEFAULT_LIMITS) -> _Raw:
     notes: list[str] = []
-    compression = "gzip" if gz else "infer"
+    # Count rows before pandas builds them (a small .csv.gz can hold millions): the
+    # decompression stops at the first row beyond the limit (+1 for the header).
+    data = read_bytes_bounded(path, gz, label, limits,
+                              max_lines=None if limits.max_features is None
+                              else limits.max_features + 1)
+    compression = None
 
     def text_columns(header: Sequence[str]) -> dict[str, type]:
         # Ids and codes stay text: "007" must not become 7.
@@ -329,17 +433,18 @@ def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col:
     try:
         for encoding in ("utf-8-sig", "cp1252"):
             try:
-                header = pd.read_csv(path, sep=sep, compression=compression, nrows=0,
-                                     encoding=encoding).columns
-                df = pd.read_csv(path, sep=sep, compression=compression, encoding=encoding,
-                                 dtype=text_columns(header))
+                header = pd.read_csv(io.BytesIO(data), sep=sep, compression=compression,
+                                     nrows=0, encoding=encoding).columns
+                df = pd.read_csv(io.BytesIO(data), sep=sep, compression=compression,
+                                 encoding=encoding, dtype=text_columns(header))
                 break
             except UnicodeDecodeError:
                 if encoding == "cp1252":
                     raise
                 notes.append("file is not UTF-8: read as Windows-1252 (cp1252)")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot be read as CSV ({exc})", argument=label,
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            ValueError) as exc:
+        raise InputError(f"cannot be read as CSV ({_short(exc)})", argument=label,
                          fix="check the file is comma-separated text with a header row") from None
     columns = list(df.columns)
     for arg, col in (("geometry_col", geometry_col), ("x_col", x_col), ("y_col", y_col)):
@@ -364,14 +469,31 @@ def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col:
         text = df[geometry_col].astype("string")
         ewkt = text.str.extract(_EWKT, expand=False)
         srids = ewkt.dropna().unique()
-        if len(srids) == 1:
+        filled = text.fillna("").str.strip().ne("").to_numpy()
+        if len(srids) == 1 and ewkt.notna().to_numpy()[filled].all():
             srid = f"EPSG:{srids[0]}"
+            try:
+                _crs.resolve_crs(srid, label)
+            except CRSError:
+                raise CRSError(f"declares an unknown CRS SRID={srids[0]}", argument=label,
+                               fix="use --crs EPSG:27700 --override-crs (or the right EPSG "
+                                   "code)") from None
+        elif len(srids):
+            # One row's SRID must not set the CRS of the whole file: reject the rows whose
+            # SRID is not shared by every row.
+            for i in np.flatnonzero(ewkt.notna().to_numpy()):
+                problems[int(i)] = (f"EWKT SRID={ewkt.iloc[i]} on some rows only: "
+                                    "mixed CRS in one file")
+            notes.append("EWKT SRID= prefixes not on every row: ignored (rows with one "
+                         "rejected)")
         text = text.str.replace(_EWKT, "", regex=True)
         values = text.to_numpy(dtype=object, na_value=None)
         geoms = shapely.from_wkt(values, on_invalid="ignore")
         bad = shapely.is_missing(geoms) & text.fillna("").str.strip().ne("").to_numpy()
         for i in np.flatnonzero(bad):
-            problems[int(i)] = f"unreadable WKT in column {geometry_col!r}"
+            if int(i) not in problems:
+                problems[int(i)] = f"unreadable WKT in column {geometry_col!r}"
+        geoms[list(problems)] = None
         notes.append(f"geometry from WKT column {geometry_col!r}")
         attrs = df.drop(columns=[geometry_col])
     else:
@@ -390,7 +512,8 @@ def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col:
 
 
 def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str | None,
-               x_col: str | None, y_col: str | None, id_col: str | None) -> _Raw:
+               x_col: str | None, y_col: str | None, id_col: str | None,
+               limits: Limits = DEFAULT_LIMITS) -> _Raw:
     path = Path(src).expanduser()
     if not path.exists():
         hint = ""
@@ -413,55 +536,168 @@ def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str |
     source = Path(path).name
     if suffix in (".csv", ".tsv"):
         raw = _read_csv(path, gz, label, geometry_col, x_col, y_col,
-                        sep="\t" if suffix == ".tsv" else ",", id_col=id_col)
+                        sep="\t" if suffix == ".tsv" else ",", id_col=id_col, limits=limits)
         return raw
     if suffix in (".parquet", ".geoparquet"):
-        try:
-            frame = gpd.read_parquet(path)
-        except (ValueError, OSError) as exc:
-            raise InputError(f"cannot be read as GeoParquet ({exc})", argument=label,
-                             fix="check the file is GeoParquet (parquet with geo metadata)"
-                             ) from None
-        return _Raw(frame, source)
+        if gz:
+            raise InputError("cannot read a gzipped GeoParquet", argument=label,
+                             fix="decompress it first (gunzip)")
+        return _read_parquet(path, label, source, limits)
     target = str(path.resolve())
+    notes: list[str] = []
+    problems: dict[int, str] = {}
+    if suffix in (".geojson", ".json"):
+        # Parsed here first: GDAL never sees a linked CRS, and skipped entries are counted.
+        data = read_bytes_bounded(path, gz, label, limits)
+        clean, notes, problems = clean_geojson(data, label, limits)
+        frame, more = _ogr_read(clean, None, label, fmt, limits)
+        problems = {**more, **problems}
+        return _Raw(frame, source, problems, notes)
     if gz:
         if suffix in (".zip", ".gpkg", ".kmz"):
             raise InputError(f"cannot read a gzipped {fmt}", argument=label,
                              fix="decompress it first (gunzip)")
+        read_bytes_bounded(path, gz, label, limits, keep=False)  # size and integrity
         target = "/vsigzip/" + target
-    notes: list[str] = []
+    elif suffix in (".zip", ".kmz"):
+        members = zip_members_size(path, label, limits)
+    # Plain files on disk are not bombs: their size is what the user has; only what is
+    # decompressed (or parsed in memory, GeoJSON and CSV) is held to max_bytes.
+    shp_bytes: tuple[bytes, bytes] | None = None
+    if suffix == ".shp" and not gz:
+        dbf = path.with_suffix(".dbf")
+        if not dbf.exists():
+            dbf = path.with_suffix(".DBF")
+        if dbf.exists():
+            shp_bytes = (path.read_bytes(), dbf.read_bytes())
     if suffix == ".zip":
-        try:
-            members = zipfile.ZipFile(path).namelist()
-        except zipfile.BadZipFile as exc:
-            raise InputError(f"is not a readable zip file ({exc})", argument=label,
-                             fix="re-create the zip, or unzip it and pass the .shp") from None
-        shps = [m for m in members if m.lower().endswith(".shp")]
-        inner = [m for m in members if Path(m).suffix.lower() in (".gpkg", ".geojson", ".kml")]
+        shps = [m for m in members if m.lower().endswith(".shp")
+                and not Path(m).name.startswith("._")]
+        inner = [m for m in members if Path(m).suffix.lower() in (".gpkg", ".geojson", ".kml",
+                                                                   ".json", ".fgb")
+                 and not Path(m).name.startswith("._")]
         if not shps and len(inner) == 1:
-            target = f"/vsizip/{target}/{inner[0]}"
             fmt = f"zipped {_OGR_FORMATS[Path(inner[0]).suffix.lower()]}"
+            if Path(inner[0]).suffix.lower() in (".geojson", ".json"):
+                data = read_bytes_bounded(path, False, label, limits, member=inner[0])
+                clean, notes, problems = clean_geojson(data, label, limits)
+                frame, more = _ogr_read(clean, None, label, fmt, limits)
+                return _Raw(frame, source, {**more, **problems}, notes)
+            target = f"/vsizip/{target}/{inner[0]}"
         elif not shps:
             raise InputError(f"zip file contains no shapefile (members: "
                              f"{format_ids(members, 20)})", argument=label,
                              fix="zip the .shp with its .shx, .dbf and .prj files")
         else:
-            target = f"/vsizip/{target}"
+            if layer is not None:
+                chosen_shp = [m for m in shps if Path(m).stem == layer]
+                if not chosen_shp:
+                    raise InputError(
+                        f"has no shapefile {layer!r}; it holds "
+                        f"{format_ids([Path(m).stem for m in shps], 20)}", argument="layer",
+                        fix="pass one of the names listed (in the CLI: FILE.zip:NAME)")
+                shps = chosen_shp
+            if len(shps) > 1:
+                raise InputError(
+                    f"zip holds {len(shps)} shapefiles "
+                    f"({format_ids([Path(m).stem for m in shps], 20)}) and none was chosen",
+                    argument=label,
+                    fix=f"choose one: in the CLI FILE.zip:{Path(shps[0]).stem}, in Python "
+                        f"layer={Path(shps[0]).stem!r}")
+            shp = shps[0]
+            # A shapefile in a sub-folder of the zip is opened where it is.
+            target = f"/vsizip/{target}/{shp}"
+            layer = None
+            dbf_name = next((m for m in members if m.lower() == shp[:-4].lower() + ".dbf"), None)
+            if dbf_name is not None:
+                shp_bytes = (read_bytes_bounded(path, False, label, limits, member=shp),
+                             read_bytes_bounded(path, False, label, limits, member=dbf_name))
+            suffix = ".shp"
     if suffix in (".kml", ".kmz"):
-        frame, notes = _read_kml(target, layer, label, fmt)
+        frame, notes, problems = _read_kml(target, layer, label, fmt, limits)
     elif suffix in _SINGLE_LAYER and layer is None:
-        frame = _ogr_read(target, None, label, fmt)
+        frame, problems = _ogr_read(target, None, label, fmt, limits)
     else:
         layers = _list_layers(target, label, fmt)
         chosen = _choose_layer(target, layer, label, fmt, layers)
-        frame = _ogr_read(target, chosen, label, fmt)
+        frame, problems = _ogr_read(target, chosen, label, fmt, limits)
         if len(layers) > 1:
             source = f"{source} (layer {chosen!r})"
-    return _Raw(frame, source, notes=notes)
+    if shp_bytes is not None:
+        frame, problems, more_notes = _shapes_beyond_dbf(frame, problems, *shp_bytes)
+        notes += more_notes
+    return _Raw(frame, source, problems, notes=notes)
+
+
+def _shp_record_count(shp: bytes) -> int:
+    """Count the shape records of a .shp file, walking its record headers."""
+    pos, n = 100, 0
+    while pos + 8 <= len(shp):
+        length = int.from_bytes(shp[pos + 4:pos + 8], "big") * 2
+        if length < 0 or pos + 8 + length > len(shp):
+            break
+        pos += 8 + length
+        n += 1
+    return n
+
+
+def _shapes_beyond_dbf(frame: gpd.GeoDataFrame, problems: dict[int, str], shp: bytes,
+                       dbf: bytes) -> tuple[gpd.GeoDataFrame, dict[int, str], list[str]]:
+    """Account for .shp shapes that GDAL skipped because the .dbf has fewer records."""
+    n_shp = _shp_record_count(shp)
+    n_dbf = int.from_bytes(dbf[4:8], "little") if len(dbf) >= 8 else 0
+    n = len(frame)
+    if n_shp <= n:
+        return frame, problems, []
+    crs = frame.crs
+    frame = gpd.GeoDataFrame(frame.reindex(pd.RangeIndex(n_shp)), geometry="geometry", crs=crs)
+    problems = dict(problems)
+    for i in range(n, n_shp):
+        problems[i] = "shape beyond the .dbf records (no attributes): skipped"
+    return frame, problems, [f".shp holds {n_shp} shapes but .dbf only {n_dbf} records: "
+                             f"{n_shp - n} shapes rejected"]
+
+
+def _read_parquet(path: Path, label: str, source: str, limits: Limits) -> _Raw:
+    """GeoParquet with WKB geometries, parsed one blob at a time where one is bad."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        limits.check_features(pf.metadata.num_rows, label)
+        meta = json.loads((pf.schema_arrow.metadata or {}).get(b"geo", b"{}"))
+        table = pf.read()
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - arrow errors on hostile files
+        raise InputError(f"cannot be read as GeoParquet ({_short(exc)})", argument=label,
+                         fix="check the file is GeoParquet (parquet with geo metadata)"
+                         ) from None
+    column = meta.get("primary_column")
+    info = (meta.get("columns") or {}).get(column, {}) if column else {}
+    if not column or column not in table.column_names:
+        raise InputError("has no GeoParquet geometry metadata", argument=label,
+                         fix="write it with geopandas .to_parquet() or GDAL")
+    if str(info.get("encoding", "WKB")).upper() != "WKB":
+        frame = gpd.read_parquet(path)
+        return _Raw(frame, source)
+    wkb = table.column(column).to_pylist()
+    attrs = table.drop([column]).to_pandas()
+    geoms, problems = _parse_wkb(wkb)
+    crs: Any = info.get("crs", "OGC:CRS84")
+    if isinstance(crs, dict):
+        from pyproj import CRS
+
+        crs = CRS.from_json_dict(crs)
+    frame = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, index=attrs.index), crs=crs)
+    return _Raw(frame, source, problems)
 
 
 def _read_any(src: Any, layer: str | None, label: str | None, geometry_col: str | None,
-              x_col: str | None, y_col: str | None, id_col: str | None) -> _Raw:
+              x_col: str | None, y_col: str | None, id_col: str | None,
+              limits: Limits = DEFAULT_LIMITS) -> _Raw:
     if isinstance(src, gpd.GeoDataFrame):
         active = src.active_geometry_name
         if active is None or active not in src.columns:
@@ -470,7 +706,7 @@ def _read_any(src: Any, layer: str | None, label: str | None, geometry_col: str 
         return _Raw(src.copy(), label or "<GeoDataFrame>")
     if isinstance(src, str | Path):
         return _read_path(src, layer, f"src ({label or Path(src).name})", geometry_col, x_col,
-                          y_col, id_col)
+                          y_col, id_col, limits)
     raise InputError(
         f"cannot read an object of type {type(src).__name__}", argument=label or "src",
         fix="pass a GeoDataFrame or the path of a GeoJSON, GeoPackage, Shapefile, KML or CSV file",
@@ -545,6 +781,43 @@ def _dedupe(ids: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
     return new, reasons
 
 
+_RESERVED_DRAWING_COLUMNS = ("drawing_id", "feature_id", "source", "fid", "ogc_fid")
+
+
+def _safe_columns(attrs: pd.DataFrame, *, kind: str, index_name: str,
+                  name_col: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """Rename attribute columns that would clash when written or combined.
+
+    GeoPackage column names are case-insensitive and ``fid`` is its own key; a combined
+    drawings layer adds ``drawing_id``, ``source`` and ``neighbourhood`` columns. An
+    attribute already called so is kept under a ``_original`` name.
+    """
+    reserved = {index_name.lower(), "fid", "ogc_fid", "geometry", "geom"}
+    if kind == "drawings":
+        reserved |= set(_RESERVED_DRAWING_COLUMNS)
+        if name_col is not None and name_col.lower() != "neighbourhood":
+            reserved.add("neighbourhood")
+    taken: set[str] = set()
+    mapping: dict[str, str] = {}
+    # The name column keeps its name: it is claimed first.
+    order = sorted(attrs.columns, key=lambda c: c != name_col)
+    for col in order:
+        low = str(col).lower()
+        if col != name_col and (low in reserved or low in taken):
+            k, new = 1, f"{col}_original"
+            while new.lower() in taken or new.lower() in reserved or new in attrs.columns:
+                k += 1
+                new = f"{col}_original{k}"
+            mapping[col] = new
+            low = new.lower()
+        taken.add(low)
+    if not mapping:
+        return attrs, []
+    note = "columns renamed to avoid a clash: " + ", ".join(
+        f"{a!r} → {b!r}" for a, b in mapping.items())
+    return attrs.rename(columns=mapping), [note]
+
+
 def _prepare(
     raw: _Raw,
     *,
@@ -563,13 +836,17 @@ def _prepare(
     geom_type: Literal["polygon", "point"],
     keep_columns: Sequence[str] | None,
     keep_personal: bool,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ReadResult:
     frame = raw.frame
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns={c: str(c) for c in frame.columns if not isinstance(c, str)})
     if frame.geometry.name != "geometry":
         if "geometry" in frame.columns:
             frame = frame.drop(columns="geometry")
         frame = frame.rename_geometry("geometry")
     n = len(frame)
+    limits.check_features(n, label)
     notes = list(raw.notes)
     problems: list[str] = []  # layer problems, raised together
     reasons = np.full(n, "", dtype=object)
@@ -589,6 +866,13 @@ def _prepare(
         raw_ids = pd.Series(raw_ids, dtype=object).astype(str).to_numpy(dtype=object)
         raw_ids[rows_missing] = fill
         _append(reasons, rows_missing, "missing id; assigned '" + fill + "'")
+        cap = limits.max_label_length
+        if cap is not None:
+            long_ids = np.flatnonzero([len(v) > cap for v in raw_ids])
+            for k in long_ids:
+                raw_ids[k] = raw_ids[k][:cap]
+            _append(reasons, long_ids, f"id longer than {cap} characters cut "
+                                       f"(--max-label-length)")
         ids, dup_reasons = _dedupe(raw_ids)
         where = np.fromiter(dup_reasons, dtype=int, count=len(dup_reasons))
         _append(reasons, where, np.array(list(dup_reasons.values()), dtype=object))
@@ -618,6 +902,15 @@ def _prepare(
         names = frame[name_col]
         unnamed = (names.isna() | names.astype("string").str.strip().eq("")).to_numpy()
         _append(reasons, unnamed, "no neighbourhood name")
+        cap = limits.max_label_length
+        if cap is not None and kind == "drawings":
+            text = names.astype("string")
+            long_names = text.str.len().fillna(0).to_numpy() > cap
+            if long_names.any():
+                frame = frame.copy()
+                frame[name_col] = text.where(~long_names, text.str.slice(0, cap)).astype(object)
+                _append(reasons, long_names, f"neighbourhood name longer than {cap} "
+                                             "characters cut (--max-label-length)")
 
     # --- CRS
     src_crs = frame.crs
@@ -631,6 +924,7 @@ def _prepare(
     if shapely.has_z(geoms).any():
         geoms = shapely.force_2d(geoms)
         notes.append("Z coordinates dropped")
+    limits.check_vertices(int(shapely.get_num_coordinates(geoms).sum()), label)
     bounds = shapely.bounds(geoms)
     if src_crs is None:
         if given is None:
@@ -747,6 +1041,9 @@ def _prepare(
         keep += [name_col] if name_col else []
         dropped = personal_column_reasons(attrs, keep=keep)
         attrs = attrs.drop(columns=list(dropped))
+    attrs, renamed = _safe_columns(attrs, kind=kind, index_name=used_id_col or "feature_id",
+                                   name_col=name_col)
+    notes += renamed
 
     live = status != "rejected"
     index = pd.Index(ids[live].tolist(), name=used_id_col or "feature_id")
@@ -793,6 +1090,7 @@ def read_layer(
     geometry_col: str | None = None,
     x_col: str | None = None,
     y_col: str | None = None,
+    limits: Limits | None = None,
 ) -> ReadResult:
     """Read a statutory layer (LSOAs, wards, …) into the working CRS, validated.
 
@@ -837,6 +1135,9 @@ def read_layer(
         CSV only: the WKT column, or the x (longitude/easting) and y columns. By default
         ``wkt``/``geometry``/``geom``, then ``lon``/``lng``/``longitude``/``easting``
         and ``lat``/``latitude``/``northing`` are looked for.
+    limits
+        Resource limits (:class:`nbhd_geo.io.guards.Limits`: decompressed bytes,
+        features, vertices, label length); default :data:`~nbhd_geo.io.guards.DEFAULT_LIMITS`.
 
     Returns
     -------
@@ -871,13 +1172,14 @@ def read_layer(
     ...     print(err.problems)
     ["1 duplicate ids in column 'LSOA11CD': 'E01000001'"]
     """
-    raw = _read_any(src, layer, name, geometry_col, x_col, y_col, id_col)
+    limits = DEFAULT_LIMITS if limits is None else limits
+    raw = _read_any(src, layer, name, geometry_col, x_col, y_col, id_col, limits)
     label = name or (Path(src).name if isinstance(src, str | Path) else "<GeoDataFrame>")
     return _prepare(
         raw, kind="layer", label=label, id_col=id_col, name_col=None, crs=crs,
         override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
         repair=repair, min_area_m2=None, strict=strict, geom_type=geom_type,
-        keep_columns=None, keep_personal=True,
+        keep_columns=None, keep_personal=True, limits=limits,
     )
 
 
@@ -900,6 +1202,8 @@ def read_drawings(
     geometry_col: str | None = None,
     x_col: str | None = None,
     y_col: str | None = None,
+    limits: Limits | None = None,
+    on_report: Callable[[ReadReport], None] | None = None,
 ) -> ReadResult:
     """Read resident-drawn neighbourhoods: repair, reject, de-duplicate and account for all.
 
@@ -933,9 +1237,12 @@ def read_drawings(
         Repair invalid polygons; if False they are rejected.
     min_area_m2
         Reject drawings smaller than this (square metres), if given.
-    to_crs, override_crs, swap_xy, outside, name, geometry_col, x_col, y_col
+    to_crs, override_crs, swap_xy, outside, name, geometry_col, x_col, y_col, limits
         As for :func:`read_layer`. For drawings outside Great Britain pass a local
         projected ``to_crs`` (e.g. ``"EPSG:32618"`` for New York).
+    on_report
+        Called with the :class:`ReadReport` (to collect reports when a caller such as
+        :func:`nbhd_geo.report.workflow.read_drawings_many` keeps only the rows).
 
     Returns
     -------
@@ -960,12 +1267,16 @@ def read_drawings(
     kept row_0: clockwise exterior ring reoriented
     kept row_1: no neighbourhood name
     """
-    raw = _read_any(src, layer, name, geometry_col, x_col, y_col, id_col)
+    limits = DEFAULT_LIMITS if limits is None else limits
+    raw = _read_any(src, layer, name, geometry_col, x_col, y_col, id_col, limits)
     label = name or (Path(src).name if isinstance(src, str | Path) else "<GeoDataFrame>")
-    return _prepare(
+    result = _prepare(
         raw, kind="drawings", label=label, id_col=id_col, name_col=name_col, crs=crs,
         override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
         repair=repair, min_area_m2=min_area_m2, strict=False, geom_type="polygon",
         keep_columns=list(keep_columns) if keep_columns is not None else None,
-        keep_personal=keep_personal,
+        keep_personal=keep_personal, limits=limits,
     )
+    if on_report is not None:
+        on_report(result.report)
+    return result

@@ -49,7 +49,7 @@ def _sample_layers() -> tuple[list[LayerSpec], gpd.GeoDataFrame]:
     return specs, points
 
 
-def run_demo(out: Path, *, progress: bool = True) -> list[Path]:
+def run_demo(out: Path, *, progress: bool = True, overwrite: bool = False) -> list[Path]:
     """Run the main job on the bundled sample town; return the files written.
 
     Reads every sample drawing file (accounting for each feature), finds each
@@ -73,5 +73,6 @@ def run_demo(out: Path, *, progress: bool = True) -> list[Path]:
         consensus=cons, weights=points,
         weight_col="count", primary="lsoa", title="Brackenfield (sample town): overlap report",
         intro=intro, imd=read_imd(get_path("imd")), budget=1_000_000, progress=progress,
+        overwrite=overwrite,
     )
     return result.files

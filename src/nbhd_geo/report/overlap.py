@@ -28,7 +28,7 @@ from tqdm.std import tqdm
 
 from nbhd_geo import settings
 from nbhd_geo.errors import NbhdGeoError
-from nbhd_geo.io.disclosure import suppress_small_counts
+from nbhd_geo.io.publish import publish_frame, staged_output, write_csv, write_gpkg
 from nbhd_geo.measures.split import unit_splits
 from nbhd_geo.measures.tension import tension
 from nbhd_geo.overlay.apportion import apportion
@@ -81,10 +81,29 @@ class OverlapReport:
 
 
 def _publish(df: pd.DataFrame, path: Path, counts: Sequence[str], threshold: int | None) -> Path:
-    present = [c for c in counts if c in df.columns]
-    out = suppress_small_counts(df, present, threshold=threshold) if present else df
-    out.to_csv(path, index=False)
-    return path
+    return write_csv(publish_frame(df, counts=counts, threshold=threshold), path)
+
+
+def _write_reconciliation(rec: Reconciliation, out: Path, limit: int) -> list[Path]:
+    """Write what ``Reconciliation.write`` does, through the publishing helpers."""
+    import json
+
+    files = [_publish(cw.to_frame(), out / f"crosswalk_{name}.csv", _POP_COLS, limit)
+             for name, cw in rec.crosswalks.items()]
+    files.append(_publish(rec.best_fit_table(), out / "best_fit.csv", _POP_COLS, limit))
+    checks = {layer: {k: (f"<{limit}" if "population" in k and 0 < float(v) < limit
+                          else round(float(v)) if "population" in k else v)
+                      for k, v in c.items()} for layer, c in rec.checks.items()}
+    path = out / "checks.json"
+    path.write_text(json.dumps(checks, indent=2, default=float))
+    files.append(path)
+    gpkg = out / "layers.gpkg"
+    write_gpkg(rec.drawings, gpkg, "areas", threshold=limit, keep=("label", "neighbourhood"))
+    for name, bf in rec.best_fits.items():
+        write_gpkg(bf.geometries(), gpkg, f"best_fit_{name}", counts=_POP_COLS,
+                   threshold=limit)
+    files.append(gpkg)
+    return files
 
 
 _ACRONYMS = {"oa", "lsoa", "msoa", "lad", "pcn", "icb", "ltla", "utla", "pcon"}
@@ -121,8 +140,13 @@ def overlap_report(
     imd_layer: str = "lsoa",
     budget: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> OverlapReport:
     """Reconcile areas with statutory layers and write the planner's overlap report.
+
+    Everything is written to a temporary folder beside ``out`` and moved into place
+    only when the report is complete (:func:`nbhd_geo.io.publish.staged_output`); a
+    non-empty ``out`` is refused unless ``overwrite=True``.
 
     Parameters
     ----------
@@ -165,16 +189,51 @@ def overlap_report(
         (``allocation.csv``).
     progress
         Show progress bars.
+    overwrite
+        Replace a non-empty ``out`` folder (else an InputError, before any computing).
 
     Returns
     -------
     OverlapReport
     """
+    final = Path(out)
+    with staged_output(final, overwrite=overwrite) as stage:
+        result = _overlap_report_into(
+            areas, layers, stage, label_col=label_col, read_report=read_report,
+            drawings=drawings, consensus=consensus, weights=weights, weight_col=weight_col,
+            primary=primary, title=title, threshold=threshold, extra_sections=extra_sections,
+            intro=intro, imd=imd, imd_layer=imd_layer, budget=budget, progress=progress)
+    result.files = sorted({final / f.relative_to(stage) for f in result.files})
+    log.info("report written: %s", final / "index.html")
+    return result
+
+
+def _overlap_report_into(
+    areas: gpd.GeoDataFrame,
+    layers: Sequence[LayerSpec],
+    out: Path,
+    *,
+    label_col: str | None = None,
+    read_report: pd.DataFrame | None = None,
+    drawings: gpd.GeoDataFrame | None = None,
+    consensus: Any = None,
+    weights: gpd.GeoDataFrame | None = None,
+    weight_col: str | None = None,
+    primary: str | None = None,
+    title: str = "Neighbourhood overlap report",
+    threshold: int | None = None,
+    extra_sections: Sequence[Section] = (),
+    intro: Sequence[str] = (),
+    imd: Any = None,
+    imd_layer: str = "lsoa",
+    budget: int | None = None,
+    progress: bool = True,
+) -> OverlapReport:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     limit = settings.small_count_threshold if threshold is None else threshold
     rec = reconcile(areas, layers, weights=weights, weight_col=weight_col, progress=progress)
-    files = rec.write(out)
+    files = _write_reconciliation(rec, out, limit)
 
     tension_frames, split_frames = [], []
     for spec in tqdm(layers, desc="tension", disable=not progress, unit="layer"):
@@ -206,11 +265,12 @@ def overlap_report(
     files.append(_publish(rec.best_fit_table(), out / "best_fit.csv", _POP_COLS, limit))
     if read_report is not None:
         path = out / "read_report.csv"
-        read_report.to_csv(path, index=False)
+        write_csv(read_report, path)
         files.append(path)
-    _write_split_units(out / "layers.gpkg", layers, splits)
+    _write_split_units(out / "layers.gpkg", layers, splits, limit)
     source = drawings if drawings is not None else areas
-    source.reset_index().to_file(out / "layers.gpkg", layer="drawings", driver="GPKG")
+    write_gpkg(source, out / "layers.gpkg", "drawings", threshold=limit,
+               keep=[c for c in ("neighbourhood", label_col) if c])
 
     extra = list(extra_sections)
     if consensus is not None and drawings is not None:
@@ -221,10 +281,10 @@ def overlap_report(
         for name, table in con.tables.items():
             if name == "_zones":
                 zones = gpd.GeoDataFrame(table, geometry="geometry", crs=areas.crs)
-                zones.to_file(out / "layers.gpkg", layer="consensus_zones", driver="GPKG")
+                write_gpkg(zones, out / "layers.gpkg", "consensus_zones", threshold=limit,
+                           drop_personal=False)
             else:
-                table.to_csv(out / name, index=False)
-                files.append(out / name)
+                files.append(_publish(table, out / name, (), limit))
     if imd is not None:
         from nbhd_geo.report.sections import deprivation_section
 
@@ -250,7 +310,6 @@ def overlap_report(
         attribution=ATTRIBUTION,
     )
     files.append(page)
-    log.info("report written: %s", page)
     return OverlapReport(reconciliation=rec, tension=tens, splits=splits,
                          files=sorted(set(files)))
 
@@ -267,14 +326,16 @@ def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write_split_units(gpkg: Path, layers: Sequence[LayerSpec], splits: pd.DataFrame) -> None:
+def _write_split_units(gpkg: Path, layers: Sequence[LayerSpec], splits: pd.DataFrame,
+                      limit: int | None = None) -> None:
     """Units touched by at least one area, with their split measures, one layer each."""
     for spec in layers:
         s = splits[splits["layer"] == spec.name].drop(columns="layer").set_index("unit_id")
         cut = s[s["n_areas"] >= 1] if "n_areas" in s.columns else s
         geoms = spec.data.geometry.reindex(cut.index)
         frame = gpd.GeoDataFrame(cut, geometry=geoms.to_numpy(), crs=spec.data.crs)
-        frame.reset_index().to_file(gpkg, layer=f"split_units_{spec.name}", driver="GPKG")
+        write_gpkg(frame, gpkg, f"split_units_{spec.name}", threshold=limit,
+                   drop_personal=False)
 
 
 def _summary(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Reconciliation,

@@ -115,7 +115,7 @@ def map_overlap(
     ax.set_axis_off()
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.8)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, parse_math=False)  # "$x$" is a name, not mathtext
     save_show(fig, save=save, filepath=filepath, show=show)
     return fig, ax
 
@@ -143,6 +143,7 @@ def map_layers(
             for label, point in zip(areas[label_col], areas.geometry.representative_point(),
                                     strict=True):
                 ax.annotate(str(label), (point.x, point.y), ha="center", fontsize=7,
+                            parse_math=False,
                             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.7})
     ax.set_aspect("equal")
     ax.set_axis_off()
@@ -154,7 +155,7 @@ def map_layers(
         handles.append(Line2D([], [], color=DRAWN, linewidth=1.6, label="drawn"))
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.8)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, parse_math=False)  # "$x$" is a name, not mathtext
     save_show(fig, save=save, filepath=filepath, show=show)
     return fig, ax
 
@@ -188,6 +189,6 @@ def map_choropleth(
     ax.set_aspect("equal")
     ax.set_axis_off()
     if title:
-        ax.set_title(title)
+        ax.set_title(title, parse_math=False)  # "$x$" is a name, not mathtext
     save_show(fig, save=save, filepath=filepath, show=show)
     return fig, ax

@@ -70,7 +70,7 @@ def plot_consensus(
     n = int(consensus.summary.loc[name, "n_drawings"])
     res = (f"{consensus.cell_size:g} m grid" if consensus.method == "grid"
            else "polygon base")
-    ax.set_title(f"{name}: agreement of {n} drawings ({res})")
+    ax.set_title(f"{name}: agreement of {n} drawings ({res})", parse_math=False)
     ax.set_aspect("equal")
     if len(cores):
         ax.legend(loc="lower left", fontsize="small")

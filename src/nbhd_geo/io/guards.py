@@ -1,0 +1,311 @@
+"""Guards for reading untrusted files: no network, bounded resources, clean GeoJSON.
+
+Resident uploads are untrusted. Before GDAL sees a file, nbhd_geo:
+
+* turns GDAL's network features off (:func:`no_network`): linked CRS, remote schemas,
+  ``/vsicurl/`` and PROJ's grid downloads are never fetched;
+* checks sizes against :class:`Limits` (decompressed bytes, features, vertices, label
+  length), each overridable (``limits=`` in the library, ``--max-*`` in the CLI);
+* parses GeoJSON itself (:func:`clean_geojson`), so features GDAL would skip in silence
+  (non-object entries of ``features[]``) are counted, and a ``"crs"`` member that links
+  to a URL is removed before GDAL could follow it.
+
+Examples
+--------
+>>> limits = Limits(max_features=2)
+>>> try:
+...     limits.check_features(3, "src")
+... except Exception as err:
+...     print(err.fix)
+pass --max-features 3 (max_features=3) if the file is trusted
+>>> data, notes, bad = clean_geojson(
+...     b'{"type": "FeatureCollection", "crs": {"type": "link", "properties": '
+...     b'{"href": "http://127.0.0.1:9/x"}}, "features": [5]}', "src", Limits())
+>>> notes[0].startswith("linked CRS"), bad
+(True, {0: 'features[0] is not a GeoJSON object (int): skipped'})
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from nbhd_geo.errors import CRSError, InputError
+
+__all__ = ["Limits", "DEFAULT_LIMITS", "no_network", "read_bytes_bounded", "clean_geojson",
+           "zip_members_size"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one read; every limit can be raised (or ``None``: no limit).
+
+    Attributes
+    ----------
+    max_bytes
+        Largest size, in bytes, of what is decompressed (``.gz``, zip members) or
+        parsed in memory (GeoJSON, CSV); default 1 GB. Plain files that GDAL reads
+        from disk (GeoPackage, shapefile, FlatGeobuf, GeoParquet) are not limited.
+    max_features
+        Most features in one file (default 1,000,000).
+    max_vertices
+        Most vertices over all features of one file (default 50,000,000).
+    max_label_length
+        Longest id or neighbourhood name, in characters (default 200); longer ones are
+        cut to this length and the cut is reported.
+    """
+
+    max_bytes: int | None = 1_000_000_000
+    max_features: int | None = 1_000_000
+    max_vertices: int | None = 50_000_000
+    max_label_length: int | None = 200
+
+    def with_overrides(self, **kw: int | None) -> Limits:
+        """Return a copy with the given limits changed (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+    def check_bytes(self, size: int, label: str) -> None:
+        """Raise InputError when ``size`` exceeds ``max_bytes``."""
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise InputError(
+                f"is {size:,} bytes once decompressed, more than the limit of "
+                f"{self.max_bytes:,}", argument=label,
+                fix=f"pass --max-bytes {size} (max_bytes={size}) if the file is trusted")
+
+    def check_features(self, n: int, label: str) -> None:
+        """Raise InputError when ``n`` exceeds ``max_features``."""
+        if self.max_features is not None and n > self.max_features:
+            raise InputError(
+                f"has {n:,} features, more than the limit of {self.max_features:,}",
+                argument=label,
+                fix=f"pass --max-features {n} (max_features={n}) if the file is trusted")
+
+    def check_vertices(self, n: int, label: str) -> None:
+        """Raise InputError when ``n`` exceeds ``max_vertices``."""
+        if self.max_vertices is not None and n > self.max_vertices:
+            raise InputError(
+                f"has {n:,} vertices, more than the limit of {self.max_vertices:,}",
+                argument=label,
+                fix=f"pass --max-vertices {n} (max_vertices={n}) if the file is trusted, "
+                    "or simplify the shapes first")
+
+
+DEFAULT_LIMITS = Limits()
+
+_NETWORK_OFF = {
+    # /vsicurl/ and friends: no remote file is ever opened.
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".nbhd-geo-no-network",
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "GDAL_HTTP_TIMEOUT": "1",
+    "GDAL_HTTP_CONNECTTIMEOUT": "1",
+    "GDAL_HTTP_MAX_RETRY": "0",
+    # GML: never download application schemas or resolve remote xlinks.
+    "GML_DOWNLOAD_WFS_SCHEMA": "NO",
+    "GML_SKIP_RESOLVE_ELEMS": "ALL",
+    "GML_USE_SCHEMA_IMPORT": "NO",
+    # PROJ: no grid downloads from the CDN.
+    "PROJ_NETWORK": "OFF",
+    "OSR_DEFAULT_AXIS_MAPPING_STRATEGY": "TRADITIONAL_GIS_ORDER",
+}
+_network_done = False
+
+
+def no_network() -> None:
+    """Turn off GDAL's and PROJ's network access for this process (idempotent).
+
+    Examples
+    --------
+    >>> no_network()
+    >>> import pyogrio
+    >>> pyogrio.get_gdal_config_option("GML_DOWNLOAD_WFS_SCHEMA")
+    'NO'
+    """
+    global _network_done
+    if _network_done:
+        return
+    import pyogrio
+
+    pyogrio.set_gdal_config_options(_NETWORK_OFF)
+    try:
+        import pyproj.network
+
+        pyproj.network.set_network_enabled(False)
+    except (ImportError, AttributeError):  # pragma: no cover - old pyproj
+        pass
+    _network_done = True
+
+
+def read_bytes_bounded(path: Path, gz: bool, label: str, limits: Limits,
+                       member: str | None = None, keep: bool = True,
+                       max_lines: int | None = None) -> bytes:
+    """Bytes of ``path`` (gunzipped when ``gz``, or a zip ``member``), within ``max_bytes``.
+
+    Decompression stops as soon as the limit is passed, so a small bomb costs little.
+    With ``keep=False`` the data is only measured (and checked to decompress), and
+    ``b""`` is returned. With ``max_lines``, reading stops as soon as there are more
+    lines than that (rows of a CSV: a feature-count limit that needs no full read).
+    """
+    cap = limits.max_bytes
+    chunk = 1 << 20
+    if member is not None:
+        opener: Any = zipfile.ZipFile(path).open(member)
+    elif gz:
+        opener = gzip.open(path, "rb")
+    else:
+        size = path.stat().st_size
+        limits.check_bytes(size, label)
+        data = path.read_bytes()
+        if max_lines is not None and data.count(b"\n") > max_lines:
+            raise InputError(f"has more than {max_lines:,} rows, more than the feature limit",
+                             argument=label,
+                             fix="pass --max-features with a larger number (max_features=) "
+                                 "if the file is trusted")
+        return data
+    parts: list[bytes] = []
+    total = 0
+    lines = 0
+    try:
+        with opener as handle:
+            while True:
+                block = handle.read(chunk)
+                if not block:
+                    break
+                total += len(block)
+                if cap is not None and total > cap:
+                    raise InputError(
+                        f"decompresses to more than the limit of {cap:,} bytes",
+                        argument=label,
+                        fix="pass --max-bytes with a larger number (max_bytes=) if the "
+                            "file is trusted")
+                if max_lines is not None:
+                    lines += block.count(b"\n")
+                    if lines > max_lines:
+                        raise InputError(
+                            f"has more than {max_lines:,} rows, more than the feature limit",
+                            argument=label,
+                            fix="pass --max-features with a larger number (max_features=) "
+                                "if the file is trusted")
+                if keep:
+                    parts.append(block)
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"cannot be decompressed ({exc})", argument=label,
+                         fix="check the file is really gzip/zip, or decompress it first"
+                         ) from None
+    return b"".join(parts)
+
+
+def zip_members_size(path: Path, label: str, limits: Limits) -> list[str]:
+    """Member names of a zip whose declared total size is within ``max_bytes``."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"is not a readable zip file ({exc})", argument=label,
+                         fix="re-create the zip, or unzip it and pass the .shp") from None
+    limits.check_bytes(sum(i.file_size for i in infos), label)
+    return [i.filename for i in infos]
+
+
+_EPSG_FORMS = (
+    re.compile(r"^urn:ogc:def:crs:EPSG:[\d.]*:(\d+)$", re.IGNORECASE),
+    re.compile(r"^EPSG:(\d+)$", re.IGNORECASE),
+    re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/[\d.]+/(\d+)$", re.IGNORECASE),
+)
+_CRS84 = re.compile(r"^(urn:ogc:def:crs:OGC:[\d.]*:CRS84|https?://www\.opengis\.net/def/crs/"
+                    r"OGC/[\d.]+/CRS84|OGC:CRS84)$", re.IGNORECASE)
+
+
+def _clean_crs(member: Any, label: str, notes: list[str]) -> dict[str, Any] | None:
+    """Return a ``crs`` member GDAL may see safely (or None to drop it)."""
+    if not isinstance(member, dict):
+        notes.append("malformed 'crs' member removed")
+        return None
+    kind = member.get("type")
+    props: dict[str, Any] = (member["properties"] if isinstance(member.get("properties"), dict)
+                             else {})
+    if kind == "link" or "href" in props:
+        notes.append(f"linked CRS ({str(props.get('href', ''))[:80]!r}) removed unread: "
+                     "files are never allowed to reach the network")
+        return None
+    name = str(props.get("name", "")).strip()
+    if kind != "name" or not name:
+        notes.append("unrecognised 'crs' member removed")
+        return None
+    if _CRS84.match(name):
+        return {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}
+    for form in _EPSG_FORMS:
+        match = form.match(name)
+        if match:
+            code = int(match.group(1))
+            from pyproj import CRS
+            from pyproj.exceptions import CRSError as PyprojCRSError
+
+            try:
+                CRS.from_epsg(code)
+            except PyprojCRSError:
+                raise CRSError(f"declares an unknown CRS {name!r}", argument=label,
+                               fix="use --crs EPSG:27700 --override-crs (or the right EPSG "
+                                   "code) to say which CRS the coordinates are in") from None
+            return {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{code}"}}
+    raise CRSError(f"declares a CRS nbhd_geo does not read ({name[:80]!r})", argument=label,
+                   fix="use --crs EPSG:4326 --override-crs (or the right EPSG code)")
+
+
+def clean_geojson(data: bytes, label: str, limits: Limits) -> tuple[bytes, list[str],
+                                                                     dict[int, str]]:
+    """Parse GeoJSON, drop what GDAL must not see, count what GDAL would skip.
+
+    Returns
+    -------
+    (bytes, notes, skipped)
+        Re-serialised GeoJSON holding every ``features[]`` entry that is an object (a
+        non-object entry is replaced by a feature without geometry so row numbers stay
+        aligned), file-level notes, and ``{input_row: reason}`` for the replaced entries.
+    """
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"cannot be read as GeoJSON ({str(exc)[:120]})", argument=label,
+                         fix="check that the file is valid GeoJSON (try opening it in QGIS)"
+                         ) from None
+    notes: list[str] = []
+    skipped: dict[int, str] = {}
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = {"type": "FeatureCollection", "features": [doc]}
+    elif isinstance(doc, dict) and doc.get("type") in (
+            "Polygon", "MultiPolygon", "Point", "LineString", "MultiPoint", "MultiLineString",
+            "GeometryCollection"):
+        doc = {"type": "FeatureCollection",
+               "features": [{"type": "Feature", "properties": {}, "geometry": doc}]}
+    if not isinstance(doc, dict) or not isinstance(doc.get("features"), list):
+        raise InputError("is JSON but not a GeoJSON FeatureCollection (no 'features' list)",
+                         argument=label, fix="export the drawings as GeoJSON")
+    features = doc["features"]
+    limits.check_features(len(features), label)
+    clean: list[dict[str, Any]] = []
+    for i, feat in enumerate(features):
+        if not isinstance(feat, dict):
+            skipped[i] = f"features[{i}] is not a GeoJSON object ({type(feat).__name__}): skipped"
+            clean.append({"type": "Feature", "properties": {}, "geometry": None})
+            continue
+        feat = dict(feat)
+        feat["type"] = "Feature"
+        if not isinstance(feat.get("properties"), dict):
+            feat["properties"] = {}
+        geom = feat.get("geometry")
+        if geom is not None and not (isinstance(geom, dict) and isinstance(geom.get("type"), str)):
+            skipped[i] = "geometry is not a GeoJSON geometry object"
+            feat["geometry"] = None
+        feat.pop("crs", None)
+        clean.append(feat)
+    out: dict[str, Any] = {"type": "FeatureCollection", "features": clean}
+    if "crs" in doc:
+        crs = _clean_crs(doc["crs"], label, notes)
+        if crs is not None:
+            out["crs"] = crs
+    return json.dumps(out).encode(), notes, skipped
