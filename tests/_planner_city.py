@@ -103,14 +103,18 @@ def build_city(shared_data_dir: str | Path, district: str = "E08000036", n: int 
     density = lsoa.merge(pop, on="lsoa21_code")
     density["per_m2"] = density["usual_residents_total"] / density.area
 
+    dens_tree = shapely.STRtree(np.asarray(density.geometry.array, dtype=object))
+    dens_per_m2 = density["per_m2"].to_numpy(float)
     core = district_geom.buffer(-400)
+    shapely.prepare(core)
     minx, miny, maxx, maxy = core.bounds
     names = _names(n, rng)
     rows = []
     n_inside = max(1, n // 5)
     ward_geoms = list(wards.geometry)
+    tree_geoms: shapely.STRtree | None = None
     for i, name in enumerate(names):
-        for _ in range(200):
+        for _ in range(1500):
             if i < n_inside:
                 w = ward_geoms[int(rng.integers(len(ward_geoms)))]
                 p = w.buffer(-300).representative_point() if not w.buffer(-300).is_empty \
@@ -121,9 +125,9 @@ def build_city(shared_data_dir: str | Path, district: str = "E08000036", n: int 
             pt = shapely.Point(x, y)
             if not core.contains(pt):
                 continue
-            here = density[density.contains(pt)]
-            per_m2 = float(here["per_m2"].iloc[0]) if len(here) else 0.002
-            people = float(np.exp(rng.uniform(np.log(300), np.log(20000))))
+            hit = dens_tree.query(pt, predicate="within")
+            per_m2 = float(dens_per_m2[hit[0]]) if len(hit) else 0.002
+            people = float(np.clip(rng.lognormal(np.log(1500), 1.0), 150, 20000))
             radius = float(np.clip(np.sqrt(people / max(per_m2, 1e-4) / np.pi), 120, 2200))
             geom = _blob(x, y, radius, rng)
             if i < n_inside:
@@ -136,11 +140,18 @@ def build_city(shared_data_dir: str | Path, district: str = "E08000036", n: int 
                 if not w.contains(geom):
                     continue
             geom = geom.intersection(district_geom)
+            # Residents' neighbourhoods mostly tile: little overlap with those drawn so far.
+            if rows and tree_geoms is not None:
+                near = tree_geoms.query(geom, predicate="intersects")
+                if len(near) and sum(geom.intersection(rows[k]["geometry"]).area
+                                     for k in near) > 0.25 * geom.area:
+                    continue
             if geom.is_empty or geom.area < 2e4:
                 continue
             if geom.geom_type != "Polygon":
                 geom = max(geom.geoms, key=lambda g: g.area)
             rows.append({"name": name, "geometry": geom})
+            tree_geoms = shapely.STRtree([r["geometry"] for r in rows])
             break
     drawings = gpd.GeoDataFrame(rows, crs=27700)
     n_in = int(sum(any(w.contains(g) for w in ward_geoms) for g in drawings.geometry))

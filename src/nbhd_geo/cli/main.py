@@ -434,7 +434,7 @@ def demo_cmd(out: str, verbose: int, quiet: int) -> None:
     from nbhd_geo.report.demo import run_demo
 
     _setup_logging(verbose, quiet)
-    written = run_demo(Path(out), progress=quiet == 0)
+    written = run_demo(Path(out), progress=quiet == 0 and sys.stderr.isatty())
     click.echo(f"demo written to {out}/ ({len(written)} files); open {out}/index.html")
 
 

@@ -67,6 +67,8 @@ def unit_names(units: gpd.GeoDataFrame, column: str | None = None) -> pd.Series:
     >>> unit_names(u).tolist()
     ['Walkley']
     """
+    if column is not None and column == units.index.name:
+        return pd.Series(units.index.astype(str), index=units.index)
     if column is not None:
         if column not in units.columns:
             from nbhd_geo.errors import InputError
@@ -76,7 +78,7 @@ def unit_names(units: gpd.GeoDataFrame, column: str | None = None) -> pd.Series:
                              fix=f"choose from {[c for c in units.columns if c != 'geometry']}")
         col: str | None = column
     else:
-        cands = [c for c in units.columns if c != "geometry" and units[c].dtype == object
+        cands = [c for c in units.columns if c != "geometry" and not pd.api.types.is_numeric_dtype(units[c])
                  and (c.upper().endswith("NM") or c.lower().endswith("_name")
                       or c.lower() == "name")]
         col = cands[0] if cands else None
@@ -122,6 +124,7 @@ def map_layers(page: PlannerPage, rows: list[dict[str, Any]]) -> tuple[list[dict
         [{"name": r["name"], "anchor": f"d-{i + 1}", "facts": _facts(page, r)}
          for i, r in enumerate(rows)], index=page.areas.index)
     out = [{"key": "nbhd", "label": "Neighbourhoods", "kind": "nbhd", "checked": True,
+            "colour": "#6a3d9a",
             "geojson": geojson_layer(page.areas, props, tolerance_m=8)}]
     colours = ["#243b53", "#0b6e4f", "#7a0177", "#8c510a"]
     k = 0
@@ -144,7 +147,7 @@ def map_layers(page: PlannerPage, rows: list[dict[str, Any]]) -> tuple[list[dict
         out.append({"key": f"l{k}", "label": f"{lv.word}s" if lv.word.isupper() else
                     f"{lv.word[0].upper()}{lv.word[1:]}s", "kind": kind,
                     "colour": colours[k % len(colours)],
-                    "checked": not fine or kind == "decile",
+                    "checked": not fine,
                     "geojson": geojson_layer(near, p, tolerance_m=10 if fine else 15)})
         k += 1
     # Draw order: fine layers first, then units, neighbourhoods last (on top).
@@ -155,6 +158,8 @@ def map_layers(page: PlannerPage, rows: list[dict[str, Any]]) -> tuple[list[dict
 
 def details(page: PlannerPage, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per-neighbourhood detail: headline, sentences, SVG map, per-layer table."""
+    from nbhd_geo.report.board import is_fine
+
     main = _main_layer(page)
     styles = {"fine": {"stroke": "#7b8794", "stroke-width": "0.8", "stroke-dasharray": "3 2"},
               "unit": {"stroke": "#243b53", "stroke-width": "2"}}
@@ -169,22 +174,27 @@ def details(page: PlannerPage, rows: list[dict[str, Any]]) -> list[dict[str, Any
     # Fine lines first so unit lines sit on top.
     draw.sort(key=lambda d: 0 if d[3] is styles["fine"] else 1)
     out = []
+    trows = {lv.name: lv.tension.to_dict("index") for lv in page.layers}
+    srows = {lv.name: split_values(lv.tension).to_dict("index") for lv in page.layers}
+    geoms = dict(zip(page.areas.index, page.areas.geometry, strict=True))
     for r, aid in zip(rows, page.areas.index, strict=True):
-        geom = page.areas.geometry.loc[aid]
+        geom = geoms[aid]
         table, sentences = [], []
         for lv in page.layers:
-            if aid not in lv.tension.index:
+            if aid not in trows[lv.name]:
                 continue
-            t = lv.tension.loc[aid]
-            sv = split_values(lv.tension.loc[[aid]]).iloc[0]
+            t = trows[lv.name][aid]
+            sv = srows[lv.name][aid]
             n_units = int(t.get("n_units", 0))
+            # Inside one ward/PCN, the ward's fit only says the ward is bigger: not shown.
+            show_fit = is_fine(lv.name) or not sv["inside"]
             table.append({
                 "word": f"{lv.word}s" if lv.word.isupper() else f"{lv.word[0].upper()}"
                         f"{lv.word[1:]}s",
                 "n_units": n_units, "split": pct_text(sv["split"]),
-                "fit": pct_text(t.get("iou")),
-                "left_out": pct_text(t.get("excluded_inside_share")),
-                "extra": pct_text(t.get("included_outside_share")),
+                "fit": pct_text(t.get("iou")) if show_fit else "–",
+                "left_out": pct_text(t.get("excluded_inside_share")) if show_fit else "–",
+                "extra": _extra(t.get("included_outside_share")) if show_fit else "–",
                 "boundary": pct_text(t.get("f1_50")),
             })
             if lv is not main:
@@ -204,6 +214,14 @@ def details(page: PlannerPage, rows: list[dict[str, Any]]) -> list[dict[str, Any
         out.append({"name": r["name"], "headline": " · ".join(head), "sentences": sentences,
                     "table": table, "svg": svg})
     return out
+
+
+def _extra(share: Any) -> str:
+    """Extra area as a share of the drawn area; "3.3 × drawn area" above 100 %."""
+    if share is None or pd.isna(share):
+        return "–"
+    v = float(share)
+    return pct_text(v) if v <= 1 else f"{v:.1f} × its area"
 
 
 def checks_rows(page: PlannerPage, pop_check: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -246,6 +264,16 @@ def read_summary(report: pd.DataFrame | None) -> tuple[list[str], str]:
     return lines, shown.to_html(index=False, border=0, escape=True) + note
 
 
+def _index_layers(page: PlannerPage) -> list[tuple[str, str, bool]]:
+    """Index columns: the main layer's "spans" first, then the others."""
+    from nbhd_geo.report.board import is_fine
+
+    main = _main_layer(page)
+    order = sorted(page.layers, key=lambda lv: (lv is not main, is_fine(lv.name)))
+    return [(lv.name, lv.word, is_fine(lv.name)) for lv in order
+            if lv.name.lower() not in ("lad", "oa")]
+
+
 def write_page(page: PlannerPage, path: Path, pop_check: dict[str, Any] | None = None) -> Path:
     """Render the whole page to ``path``."""
     import html as _html
@@ -274,7 +302,8 @@ def write_page(page: PlannerPage, path: Path, pop_check: dict[str, Any] | None =
         page=page, rows=rows, board=board, details=det, map_layers=layers_,
         map_layers_js=js, checks=checks_rows(page, pop_check), read_lines=read_lines,
         read_table=read_table, main_word=main.word if main else "unit",
-        fit_layers=[(lv.name, lv.word) for lv in page.layers],
+        index_layers=_index_layers(page),
+        cap=lambda w: w if w.isupper() else w[:1].upper() + w[1:],
         version=__version__, today=date.today().isoformat(),
         leaflet_js=markup(_asset("leaflet.js").replace("</script", "<\\/script")),
         leaflet_css=markup(_asset("leaflet.css")),

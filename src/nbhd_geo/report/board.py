@@ -150,7 +150,8 @@ def spans_text(pieces: Sequence[tuple[str, float]], unit: str, *, most: int = 4)
         return f"outside every {unit}"
     if len(pieces) == 1:
         return f"inside one {unit} ({pieces[0][0]})"
-    named = ", ".join(f"{n} {pct_text(s)}" for n, s in pieces[:most])
+    sep = "; " if any("," in n for n, _ in pieces[:most]) else ", "
+    named = sep.join(f"{n} {pct_text(s)}" for n, s in pieces[:most])
     more = f" and {len(pieces) - most} more" if len(pieces) > most else ""
     return f"split across {plural(len(pieces), unit)}: {named}{more}"
 
@@ -213,41 +214,68 @@ def _per_area_spans(lv: LayerView) -> dict[Any, str]:
     return out
 
 
+def is_fine(layer: str) -> bool:
+    """Building-block layers (OA, LSOA, MSOA): covering several units is expected.
+
+    Examples
+    --------
+    >>> is_fine("lsoa"), is_fine("LSOA21"), is_fine("ward")
+    (True, True, False)
+    """
+    low = layer.lower().rstrip("s0123456789")
+    return low in ("oa", "lsoa", "msoa")
+
+
 def index_rows(page: PlannerPage) -> list[dict[str, Any]]:
-    """One row per neighbourhood with display text and sort keys."""
+    """Build one row per neighbourhood with display text and sort keys."""
+    spans = {lv.name: _per_area_spans(lv) for lv in page.layers if not is_fine(lv.name)}
+    splits = {lv.name: split_values(lv.tension) for lv in page.layers}
     main = _main_layer(page)
-    spans = _per_area_spans(main) if main is not None else {}
+    split_d = {k: v.to_dict("index") for k, v in splits.items()}
+    iou_d = {lv.name: lv.tension["iou"].astype(float).to_dict() if "iou" in lv.tension else {}
+             for lv in page.layers}
+    area_d = dict(zip(page.areas.index, page.areas.geometry.area, strict=True))
+    dep_d = page.deprivation.to_dict("index") if page.deprivation is not None else {}
+    alloc_d = page.allocation.to_dict("index") if page.allocation is not None else {}
     rows = []
     for aid in page.areas.index:
         r: dict[str, Any] = {"id": str(aid), "name": str(page.labels.get(aid, aid))}
         pv = page.people.get(aid) if page.people is not None else None
         r["people"] = people_text(pv, page.threshold)
         r["people_sort"] = people_value(pv, page.threshold)
-        r["area_m2"] = float(page.areas.geometry.loc[aid].area)
+        r["area_m2"] = float(area_d[aid])
         r["area"] = area_text(r["area_m2"])
-        fits = {}
+        r["fits"], r["spans_by"], r["split_by"] = {}, {}, {}
         for lv in page.layers:
-            if aid in lv.tension.index:
-                row = lv.tension.loc[aid]
-                fits[lv.name] = float(row.get("iou", np.nan))
-        r["fits"] = fits
-        if main is not None and aid in main.tension.index:
-            sv = split_values(main.tension.loc[[aid]]).iloc[0]
+            if aid in split_d[lv.name]:
+                r["fits"][lv.name] = float(iou_d[lv.name].get(aid, np.nan))
+                r["split_by"][lv.name] = float(split_d[lv.name][aid]["split"])
+            if lv.name in spans:
+                r["spans_by"][lv.name] = spans[lv.name].get(aid, f"outside every {lv.word}")
+        if main is not None and aid in split_d[main.name]:
+            sv = split_d[main.name][aid]
             r["split"] = float(sv["split"])
             r["inside"] = bool(sv["inside"])
-            r["spans"] = spans.get(aid, f"outside every {main.word}")
-            r["n_main"] = int(main.pieces.loc[main.pieces["area_id"] == aid].shape[0])
-        if page.deprivation is not None and aid in page.deprivation.index:
-            d = page.deprivation.loc[aid]
+            r["spans"] = (spans[main.name].get(aid, f"outside every {main.word}")
+                          if main.name in spans else _per_area_spans_one(main, aid))
+        if aid in dep_d:
+            d = dep_d[aid]
             r["decile"] = None if pd.isna(d.get("decile")) else int(d["decile"])
             r["most_deprived"] = d.get("share_most_deprived")
-        if page.allocation is not None and aid in page.allocation.index:
-            a = page.allocation.loc[aid]
+        if aid in alloc_d:
+            a = alloc_d[aid]
             r["money"] = float(a["allocation"])
             ph = a.get("per_head")
             r["per_head"] = None if ph is None or pd.isna(ph) else float(ph)
         rows.append(r)
     return rows
+
+
+def _per_area_spans_one(lv: LayerView, aid: Any) -> str:
+    g = lv.pieces[lv.pieces["area_id"] == aid].sort_values(["share", "unit_id"],
+                                                           ascending=[False, True])
+    return spans_text([(str(lv.names.get(u, u)), float(v))
+                       for u, v in zip(g["unit_id"], g["share"], strict=True)], lv.word)
 
 
 def _money(v: float | None, decimals: int = 0) -> str:
@@ -274,22 +302,29 @@ def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, An
         out["paragraphs"].append(f"{n} neighbourhoods drawn by residents (no population given).")
     for lv in page.layers:
         sv = split_values(lv.tension)
-        iou = lv.tension["iou"].astype(float) if "iou" in lv.tension else pd.Series(dtype=float)
         inside = int(sv["inside"].sum())
-        well = int((iou >= WELL).sum())
-        poor = int((iou < POOR).sum() + iou.isna().sum())
+        if is_fine(lv.name):
+            score = lv.tension["iou"].astype(float)
+            well = int((score >= WELL).sum())
+            poor = int((score < POOR).sum() + score.isna().sum())
+            measure = f"a set of whole {lv.word}s stands in: overlap score"
+            sentence = (f"For {well} of {n} neighbourhoods a set of whole {lv.word}s stands in "
+                        f"well (overlap score {pct_text(WELL)} or more); for {poor} poorly "
+                        f"(under {pct_text(POOR)}).")
+            bands = ("80 % or more", "50–80 %", "under 50 %")
+        else:
+            in_main = 1 - sv["split"].astype(float)
+            well = int((in_main >= 0.9).sum())
+            poor = int((in_main < 0.5).sum() + in_main.isna().sum())
+            measure = f"share of the neighbourhood inside its main {lv.word}"
+            sentence = (f"{plural(inside, 'neighbourhood')} lie wholly inside one {lv.word}"
+                        f" and {well} have at least 90 % of their area in one {lv.word}, so one "
+                        f"{lv.word} serves them; {poor} have less than half their area in any "
+                        f"one {lv.word}.")
+            bands = ("90 % or more", "50–90 %", "under 50 %")
         out["layers"].append({
-            "word": lv.word,
-            "inside": inside,
-            "well": well,
-            "fair": n - well - poor,
-            "poor": poor,
-            "sentence": (
-                f"{plural(inside, 'neighbourhood')} lie wholly inside one {lv.word}. "
-                f"For {well} of {n}, a set of whole {lv.word}s stands in well "
-                f"(overlap score {pct_text(WELL)} or more); for {poor} it stands in poorly "
-                f"(under {pct_text(POOR)})."
-            ),
+            "word": lv.word, "inside": inside, "well": well, "fair": n - well - poor,
+            "poor": poor, "measure": measure, "bands": bands, "sentence": sentence,
         })
     main = _main_layer(page)
     if main is not None:

@@ -72,6 +72,7 @@ def run_demo(out: Path, *, progress: bool = True) -> list[Path]:
         areas, layers, out, label_col=label_col, read_report=report, drawings=drawings,
         consensus=cons, weights=points,
         weight_col="count", primary="lsoa", title="Brackenfield (sample town): overlap report",
-        intro=intro, imd=read_imd(get_path("imd")), budget=1_000_000, progress=progress,
+        intro=intro, imd=read_imd(get_path("imd")), budget=1_000_000, sample_data=True,
+        progress=progress,
     )
     return result.files

@@ -16,7 +16,6 @@ import pandas as pd
 from nbhd_geo.deprivation.imd import IMDTable
 from nbhd_geo.deprivation.summary import allocate, imd_summary, rank_targets, to_wide
 from nbhd_geo.report.html import Section, figure_to_data_uri, table_html
-from nbhd_geo.report.plot import map_choropleth
 
 __all__ = ["Deprivation", "SectionResult", "consensus_section", "deprivation_section",
            "deprivation_tables", "national_decile"]
@@ -130,6 +129,8 @@ def deprivation_section(
         tab_list.append(("Allocation", table_html(
             shown.iloc[np.argsort(-alloc["allocation"].to_numpy(), kind="stable")],
             counts=["population"])))
+
+    from nbhd_geo.report.plot import map_choropleth
 
     deciles = imd.long.loc[imd.long["domain"] == "imd", ["lsoa_code", "decile"]]
     shaded = lsoa.join(deciles.set_index("lsoa_code"), how="left")

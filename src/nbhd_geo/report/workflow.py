@@ -277,7 +277,8 @@ def neighbourhood_areas(
     """
     if by not in drawings.columns or drawings[by].isna().all():
         return drawings, None, ["Each drawing is reported on its own (no name column)."], None
-    named = drawings[drawings[by].notna()]
+    has_name = drawings[by].notna() & (drawings[by].astype(str).str.strip() != "")
+    named = drawings[has_name]
     names = named[by].astype(str)
     counts = names.value_counts()
     multi = set(counts.index[counts >= 2]) if consensus is not False else set()
@@ -294,6 +295,10 @@ def neighbourhood_areas(
         pieces.append(as_drawn)
     cons = None
     intro = []
+    unnamed = int((~has_name).sum())
+    if unnamed:
+        intro.append(f"{unnamed} drawing{'s' if unnamed != 1 else ''} without a neighbourhood "
+                     "name left out.")
     n_single = int((counts == 1).sum()) if consensus is not True else 0
     if n_single and consensus is not True:
         intro.append(f"{n_single} neighbourhood{'s are' if n_single != 1 else ' is'} drawn "
