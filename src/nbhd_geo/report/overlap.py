@@ -283,7 +283,8 @@ def _section_html(section: Section) -> str:
     parts += [f'<figure><img src="{uri}" alt="{_html.escape(alt)}" style="max-width:100%">'
               f"<figcaption>{_html.escape(alt)}</figcaption></figure>"
               for uri, alt in section.figures]
-    parts += [f"<h4>{_html.escape(cap)}</h4><div class='tablewrap'>{tab}</div>"
+    parts += [f"<h4>{_html.escape(cap)}</h4><div class='tablewrap' tabindex='0' role='region' "
+              f"aria-label='{_html.escape(cap)}'>{tab}</div>"
               for cap, tab in section.tables]
     return "".join(parts)
 
