@@ -104,12 +104,19 @@ def layer_views(layers: Sequence[Any], crosswalks: dict[str, Any], tens: pd.Data
 
 
 def _facts(page: PlannerPage, r: dict[str, Any]) -> list[list[str]]:
+    from nbhd_geo.report.board import is_fine
+
     facts = [["People", r["people"]], ["Area", r["area"]]]
     if "spans" in r:
         facts.append(["Where it lies", r["spans"]])
+    main = _main_layer(page)
     for lv in page.layers:
-        if lv.name in r["fits"]:
+        if lv.name not in r["fits"] or len(lv.units) <= 1 or lv is main:
+            continue
+        if is_fine(lv.name):
             facts.append([f"Fit with {lv.word}s", pct_text(r["fits"][lv.name])])
+        elif lv.name in r["spans_by"]:
+            facts.append([f"{lv.word[:1].upper()}{lv.word[1:]}s", r["spans_by"][lv.name]])
     if r.get("decile") is not None:
         facts.append(["IMD decile", f"{r['decile']} (1 = most deprived)"])
     if r.get("per_head") is not None:
@@ -126,7 +133,7 @@ def map_layers(page: PlannerPage, rows: list[dict[str, Any]]) -> tuple[list[dict
     out = [{"key": "nbhd", "label": "Neighbourhoods", "kind": "nbhd", "checked": True,
             "colour": "#6a3d9a",
             "geojson": geojson_layer(page.areas, props, tolerance_m=8)}]
-    colours = ["#243b53", "#0b6e4f", "#7a0177", "#8c510a"]
+    colours = ["#243b53", "#0b6e4f", "#b35806", "#2166ac"]
     k = 0
     for lv in page.layers:
         low = lv.name.lower()
@@ -181,7 +188,7 @@ def details(page: PlannerPage, rows: list[dict[str, Any]]) -> list[dict[str, Any
         geom = geoms[aid]
         table, sentences = [], []
         for lv in page.layers:
-            if aid not in trows[lv.name]:
+            if aid not in trows[lv.name] or len(lv.units) <= 1:
                 continue
             t = trows[lv.name][aid]
             sv = srows[lv.name][aid]
@@ -271,7 +278,7 @@ def _index_layers(page: PlannerPage) -> list[tuple[str, str, bool]]:
     main = _main_layer(page)
     order = sorted(page.layers, key=lambda lv: (lv is not main, is_fine(lv.name)))
     return [(lv.name, lv.word, is_fine(lv.name)) for lv in order
-            if lv.name.lower() not in ("lad", "oa")]
+            if lv.name.lower() not in ("lad", "oa") and len(lv.units) > 1]
 
 
 def write_page(page: PlannerPage, path: Path, pop_check: dict[str, Any] | None = None) -> Path:

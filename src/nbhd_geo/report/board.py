@@ -301,6 +301,8 @@ def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, An
     else:
         out["paragraphs"].append(f"{n} neighbourhoods drawn by residents (no population given).")
     for lv in page.layers:
+        if len(lv.units) <= 1:  # a study-area outline (one district): nothing to compare
+            continue
         sv = split_values(lv.tension)
         inside = int(sv["inside"].sum())
         if is_fine(lv.name):
