@@ -179,3 +179,39 @@ if __name__ == "__main__":  # pragma: no cover - manual use
     c = build_city(sys.argv[1] if len(sys.argv) > 1 else "../shared/data",
                    out=sys.argv[2] if len(sys.argv) > 2 else None)
     print(c)
+
+
+def many_drawings(city: City, n: int = 10_000, names: int = 300, seed: int = 1,
+                  out: str | Path | None = None) -> Path:
+    """Write ``n`` resident drawings of ``names`` neighbourhoods over the city's district.
+
+    Each name has a seeded centre and size; its drawings are smooth blobs around it that
+    differ in position (±60 m), size (±15 %) and outline, as different residents' would.
+    """
+    rng = np.random.default_rng(seed)
+    lad = gpd.read_file(city.lad).to_crs(27700)
+    district = lad.geometry.iloc[0]
+    core = district.buffer(-800)
+    minx, miny, maxx, maxy = core.bounds
+    pool = [f"{a} {b}" for a in _FIRST for b in _SECOND]
+    chosen = [pool[i] for i in rng.choice(len(pool), size=min(names, len(pool)),
+                                          replace=False)]
+    while len(chosen) < names:
+        chosen.append(f"{chosen[len(chosen) % len(pool)]} {len(chosen)}")
+    centres = []
+    while len(centres) < names:
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if core.contains(shapely.Point(x, y)):
+            centres.append((x, y, float(np.clip(rng.lognormal(np.log(450), 0.5), 150, 1500))))
+    per = np.full(names, n // names)
+    per[: n - per.sum()] += 1
+    rows = []
+    for name, (x, y, r), k in zip(chosen, centres, per, strict=True):
+        for _ in range(int(k)):
+            dx, dy = rng.normal(0, 60, 2)
+            rows.append({"neighbourhood": name,
+                         "geometry": _blob(x + dx, y + dy, r * rng.uniform(0.85, 1.15), rng)})
+    frame = gpd.GeoDataFrame(rows, crs=27700)
+    path = Path(out) if out else city.folder / "many_drawings.gpkg"
+    frame.to_file(path, layer="drawings", driver="GPKG")
+    return path

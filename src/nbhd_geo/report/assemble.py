@@ -134,13 +134,18 @@ def map_layers(page: PlannerPage, rows: list[dict[str, Any]]) -> tuple[list[dict
             "colour": "#6a3d9a",
             "geojson": geojson_layer(page.areas, props, tolerance_m=8)}]
     colours = ["#243b53", "#0b6e4f", "#b35806", "#2166ac"]
+    import shapely
+
+    x0, y0, x1, y1 = page.areas.total_bounds
+    extent = shapely.box(x0 - 2000, y0 - 2000, x1 + 2000, y1 + 2000)
     k = 0
     for lv in page.layers:
         low = lv.name.lower()
         if low in ("oa",):
             continue
-        near = lv.units.iloc[lv.units.sindex.query(page.areas.union_all().buffer(2000),
-                                                     predicate="intersects")]
+        # Units near the neighbourhoods: a padded bounding box (a buffer of the union of
+        # hundreds of consensus cores costs gigabytes).
+        near = lv.units.iloc[np.sort(lv.units.sindex.query(extent, predicate="intersects"))]
         near = near.iloc[np.argsort(near.index.astype(str), kind="stable")]
         p = pd.DataFrame({"name": lv.names.reindex(near.index).astype(str)})
         fine = low in ("lsoa", "msoa", "lsoas")
