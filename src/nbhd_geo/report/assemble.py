@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,8 @@ def unit_names(units: gpd.GeoDataFrame, column: str | None = None) -> pd.Series:
                              fix=f"choose from {[c for c in units.columns if c != 'geometry']}")
         col: str | None = column
     else:
-        cands = [c for c in units.columns if c != "geometry" and not pd.api.types.is_numeric_dtype(units[c])
+        cands = [c for c in units.columns
+                 if c != "geometry" and not pd.api.types.is_numeric_dtype(units[c])
                  and (c.upper().endswith("NM") or c.lower().endswith("_name")
                       or c.lower() == "name")]
         col = cands[0] if cands else None
@@ -88,7 +89,7 @@ def unit_names(units: gpd.GeoDataFrame, column: str | None = None) -> pd.Series:
 
 
 def layer_views(layers: Sequence[Any], crosswalks: dict[str, Any], tens: pd.DataFrame,
-                labels: dict[str, str | None]) -> list[LayerView]:
+                labels: Mapping[str, str | None]) -> list[LayerView]:
     """One :class:`LayerView` per statutory layer."""
     views = []
     for spec in layers:
@@ -126,7 +127,7 @@ def _facts(page: PlannerPage, r: dict[str, Any]) -> list[list[str]]:
 
 def map_layers(page: PlannerPage, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
                                                                          str]:
-    """The web map's layers (GeoJSON text + options) and their JS spec."""
+    """Build the web map's layers (GeoJSON text + options) and their JS spec."""
     props = pd.DataFrame(
         [{"name": r["name"], "anchor": f"d-{i + 1}", "facts": _facts(page, r)}
          for i, r in enumerate(rows)], index=page.areas.index)
@@ -163,7 +164,8 @@ def map_layers(page: PlannerPage, rows: list[dict[str, Any]]) -> tuple[list[dict
                     "geojson": geojson_layer(near, p, tolerance_m=10 if fine else 15)})
         k += 1
     # Draw order: fine layers first, then units, neighbourhoods last (on top).
-    out.sort(key=lambda m: {"decile": 0, "fine": 0, "unit": 1, "nbhd": 2}[m["kind"]])
+    rank = {"decile": 0, "fine": 0, "unit": 1, "nbhd": 2}
+    out.sort(key=lambda m: rank[str(m["kind"])])
     js = json.dumps([{k2: v for k2, v in m.items() if k2 != "geojson"} for m in out])
     return out, js
 

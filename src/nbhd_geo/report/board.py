@@ -47,7 +47,7 @@ def people_text(value: float | None, threshold: int = 10) -> str:
 
 
 def people_value(value: float | None, threshold: int = 10) -> float | None:
-    """The rounded figure behind :func:`people_text` (``None`` when suppressed)."""
+    """Return the rounded figure behind :func:`people_text` (``None`` when suppressed)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     v = float(value)
@@ -71,7 +71,7 @@ def area_text(m2: float) -> str:
 
 
 def pct_text(share: float | None) -> str:
-    """A share 0–1 as a whole percentage (``"63 %"``); ``"–"`` when unknown.
+    """Format a share 0–1 as a whole percentage (``"63 %"``); ``"–"`` when unknown.
 
     Examples
     --------
@@ -285,7 +285,7 @@ def _money(v: float | None, decimals: int = 0) -> str:
 
 
 def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The headline figures and sentences of the board summary."""
+    """Compute the headline figures and sentences of the board summary."""
     n = len(rows)
     out: dict[str, Any] = {"n": n, "paragraphs": [], "layers": [], "worst": [],
                            "deprivation": [], "allocation": [], "alloc_rows": []}

@@ -276,7 +276,7 @@ def _with_imd_population(layers: Sequence[LayerSpec], imd: Any,
 
 
 def _section_html(section: Section) -> str:
-    """A legacy :class:`Section` (paragraphs, PNG figures, tables) as HTML for the appendix."""
+    """Render a legacy :class:`Section` (text, PNG figures, tables) as appendix HTML."""
     import html as _html
 
     parts = [f"<p>{_html.escape(p)}</p>" for p in section.paragraphs]
@@ -352,7 +352,7 @@ def _planner_page(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Rec
 
 def page_pop_check(page: Any, rec: Reconciliation,
                    layers: Sequence[LayerSpec]) -> dict[str, Any] | None:
-    """Population conservation in words: people inside + outside the covered area."""
+    """Say population conservation in words: people inside + outside the covered area."""
     cover = getattr(page, "_cover", None)
     spec = getattr(page, "_pop_layer", None)
     if cover is None or spec is None:

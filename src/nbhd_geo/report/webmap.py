@@ -31,7 +31,7 @@ def geojson_layer(
     tolerance_m: float = 15.0,
     decimals: int = 5,
 ) -> str:
-    """A GeoJSON FeatureCollection (text) of ``frame`` for display in the web map.
+    """Return a GeoJSON FeatureCollection (text) of ``frame`` for the web map.
 
     Parameters
     ----------
@@ -106,7 +106,7 @@ def svg_map(
     title: str = "",
     margin: float = 0.12,
 ) -> str:
-    """A small inline SVG map of one area with the statutory units around it, named.
+    """Draw a small inline SVG map of one area with the statutory units around it, named.
 
     Parameters
     ----------
