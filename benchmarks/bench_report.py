@@ -36,27 +36,31 @@ from tests._planner_city import build_city, many_drawings  # noqa: E402
 SHARED = Path(os.environ.get("NBHD_GEO_SHARED", ROOT.parent / "shared" / "data"))
 
 
-def run(cmd: list[str], src: Path, timeout: float) -> tuple[float, float | None, int]:
-    """Run ``cmd`` with ``src`` on PYTHONPATH; return (seconds, peak MB, exit code)."""
+def run(cmd: list[str], src: Path,
+        timeout: float) -> tuple[float, float | None, int, float | None]:
+    """Run ``cmd`` with ``src`` on PYTHONPATH; return (seconds, peak MB, exit, CPU s)."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as rec:
-        full = [timer, "-f", "%M", "-o", rec.name, *cmd] if timer else cmd
+        full = [timer, "-f", "%M %U %S", "-o", rec.name, *cmd] if timer else cmd
         t0 = time.perf_counter()
         try:
             proc = subprocess.run(full, env=env, capture_output=True, text=True,
                                   timeout=timeout)
             code = proc.returncode
         except subprocess.TimeoutExpired:
-            return float("inf"), None, -1
+            return float("inf"), None, -1, None
         seconds = time.perf_counter() - t0
-        peak = None
+        peak = cpu = None
         if timer:
-            lines = [ln for ln in Path(rec.name).read_text().splitlines() if ln.strip().isdigit()]
-            peak = int(lines[-1]) / 1024 if lines else None
+            lines = [ln.split() for ln in Path(rec.name).read_text().splitlines()
+                     if len(ln.split()) == 3 and ln.split()[0].isdigit()]
+            if lines:
+                peak = int(lines[-1][0]) / 1024
+                cpu = float(lines[-1][1]) + float(lines[-1][2])
     if code != 0:
         print(proc.stderr[-1500:], file=sys.stderr)
-    return seconds, peak, code
+    return seconds, peak, code, cpu
 
 
 def main() -> None:
@@ -92,24 +96,31 @@ def main() -> None:
              "--layer", f"lsoa={city.lsoa}", "--layer", f"ward={city.wards}",
              "--imd", str(city.imd), "--budget", "1000000", "-q",
              "--out", str(work / "many")], here, args.timeout), work / "many"))
-    print(f"\n{'run':44} {'seconds':>9} {'peak MB':>9} {'HTML MB':>8}  exit")
-    for name, secs, peak, code, out in rows:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\n(load average {load:.1f} on {os.cpu_count()} cores: wall time grows with other "
+          "work on the machine; CPU time does not)")
+    print(f"{'run':44} {'wall s':>7} {'CPU s':>7} {'peak MB':>8} {'HTML MB':>8}  exit")
+    for name, secs, peak, code, cpu, out in rows:
         html = out / "index.html"
         size = html.stat().st_size / 1e6 if html.exists() else float("nan")
-        pk = f"{peak:9.0f}" if peak else f"{'?':>9}"
-        print(f"{name:44} {secs:9.1f} {pk} {size:8.2f}  {code}")
+        pk = f"{peak:8.0f}" if peak else f"{'?':>8}"
+        cp = f"{cpu:7.1f}" if cpu is not None else f"{'?':>7}"
+        print(f"{name:44} {secs:7.1f} {cp} {pk} {size:8.2f}  {code}")
     before = next((r for r in rows if r[0].startswith("before")), None)
     after = next(r for r in rows if r[0] == "after, layers only")
     if before and before[1] != float("inf"):
         print(f"\nspeed-up, same command: {before[1] / after[1]:.1f}x "
               f"(before {before[1]:.1f} s, after {after[1]:.1f} s)")
-        bh = before[4] / "index.html"
+        if before[4] and after[4]:
+            print(f"CPU time, same command: {before[4] / after[4]:.1f}x "
+                  f"(before {before[4]:.1f} s, after {after[4]:.1f} s)")
+        bh = before[5] / "index.html"
         if bh.exists():
             print(f"HTML size: before {bh.stat().st_size / 1e6:.1f} MB, after "
-                  f"{(after[4] / 'index.html').stat().st_size / 1e6:.1f} MB")
+                  f"{(after[5] / 'index.html').stat().st_size / 1e6:.1f} MB")
     full_row = next(r for r in rows if r[0].startswith("after, + IMD"))
-    print(f"target city + IMD < 15 s: {'met' if full_row[1] < 15 else 'NOT met'} "
-          f"({full_row[1]:.1f} s)")
+    print(f"target city + IMD < 15 s: wall {full_row[1]:.1f} s "
+          f"({'met' if full_row[1] < 15 else 'NOT met'}), CPU {full_row[4] or float('nan'):.1f} s")
     many_row = next((r for r in rows if r[0].startswith("after, 10,000")), None)
     if many_row:
         ok = many_row[1] < 120 and (many_row[2] or 0) < 2048

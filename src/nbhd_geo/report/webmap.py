@@ -169,7 +169,7 @@ def svg_map(
                     f'<text x="{(p.x - x0) * k:.0f}" y="{(y1 - p.y) * k:.0f}" '
                     f'class="lbl">{html.escape(name)}</text>')
     ad = _path(shapely.simplify(area, tol), x0, y1, k)
-    body.append(f'<path d="{ad}" fill="#f28e2b" fill-opacity="0.35" stroke="#b85c00" '
+    body.append(f'<path d="{ad}" fill="#6a3d9a" fill-opacity="0.22" stroke="#4a2370" '
                 'stroke-width="2" fill-rule="evenodd"/>')
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
