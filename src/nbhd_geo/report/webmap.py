@@ -89,9 +89,11 @@ def _path(geom: Any, x0: float, y1: float, k: float) -> str:
             c = np.asarray(ring.coords)
             if len(c) < 2:
                 continue
-            px = np.round((c[:, 0] - x0) * k, 1)
-            py = np.round((y1 - c[:, 1]) * k, 1)
-            pts = " ".join(f"{a:g} {b:g}" for a, b in zip(px, py, strict=True))
+            xy = np.empty((len(c), 2), dtype=np.int64)  # whole pixels: small and fast
+            xy[:, 0] = np.rint((c[:, 0] - x0) * k)
+            xy[:, 1] = np.rint((y1 - c[:, 1]) * k)
+            keep = np.r_[True, (np.diff(xy, axis=0) != 0).any(axis=1)]
+            pts = " ".join(map(str, xy[keep].ravel().tolist()))
             closed = "Z" if g.geom_type == "Polygon" else ""
             parts.append(f"M{pts}{closed}")
     return "".join(parts)
