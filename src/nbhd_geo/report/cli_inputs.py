@@ -125,7 +125,9 @@ def population_from_csv(path: str, layers: Sequence[LayerSpec], col: str | None,
     data = best.data.assign(
         population=series.reindex(best.data.index.astype(str)).fillna(0).to_numpy(float))
     out = [LayerSpec(s.name, data, "population") if s is best else s for s in layers]
-    note = f"{col} from {Path(path).name} by {best.name} code, shared by area within units"
+    word = best.name.upper() if best.name.lower() in ("lsoa", "oa", "msoa", "pcn") else best.name
+    note = (f"counts per {word} from {Path(path).name} (column {col}); people in {word}s only "
+            f"partly inside a neighbourhood are shared by area")
     return out, best.name, note
 
 

@@ -178,7 +178,15 @@ def overlap_report(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     limit = settings.small_count_threshold if threshold is None else threshold
+    before = {s.name: s.population for s in layers}
     layers = _with_imd_population(layers, imd, imd_layer)
+    if not population_note and any(before[s.name] != s.population for s in layers):
+        source = ("Census 2021 usual residents of each LSOA (the IoD2025 population file)"
+                  if imd.vintage == "IoD2025" else
+                  f"the population of each LSOA given with the {imd.vintage} indices")
+        population_note = (f"{source}; people in LSOAs only partly inside a neighbourhood are "
+                           "shared by " + ("where people live" if weights is not None
+                                           else "area"))
     rec = reconcile(areas, layers, weights=weights, weight_col=weight_col, progress=progress)
     files = rec.write(out)
 
