@@ -134,7 +134,10 @@ def map_layers(page: PlannerPage, rows: list[dict[str, Any]]) -> tuple[list[dict
     out = [{"key": "nbhd", "label": "Neighbourhoods", "kind": "nbhd", "checked": True,
             "colour": "#6a3d9a",
             "geojson": geojson_layer(page.areas, props, tolerance_m=8)}]
-    colours = ["#243b53", "#0b6e4f", "#b35806", "#2166ac"]
+    # The main layer (wards) in the dark navy of the detail maps; others distinct.
+    colours = ["#b35806", "#2166ac", "#0b6e4f", "#8c510a"]
+    main = _main_layer(page)
+    n_other = 0
     import shapely
 
     x0, y0, x1, y1 = page.areas.total_bounds
@@ -159,10 +162,11 @@ def map_layers(page: PlannerPage, rows: list[dict[str, Any]]) -> tuple[list[dict
             kind = "unit"
         out.append({"key": f"l{k}", "label": f"{lv.word}s" if lv.word.isupper() else
                     f"{lv.word[0].upper()}{lv.word[1:]}s", "kind": kind,
-                    "colour": colours[k % len(colours)],
+                    "colour": "#243b53" if lv is main else colours[n_other % len(colours)],
                     "checked": not fine,
                     "geojson": geojson_layer(near, p, tolerance_m=10 if fine else 15)})
         k += 1
+        n_other += 0 if lv is main or fine else 1
     # Draw order: fine layers first, then units, neighbourhoods last (on top).
     rank = {"decile": 0, "fine": 0, "unit": 1, "nbhd": 2}
     out.sort(key=lambda m: rank[str(m["kind"])])
