@@ -147,6 +147,20 @@ def deprivation_section(
 
 
 
+def _plain_agreement(summary: pd.DataFrame) -> pd.DataFrame:
+    """Agreement table with plain headings and areas in hectares."""
+    out = pd.DataFrame({
+        "Neighbourhood": summary.iloc[:, 0].astype(str),
+        "Drawings": summary["n_drawings"] if "n_drawings" in summary else np.nan,
+        "Mean agreement": summary.get("mean_agreement", np.nan),
+    })
+    for col in summary.columns:
+        if col.startswith("core_") and col.endswith("_m2"):
+            level = float(col.removeprefix("core_").removesuffix("_m2"))
+            out[f"Drawn by {level:.0%} or more (ha)"] = (summary[col] / 1e4).round(1)
+    return out
+
+
 def consensus_section(
     cons: Any,
     drawings: gpd.GeoDataFrame,
@@ -208,11 +222,15 @@ def consensus_section(
             figures.append((figure_to_data_uri(fig, dpi=70), f"Agreement: {name}"))
     listed = flags.loc[flags["flagged"], ["name", "area_m2", "n_flags", "reasons"]]
     tables = [
-        ("Agreement by neighbourhood", table_html(summary)),
+        ("Agreement by neighbourhood", table_html(_plain_agreement(summary),
+                                                  percent=["Mean agreement"])),
         ("Disputed ground", table_html(pd.DataFrame(disputed.drop(columns="geometry")))
          if len(disputed) else "<p>None.</p>"),
         ("Drawings flagged as possible outliers",
-         table_html(listed.reset_index(), max_rows=100)),
+         table_html(listed.reset_index().rename(columns={
+             "drawing_id": "Drawing", "name": "Neighbourhood", "area_m2": "Area (ha)",
+             "n_flags": "Flags", "reasons": "Why"}).assign(**{
+             "Area (ha)": lambda f: (f["Area (ha)"] / 1e4).round(1)}), max_rows=100)),
     ]
     section = Section("Many voices: consensus", "consensus", paragraphs=paragraphs,
                       figures=figures, tables=tables)
