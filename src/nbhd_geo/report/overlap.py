@@ -254,8 +254,8 @@ def overlap_report(
                                  gradient=gradient, crosswalk=rec.crosswalks.get(imd_layer))
         for name, table in dep.tables.items():
             files.append(_publish(table, out / name, ["population"], limit))
-    page = _planner_page(areas, layers, rec, tens, label_col, limit, title, intro, imd,
-                         imd_layer, dep, budget, read_report, weights, weight_col,
+    page = _planner_page(areas, layers, rec, tens, splits, label_col, limit, title, intro,
+                         imd, imd_layer, dep, budget, read_report, weights, weight_col,
                          dict(unit_labels or {}), population_note, sample_data, page_extra)
     files.append(out / "index.html")
     page.files = sorted({p.name for p in files})
@@ -305,8 +305,8 @@ def _population_layer(layers: Sequence[LayerSpec], imd_layer: str) -> LayerSpec 
 
 
 def _planner_page(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Reconciliation,
-                  tens: pd.DataFrame, label_col: str | None, limit: int, title: str,
-                  intro: Sequence[str], imd: Any, imd_layer: str, dep: Any,
+                  tens: pd.DataFrame, splits: pd.DataFrame, label_col: str | None,
+                  limit: int, title: str, intro: Sequence[str], imd: Any, imd_layer: str, dep: Any,
                   budget: int | None, read_report: pd.DataFrame | None,
                   weights: gpd.GeoDataFrame | None, weight_col: str | None,
                   unit_labels: dict[str, str], population_note: str, sample_data: bool,
@@ -322,16 +322,18 @@ def _planner_page(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Rec
     if spec is not None:
         ap = rec.apportionments[spec.name]
         page.people = ap.by_area()["population"].reindex(areas.index).fillna(0.0)
-        union = gpd.GeoDataFrame({"id": ["all"]}, geometry=[areas.union_all()],
-                                 crs=areas.crs).set_index("id")
-        cover = apportion(union, spec.data, unit_population=spec.population,
-                          weights=weights, weight_col=weight_col if weights is not None else None)
-        page.people_covered = float(cover.by_area()["population"].sum())
+        # People inside the area the neighbourhoods cover (counted once where they
+        # overlap): unit_splits already shared each unit between inside and outside.
+        us = splits[splits["layer"] == spec.name]
+        if {"population", "pop_outside"} <= set(us.columns):
+            total = float(pd.to_numeric(us["population"], errors="coerce").sum())
+            outside = float(pd.to_numeric(us["pop_outside"], errors="coerce").sum())
+            page.people_covered = total - outside
+            page._pop_totals = (total - outside, outside, total)  # type: ignore[attr-defined]
         page.people_source = population_note or (
             f"{display_name(spec.name)} populations"
             + (f" shared within {display_name(spec.name)}s by where people live ({ap.by})"
                if ap.by != "area" else f", shared by area within {display_name(spec.name)}s"))
-        page._cover = cover  # type: ignore[attr-defined]
         page._pop_layer = spec  # type: ignore[attr-defined]
     if dep is not None:
         page.deprivation = dep.per_area
@@ -361,21 +363,18 @@ def _planner_page(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Rec
 def page_pop_check(page: Any, rec: Reconciliation,
                    layers: Sequence[LayerSpec]) -> dict[str, Any] | None:
     """Say population conservation in words: people inside + outside the covered area."""
-    cover = getattr(page, "_cover", None)
+    totals = getattr(page, "_pop_totals", None)
     spec = getattr(page, "_pop_layer", None)
-    if cover is None or spec is None:
+    if totals is None or spec is None:
         return None
-    cons = cover.conservation()
-    total = float(cons.loc["TOTAL", "population"])
-    inside = float(cons.loc["TOTAL", "allocated"])
-    over = bool(cons.loc["TOTAL", "over_allocated"])
+    inside, outside, total = totals
     from nbhd_geo.report.board import people_text
 
     return {"text": (
         f"{people_text(inside, page.threshold)} people inside the area the neighbourhoods "
-        f"cover + {people_text(total - inside, page.threshold)} outside = "
-        f"{people_text(total, page.threshold)} in the {display_name(spec.name)}s they touch "
-        f"({'no' if not over else 'some'} {display_name(spec.name)} counted twice)")}
+        f"cover + {people_text(outside, page.threshold)} outside = "
+        f"{people_text(total, page.threshold)} in the {display_name(spec.name)}s of the study "
+        f"area (each {display_name(spec.name)}'s people counted once)")}
 
 
 def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
