@@ -36,12 +36,13 @@ class City:
     folder: Path
     drawings: Path      # layer "neighbourhoods": name, geometry
     lsoa: Path          # lsoa21_code, lsoa21_name
-    wards: Path         # ward22_code, ward22_name
+    wards: Path         # ward22_code, ward22_name (with neighbouring districts' wards)
     lad: Path           # ltla24_code, ltla24_name (the district)
     population: Path    # CSV: lsoa21_code, usual_residents_total (Census 2021)
     imd: Path           # folder of IoD2025 + its census population
     n: int
     n_inside_one_ward: int
+    outside_wards: tuple[str, ...] = ()  # ward codes of neighbouring districts in wards22
 
 
 def _names(n: int, rng: np.random.Generator) -> list[str]:
@@ -95,6 +96,10 @@ def build_city(shared_data_dir: str | Path, district: str = "E08000036", n: int 
     wards = gpd.read_file(ew / "boundaries_wards22.gpkg", bbox=bbox).to_crs(27700)
     district_geom = lad.geometry.iloc[0]
     inside = wards.representative_point().within(district_geom)
+    # The wards file keeps the neighbouring districts' wards in the bounding box, as a
+    # planner's download would: --clip-to must leave them out.
+    outside_codes = tuple(sorted(wards.loc[~inside, "ward22_code"]))
+    all_wards = wards
     wards = wards[inside].reset_index(drop=True)
 
     pop = pd.read_csv(data / "imd2025" / "census2021_usual_residents_lsoa21.csv",
@@ -164,13 +169,14 @@ def build_city(shared_data_dir: str | Path, district: str = "E08000036", n: int 
     }
     drawings.to_file(paths["drawings"], layer="neighbourhoods", driver="GPKG")
     lsoa[["lsoa21_code", "lsoa21_name", "geometry"]].to_file(paths["lsoa"], driver="GPKG")
-    wards[["ward22_code", "ward22_name", "geometry"]].to_file(paths["wards"], driver="GPKG")
+    all_wards[["ward22_code", "ward22_name", "geometry"]].to_file(paths["wards"], driver="GPKG")
     lad[["ltla24_code", "ltla24_name", "geometry"]].to_file(paths["lad"], driver="GPKG")
     pop_path = folder / "census2021_population.csv"
     pop.to_csv(pop_path, index=False)
     return City(folder=folder, drawings=paths["drawings"], lsoa=paths["lsoa"],
                 wards=paths["wards"], lad=paths["lad"], population=pop_path,
-                imd=data / "imd2025", n=len(drawings), n_inside_one_ward=n_in)
+                imd=data / "imd2025", n=len(drawings), n_inside_one_ward=n_in,
+                outside_wards=outside_codes)
 
 
 if __name__ == "__main__":  # pragma: no cover - manual use

@@ -82,6 +82,11 @@ def test_city_report_reads_like_a_planner_would_want(city):
     # No raw column names as headings.
     for raw in ("eff_units", "f1_50", "hausdorff_m", "coi_preserved", "entropy"):
         assert f">{raw}<" not in html
+    # --clip-to left the neighbouring districts' wards out of every table.
+    assert len(c.outside_wards) > 10
+    splits = pd.read_csv(out / "unit_splits.csv")
+    ward_ids = set(splits.loc[splits["layer"] == "ward", "unit_id"])
+    assert ward_ids and not ward_ids & set(c.outside_wards)
     # IMD 2025 and the allocation reached the page and the CSVs.
     alloc = pd.read_csv(out / "allocation.csv")
     assert alloc["allocation"].sum() == 1_000_000

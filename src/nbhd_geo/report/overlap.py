@@ -262,7 +262,7 @@ def overlap_report(
     from nbhd_geo.report.assemble import write_page
 
     write_page(page, out / "index.html", pop_check=page_pop_check(page, rec, layers))
-    log.debug("report written: %s", out / "index.html")
+    log.debug("page: %s", out / "index.html")
     return OverlapReport(reconciliation=rec, tension=tens, splits=splits,
                          files=sorted(set(files)))
 
