@@ -195,6 +195,13 @@ def test_city_page_in_chromium(city, tmp_path):
         assert f"{n_inside} of {c.n} shown" in page.inner_text("#index-count")
         page.select_option("#filter-split", "")
 
+        # A name in the index opens its detail.
+        link = page.locator("#index-table tbody tr a").first
+        anchor = link.get_attribute("href")
+        link.click()
+        assert page.evaluate(f"document.getElementById('{anchor[1:]}').open")
+        page.evaluate(f"document.getElementById('{anchor[1:]}').open = false")
+
         # The map: layers toggle, hover shows the figures.
         page.locator("#map-section").scroll_into_view_if_needed()
         n_paths = page.evaluate("document.querySelectorAll('#map path').length")
