@@ -43,7 +43,9 @@ def city(tmp_path_factory):
     args = [*EXE, "report", str(c.drawings), "--name-col", "name",
             "--layer", f"lsoa={c.lsoa}", "--layer", f"ward={c.wards}",
             "--layer", f"district={c.lad}", "--clip-to", "E08000036",
-            "--imd", str(c.imd), "--budget", "1000000",
+            "--imd", str(c.imd / "imd2025_england_lsoa21.csv"),
+            "--imd-population", str(c.imd / "census2021_usual_residents_lsoa21.csv"),
+            "--budget", "1000000",
             "--population", str(c.population), "--population-col", "usual_residents_total",
             "--population-key", "lsoa21_code", "--label", "ward=ward22_name",
             "--out", str(out)]
