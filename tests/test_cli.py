@@ -199,3 +199,50 @@ def test_report_command_bad_layer_spec(tmp_path):
                "--out", str(tmp_path))
     assert proc.returncode == 2
     assert "NAME=VALUE" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_report_single_drawings_used_as_drawn_with_imd_and_budget(tmp_path):
+    # One drawing per name: used exactly as drawn (no rasterised core), names are labels.
+    drawn = gpd.read_file(SAMPLES / "truth.gpkg")
+    name_col = next(c for c in drawn.columns if "neighbourhood" in c or "name" in c)
+    src = tmp_path / "one_each.gpkg"
+    drawn.to_file(src)
+    out = tmp_path / "rep"
+    proc = run("report", str(src), "--name-col", name_col,
+               "--layer", f"lsoa={SAMPLES / 'town.gpkg'}:lsoa",
+               "--layer", f"ward={SAMPLES / 'town.gpkg'}:ward",
+               "--imd", str(SAMPLES / "imd.csv"), "--budget", "100000",
+               "--floor-share", "0.1", "--gradient", "2", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("report written") == 1
+    assert "\r" not in proc.stderr  # no progress bars in a log
+    html = (out / "index.html").read_text()
+    assert "consensus core" not in html
+    assert f"{len(drawn)} neighbourhoods are drawn once and used exactly as drawn" in html
+    areas = gpd.read_file(out / "layers.gpkg", layer="areas")
+    assert len(areas) == len(drawn)
+    want = drawn.set_index(name_col).geometry
+    got = areas.set_index(areas.columns[0]).geometry
+    for name in want.index:
+        assert got.loc[name].symmetric_difference(want.loc[name]).area < 1e-6, name
+    alloc = pd.read_csv(out / "allocation.csv")
+    assert alloc["allocation"].sum() == 100_000 and "per_head" in alloc.columns
+    # Ward names (auto-detected ward_name column), not codes, in the sentences.
+    wards = gpd.read_file(SAMPLES / "town.gpkg", layer="ward")
+    assert any(f"inside one ward ({n})" in html or f"wards: {n} " in html
+               for n in wards["ward_name"])
+    assert "fictional town" not in html
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--budget", "1000"], "--budget"),
+    (["--label", "pcn=name"], "--label"),
+    (["--clip-to", "E99999999"], "--clip-to"),
+    (["--imd", str(SAMPLES / "imd.csv"), "--imd-layer", "nope"], "--imd-layer"),
+])
+def test_report_option_errors_are_plain(tmp_path, extra, needle):
+    proc = run("report", str(SAMPLES / "drawings_online.geojson"),
+               "--layer", f"lsoa={SAMPLES / 'town.gpkg'}:lsoa", *extra,
+               "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr and "Traceback" not in proc.stderr

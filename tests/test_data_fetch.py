@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 from click.testing import CliRunner
 
 import nbhd_geo as ng
@@ -574,3 +575,46 @@ def test_retry_after_http_date_and_cap():
 
     assert 1.0 <= retry_after(formatdate(time.time() + 3, usegmt=True), 0.1) <= 3.5
     assert retry_after(formatdate(time.time() - 60, usegmt=True), 0.1) == 0.0
+
+
+def test_report_from_the_fetched_geography(bundle, tmp_path):
+    """Two commands: fetch (above, against the local server), then report --geography."""
+    import subprocess
+    import sys
+
+    geo, gpkg, _, _ = bundle
+    lsoa = geo.layers["lsoa21"]
+    # Three resident neighbourhoods around LSOA centroids inside Hartlepool, two drawings each.
+    pts = lsoa.geometry.representative_point().iloc[[0, 20, 40]].to_numpy()
+    rows = []
+    for i, p in enumerate(pts):
+        for r in (500, 650):
+            rows.append({"neighbourhood": f"N{i}", "geometry": p.buffer(r)})
+    drawings = gpd.GeoDataFrame(rows, crs=27700)
+    path = tmp_path / "drawings.geojson"
+    drawings.to_crs(4326).to_file(path)
+    out = tmp_path / "report"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbhd_geo.cli", "report", str(path), "--geography", str(gpkg),
+         "--name-col", "neighbourhood", "--budget", "100000", "--out", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    html = (out / "index.html").read_text()
+    assert "Board summary" in html and "IMD decile" in html
+    alloc = pd.read_csv(out / "allocation.csv")
+    assert alloc["allocation"].sum() == 100000
+    assert set(alloc.iloc[:, 0].astype(str)) == {"N0", "N1", "N2"}
+    imd = geo.imd_table() if hasattr(geo, "imd_table") else None
+    assert imd is not None and imd.vintage == "IoD2025"
+
+
+def test_report_without_layers_or_geography_says_how(tmp_path):
+    import subprocess
+    import sys
+
+    d = tmp_path / "d.geojson"
+    gpd.GeoDataFrame({"n": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=27700).to_file(d)
+    proc = subprocess.run([sys.executable, "-m", "nbhd_geo.cli", "report", str(d), "--out",
+                           str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "--geography" in proc.stderr and "Traceback" not in proc.stderr

@@ -425,16 +425,48 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 
 @cli.command("report")
 @click.argument("drawings", nargs=-1, required=True)
-@click.option("--layer", "layer_specs", multiple=True, required=True,
+@click.option("--layer", "layer_specs", multiple=True,
               help="Statutory layer as NAME=PATH (PATH may be file.gpkg:layer). Repeatable.")
+@click.option("--geography", default=None,
+              help="A GeoPackage written by `nbhd-geo fetch`: its LSOAs (with census population "
+                   "and IMD 2025), wards, district and PCN footprints become the layers, the "
+                   "population and the --imd.")
 @click.option("--layer-id", "layer_ids", multiple=True, help="NAME=COLUMN id column of a layer.")
 @click.option("--layer-population", "layer_pops", multiple=True,
               help="NAME=COLUMN population column of a layer.")
+@click.option("--label", "labels", multiple=True,
+              help="LAYER=COLUMN naming a layer's units (default: a *NM or *_name column).")
 @click.option("--population", "population_path", default=None,
-              help="Population layer: OA polygons or address points with counts.")
+              help="Population: OA polygons or address points with counts, or a CSV of "
+                   "counts keyed by unit code (e.g. Census 2021 by LSOA).")
 @click.option("--population-col", default=None, help="Count column of --population.")
+@click.option("--population-key", default=None,
+              help="Unit code column of a --population CSV (auto-detected if omitted).")
 @click.option("--name-col", default=None,
-              help="Neighbourhood name column of DRAWINGS (enables consensus cores).")
+              help="Neighbourhood name column of DRAWINGS (a label; names drawn more than "
+                   "once are combined into a consensus core).")
+@click.option("--consensus/--no-consensus", default=None,
+              help="Force consensus cores for every name, or never (default: only for names "
+                   "drawn two or more times).")
+@click.option("--imd", "imd_path", default=None,
+              help="English Indices of Deprivation 2019 or 2025: a folder or file(s).")
+@click.option("--imd-population", "imd_population", default=None,
+              help="Census 2021 usual residents by LSOA (IoD2025 population), if not in --imd.")
+@click.option("--imd-layer", default=None,
+              help="The layer holding LSOAs of the IMD's vintage (default: the layer named "
+                   "lsoa, or whose codes start with E01).")
+@click.option("--budget", type=click.IntRange(min=0), default=None,
+              help="Whole pounds to allocate by deprivation (needs --imd).")
+@click.option("--floor-share", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Share of --budget given to every neighbourhood regardless of need.")
+@click.option("--gradient", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Most deprived get 1 + GRADIENT times the per-head share of the least.")
+@click.option("--clip-to", default=None,
+              help="Study area: a unit code found in one of the layers (e.g. a district "
+                   "E08000036 in --layer lad=...) or a polygon file. Units mostly outside "
+                   "it are left out.")
+@click.option("--pdf", "pdf", is_flag=True,
+              help="Also print the board summary and index to report.pdf (needs Chromium).")
 @click.option("--small-count", type=int, default=None,
               help="Suppress counts below this in published tables (default 10).")
 @click.option("--title", default="Neighbourhood overlap report", show_default=True)
@@ -443,17 +475,25 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 @click.option("--out", required=True, type=click.Path(), help="Output folder.")
 @_common
 @_friendly
-def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
+def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geography: str | None,
                layer_ids: tuple[str, ...], layer_pops: tuple[str, ...],
-               population_path: str | None, population_col: str | None, name_col: str | None,
-               small_count: int | None, title: str, id_col: str | None, crs: str | None,
+               labels: tuple[str, ...], population_path: str | None,
+               population_col: str | None, population_key: str | None, name_col: str | None,
+               consensus: bool | None, imd_path: str | None, imd_population: str | None,
+               imd_layer: str | None, budget: int | None, floor_share: float, gradient: float,
+               clip_to: str | None, pdf: bool, small_count: int | None, title: str,
+               id_col: str | None, crs: str | None,
                override_crs: bool, to_crs: str | None, swap_xy: bool, outside: str,
                keep_columns: tuple[str, ...], overwrite: bool, max_features: int | None,
                max_vertices: int | None, max_bytes: int | None,
                max_label_length: int | None, out: str, verbose: int, quiet: int) -> None:
     """Write the overlap report for DRAWINGS against statutory layers."""
     from nbhd_geo.io.publish import check_output_folder
-    from nbhd_geo.io.read import read_layer
+    from nbhd_geo.report.cli_inputs import (
+        clip_layers,
+        imd_layer_name,
+        population_inputs,
+    )
     from nbhd_geo.report.overlap import overlap_report
     from nbhd_geo.report.workflow import LayerSpec, neighbourhood_areas
 
@@ -463,6 +503,10 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
     if small_count is not None and small_count < 0:
         raise InputError(f"must be 0 or more, not {small_count}", argument="--small-count",
                          fix="use --small-count 10 (the default) or another whole number")
+    if not layer_specs and not geography:
+        raise InputError("needs statutory layers to report against", argument="--layer",
+                         fix="give --layer NAME=PATH (repeatable), or --geography FILE.gpkg "
+                             "from `nbhd-geo fetch --district CODE --out FILE.gpkg`")
     paths = _pairs(layer_specs, "--layer")
     bad_names = [n for n in paths if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", n)]
     if bad_names:
@@ -471,11 +515,16 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
                              "e.g. --layer lsoa=lsoa.gpkg")
     ids = _pairs(layer_ids, "--layer-id")
     pops = _pairs(layer_pops, "--layer-population")
-    unknown = (set(ids) | set(pops)) - set(paths)
+    label_cols = _pairs(labels, "--label")
+    unknown = (set(ids) | set(pops) | set(label_cols)) - set(paths)
     if unknown:
         raise InputError(f"refers to layers not given with --layer: {sorted(unknown)}",
-                         argument="--layer-id/--layer-population",
+                         argument="--layer-id/--layer-population/--label",
                          fix=f"use one of {sorted(paths)}")
+    if budget is not None and not imd_path and not geography:
+        raise InputError("--budget shares money by deprivation, so it needs the indices",
+                         argument="--budget",
+                         fix="add --imd PATH (IoD2019 or IoD2025), or --geography FILE.gpkg")
     data, report, _ = _read_all_drawings(
         drawings, name_col=name_col, id_col=id_col, keep_personal=False, crs=crs,
         override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
@@ -488,31 +537,50 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
                   pops.get(name))
         for name, spec in paths.items()
     ]
-    weights = None
-    if population_path:
-        path, layer = _split_layer(population_path)
-        if not Path(path).exists():
-            raise InputError(f"file not found: {path}", argument="--population",
-                             fix="check the path (use path.gpkg:layer)")
-        weights, _ = read_layer(path, layer=layer, geom_type=_geom_kind(path, layer),
-                                limits=limits)
-        if population_col is None:
-            numeric = [c for c in weights.columns
-                       if c != "geometry" and str(weights[c].dtype).startswith(("int", "float"))]
-            if len(numeric) != 1:
-                raise InputError("cannot tell which column holds the counts",
-                                 argument="--population-col", fix=f"choose from {numeric}")
-            population_col = numeric[0]
+    geo = None
+    if geography:
+        from nbhd_geo.data import read_geography
+
+        if not Path(geography).exists():
+            raise InputError(f"file not found: {geography}", argument="--geography",
+                             fix="write it first: nbhd-geo fetch --district CODE --out FILE.gpkg")
+        geo = read_geography(geography)
+        layers += [s for s in geo.layer_specs() if s.name not in paths]
+    if clip_to:
+        layers = clip_layers(layers, clip_to, _split_layer)
+    imd = None
+    if geo is not None and not imd_path:
+        imd = geo.imd_table()
+    if imd_path:
+        from nbhd_geo.deprivation.imd import read_imd
+
+        sources: list[str] = [imd_path] if not imd_population else [imd_path, imd_population]
+        if imd_population and Path(imd_path).is_dir():
+            sources = [str(p) for p in sorted(Path(imd_path).glob("*.csv*"))] + [imd_population]
+        imd = read_imd(sources if len(sources) > 1 else sources[0])
+    weights, population_col, layers, pop_note = population_inputs(
+        layers, population_path, population_col, population_key, _split_layer, _geom_kind)
     log.info("finding the areas to report on …")
-    areas, label_col, intro, cons = (neighbourhood_areas(data, by="neighbourhood")
-                                     if name_col else (data, None, [], None))
+    if name_col:
+        areas, label_col, intro, cons = neighbourhood_areas(data, by="neighbourhood",
+                                                            consensus=consensus)
+    else:
+        areas, label_col, intro, cons = data, None, [], None
     log.info("reconciling %d areas with %s and writing the report …", len(areas),
-             ", ".join(paths))
-    result = overlap_report(areas, layers, out, label_col=label_col, read_report=report,
-                            drawings=data, consensus=cons, weights=weights,
-                            weight_col=population_col, title=title, threshold=small_count,
-                            intro=intro, progress=_progress(quiet), overwrite=overwrite)
+             ", ".join(s.name for s in layers))
+    result = overlap_report(
+        areas, layers, out, label_col=label_col, read_report=report, drawings=data,
+        consensus=cons, weights=weights, weight_col=population_col, title=title,
+        threshold=small_count, intro=intro, imd=imd,
+        imd_layer=imd_layer_name(layers, imd_layer) if imd is not None else "lsoa",
+        budget=budget, floor_share=floor_share, gradient=gradient, unit_labels=label_cols,
+        population_note=pop_note, progress=_progress(quiet), overwrite=overwrite)
     click.echo(f"report written to {out}/index.html ({len(result.files)} files)")
+    if pdf:
+        from nbhd_geo.report.pdf import print_pdf
+
+        path = print_pdf(Path(out) / "index.html", Path(out) / "report.pdf")
+        click.echo(f"PDF of the board summary and index: {path}")
 
 
 def _geom_kind(path: str, layer: str | None) -> Literal["polygon", "point"]:

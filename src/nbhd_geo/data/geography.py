@@ -119,6 +119,34 @@ class Geography:
             return None
         return lsoa[["lsoa_code", "population", "geometry"]].copy(), "population"
 
+    def imd_table(self) -> Any:
+        """Return the IoD2025 columns of ``lsoa21`` as an :class:`~nbhd_geo.IMDTable`.
+
+        Ranks and deciles are the published national ones; the census population is the
+        denominator. ``None`` when the bundle was fetched without the IMD.
+        """
+        from nbhd_geo.deprivation.imd import DOMAINS, IMDTable
+
+        lsoa = self.layers.get("lsoa21")
+        if lsoa is None or "imd_rank" not in lsoa.columns:
+            return None
+        frames = []
+        for d in DOMAINS:
+            if f"{d}_rank" not in lsoa.columns:
+                continue
+            part = pd.DataFrame({"lsoa_code": lsoa["lsoa_code"].astype(str), "domain": d,
+                                 "rank": lsoa[f"{d}_rank"], "decile": lsoa[f"{d}_decile"]})
+            if f"{d}_score" in lsoa.columns:
+                part["score"] = lsoa[f"{d}_score"]
+            frames.append(part)
+        den = None
+        if "population" in lsoa.columns:
+            den = pd.DataFrame({"lsoa_code": lsoa["lsoa_code"].astype(str),
+                                "population": lsoa["population"]})
+        return IMDTable.from_frames(pd.concat(frames, ignore_index=True), vintage="IoD2025",
+                                    denominators=den,
+                                    notes=[f"from the geography bundle {self.path}"])
+
     def layer_specs(self) -> list[LayerSpec]:
         """Return the layers as :class:`nbhd_geo.io.layers.LayerSpec` for the overlap report.
 

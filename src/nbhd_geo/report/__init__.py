@@ -19,15 +19,6 @@ from nbhd_geo.report.overlap import (
     OverlapReport,
     overlap_report,
 )
-from nbhd_geo.report.plot import (
-    map_choropleth,
-    map_layers,
-    map_overlap,
-    save_show,
-)
-from nbhd_geo.report.plot_consensus import (
-    plot_consensus,
-)
 from nbhd_geo.report.sections import (
     SectionResult,
     consensus_section,
@@ -64,3 +55,15 @@ __all__ = [
     "overlap_report",
     "run_demo",
 ]
+
+_LAZY = {"map_choropleth": "plot", "map_layers": "plot", "map_overlap": "plot",
+         "save_show": "plot", "plot_consensus": "plot_consensus"}
+
+
+def __getattr__(name: str) -> object:
+    """Import the matplotlib map helpers only when used (keeps the CLI fast to start)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"nbhd_geo.report.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'nbhd_geo.report' has no attribute {name!r}")

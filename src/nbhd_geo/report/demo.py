@@ -72,7 +72,7 @@ def run_demo(out: Path, *, progress: bool = True, overwrite: bool = False) -> li
         areas, layers, out, label_col=label_col, read_report=report, drawings=drawings,
         consensus=cons, weights=points,
         weight_col="count", primary="lsoa", title="Brackenfield (sample town): overlap report",
-        intro=intro, imd=read_imd(get_path("imd")), budget=1_000_000, progress=progress,
-        overwrite=overwrite,
+        intro=intro, imd=read_imd(get_path("imd")), budget=1_000_000, sample_data=True,
+        progress=progress, overwrite=overwrite,
     )
     return result.files

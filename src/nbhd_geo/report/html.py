@@ -18,7 +18,6 @@ from typing import Any
 
 import geopandas as gpd
 import jinja2
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from nbhd_geo import __version__, settings
@@ -60,6 +59,8 @@ class Section:
 
 def figure_to_data_uri(fig: Any, *, dpi: int = 96) -> str:
     """Render a matplotlib figure to a ``data:image/png;base64,...`` URI and close it."""
+    import matplotlib.pyplot as plt
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)

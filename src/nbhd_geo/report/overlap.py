@@ -17,7 +17,7 @@ published table.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,14 +32,7 @@ from nbhd_geo.io.publish import publish_frame, staged_output, write_csv, write_g
 from nbhd_geo.measures.split import unit_splits
 from nbhd_geo.measures.tension import tension
 from nbhd_geo.overlay.apportion import apportion
-from nbhd_geo.report.html import (
-    Section,
-    figure_to_data_uri,
-    neighbourhood_paragraph,
-    render_report,
-    table_html,
-)
-from nbhd_geo.report.plot import map_layers, map_overlap
+from nbhd_geo.report.html import Section
 from nbhd_geo.report.workflow import LayerSpec, Reconciliation, reconcile
 
 __all__ = ["OverlapReport", "overlap_report"]
@@ -139,6 +132,11 @@ def overlap_report(
     imd: Any = None,
     imd_layer: str = "lsoa",
     budget: int | None = None,
+    floor_share: float = 0.2,
+    gradient: float = 1.0,
+    unit_labels: Mapping[str, str] | None = None,
+    population_note: str = "",
+    sample_data: bool = False,
     progress: bool = True,
     overwrite: bool = False,
 ) -> OverlapReport:
@@ -187,6 +185,14 @@ def overlap_report(
     budget
         With ``imd``: whole pounds to allocate by proportionate universalism
         (``allocation.csv``).
+    floor_share, gradient
+        Allocation parameters (see :func:`nbhd_geo.allocate`).
+    unit_labels
+        Layer name -> column naming its units (default: a ``*NM``/``*_name`` column).
+    population_note
+        Where the population came from, in words (shown in the board summary).
+    sample_data
+        The inputs are the bundled fictional sample town (says so in the footer).
     progress
         Show progress bars.
     overwrite
@@ -202,7 +208,9 @@ def overlap_report(
             areas, layers, stage, label_col=label_col, read_report=read_report,
             drawings=drawings, consensus=consensus, weights=weights, weight_col=weight_col,
             primary=primary, title=title, threshold=threshold, extra_sections=extra_sections,
-            intro=intro, imd=imd, imd_layer=imd_layer, budget=budget, progress=progress)
+            intro=intro, imd=imd, imd_layer=imd_layer, budget=budget, floor_share=floor_share,
+            gradient=gradient, unit_labels=unit_labels, population_note=population_note,
+            sample_data=sample_data, progress=progress)
     result.files = sorted({final / f.relative_to(stage) for f in result.files})
     log.info("report written: %s", final / "index.html")
     return result
@@ -227,11 +235,25 @@ def _overlap_report_into(
     imd: Any = None,
     imd_layer: str = "lsoa",
     budget: int | None = None,
+    floor_share: float = 0.2,
+    gradient: float = 1.0,
+    unit_labels: Mapping[str, str] | None = None,
+    population_note: str = "",
+    sample_data: bool = False,
     progress: bool = True,
 ) -> OverlapReport:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     limit = settings.small_count_threshold if threshold is None else threshold
+    before = {s.name: s.population for s in layers}
+    layers = _with_imd_population(layers, imd, imd_layer)
+    if not population_note and any(before[s.name] != s.population for s in layers):
+        source = ("Census 2021 usual residents of each LSOA (the IoD2025 population file)"
+                  if imd.vintage == "IoD2025" else
+                  f"the population of each LSOA given with the {imd.vintage} indices")
+        population_note = (f"{source}; people in LSOAs only partly inside a neighbourhood are "
+                           "shared by " + ("where people live" if weights is not None
+                                           else "area"))
     rec = reconcile(areas, layers, weights=weights, weight_col=weight_col, progress=progress)
     files = _write_reconciliation(rec, out, limit)
 
@@ -246,7 +268,7 @@ def _overlap_report_into(
             ap = apportion(areas, spec.data, unit_population=spec.population, weights=w,
                            weight_col=wcol, crosswalk=rec.crosswalks[spec.name])
         t = tension(areas, spec.data, unit_population=spec.population, weights=w,
-                    weight_col=wcol, crosswalk=ap)
+                    weight_col=wcol, crosswalk=ap, score_weights="auto")
         t = t.rename_axis("area_id").reset_index().assign(layer=spec.name)
         tension_frames.append(t)
         s = unit_splits(areas, spec.data, unit_population=spec.population, weights=w,
@@ -272,12 +294,13 @@ def _overlap_report_into(
     write_gpkg(source, out / "layers.gpkg", "drawings", threshold=limit,
                keep=[c for c in ("neighbourhood", label_col) if c])
 
-    extra = list(extra_sections)
+    page_extra = [(s.title, _section_html(s)) for s in extra_sections]
     if consensus is not None and drawings is not None:
         from nbhd_geo.report.sections import consensus_section
 
-        con = consensus_section(consensus, drawings, report=read_report)
-        extra.append(con.section)
+        n_names = len(consensus.summary)
+        con = consensus_section(consensus, drawings, report=read_report, maps=n_names <= 40)
+        page_extra.append((con.section.title, _section_html(con.section)))
         for name, table in con.tables.items():
             if name == "_zones":
                 zones = gpd.GeoDataFrame(table, geometry="geometry", crs=areas.crs)
@@ -285,33 +308,141 @@ def _overlap_report_into(
                            drop_personal=False)
             else:
                 files.append(_publish(table, out / name, (), limit))
+    dep = None
     if imd is not None:
-        from nbhd_geo.report.sections import deprivation_section
+        from nbhd_geo.report.sections import deprivation_tables
 
         lsoa = next((s.data for s in layers if s.name == imd_layer), None)
         if lsoa is None:
             raise NbhdGeoError(f"no layer named {imd_layer!r} for the deprivation section",
                                argument="imd_layer",
                                fix=f"use one of {[s.name for s in layers]}")
-        dep = deprivation_section(areas, lsoa, imd, weights=weights, weight_col=weight_col,
-                                  label_col=label_col, budget=budget,
-                                  crosswalk=rec.crosswalks.get(imd_layer))
-        extra.append(dep.section)
+        dep = deprivation_tables(areas, lsoa, imd, weights=weights, weight_col=weight_col,
+                                 label_col=label_col, budget=budget, floor_share=floor_share,
+                                 gradient=gradient, crosswalk=rec.crosswalks.get(imd_layer))
         for name, table in dep.tables.items():
             files.append(_publish(table, out / name, ["population"], limit))
-    sections = _sections(areas, layers, rec, tens, splits, read_report, label_col, primary,
-                         limit, progress)
-    sections[0].paragraphs[:0] = list(intro)
-    page = render_report(
-        out / "index.html",
-        title=title,
-        sections=[*sections[:-1], *extra, sections[-1]],
-        summary=_summary(areas, layers, rec, read_report),
-        attribution=ATTRIBUTION,
-    )
-    files.append(page)
+    page = _planner_page(areas, layers, rec, tens, splits, label_col, limit, title, intro,
+                         imd, imd_layer, dep, budget, read_report, weights, weight_col,
+                         dict(unit_labels or {}), population_note, sample_data, page_extra)
+    files.append(out / "index.html")
+    page.files = sorted({p.name for p in files})
+    from nbhd_geo.report.assemble import write_page
+
+    write_page(page, out / "index.html", pop_check=page_pop_check(page, rec, layers))
+    log.debug("page: %s", out / "index.html")
     return OverlapReport(reconciliation=rec, tension=tens, splits=splits,
                          files=sorted(set(files)))
+
+
+def _with_imd_population(layers: Sequence[LayerSpec], imd: Any,
+                         imd_layer: str) -> list[LayerSpec]:
+    """Give the IMD's LSOA layer the index's own population when it has none."""
+    out = list(layers)
+    if imd is None or not len(getattr(imd, "denominators", [])):
+        return out
+    for k, spec in enumerate(out):
+        if spec.name == imd_layer and spec.population is None:
+            pop = imd.denominators.set_index("lsoa_code")["population"]
+            data = spec.data.assign(population=pop.reindex(spec.data.index).to_numpy(float))
+            if data["population"].notna().any():
+                data["population"] = data["population"].fillna(0.0)
+                out[k] = LayerSpec(spec.name, data, "population")
+    return out
+
+
+def _section_html(section: Section) -> str:
+    """Render a legacy :class:`Section` (text, PNG figures, tables) as appendix HTML."""
+    import html as _html
+
+    parts = [f"<p>{_html.escape(p)}</p>" for p in section.paragraphs]
+    parts += [f'<figure><img src="{uri}" alt="{_html.escape(alt)}" style="max-width:100%">'
+              f"<figcaption>{_html.escape(alt)}</figcaption></figure>"
+              for uri, alt in section.figures]
+    parts += [f"<h4>{_html.escape(cap)}</h4><div class='tablewrap' tabindex='0' role='region' "
+              f"aria-label='{_html.escape(cap)}'>{tab}</div>"
+              for cap, tab in section.tables]
+    return "".join(parts)
+
+
+def _population_layer(layers: Sequence[LayerSpec], imd_layer: str) -> LayerSpec | None:
+    with_pop = [s for s in layers if s.population]
+    if not with_pop:
+        return None
+    return next((s for s in with_pop if s.name == imd_layer), with_pop[0])
+
+
+def _planner_page(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Reconciliation,
+                  tens: pd.DataFrame, splits: pd.DataFrame, label_col: str | None,
+                  limit: int, title: str, intro: Sequence[str], imd: Any, imd_layer: str, dep: Any,
+                  budget: int | None, read_report: pd.DataFrame | None,
+                  weights: gpd.GeoDataFrame | None, weight_col: str | None,
+                  unit_labels: dict[str, str], population_note: str, sample_data: bool,
+                  extra: list[tuple[str, str]]) -> Any:
+    from nbhd_geo.report.assemble import layer_views
+    from nbhd_geo.report.board import PlannerPage
+
+    views = layer_views(layers, rec.crosswalks, tens, unit_labels)
+    page = PlannerPage(title=title, areas=areas, labels=_label(areas, label_col),
+                       layers=views, threshold=limit, intro=list(intro),
+                       checks=rec.checks, read_report=read_report, extra_html=extra)
+    spec = _population_layer(layers, imd_layer)
+    if spec is not None:
+        ap = rec.apportionments[spec.name]
+        page.people = ap.by_area()["population"].reindex(areas.index).fillna(0.0)
+        # People inside the area the neighbourhoods cover (counted once where they
+        # overlap): unit_splits already shared each unit between inside and outside.
+        us = splits[splits["layer"] == spec.name]
+        if {"population", "pop_outside"} <= set(us.columns):
+            total = float(pd.to_numeric(us["population"], errors="coerce").sum())
+            outside = float(pd.to_numeric(us["pop_outside"], errors="coerce").sum())
+            page.people_covered = total - outside
+            page._pop_totals = (total - outside, outside, total)  # type: ignore[attr-defined]
+        page.people_source = population_note or (
+            f"{display_name(spec.name)} populations"
+            + (f" shared within {display_name(spec.name)}s by where people live ({ap.by})"
+               if ap.by != "area" else f", shared by area within {display_name(spec.name)}s"))
+        page._pop_layer = spec  # type: ignore[attr-defined]
+    if dep is not None:
+        page.deprivation = dep.per_area
+        page.allocation = dep.allocation
+        page.budget = budget
+        page.lsoa_deciles = dep.lsoa_deciles
+        page.imd_vintage = imd.vintage
+    page.methods = [
+        "Areas are exact (computed on British National Grid, EPSG:27700); a neighbourhood's "
+        "share in a unit is the share of its area inside that unit. Pieces under 1 % of a "
+        "neighbourhood are treated as slivers and not listed.",
+        "Split: the share of a neighbourhood outside its main unit (0 % when it lies inside "
+        "one unit). Fit: the overlap score (intersection over union) of the set of whole "
+        "units that best stands in for it. Boundary agreement: how much of the drawn edge "
+        "lies within 50 m of the stand-in's edge, and vice versa.",
+        "People: " + (page.people_source or "no population was given") + ". Figures are "
+        f"rounded and groups of fewer than {limit} are not shown.",
+    ]
+    if dep is not None:
+        page.methods += dep.notes
+    page.attribution = [ATTRIBUTION[0]]
+    if sample_data:
+        page.attribution.append(ATTRIBUTION[1])
+    return page
+
+
+def page_pop_check(page: Any, rec: Reconciliation,
+                   layers: Sequence[LayerSpec]) -> dict[str, Any] | None:
+    """Say population conservation in words: people inside + outside the covered area."""
+    totals = getattr(page, "_pop_totals", None)
+    spec = getattr(page, "_pop_layer", None)
+    if totals is None or spec is None:
+        return None
+    inside, outside, total = totals
+    from nbhd_geo.report.board import people_text
+
+    return {"text": (
+        f"{people_text(inside, page.threshold)} people inside the area the neighbourhoods "
+        f"cover + {people_text(outside, page.threshold)} outside = "
+        f"{people_text(total, page.threshold)} in the {display_name(spec.name)}s of the study "
+        f"area (each {display_name(spec.name)}'s people counted once)")}
 
 
 def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
@@ -336,109 +467,6 @@ def _write_split_units(gpkg: Path, layers: Sequence[LayerSpec], splits: pd.DataF
         frame = gpd.GeoDataFrame(cut, geometry=geoms.to_numpy(), crs=spec.data.crs)
         write_gpkg(frame, gpkg, f"split_units_{spec.name}", threshold=limit,
                    drop_personal=False)
-
-
-def _summary(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Reconciliation,
-             read_report: pd.DataFrame | None) -> list[tuple[str, str]]:
-    rows = [("Neighbourhoods reported", f"{len(areas)}")]
-    if read_report is not None:
-        counts = read_report["status"].value_counts()
-        rows.append((
-            "Input features",
-            f"{len(read_report)} read: {counts.get('kept', 0)} kept, "
-            f"{counts.get('repaired', 0)} repaired, {counts.get('rejected', 0)} rejected",
-        ))
-    for spec in layers:
-        c = rec.checks[spec.name]
-        rows.append((
-            f"{display_name(spec.name)} area check",
-            f"{c['overlap_area_m2'] / 1e6:,.3f} km² inside {display_name(spec.name)}s + "
-            f"{c['uncovered_area_m2'] / 1e6:,.3f} km² outside = "
-            f"{c['drawing_area_m2'] / 1e6:,.3f} km² drawn "
-            f"({c['slivers']} sliver{'' if c['slivers'] == 1 else 's'} flagged)",
-        ))
-    return rows
-
-
-def _sections(
-    areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Reconciliation,
-    tens: pd.DataFrame, splits: pd.DataFrame, read_report: pd.DataFrame | None,
-    label_col: str | None, primary: str | None, limit: int, progress: bool,
-) -> list[Section]:
-    labels = _label(areas, label_col)
-    layer_map = {s.name: s.data for s in layers}
-    first = primary if primary in layer_map else layers[0].name
-    # Maps stay legible: the primary layer plus wards and PCN footprints when present.
-    map_names = [first] + [n for n in ("ward", "pcn") if n in layer_map and n != first]
-    if len(map_names) == 1:
-        map_names = list(layer_map)[:3]
-    overview_names = [n for n in ("ward", "pcn", "lad") if n in layer_map] or map_names
-    fig, _ = map_layers({n: layer_map[n] for n in overview_names},
-                        areas=areas.assign(_l=labels), label_col="_l")
-    overview = Section("Overview", "overview",
-                       paragraphs=["Drawn neighbourhoods (orange) over the statutory layers."],
-                       figures=[(figure_to_data_uri(fig),
-                                 "Neighbourhoods over statutory boundaries")])
-
-    per_area = Section("Neighbourhoods", "neighbourhoods", paragraphs=[
-        "For each neighbourhood: how many statutory units it touches (slivers under 1 % "
-        "ignored), and the set of whole units that best stands in for it (maximum overlap "
-        "score, IoU). Green shows the stand-in, orange what residents drew."])
-    tension_cols = [c for c in ["n_units", "eff_units", "entropy", "iou", "f1_50",
-                                "hausdorff_m", "coi_preserved", "tension"] if c in tens.columns]
-    fit_geoms = rec.best_fits[first].geometries()
-    for area_id in tqdm(areas.index, desc="maps", disable=not progress, unit="area"):
-        touched = {}
-        fits = {}
-        for spec in layers:
-            row = tens[(tens["layer"] == spec.name) & (tens.iloc[:, 1] == area_id)]
-            n = int(row["n_units"].iloc[0]) if len(row) else 0
-            touched[display_name(spec.name)] = n
-            fits[display_name(spec.name)] = rec.best_fits[spec.name].quality.loc[area_id]
-        text = neighbourhood_paragraph(labels.loc[area_id], touched, fits,
-                                       primary=display_name(first))
-        fig, _ = map_overlap(areas.loc[[area_id]], {k: layer_map[k] for k in map_names},
-                             fit=fit_geoms.loc[[area_id]] if area_id in fit_geoms.index else None,
-                             title=labels.loc[area_id])
-        rows = tens[tens.iloc[:, 1] == area_id][["layer", *tension_cols]]
-        per_area.subsections.append(Section(
-            labels.loc[area_id], f"area-{_slug(area_id)}", paragraphs=[text],
-            figures=[(figure_to_data_uri(fig, dpi=80),
-                      f"{labels.loc[area_id]}: drawn outline and best-fit "
-                      f"{display_name(first)}s")],
-            tables=[("Tension by layer", table_html(rows, percent=["iou"]))],
-        ))
-
-    t_cols = ["layer", tens.columns[1], *[c for c in tens.columns[2:] if c != "layer"]]
-    tension_sec = Section("Tension metrics", "tension", paragraphs=[
-        "One row per neighbourhood and layer. n_units = units touched (slivers ignored); "
-        "eff_units = 1/Σp² over the shares p of the neighbourhood in each unit; entropy = "
-        "Σ p·log2(1/p) bits; iou = overlap score of the best-fit set of whole units; "
-        "f1_25/50/100 compare the drawn edge with the best-fit edge within 25/50/100 m; "
-        "tension combines 1 − IoU, 1 − F1 at 50 m and 1 − 1/eff_units into one score in "
-        "[0, 1] (0 = perfect match). All columns are in tension.csv."],
-        tables=[("Tension (first columns)", table_html(tens[t_cols[:12]], max_rows=60))])
-    split_cols = [c for c in splits.columns if "population" not in c][:10]
-    top = splits.sort_values([c for c in ["n_areas", "split_entropy"] if c in splits.columns],
-                             ascending=False).head(25) if len(splits) else splits
-    split_sec = Section("Statutory units cut by neighbourhood boundaries", "splits",
-                        paragraphs=["The statutory units cut most by community boundaries "
-                                    "(all units in unit_splits.csv and layers.gpkg)."],
-                        tables=[("Most-cut units", table_html(top[split_cols]))])
-    notes = ["Areas are exact (boundary integration, checked against GEOS to 1e-9); shares "
-             "are of each polygon's own area. Population shares follow where people live "
-             "when a population layer is given, else area."]
-    if read_report is not None:
-        said = read_report[read_report["reason"].fillna("") != ""]
-        read_sec = Section("Inputs and repairs", "inputs", paragraphs=notes + [
-            f"Every input feature is accounted for: {len(read_report)} read, "
-            f"{len(said)} with something to say (below; all in read_report.csv)."],
-            tables=[("Repairs, rejections and notes",
-                     table_html(said[["source", "feature_id", "status", "reason"]]
-                                if "source" in said else said, max_rows=80))])
-    else:
-        read_sec = Section("Inputs and repairs", "inputs", paragraphs=notes)
-    return [overview, per_area, tension_sec, split_sec, read_sec]
 
 
 def _slug(value: Any) -> str:

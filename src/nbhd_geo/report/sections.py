@@ -17,9 +17,9 @@ from nbhd_geo.deprivation.allocation import allocate, rank_targets
 from nbhd_geo.deprivation.imd import IMDTable
 from nbhd_geo.deprivation.summary import imd_summary, to_wide
 from nbhd_geo.report.html import Section, figure_to_data_uri, table_html
-from nbhd_geo.report.plot import map_choropleth
 
-__all__ = ["SectionResult", "consensus_section", "deprivation_section"]
+__all__ = ["Deprivation", "SectionResult", "consensus_section", "deprivation_section",
+           "deprivation_tables", "national_decile"]
 
 
 @dataclass
@@ -131,6 +131,8 @@ def deprivation_section(
             shown.iloc[np.argsort(-alloc["allocation"].to_numpy(), kind="stable")],
             counts=["population"])))
 
+    from nbhd_geo.report.plot import map_choropleth
+
     deciles = imd.long.loc[imd.long["domain"] == "imd", ["lsoa_code", "decile"]]
     shaded = lsoa.join(deciles.set_index("lsoa_code"), how="left")
     shaded = shaded[shaded["decile"].notna()]
@@ -144,6 +146,20 @@ def deprivation_section(
     )
     return SectionResult(section, tables)
 
+
+
+def _plain_agreement(summary: pd.DataFrame) -> pd.DataFrame:
+    """Agreement table with plain headings and areas in hectares."""
+    out = pd.DataFrame({
+        "Neighbourhood": summary.iloc[:, 0].astype(str),
+        "Drawings": summary["n_drawings"] if "n_drawings" in summary else np.nan,
+        "Mean agreement": summary.get("mean_agreement", np.nan),
+    })
+    for col in summary.columns:
+        if col.startswith("core_") and col.endswith("_m2"):
+            level = float(col.removeprefix("core_").removesuffix("_m2"))
+            out[f"Drawn by {level:.0%} or more (ha)"] = (summary[col] / 1e4).round(1)
+    return out
 
 
 def consensus_section(
@@ -207,11 +223,15 @@ def consensus_section(
             figures.append((figure_to_data_uri(fig, dpi=70), f"Agreement: {name}"))
     listed = flags.loc[flags["flagged"], ["name", "area_m2", "n_flags", "reasons"]]
     tables = [
-        ("Agreement by neighbourhood", table_html(summary)),
+        ("Agreement by neighbourhood", table_html(_plain_agreement(summary),
+                                                  percent=["Mean agreement"])),
         ("Disputed ground", table_html(pd.DataFrame(disputed.drop(columns="geometry")))
          if len(disputed) else "<p>None.</p>"),
         ("Drawings flagged as possible outliers",
-         table_html(listed.reset_index(), max_rows=100)),
+         table_html(listed.reset_index().rename(columns={
+             "drawing_id": "Drawing", "name": "Neighbourhood", "area_m2": "Area (ha)",
+             "n_flags": "Flags", "reasons": "Why"}).assign(**{
+             "Area (ha)": lambda f: (f["Area (ha)"] / 1e4).round(1)}), max_rows=100)),
     ]
     section = Section("Many voices: consensus", "consensus", paragraphs=paragraphs,
                       figures=figures, tables=tables)
@@ -220,3 +240,102 @@ def consensus_section(
         "outliers.csv": flags.reset_index(),
         "_zones": pd.DataFrame(zones),
     })
+
+
+@dataclass
+class Deprivation:
+    """Deprivation per neighbourhood for the planner's page (see :func:`deprivation_tables`)."""
+
+    per_area: pd.DataFrame          # decile, score, share_most_deprived (indexed by area id)
+    allocation: pd.DataFrame | None  # allocation, per_head (indexed by area id)
+    lsoa_deciles: pd.Series         # LSOA code -> IMD decile
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def national_decile(values: np.ndarray, national: np.ndarray, n: int, *,
+                    higher_is_more: bool = True) -> np.ndarray:
+    """Decile (1 = most deprived 10 %) of each value among England's LSOA values.
+
+    Examples
+    --------
+    >>> national_decile(np.array([95.0, 5.0]), np.arange(100.0), 100).tolist()
+    [1, 10]
+    """
+    nat = np.sort(national.astype(float))
+    if higher_is_more:
+        rank = len(nat) - np.searchsorted(nat, values, side="right") + 1
+    else:
+        rank = values.astype(float)
+    dec = np.ceil(rank * 10 / n).clip(1, 10)
+    return np.where(np.isnan(values), 0, dec).astype(int)
+
+
+def deprivation_tables(
+    areas: gpd.GeoDataFrame,
+    lsoa: gpd.GeoDataFrame,
+    imd: IMDTable,
+    *,
+    weights: gpd.GeoDataFrame | None = None,
+    weight_col: str | None = None,
+    label_col: str | None = None,
+    budget: int | None = None,
+    floor_share: float = 0.2,
+    gradient: float = 1.0,
+    crosswalk: Any = None,
+) -> Deprivation:
+    """Deprivation and the allocation per neighbourhood, without drawing anything.
+
+    Parameters are as for :func:`deprivation_section`. Each neighbourhood's IMD decile is
+    the national decile of its population-weighted average IMD score (of its average
+    rank where the indices carry no scores).
+    """
+    frame = areas.reset_index()
+    id_name = frame.columns[0]
+    lsoa_frame = lsoa.reset_index()
+    lsoa_id = lsoa_frame.columns[0]
+    summary = imd_summary(frame, lsoa_frame, imd, population=weights,
+                          population_col=weight_col if weights is not None else None,
+                          area_id=id_name, lsoa_id=lsoa_id, crosswalk=crosswalk)
+    wide = to_wide(summary, ranks=True)
+    need, _, need_label = _need_column(wide)
+    labels = (areas[label_col] if label_col else pd.Series(areas.index, index=areas.index))
+    wide.insert(0, "name", labels.reindex(wide.index).astype(str).to_numpy())
+    national = imd.long[imd.long["domain"] == "imd"]
+    if need == "imd_average_score":
+        dec = national_decile(wide[need].to_numpy(float), national["score"].to_numpy(float),
+                              imd.n)
+    else:
+        dec = national_decile(wide[need].to_numpy(float), national["rank"].to_numpy(float),
+                              imd.n, higher_is_more=False)
+    per_area = pd.DataFrame({
+        "decile": pd.Series(dec, index=wide.index).replace(0, np.nan),
+        "score": wide.get("imd_average_score", pd.Series(np.nan, index=wide.index)),
+        "share_most_deprived": wide.get("imd_proportion_most_deprived_10pct",
+                                        pd.Series(np.nan, index=wide.index)),
+        "population": wide.get("population", pd.Series(np.nan, index=wide.index)),
+    })
+    notes = [f"Deprivation by MHCLG's measures ({imd.vintage}, {imd.n:,} LSOAs in England); "
+             f"partial LSOAs count with the share of their people inside each neighbourhood, "
+             f"shared by {summary.attrs.get('apportioned_by', 'area')}. The neighbourhood's "
+             f"decile is that of its {need_label} among England's LSOAs."]
+    tables = {"deprivation.csv": wide.assign(imd_decile=per_area["decile"]).reset_index()}
+    alloc_out = None
+    if budget is not None:
+        alloc_in = wide.reset_index().rename(columns={wide.index.name or "index": "area_id"})
+        alloc_in["population"] = alloc_in["population"].fillna(0)
+        alloc = allocate(int(budget), alloc_in, need=need, population="population",
+                         id_col="area_id", floor_share=floor_share, gradient=gradient)
+        if "name" not in alloc.columns:
+            alloc.insert(1, "name", alloc_in["name"].to_numpy())
+        if "per_head" not in alloc.columns:
+            pop = alloc["population"].astype(float)
+            alloc["per_head"] = np.where(pop > 0, alloc["allocation"] / pop.where(pop > 0), np.nan)
+        tables["allocation.csv"] = alloc
+        alloc_out = alloc.set_index("area_id")[["allocation", "per_head"]]
+        notes.append(
+            f"Allocation: £{budget:,} in whole pounds, {floor_share:.0%} as a floor for every "
+            f"neighbourhood and the rest by population weighted 1 + {gradient:g}·need "
+            "(need scaled 0 = least deprived to 1 = most deprived).")
+    lsoa_dec = national.set_index("lsoa_code")["decile"]
+    return Deprivation(per_area, alloc_out, lsoa_dec, tables, notes)

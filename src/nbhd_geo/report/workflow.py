@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from tqdm.std import tqdm
 
@@ -218,36 +219,93 @@ def neighbourhood_areas(
     by: str = "neighbourhood",
     threshold: float = 0.5,
     thresholds: Sequence[float] = (0.25, 0.5, 0.75),
+    consensus: bool | None = None,
 ) -> tuple[gpd.GeoDataFrame, str | None, list[str], Any]:
-    """Choose the areas a report speaks about: consensus cores when drawings carry names.
+    """Choose the areas a report speaks about: one area per neighbourhood name.
 
-    With a ``by`` column, each neighbourhood is represented by the core drawn by at
-    least ``threshold`` of its drawers (:func:`nbhd_geo.voices.consensus.consensus`);
-    otherwise each drawing stands for itself.
+    A name drawn once is used exactly as drawn. A name drawn two or more times is
+    represented by the core drawn by at least ``threshold`` of its drawers
+    (:func:`nbhd_geo.voices.consensus.consensus`). Without a ``by`` column each drawing
+    stands for itself.
+
+    Parameters
+    ----------
+    drawings
+        Drawings indexed by id.
+    by
+        Name column (a label).
+    threshold, thresholds
+        Consensus core level used, and the levels computed.
+    consensus
+        ``None`` (default): consensus only for names with two or more drawings;
+        ``True``: for every name (a single drawing then is its own core); ``False``:
+        never (several drawings of one name are merged by union).
 
     Returns
     -------
     (areas, label_col, intro, consensus)
-        The areas indexed by id, the column naming them, a sentence saying what they
-        are, and the :class:`~nbhd_geo.voices.consensus.Consensus` (``None`` without names).
+        The areas indexed by name, the column naming them, sentences saying what they
+        are, and the :class:`~nbhd_geo.voices.consensus.Consensus` of the names drawn
+        more than once (``None`` if there are none).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> d = gpd.GeoDataFrame({"neighbourhood": ["A"]}, geometry=[shapely.box(0, 0, 9, 9)],
+    ...                      crs=27700)
+    >>> areas, col, intro, cons = neighbourhood_areas(d)
+    >>> areas.geometry.iloc[0].equals(shapely.box(0, 0, 9, 9)), cons is None
+    (True, True)
     """
     if by not in drawings.columns or drawings[by].isna().all():
         return drawings, None, ["Each drawing is reported on its own (no name column)."], None
-    from nbhd_geo.voices.consensus import consensus
+    has_name = drawings[by].notna() & (drawings[by].astype(str).str.strip() != "")
+    named = drawings[has_name]
+    names = named[by].astype(str)
+    counts = names.value_counts()
+    multi = set(counts.index[counts >= 2]) if consensus is not False else set()
+    if consensus:
+        multi = set(counts.index)
+    single = named[~names.isin(multi)]
+    pieces = []
+    if len(single):
+        as_drawn = single.assign(_n=single[by].astype(str)).dissolve(by="_n")
+        as_drawn = gpd.GeoDataFrame({"label": as_drawn.index.astype(str)},
+                                    geometry=as_drawn.geometry.to_numpy(), crs=drawings.crs,
+                                    index=pd.Index(as_drawn.index.astype(str),
+                                                   name="neighbourhood"))
+        pieces.append(as_drawn)
+    cons = None
+    intro = []
+    unnamed = int((~has_name).sum())
+    if unnamed:
+        intro.append(f"{unnamed} drawing{'s' if unnamed != 1 else ''} without a neighbourhood "
+                     "name left out.")
+    n_single = int((counts == 1).sum()) if consensus is not True else 0
+    if n_single and consensus is not True:
+        intro.append(f"{n_single} neighbourhood{'s are' if n_single != 1 else ' is'} drawn "
+                     "once and used exactly as drawn.")
+    if multi:
+        from nbhd_geo.voices.consensus import consensus as _consensus
 
-    levels = tuple(sorted({*thresholds, threshold}))
-    cons = consensus(drawings, by=by, thresholds=levels)
-    cores = cons.cores
-    cores = cores[(cores["threshold"] == threshold) & ~cores.geometry.is_empty]
-    cores = cores.set_index("name")
-    cores.index = cores.index.astype(str)
-    cores.index.name = "neighbourhood"
-    cores = cores.assign(label=cores.index)
-    missing = sorted(set(cons.summary.index.astype(str)) - set(cores.index))
-    intro = [
-        f"Each neighbourhood is the area drawn by at least {threshold:.0%} of the people who "
-        "drew it (its consensus core)."
-    ]
-    if missing:
-        intro.append(f"No {threshold:.0%} core (too little agreement): {', '.join(missing)}.")
-    return cores, "label", intro, cons
+        levels = tuple(sorted({*thresholds, threshold}))
+        cons = _consensus(named[names.isin(multi)], by=by, thresholds=levels)
+        cores = cons.cores
+        cores = cores[(cores["threshold"] == threshold) & ~cores.geometry.is_empty]
+        cores = cores.set_index("name")
+        cores.index = cores.index.astype(str)
+        cores.index.name = "neighbourhood"
+        cores = gpd.GeoDataFrame({"label": cores.index}, geometry=cores.geometry.to_numpy(),
+                                 crs=drawings.crs, index=cores.index)
+        pieces.append(cores)
+        intro.append(
+            f"{len(multi)} neighbourhood{'s are' if len(multi) != 1 else ' is'} drawn by "
+            f"several people: each is the area drawn by at least {threshold:.0%} of them "
+            "(its consensus core).")
+        missing = sorted(multi - set(cores.index))
+        if missing:
+            intro.append(f"No {threshold:.0%} core (too little agreement): "
+                         f"{', '.join(missing)}.")
+    areas = gpd.GeoDataFrame(pd.concat(pieces), geometry="geometry", crs=drawings.crs)
+    areas = areas.iloc[np.argsort(areas.index.to_numpy(str), kind="stable")]
+    return areas, "label", intro, cons

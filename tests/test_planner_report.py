@@ -1,0 +1,264 @@
+"""The planner's report on a realistic city: ~150 neighbourhoods over Wakefield's LSOAs 2021,
+wards 2022 and IMD 2025, run through the real CLI; then the page in a real Chromium.
+
+One CLI run and one browser session serve every check (the suite must stay quick).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests._planner_city import build_city
+from tests.conftest import SHARED, shared_path
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+EXE = [sys.executable, "-m", "nbhd_geo.cli"]
+AXE_VERSION = "4.14.1"
+
+
+def _chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("headless Chromium not installed (apt-get install chromium)")
+    return exe
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    shared_path("ons", "ew2021", "boundaries_lsoa21.gpkg")
+    shared_path("imd2025", "imd2025_england_lsoa21.csv")
+    folder = tmp_path_factory.mktemp("city")
+    c = build_city(SHARED, out=folder / "in")
+    out = folder / "report"
+    args = [*EXE, "report", str(c.drawings), "--name-col", "name",
+            "--layer", f"lsoa={c.lsoa}", "--layer", f"ward={c.wards}",
+            "--layer", f"district={c.lad}", "--clip-to", "E08000036",
+            "--imd", str(c.imd / "imd2025_england_lsoa21.csv"),
+            "--imd-population", str(c.imd / "census2021_usual_residents_lsoa21.csv"),
+            "--budget", "1000000",
+            "--population", str(c.population), "--population-col", "usual_residents_total",
+            "--population-key", "lsoa21_code", "--label", "ward=ward22_name",
+            "--out", str(out)]
+    if shutil.which("chromium"):
+        args.append("--pdf")
+    t0 = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    seconds = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr
+    return c, out, proc, seconds
+
+
+@pytest.mark.shared
+def test_city_report_reads_like_a_planner_would_want(city):
+    c, out, proc, seconds = city
+    assert c.n >= 140
+    html = (out / "index.html").read_text()
+    # One page, small enough to e-mail.
+    assert (out / "index.html").stat().st_size < 5e6
+    # Said once; no progress bars in a log.
+    assert proc.stdout.count("report written") == 1
+    assert "\r" not in proc.stderr
+    assert "fictional town" not in html
+    # Every neighbourhood in the index and in the detail, in plain words.
+    rows = re.findall(r'<tr data-split="(inside|split)">', html)
+    assert len(rows) == c.n
+    assert html.count("<details id=") == c.n
+    tension = pd.read_csv(out / "tension.csv")
+    wards = tension[tension["layer"] == "ward"]
+    n_inside = int((wards["n_units"] == 1).sum())
+    assert rows.count("inside") >= n_inside * 0.9
+    assert "inside one ward (" in html and "split across 2 wards: " in html
+    # Ward names, not codes, in the sentences.
+    assert "Wakefield" in html and "Ossett" in html
+    assert not re.search(r"split across \d+ wards: E050", html)
+    # No raw column names as headings.
+    for raw in ("eff_units", "f1_50", "hausdorff_m", "coi_preserved", "entropy"):
+        assert f">{raw}<" not in html
+    # --clip-to left the neighbouring districts' wards out of every table.
+    assert len(c.outside_wards) > 10
+    splits = pd.read_csv(out / "unit_splits.csv")
+    ward_ids = set(splits.loc[splits["layer"] == "ward", "unit_id"])
+    assert ward_ids and not ward_ids & set(c.outside_wards)
+    # IMD 2025 and the allocation reached the page and the CSVs.
+    alloc = pd.read_csv(out / "allocation.csv")
+    assert alloc["allocation"].sum() == 1_000_000
+    assert "per_head" in alloc.columns
+    assert "Deprivation (IoD2025" in html
+    # Population from the census CSV, keyed by LSOA code.
+    assert "counts per LSOA from census2021_population.csv (column usual_residents_total)" in html
+    assert seconds < 60  # the benchmark measures the 15 s target on a quiet machine
+
+
+@pytest.mark.shared
+def test_city_pdf_board_fits_four_pages(city):
+    pypdf = pytest.importorskip("pypdf")
+    _chromium()
+    _, out, _, _ = city
+    reader = pypdf.PdfReader(out / "report.pdf")
+    texts = [p.extract_text() or "" for p in reader.pages]
+    first_index = next(i for i, t in enumerate(texts) if "Every neighbourhood" in t)
+    assert 1 <= first_index <= 4, f"board summary takes {first_index} pages"
+    joined = "\n".join(texts)
+    # The figures print: the chart's axis title and the tables' headings.
+    assert "IMD decile (1 = most deprived 10 %)" in joined
+    assert "The most divided neighbourhoods" in joined
+    # The index prints every neighbourhood; the map and details do not.
+    assert "Neighbourhood by neighbourhood" not in joined
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(out / "report.pdf", ARTIFACTS / "city_report.pdf")
+
+
+def _axe_source(tmp: Path) -> str:
+    """axe-core from the npm registry (a test-only tool, never shipped)."""
+    cache = Path.home() / ".cache" / "nbhd_geo" / f"axe-core-{AXE_VERSION}" / "axe.min.js"
+    if not cache.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("npm not installed: cannot fetch axe-core for the accessibility check")
+        proc = subprocess.run([npm, "pack", f"axe-core@{AXE_VERSION}", "--silent"], cwd=tmp,
+                              capture_output=True, text=True, timeout=180)
+        if proc.returncode != 0:
+            pytest.skip(f"npm pack axe-core failed: {proc.stderr.strip()[:200]}")
+        import tarfile
+
+        tgz = next(tmp.glob("axe-core-*.tgz"))
+        with tarfile.open(tgz) as tar:
+            member = tar.extractfile("package/axe.min.js")
+            assert member is not None
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_bytes(member.read())
+    return cache.read_text(encoding="utf-8")
+
+
+@pytest.mark.shared
+@pytest.mark.browser
+def test_city_page_in_chromium(city, tmp_path):
+    exe = _chromium()
+    pytest.importorskip("playwright")
+    from playwright.sync_api import sync_playwright
+
+    c, out, _, _ = city
+    axe = _axe_source(tmp_path)
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: problems.append(f"{m.type}: {m.text}")
+                if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+        page.on("request", lambda r: requests.append(r.url)
+                if not r.url.startswith(("file:", "data:")) else None)
+        page.goto((out / "index.html").as_uri(), wait_until="load")
+        page.screenshot(path=str(ARTIFACTS / "city_board.png"))
+
+        # Sorting: by people, descending after two clicks.
+        people_btn = page.locator("#index-table thead button", has_text="People")
+        people_btn.click()
+        people_btn.click()
+        first = page.evaluate("""Array.from(document.querySelectorAll('#index-table tbody tr'))
+            .slice(0, 5).map(r => parseFloat(r.cells[1].dataset.v))""")
+        assert first == sorted(first, reverse=True) and first[0] > 1000
+        sort_state = page.evaluate("""Array.from(document.querySelectorAll('#index-table th'))
+            .find(th => th.textContent.trim() === 'People').getAttribute('aria-sort')""")
+        assert sort_state == "descending"
+        name_btn = page.locator("#index-table thead button", has_text="Neighbourhood")
+        name_btn.click()
+        names = page.evaluate("""Array.from(document.querySelectorAll('#index-table tbody tr'))
+            .map(r => r.cells[0].dataset.v)""")
+        assert names == sorted(names, key=lambda s: s.lower()) or names == sorted(names)
+        page.locator("#index").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "city_index.png"))
+
+        # Filtering by text and by inside/split.
+        target = names[7]
+        page.fill("#filter", target)
+        visible = page.evaluate("""Array.from(document.querySelectorAll('#index-table tbody tr'))
+            .filter(r => !r.hidden).map(r => r.cells[0].dataset.v)""")
+        assert target in visible and len(visible) < c.n
+        page.fill("#filter", "")
+        page.select_option("#filter-split", "inside")
+        n_inside = page.evaluate("""Array.from(document.querySelectorAll('#index-table tbody tr'))
+            .filter(r => !r.hidden).length""")
+        assert 0 < n_inside < c.n
+        assert f"{n_inside} of {c.n} shown" in page.inner_text("#index-count")
+        page.select_option("#filter-split", "")
+
+        # A name in the index opens its detail.
+        link = page.locator("#index-table tbody tr a").first
+        anchor = link.get_attribute("href")
+        link.click()
+        assert page.evaluate(f"document.getElementById('{anchor[1:]}').open")
+        page.evaluate(f"document.getElementById('{anchor[1:]}').open = false")
+
+        # The map: layers toggle, hover shows the figures.
+        page.locator("#map-section").scroll_into_view_if_needed()
+        n_paths = page.evaluate("document.querySelectorAll('#map path').length")
+        assert n_paths >= c.n
+        toggles = page.evaluate("""Array.from(document.querySelectorAll('.layer-toggle'))
+            .map(b => [b.dataset.layer, b.checked, b.parentElement.textContent.trim()])""")
+        wards_key = next(k for k, _, label in toggles if label.startswith("Wards"))
+        page.check(f'.layer-toggle[data-layer="{wards_key}"]')
+        with_wards = page.evaluate("document.querySelectorAll('#map path').length")
+        page.uncheck(f'.layer-toggle[data-layer="{wards_key}"]')
+        without = page.evaluate("document.querySelectorAll('#map path').length")
+        assert with_wards > without
+        lsoa_key = next(k for k, _, label in toggles if label.startswith("LSOAs"))
+        page.check(f'.layer-toggle[data-layer="{lsoa_key}"]')
+        assert page.evaluate("document.querySelectorAll('#map path').length") > without + 100
+        page.uncheck(f'.layer-toggle[data-layer="{lsoa_key}"]')
+        page.check(f'.layer-toggle[data-layer="{wards_key}"]')
+        # Hover the middle of the largest neighbourhood's outline.
+        box = page.evaluate("""(() => {
+            const ps = Array.from(document.querySelectorAll('#map path.leaflet-interactive'));
+            let best = null, area = 0;
+            for (const p of ps) { const b = p.getBoundingClientRect();
+              if (p.getAttribute('stroke') === '#6a3d9a' && b.width * b.height > area) {
+                area = b.width * b.height; best = b; } }
+            return best && {x: best.x + best.width / 2, y: best.y + best.height / 2};
+        })()""")
+        assert box is not None
+        page.mouse.move(box["x"], box["y"])
+        page.wait_for_timeout(200)
+        info = page.inner_text("#map-info")
+        assert "People" in info and "Where it lies" in info and "IMD decile" in info
+        page.screenshot(path=str(ARTIFACTS / "city_map.png"))
+
+        # Detail: open one; its map names the wards.
+        page.locator("#details details").nth(3).locator("summary").click()
+        svg_text = page.locator("#details details").nth(3).locator("svg text").all_text_contents()
+        assert svg_text and all(t.strip() for t in svg_text)
+        page.locator("#details details").nth(3).scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "city_detail.png"))
+
+        # Accessibility: axe-core, no serious or critical violations.
+        page.add_script_tag(content=axe)
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: "
+                               "['violations']})")
+        bad = [(v["id"], v["impact"], len(v["nodes"])) for v in result["violations"]
+               if v["impact"] in ("serious", "critical")]
+        (ARTIFACTS / "city_axe.json").write_text(json.dumps(result["violations"], indent=1))
+
+        # Print: every board figure lays out with a size.
+        page.emulate_media(media="print")
+        sizes = page.evaluate("""Array.from(document.querySelectorAll('#board svg, #board img'))
+            .map(e => { const b = e.getBoundingClientRect(); return [b.width, b.height]; })""")
+        page.screenshot(path=str(ARTIFACTS / "city_print.png"))
+        browser.close()
+    assert problems == []
+    assert requests == []  # nothing fetched: the map works offline
+    assert bad == []
+    assert sizes and all(w > 50 and h > 50 for w, h in sizes)
