@@ -118,6 +118,7 @@ def overlap_report(
     population_note: str = "",
     sample_data: bool = False,
     progress: bool = True,
+    propose: tuple[float, float] | None = None,
 ) -> OverlapReport:
     """Reconcile areas with statutory layers and write the planner's overlap report.
 
@@ -170,6 +171,9 @@ def overlap_report(
         The inputs are the bundled fictional sample town (says so in the footer).
     progress
         Show progress bars.
+    propose
+        ``(min, max)`` people: adds "Proposed footprints" (:mod:`nbhd_geo.plan`) built
+        from whole units of the population layer.
 
     Returns
     -------
@@ -257,6 +261,18 @@ def overlap_report(
     page = _planner_page(areas, layers, rec, tens, label_col, limit, title, intro, imd,
                          imd_layer, dep, budget, read_report, weights, weight_col,
                          dict(unit_labels or {}), population_note, sample_data, page_extra)
+    # --- extra sections (#15, #16): who was heard, councillors' view, proposed footprints
+    from nbhd_geo.report.voices_sections import add_voices_sections
+
+    files += add_voices_sections(page, out, areas=areas, drawings=drawings, layers=layers,
+                                 primary=primary, imd=imd, imd_layer=imd_layer,
+                                 weights=weights, weight_col=weight_col)
+    if propose is not None:
+        from nbhd_geo.report.plan_section import add_plan_section
+
+        files += add_plan_section(page, out, areas=areas, layers=layers, imd_layer=imd_layer,
+                                  size=propose)
+    # --- end extra sections
     files.append(out / "index.html")
     page.files = sorted({p.name for p in files})
     from nbhd_geo.report.assemble import write_page

@@ -1,0 +1,47 @@
+"""Propose neighbourhood footprints from whole statutory units.
+
+- :func:`propose_footprints`: plans of contiguous footprints within a population range
+  (e.g. 30–50k people) that keep resident neighbourhoods whole, as a small Pareto set;
+- :func:`unit_contiguity`: rook adjacency with islands and enclaves reported;
+- :func:`check_plan`: an independent check of a plan's hard constraints;
+- :class:`NeighbourhoodSplits`, :func:`neighbourhood_people`: split scores for any plan
+  (ours or another tool's) on the same inputs.
+"""
+
+from __future__ import annotations
+
+from nbhd_geo.plan.contiguity import Contiguity, feasible_counts, unit_contiguity
+from nbhd_geo.plan.errors import (
+    DisconnectedError,
+    InfeasibleError,
+    PopulationError,
+    UnitTooLargeError,
+)
+from nbhd_geo.plan.propose import FootprintPlan, FootprintPlans, propose_footprints
+from nbhd_geo.plan.score import (
+    NeighbourhoodSplits,
+    PlanCheck,
+    check_plan,
+    neighbourhood_people,
+    pcn_alignment,
+    polsby_popper,
+)
+
+__all__ = [
+    "propose_footprints",
+    "FootprintPlan",
+    "FootprintPlans",
+    "unit_contiguity",
+    "Contiguity",
+    "feasible_counts",
+    "check_plan",
+    "PlanCheck",
+    "NeighbourhoodSplits",
+    "neighbourhood_people",
+    "pcn_alignment",
+    "polsby_popper",
+    "InfeasibleError",
+    "UnitTooLargeError",
+    "DisconnectedError",
+    "PopulationError",
+]

@@ -1,0 +1,394 @@
+"""Propose neighbourhood footprints (e.g. 30–50k people) from whole statutory units.
+
+See :func:`propose_footprints`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import cycle, islice
+from os import PathLike
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from nbhd_geo.errors import NbhdGeoError
+from nbhd_geo.io.layers import prepare_polygons
+from nbhd_geo.plan import _search
+from nbhd_geo.plan._inputs import (
+    Cells,
+    build_cells,
+    read_pcn,
+    read_population,
+    read_size,
+    read_within,
+)
+from nbhd_geo.plan.contiguity import Contiguity, feasible_counts, link_islands, unit_contiguity
+from nbhd_geo.plan.errors import InfeasibleError, UnitTooLargeError
+from nbhd_geo.plan.score import (
+    NeighbourhoodSplits,
+    neighbourhood_people,
+    pcn_alignment,
+    polsby_popper,
+)
+
+__all__ = ["FootprintPlan", "FootprintPlans", "propose_footprints"]
+
+WEIGHTINGS = [
+    _search.Weights(),
+    _search.Weights(split=1.0, pcn=0.5, cut=0.3, bal=0.05),
+    _search.Weights(split=1.0, pcn=0.5, cut=0.05, bal=0.6),
+    _search.Weights(split=0.3, pcn=1.5, cut=0.05, bal=0.05),
+    _search.Weights(split=2.0, pcn=0.2, cut=0.01, bal=0.01),
+]
+
+
+@dataclass(frozen=True)
+class FootprintPlan:
+    """One proposed plan.
+
+    Attributes
+    ----------
+    name
+        ``"plan_1"``, ``"plan_2"``, ... (plan_1 keeps the most residents whole).
+    footprints
+        One row per footprint (EPSG:27700): ``footprint``, ``population``, ``n_units``,
+        ``area_km2``, ``polsby_popper``, ``main_pcn`` (if PCNs given), geometry.
+    assignment
+        ``unit`` → ``footprint``, one row per unit.
+    scorecard
+        The plan's measures (see :attr:`FootprintPlans.scorecards`).
+    neighbourhoods
+        Per resident neighbourhood: people, footprints touched, main footprint, ``whole``.
+    """
+
+    name: str
+    footprints: gpd.GeoDataFrame
+    assignment: pd.DataFrame
+    scorecard: pd.Series
+    neighbourhoods: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class FootprintPlans:
+    """Proposed plans: a small Pareto set over the objectives.
+
+    Attributes
+    ----------
+    plans
+        Up to ``n_plans`` non-dominated plans: the best on each objective, then the next
+        best at keeping neighbourhoods whole; ordered by residents kept whole (most first).
+    candidates
+        Scorecards of every distinct feasible plan the runs found, ``pareto`` marking
+        the non-dominated ones.
+    contiguity
+        The unit adjacency used (edges, islands, bridges, enclaves).
+    size
+        The population bounds.
+    """
+
+    plans: list[FootprintPlan]
+    candidates: pd.DataFrame
+    contiguity: Contiguity
+    size: tuple[float, float]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Scorecards of the plans, one row each."""
+        return pd.DataFrame([p.scorecard for p in self.plans]).set_index("plan")
+
+    def best(self) -> FootprintPlan:
+        """Return the plan keeping the most neighbourhood residents whole."""
+        return self.plans[0]
+
+    def to_gpkg(self, path: str | PathLike[str]) -> list[str]:
+        """Write each plan's footprints (and unit table) as GeoPackage layers."""
+        written = []
+        for p in self.plans:
+            p.footprints.to_file(path, layer=p.name, driver="GPKG", engine="pyogrio")
+            written.append(p.name)
+        return written
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    """Renumber footprints 1.. in order of their first unit (stable across runs)."""
+    _, first = np.unique(labels, return_index=True)
+    order = np.argsort(first, kind="stable")
+    mapping = np.empty(labels.max() + 1, dtype=np.int64)
+    mapping[np.unique(labels)[order]] = np.arange(1, len(order) + 1)
+    return mapping[labels]
+
+
+def _pareto(card: pd.DataFrame, objectives: list[str]) -> np.ndarray:
+    vals = card[objectives].to_numpy(float)
+    keep = np.ones(len(vals), dtype=bool)
+    for i in range(len(vals)):
+        worse = (vals <= vals[i]).all(axis=1) & (vals < vals[i]).any(axis=1)
+        keep[i] = not worse.any()
+    return keep
+
+
+def propose_footprints(
+    units: gpd.GeoDataFrame,
+    *,
+    population: str | pd.Series,
+    neighbourhoods: gpd.GeoDataFrame | None = None,
+    pcn: Any = None,
+    size: tuple[float, float] = (30_000, 50_000),
+    within: str | pd.Series | None = None,
+    n_plans: int = 5,
+    seed: int = 0,
+    unit_id: str | None = None,
+    neighbourhood_id: str | None = None,
+    min_shared_m: float = 10.0,
+    tol_m: float = 0.5,
+    bridge_m: float = 1_000.0,
+    n_runs: int | None = None,
+    rounds: int = 12,
+) -> FootprintPlans:
+    """Propose footprints of whole units that keep resident neighbourhoods whole.
+
+    Parameters
+    ----------
+    units
+        Statutory units (LSOAs, OAs) as polygons; reprojected to EPSG:27700 on a copy.
+    population
+        Column of ``units`` (or Series by unit id) with each unit's population.
+    neighbourhoods
+        Resident neighbourhoods (polygons, may overlap). Their people in each unit come
+        from the exact crosswalk (:func:`nbhd_geo.apportion`).
+    pcn
+        GP registrations by unit: a DataFrame with ``unit`` (or ``lsoa``), ``pcn`` (or
+        ``org``) and ``patients``, or a :class:`nbhd_geo.PCNFootprints`.
+    size
+        ``(lower, upper)`` people per footprint (hard constraint).
+    within
+        Column (or Series by unit id) naming a district/ICB per unit: footprints never
+        cross it.
+    n_plans
+        Largest number of plans returned (a Pareto set may be smaller).
+    seed
+        Seed: the same inputs and seed always give the same plans.
+    unit_id, neighbourhood_id
+        Id columns (``None``: the index).
+    min_shared_m, tol_m
+        Rook contiguity: shared boundary of at least ``min_shared_m`` metres, gaps up to
+        ``tol_m`` ignored (see :func:`nbhd_geo.plan.unit_contiguity`).
+    bridge_m
+        Islands that cannot form footprints alone are linked to the nearest unit within
+        this distance (reported in ``.contiguity.bridges``).
+    n_runs
+        Optimiser runs (each: its own seed, footprint count and weighting); default
+        ``max(3 * n_plans, 10)``.
+    rounds
+        Perturbation rounds of the iterated local search in each run.
+
+    Returns
+    -------
+    FootprintPlans
+
+    Raises
+    ------
+    PopulationError
+        Population missing, negative or not a number (the units are named).
+    UnitTooLargeError
+        A unit holds more people than ``size[1]``.
+    DisconnectedError
+        Units with no rook path to the rest that cannot stand alone.
+    InfeasibleError
+        A district's population fits no number of footprints of ``size``.
+
+    Notes
+    -----
+    Hard constraints: every unit in exactly one footprint; footprints contiguous;
+    population within ``size``; nested within ``within``. Enclaves go with their host.
+    Objectives (each reported, traded off by the Pareto set): residents of neighbourhoods
+    not kept whole, patients outside their footprint's main PCN, cut edges, and the
+    largest deviation from the mean footprint population. Each run grows footprints
+    from seeds over *atoms* (units whose people are mostly in one neighbourhood, kept
+    together), then improves them by moving edge units and whole atoms between
+    footprints, keeping contiguity, with perturbation rounds (iterated local search).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> cells = [shapely.box(x * 100, y * 100, x * 100 + 100, y * 100 + 100)
+    ...          for y in range(4) for x in range(4)]
+    >>> units = gpd.GeoDataFrame({"pop": [1000] * 16}, geometry=cells, crs=27700)
+    >>> nb = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 200, 400)], crs=27700)
+    >>> res = propose_footprints(units, population="pop", neighbourhoods=nb,
+    ...                          size=(7_000, 9_000), n_plans=2, seed=1)
+    >>> card = res.best().scorecard
+    >>> float(card["share_whole"]), int(card["n_footprints"])
+    (1.0, 2)
+    """
+    prep = prepare_polygons(units, argument="units", id_col=unit_id)
+    ids, geoms = prep.ids, prep.geoms
+    lo, hi = read_size(size)
+    pop = read_population(prep.frame, population, ids)
+    too_big = pop > hi
+    if too_big.any():
+        raise UnitTooLargeError(
+            f"{int(too_big.sum())} unit(s) hold more people than size[1] = {hi:,.0f} "
+            f"(largest {pop.max():,.0f})",
+            argument="units",
+            ids=ids[too_big],
+            fix="raise the upper size, or use finer units (e.g. output areas) there",
+        )
+    groups, group_names = read_within(prep.frame, within, ids)
+    for g in np.unique(groups):
+        total = float(pop[groups == g].sum())
+        if len(feasible_counts(total, (lo, hi))) == 0:
+            raise InfeasibleError(
+                f"district {group_names[g]!r} holds {total:,.0f} people: no number of "
+                f"footprints of {lo:,.0f}–{hi:,.0f} people adds up to it",
+                argument="within" if within is not None else "size",
+                ids=ids[groups == g],
+                fix="widen size, or group the district with a neighbour in within=",
+            )
+    contig = unit_contiguity(ids, geoms, min_shared_m=min_shared_m, tol_m=tol_m)
+    contig = link_islands(contig, geoms, pop, groups, (lo, hi), bridge_m)
+
+    people = None
+    if neighbourhoods is not None:
+        frame = prep.frame.assign(_pop=pop)
+        people = neighbourhood_people(
+            neighbourhoods, frame, population="_pop", unit_id=prep.id_name
+            if prep.id_name in frame.columns else None,
+            neighbourhood_id=neighbourhood_id,
+        )
+    regs = read_pcn(pcn, ids) if pcn is not None else None
+    cells: Cells = build_cells(ids, geoms, pop, groups, contig, people, regs, (lo, hi))
+
+    n_plans = int(n_plans)
+    if n_plans < 1:
+        raise NbhdGeoError(f"must be ≥ 1, got {n_plans}", argument="n_plans", fix="pass 1–10")
+    n_runs = n_runs or max(3 * n_plans, 10)
+    splitter = NeighbourhoodSplits(people, ids) if people is not None else None
+    cards, labellings, seen = [], [], set()
+    for run in range(n_runs):
+        rng = np.random.default_rng([seed, run])
+        w = WEIGHTINGS[run % len(WEIGHTINGS)]
+        labels = np.empty(len(ids), dtype=np.int64)
+        offset, ok = 0, True
+        for piece in cells.pieces:
+            t = float(piece.prob.pop.sum())
+            ks = sorted(
+                feasible_counts(t, (lo, hi)), key=lambda k: (abs(t / k - (lo + hi) / 2), k)
+            )
+            k = next(islice(cycle(ks), run // len(WEIGHTINGS), None))
+            lab, feas = _search.solve(piece.prob, k, w, rng, rounds=rounds)
+            ok &= feas
+            labels[piece.units] = lab[piece.cell_of_unit] + offset
+            offset += k
+        if not ok:
+            continue
+        labels = _relabel(labels)
+        key = labels.tobytes()
+        if key in seen:
+            continue
+        seen.add(key)
+        card = _card(labels, pop, contig, splitter, regs, ids, geoms)
+        card.update(run=run, seed=seed, weighting=str(w))
+        cards.append(card)
+        labellings.append(labels)
+    if not cards:
+        raise InfeasibleError(
+            f"no run found a plan with every footprint within {lo:,.0f}–{hi:,.0f} people",
+            argument="size",
+            fix="widen size, raise n_runs, or check the contiguity report for islands",
+        )
+    cand = pd.DataFrame(cards)
+    objectives = ["residents_not_whole", "cut_edges", "max_dev"]
+    if regs is not None:
+        objectives.append("pcn_misaligned")
+    cand["pareto"] = _pareto(cand, objectives)
+    cand = cand.sort_values(
+        ["pareto", "residents_not_whole", "split_people", "cut_edges", "run"],
+        ascending=[False, True, True, True, True], kind="stable",
+    )
+    front = cand[cand["pareto"]]
+    # the best plan on each objective first (so the trade-off is on show), then by splits
+    picks: list[int] = []
+    for obj in ["residents_not_whole", *objectives[1:][::-1]]:
+        top = int(front.sort_values([obj, "residents_not_whole", "run"], kind="stable").index[0])
+        if top not in picks and len(picks) < n_plans:
+            picks.append(top)
+    picks += [int(c) for c in front.index if c not in picks][: n_plans - len(picks)]
+    chosen = [c for c in front.index if c in picks]
+    plans = []
+    for i, c in enumerate(chosen, start=1):
+        plans.append(_plan(f"plan_{i}", labellings[c], cand.loc[c], prep, pop, splitter, regs))
+    cand = cand.assign(plan=None)
+    for i, c in enumerate(chosen, start=1):
+        cand.loc[c, "plan"] = f"plan_{i}"
+    return FootprintPlans(plans=plans, candidates=cand.reset_index(drop=True),
+                          contiguity=contig, size=(lo, hi))
+
+
+def _card(
+    labels: np.ndarray,
+    pop: np.ndarray,
+    contig: Contiguity,
+    splitter: NeighbourhoodSplits | None,
+    regs: pd.DataFrame | None,
+    ids: np.ndarray,
+    geoms: np.ndarray,
+) -> dict[str, Any]:
+    fpop = np.bincount(labels, weights=pop)[1:]
+    mean = fpop.mean()
+    e = contig.edges
+    cut = labels[e["i"].to_numpy()] != labels[e["j"].to_numpy()]
+    card: dict[str, Any] = {
+        "n_footprints": len(fpop),
+        "pop_min": float(fpop.min()),
+        "pop_max": float(fpop.max()),
+        "max_dev": float(np.abs(fpop - mean).max() / mean),
+        "cut_edges": int(cut.sum()),
+        "cut_length_km": float(e["shared_m"].to_numpy()[cut].sum() / 1000),
+    }
+    if splitter is not None:
+        s = splitter.score(labels)
+        card.update(s)
+        card["residents_not_whole"] = s["residents_in_neighbourhoods"] - s["residents_whole"]
+    else:
+        card.update(residents_not_whole=0.0, split_people=0.0)
+    if regs is not None:
+        al = pcn_alignment(regs, pd.Series(labels, index=ids))
+        card["pcn_alignment"] = al["pcn_alignment"]
+        card["pcn_misaligned"] = 1 - al["pcn_alignment"]
+    return card
+
+
+def _plan(
+    name: str,
+    labels: np.ndarray,
+    card: pd.Series,
+    prep: Any,
+    pop: np.ndarray,
+    splitter: NeighbourhoodSplits | None,
+    regs: pd.DataFrame | None,
+) -> FootprintPlan:
+    ids = prep.ids
+    frame = gpd.GeoDataFrame(
+        {"footprint": labels, "population": pop, "n_units": 1},
+        geometry=prep.geoms, crs=prep.frame.crs,
+    )
+    fp = frame.dissolve("footprint", aggfunc="sum").reset_index()
+    fp["area_km2"] = fp.geometry.area / 1e6
+    fp["polsby_popper"] = polsby_popper(fp.geometry.array)
+    assign = pd.DataFrame({"unit": ids, "footprint": labels})
+    if regs is not None:
+        al = pcn_alignment(regs, pd.Series(labels, index=ids))
+        fp["main_pcn"] = fp["footprint"].map(al["main_pcn"])
+    sc = card.drop(labels=["pareto", "plan"], errors="ignore").copy()
+    sc["polsby_popper_mean"] = float(fp["polsby_popper"].mean())
+    sc["polsby_popper_min"] = float(fp["polsby_popper"].min())
+    sc = pd.concat([pd.Series({"plan": name}), sc])
+    nb = splitter.table(labels) if splitter is not None else pd.DataFrame()
+    fp = fp[["footprint", "population", "n_units", "area_km2", "polsby_popper"]
+            + (["main_pcn"] if regs is not None else []) + ["geometry"]]
+    return FootprintPlan(name=name, footprints=fp, assignment=assign, scorecard=sc,
+                         neighbourhoods=nb)
+
