@@ -259,6 +259,10 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 @click.option("--small-count", type=int, default=None,
               help="Suppress counts below this in published tables (default 10).")
 @click.option("--title", default="Neighbourhood overlap report", show_default=True)
+@click.option("--propose", is_flag=True,
+              help="Add proposed footprints of whole units (see --propose-size).")
+@click.option("--propose-size", default="30000,50000", show_default=True,
+              help="MIN,MAX people per proposed footprint.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @_common
 @_friendly
@@ -269,7 +273,8 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
                consensus: bool | None, imd_path: str | None, imd_population: str | None,
                imd_layer: str | None, budget: int | None, floor_share: float, gradient: float,
                clip_to: str | None, pdf: bool, small_count: int | None, title: str, out: str,
-               verbose: int, quiet: int) -> None:
+               verbose: int, quiet: int, propose: bool = False,
+               propose_size: str = "30000,50000") -> None:
     """Write the overlap report for DRAWINGS against statutory layers."""
     from nbhd_geo.report.cli_inputs import (
         clip_layers,
@@ -277,6 +282,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
         population_inputs,
     )
     from nbhd_geo.report.overlap import overlap_report
+    from nbhd_geo.report.plan_section import read_size_option
     from nbhd_geo.report.workflow import LayerSpec, neighbourhood_areas
 
     _setup_logging(verbose, quiet)
@@ -293,6 +299,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
     if budget is not None and not imd_path:
         raise InputError("--budget shares money by deprivation, so it needs the indices",
                          argument="--budget", fix="add --imd PATH (IoD2019 or IoD2025)")
+    size = read_size_option(propose_size) if propose else None
     data, report = _read_drawings(drawings, name_col=name_col)
     layers = [
         LayerSpec(name, _read_layer(spec, id_col=ids.get(name), argument=f"--layer {name}"),
@@ -322,7 +329,8 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...],
         threshold=small_count, intro=intro, imd=imd,
         imd_layer=imd_layer_name(layers, imd_layer) if imd is not None else "lsoa",
         budget=budget, floor_share=floor_share, gradient=gradient, unit_labels=label_cols,
-        population_note=pop_note, progress=progress)
+        population_note=pop_note, progress=progress,
+        propose=size)
     click.echo(f"report written to {out}/index.html ({len(result.files)} files)")
     if pdf:
         from nbhd_geo.report.pdf import print_pdf

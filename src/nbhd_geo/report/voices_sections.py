@@ -153,9 +153,23 @@ def _overall(cov: Any, shown_rate: pd.Series, limit: int) -> str:
         text += f": {1000 * n / pop:.1f} per 1,000 overall"
     vals = shown_rate.dropna()
     if len(vals) >= 2:
-        text += (f"; where at least {limit} drawings were counted, from {vals.min():.1f} "
+        text += (f"; where the rate can be shown, from {vals.min():.1f} "
                  f"to {vals.max():.1f} per 1,000 ({plural(len(vals), 'unit')})")
     return text + "."
+
+
+def _unheard_names(text: str, cov: Any, names: pd.Series | None, word: str) -> str:
+    """Name the unheard units ("Brackenfield 002E (E01990009)") in heard.py's sentence."""
+    if names is None or "flagged unheard" not in text:
+        return text
+    ids = list(cov.unheard().index[:10])
+    listed = ", ".join(map(str, ids))
+    if listed not in text:
+        return text
+    return text.replace(listed, ", ".join(
+        f"{names.get(u, u)} ({u})" if str(names.get(u, u)) != str(u) else str(u)
+        for u in ids)).replace(" units are flagged", f" {word}s are flagged").replace(
+        " unit is flagged", f" {word} is flagged")
 
 
 def coverage_section(page: PlannerPage, out: Path, *, drawings: gpd.GeoDataFrame,
@@ -207,7 +221,7 @@ def coverage_section(page: PlannerPage, out: Path, *, drawings: gpd.GeoDataFrame
         f"{word}, per 1,000 residents. A drawing counts for the ground it covers, shared "
         f"between the {word}s it overlaps by their residents.",
         _overall(cov, rate, limit),
-        *heard.paragraphs[1:],
+        *[_unheard_names(q, cov, names, word) for q in heard.paragraphs[1:]],
         f"Drawing counts below {limit} are not shown (nor their rate, which would give "
         f"the count back).{dep_note}",
     ]
