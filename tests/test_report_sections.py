@@ -122,10 +122,13 @@ def test_demo_shows_who_was_heard_with_suppressed_counts(demo):
     for u in unheard[:10]:
         assert f"{names[u]} ({u})" in text
     # The table shows "<10" and never a raw count below 10.
+    checked = 0
     for row in re.findall(r"<tr>(.*?)</tr>", sec):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
         if cells and cells[0] in set(small):
             assert cells[3] == "&lt;10" and cells[4] == "not shown", cells
+            checked += 1
+    assert checked == len(small)
     # A coverage layer on the interactive map (off by default), shaded only where shown.
     spec = next(s for s in _map_specs(page) if s["key"] == "cov")
     assert spec["kind"] == "shade" and spec["checked"] is False
@@ -199,7 +202,9 @@ def test_proposed_plans_are_valid_and_on_the_map(proposed):
         table = sec[sec.index("Does each plan keep"):]
         head = re.findall(r"<th[^>]*>(.*?)</th>", table)
         j = head.index(col)
-        for row in re.findall(r"<tr><td>(.*?)</tr>", table):
+        rows = re.findall(r"<tr><td>(.*?)</tr>", table)
+        assert len(rows) == len(areas)
+        for row in rows:
             cells = [_html.unescape(c) for c in re.findall(r"([^<>]*)</td>", "<td>" + row)]
             name = cells[0]
             core = areas.geometry[areas["label"] == name].iloc[0]

@@ -65,7 +65,7 @@ class ExtraSection:
 
 def _table_html(head: Sequence[str], rows: Sequence[Sequence[Any]],
                 num: Sequence[bool] | None = None) -> str:
-    """A plain HTML table; every cell escaped."""
+    """Return a plain HTML table; every cell escaped."""
     num = list(num) if num is not None else [False] * len(head)
     cls = [' class="num"' if n else "" for n in num]
     th = "".join(f'<th scope="col"{c}>{html.escape(str(h))}</th>' for h, c in zip(head, cls,
@@ -79,7 +79,7 @@ def _table_html(head: Sequence[str], rows: Sequence[Sequence[Any]],
 
 def shade_layer(key: str, label: str, frame: gpd.GeoDataFrame, names: Sequence[str],
                 fills: Sequence[str | None], colour: str = "#243b53") -> dict[str, Any]:
-    """A web-map layer of polygons filled per feature (``kind="shade"``, off by default).
+    """Build a web-map layer of polygons filled per feature (``kind="shade"``, unticked).
 
     Examples
     --------
@@ -131,7 +131,7 @@ def _has_names(drawings: gpd.GeoDataFrame | None) -> bool:
 
 def _coverage_units(layers: Sequence[LayerSpec], primary: str | None,
                     imd_layer: str) -> LayerSpec | None:
-    """The primary layer when it has a population, else the population layer."""
+    """Pick the primary layer when it has a population, else the population layer."""
     with_pop = [s for s in layers if s.population]
     if not with_pop:
         return None
