@@ -115,10 +115,12 @@ def _names_by_id(page: PlannerPage, layer: str) -> pd.Series | None:
     return lv.names if lv is not None else None
 
 
-def _word(layer: str) -> str:
-    from nbhd_geo.report.overlap import display_name
+_ACRONYMS = {"oa", "lsoa", "msoa", "lad", "pcn", "icb", "ltla", "utla", "pcon"}
 
-    return display_name(layer)
+
+def _word(layer: str) -> str:
+    """Layer name as planners write it (as ``report.overlap.display_name``, no cycle)."""
+    return layer.upper() if layer.lower() in _ACRONYMS else layer
 
 
 def _has_names(drawings: gpd.GeoDataFrame | None) -> bool:
