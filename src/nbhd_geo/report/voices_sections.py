@@ -154,10 +154,15 @@ def _overall(cov: Any, shown_rate: pd.Series, limit: int) -> str:
     if pop > 0:
         text += f": {1000 * n / pop:.1f} per 1,000 overall"
     vals = shown_rate.dropna()
+    none = int((cov.table["drawings"] <= 1e-9).sum())
+    vals = vals[vals > 0]  # units with at least `limit` drawings
     if len(vals) >= 2:
-        text += (f"; where the rate can be shown, from {vals.min():.1f} "
-                 f"to {vals.max():.1f} per 1,000 ({plural(len(vals), 'unit')})")
-    return text + "."
+        text += (f"; in the {len(vals)} units with at least {limit}, from {vals.min():.1f} "
+                 f"to {vals.max():.1f} per 1,000")
+    text += "."
+    if none:
+        text += f" {plural(none, 'unit')} gave no drawing at all."
+    return text
 
 
 def _unheard_names(text: str, cov: Any, names: pd.Series | None, word: str) -> str:
