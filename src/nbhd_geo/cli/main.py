@@ -250,6 +250,10 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
               help="Share of --budget given to every neighbourhood regardless of need.")
 @click.option("--gradient", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Most deprived get 1 + GRADIENT times the per-head share of the least.")
+@click.option("--propose", is_flag=True,
+              help="Add proposed footprints of whole units (see --propose-size).")
+@click.option("--propose-size", default="30000,50000", show_default=True,
+              help="MIN,MAX people per proposed footprint.")
 @click.option("--clip-to", default=None,
               help="Study area: a unit code found in one of the layers (e.g. a district "
                    "E08000036 in --layer lad=...) or a polygon file. Units mostly outside "
@@ -259,10 +263,6 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 @click.option("--small-count", type=int, default=None,
               help="Suppress counts below this in published tables (default 10).")
 @click.option("--title", default="Neighbourhood overlap report", show_default=True)
-@click.option("--propose", is_flag=True,
-              help="Add proposed footprints of whole units (see --propose-size).")
-@click.option("--propose-size", default="30000,50000", show_default=True,
-              help="MIN,MAX people per proposed footprint.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @_common
 @_friendly

@@ -114,11 +114,11 @@ def overlap_report(
     budget: int | None = None,
     floor_share: float = 0.2,
     gradient: float = 1.0,
+    propose: tuple[float, float] | None = None,
     unit_labels: Mapping[str, str] | None = None,
     population_note: str = "",
     sample_data: bool = False,
     progress: bool = True,
-    propose: tuple[float, float] | None = None,
 ) -> OverlapReport:
     """Reconcile areas with statutory layers and write the planner's overlap report.
 
@@ -163,6 +163,9 @@ def overlap_report(
         (``allocation.csv``).
     floor_share, gradient
         Allocation parameters (see :func:`nbhd_geo.allocate`).
+    propose
+        ``(min, max)`` people: adds "Proposed footprints" (:mod:`nbhd_geo.plan`) built
+        from whole units of the population layer.
     unit_labels
         Layer name -> column naming its units (default: a ``*NM``/``*_name`` column).
     population_note
@@ -171,9 +174,6 @@ def overlap_report(
         The inputs are the bundled fictional sample town (says so in the footer).
     progress
         Show progress bars.
-    propose
-        ``(min, max)`` people: adds "Proposed footprints" (:mod:`nbhd_geo.plan`) built
-        from whole units of the population layer.
 
     Returns
     -------
