@@ -421,9 +421,6 @@ def test_staged_output_leaves_nothing_when_the_body_fails(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the HTML consensus table (report/sections.py, being "
-                   "rewritten in parallel) still shows counts of drawers below 10; the CSV and "
-                   "GeoPackage outputs are suppressed")
 def test_html_suppresses_counts_of_drawers(hostile_report):
     _, out, proc = hostile_report
     assert proc.returncode == 0, proc.stderr

@@ -461,6 +461,10 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
               help="Share of --budget given to every neighbourhood regardless of need.")
 @click.option("--gradient", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Most deprived get 1 + GRADIENT times the per-head share of the least.")
+@click.option("--propose", is_flag=True,
+              help="Add proposed footprints of whole units (see --propose-size).")
+@click.option("--propose-size", default="30000,50000", show_default=True,
+              help="MIN,MAX people per proposed footprint.")
 @click.option("--clip-to", default=None,
               help="Study area: a unit code found in one of the layers (e.g. a district "
                    "E08000036 in --layer lad=...) or a polygon file. Units mostly outside "
@@ -486,7 +490,8 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                override_crs: bool, to_crs: str | None, swap_xy: bool, outside: str,
                keep_columns: tuple[str, ...], overwrite: bool, max_features: int | None,
                max_vertices: int | None, max_bytes: int | None,
-               max_label_length: int | None, out: str, verbose: int, quiet: int) -> None:
+               max_label_length: int | None, out: str, verbose: int, quiet: int,
+               propose: bool = False, propose_size: str = "30000,50000") -> None:
     """Write the overlap report for DRAWINGS against statutory layers."""
     from nbhd_geo.io.publish import check_output_folder
     from nbhd_geo.report.cli_inputs import (
@@ -495,6 +500,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         population_inputs,
     )
     from nbhd_geo.report.overlap import overlap_report
+    from nbhd_geo.report.plan_section import read_size_option
     from nbhd_geo.report.workflow import LayerSpec, neighbourhood_areas
 
     quiet = _setup_logging(verbose, quiet)
@@ -525,6 +531,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         raise InputError("--budget shares money by deprivation, so it needs the indices",
                          argument="--budget",
                          fix="add --imd PATH (IoD2019 or IoD2025), or --geography FILE.gpkg")
+    size = read_size_option(propose_size) if propose else None
     data, report, _ = _read_all_drawings(
         drawings, name_col=name_col, id_col=id_col, keep_personal=False, crs=crs,
         override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
@@ -574,7 +581,8 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         threshold=small_count, intro=intro, imd=imd,
         imd_layer=imd_layer_name(layers, imd_layer) if imd is not None else "lsoa",
         budget=budget, floor_share=floor_share, gradient=gradient, unit_labels=label_cols,
-        population_note=pop_note, progress=_progress(quiet), overwrite=overwrite)
+        population_note=pop_note, progress=_progress(quiet), overwrite=overwrite,
+        propose=size)
     click.echo(f"report written to {out}/index.html ({len(result.files)} files)")
     if pdf:
         from nbhd_geo.report.pdf import print_pdf

@@ -167,8 +167,9 @@ def map_layers(page: PlannerPage, rows: list[dict[str, Any]]) -> tuple[list[dict
                     "geojson": geojson_layer(near, p, tolerance_m=10 if fine else 15)})
         k += 1
         n_other += 0 if lv is main or fine else 1
+    out += page.extra_layers  # shaded layers of the extra sections (coverage, plans)
     # Draw order: fine layers first, then units, neighbourhoods last (on top).
-    rank = {"decile": 0, "fine": 0, "unit": 1, "nbhd": 2}
+    rank = {"decile": 0, "fine": 0, "shade": 0, "unit": 1, "nbhd": 2}
     out.sort(key=lambda m: rank[str(m["kind"])])
     js = json.dumps([{k2: v for k2, v in m.items() if k2 != "geojson"} for m in out])
     return out, js

@@ -190,6 +190,9 @@ class PlannerPage:
     intro: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
     extra_html: list[tuple[str, str]] = field(default_factory=list)  # (title, html)
+    # report sections after the map (voices_sections, plan_section) and their map layers
+    extra_sections: list[Any] = field(default_factory=list)
+    extra_layers: list[dict[str, Any]] = field(default_factory=list)
     attribution: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 

@@ -134,6 +134,7 @@ def overlap_report(
     budget: int | None = None,
     floor_share: float = 0.2,
     gradient: float = 1.0,
+    propose: tuple[float, float] | None = None,
     unit_labels: Mapping[str, str] | None = None,
     population_note: str = "",
     sample_data: bool = False,
@@ -187,6 +188,9 @@ def overlap_report(
         (``allocation.csv``).
     floor_share, gradient
         Allocation parameters (see :func:`nbhd_geo.allocate`).
+    propose
+        ``(min, max)`` people: adds "Proposed footprints" (:mod:`nbhd_geo.plan`) built
+        from whole units of the population layer.
     unit_labels
         Layer name -> column naming its units (default: a ``*NM``/``*_name`` column).
     population_note
@@ -210,7 +214,7 @@ def overlap_report(
             primary=primary, title=title, threshold=threshold, extra_sections=extra_sections,
             intro=intro, imd=imd, imd_layer=imd_layer, budget=budget, floor_share=floor_share,
             gradient=gradient, unit_labels=unit_labels, population_note=population_note,
-            sample_data=sample_data, progress=progress)
+            sample_data=sample_data, progress=progress, propose=propose)
     result.files = sorted({final / f.relative_to(stage) for f in result.files})
     log.info("report written: %s", final / "index.html")
     return result
@@ -241,6 +245,7 @@ def _overlap_report_into(
     population_note: str = "",
     sample_data: bool = False,
     progress: bool = True,
+    propose: tuple[float, float] | None = None,
 ) -> OverlapReport:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -299,7 +304,8 @@ def _overlap_report_into(
         from nbhd_geo.report.sections import consensus_section
 
         n_names = len(consensus.summary)
-        con = consensus_section(consensus, drawings, report=read_report, maps=n_names <= 40)
+        con = consensus_section(consensus, drawings, report=read_report, maps=n_names <= 40,
+                                threshold=limit)
         page_extra.append((con.section.title, _section_html(con.section)))
         for name, table in con.tables.items():
             if name == "_zones":
@@ -325,6 +331,19 @@ def _overlap_report_into(
     page = _planner_page(areas, layers, rec, tens, splits, label_col, limit, title, intro,
                          imd, imd_layer, dep, budget, read_report, weights, weight_col,
                          dict(unit_labels or {}), population_note, sample_data, page_extra)
+    # --- extra sections (#15, #16): who was heard, councillors' view, proposed footprints
+    from nbhd_geo.report.voices_sections import add_voices_sections
+
+    files += add_voices_sections(page, out, areas=areas, drawings=drawings, layers=layers,
+                                 primary=primary, imd=imd, imd_layer=imd_layer,
+                                 weights=weights, weight_col=weight_col,
+                                 crosswalks=rec.crosswalks)
+    if propose is not None:
+        from nbhd_geo.report.plan_section import add_plan_section
+
+        files += add_plan_section(page, out, areas=areas, layers=layers, imd_layer=imd_layer,
+                                  size=propose)
+    # --- end extra sections
     files.append(out / "index.html")
     page.files = sorted({p.name for p in files})
     from nbhd_geo.report.assemble import write_page

@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from nbhd_geo import settings
 from nbhd_geo.deprivation.allocation import allocate, rank_targets
 from nbhd_geo.deprivation.imd import IMDTable
 from nbhd_geo.deprivation.summary import imd_summary, to_wide
@@ -148,11 +149,13 @@ def deprivation_section(
 
 
 
-def _plain_agreement(summary: pd.DataFrame) -> pd.DataFrame:
-    """Agreement table with plain headings and areas in hectares."""
+def _plain_agreement(summary: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Agreement table with plain headings, areas in hectares, small counts suppressed."""
+    n = summary["n_drawings"] if "n_drawings" in summary else pd.Series(np.nan, summary.index)
     out = pd.DataFrame({
         "Neighbourhood": summary.iloc[:, 0].astype(str),
-        "Drawings": summary["n_drawings"] if "n_drawings" in summary else np.nan,
+        "Drawings": [f"fewer than {threshold}" if 0 < v < threshold else f"{int(v):,}"
+                     if v == v else "–" for v in n.to_numpy(float)],
         "Mean agreement": summary.get("mean_agreement", np.nan),
     })
     for col in summary.columns:
@@ -162,6 +165,10 @@ def _plain_agreement(summary: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _count_text(n: int, threshold: int) -> str:
+    return f"fewer than {threshold}" if 0 < n < threshold else f"{n:,}"
+
+
 def consensus_section(
     cons: Any,
     drawings: gpd.GeoDataFrame,
@@ -169,8 +176,12 @@ def consensus_section(
     by: str = "neighbourhood",
     report: pd.DataFrame | None = None,
     maps: bool = True,
+    threshold: int | None = None,
 ) -> SectionResult:
     """Many voices: agreement per neighbourhood, disputed and contested ground, outliers.
+
+    Counts of drawers below ``threshold`` (default ``settings.small_count_threshold``)
+    are shown as "fewer than N" in the page.
 
     Parameters
     ----------
@@ -196,13 +207,15 @@ def consensus_section(
         flags.loc[extra, "reasons"] = flags.loc[extra, "reasons"].map(
             lambda r: "; ".join(x for x in (r, "repaired on reading") if x))
         flags.loc[extra, "flagged"] = True
+    limit = settings.small_count_threshold if threshold is None else threshold
     summary = cons.summary.reset_index()
     zones = cons.to_frame()
     disputed = cons.disputed
     t50 = 0.5 if 0.5 in cons.thresholds else cons.thresholds[len(cons.thresholds) // 2]
     d50 = disputed[disputed["threshold"] == t50] if len(disputed) else disputed
     paragraphs = [
-        f"{int(summary['n_drawings'].sum())} drawings of {len(summary)} neighbourhoods. "
+        f"{_count_text(int(summary['n_drawings'].sum()), limit)} drawings of "
+        f"{len(summary)} neighbourhoods. "
         f"Agreement is the share of a neighbourhood's drawers whose drawing covers a place "
         f"({cons.method}"
         + (f", {cons.cell_size:g} m cells" if cons.cell_size else "")
@@ -223,7 +236,7 @@ def consensus_section(
             figures.append((figure_to_data_uri(fig, dpi=70), f"Agreement: {name}"))
     listed = flags.loc[flags["flagged"], ["name", "area_m2", "n_flags", "reasons"]]
     tables = [
-        ("Agreement by neighbourhood", table_html(_plain_agreement(summary),
+        ("Agreement by neighbourhood", table_html(_plain_agreement(summary, limit),
                                                   percent=["Mean agreement"])),
         ("Disputed ground", table_html(pd.DataFrame(disputed.drop(columns="geometry")))
          if len(disputed) else "<p>None.</p>"),

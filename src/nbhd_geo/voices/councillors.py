@@ -20,8 +20,9 @@ import shapely
 
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.io.layers import prepare_polygons, working_crs
-from nbhd_geo.overlay.apportion import apportion
-from nbhd_geo.overlay.crosswalk import crosswalk
+from nbhd_geo.overlay.apportion import apportion, check_reuse
+from nbhd_geo.overlay.crosswalk import Crosswalk
+from nbhd_geo.overlay.crosswalk import crosswalk as _crosswalk
 
 __all__ = ["CouncillorView", "councillor_view"]
 
@@ -77,6 +78,8 @@ def councillor_view(
     weight_col: str | None = None,
     min_share: float = 0.05,
     crs: object | None = None,
+    crosswalk: Crosswalk | None = None,
+    unit_crosswalk: Crosswalk | None = None,
 ) -> CouncillorView:
     """Per ward: the named neighbourhoods it holds, with the share of their people.
 
@@ -108,6 +111,10 @@ def councillor_view(
         (default 5 %, so slivers along a boundary are not listed).
     crs
         Projected working CRS (default ``settings.working_crs``).
+    crosswalk, unit_crosswalk
+        The crosswalks of ``neighbourhoods`` × ``wards`` and ``neighbourhoods`` ×
+        ``units`` already computed (e.g. by the overlap report): reused instead of
+        intersecting the same layers again.
 
     Returns
     -------
@@ -145,8 +152,11 @@ def councillor_view(
     nb = prepare_polygons(neighbourhoods, argument="neighbourhoods", id_col=name_col, crs=target)
     wd = prepare_polygons(wards, argument="wards", id_col=ward_id, crs=target)
     names = wd.frame[ward_name].astype(str).to_numpy() if ward_name else wd.ids.astype(str)
-    cw = crosswalk(nb.frame, wd.frame, source_id=name_col, target_id=ward_id, crs=target,
-                   sliver_tol_m2=0.0)
+    if crosswalk is not None:  # the caller's neighbourhoods x wards: not intersected again
+        cw = check_reuse(crosswalk, nb.ids, wd.ids)
+    else:
+        cw = _crosswalk(nb.frame, wd.frame, source_id=name_col, target_id=ward_id, crs=target,
+                        sliver_tol_m2=0.0)
     t = cw.table
     inb = pd.Index(nb.ids).get_indexer(t["source_id"])
     iwd = pd.Index(wd.ids).get_indexer(t["target_id"])
@@ -169,7 +179,8 @@ def councillor_view(
               "weight_col": weight_col, "crs": target}
         layer = units
     ap_piece = apportion(piece_frame, layer, area_id="pid", **kw)
-    ap_nb = apportion(nb.frame, layer, area_id=name_col, **kw)
+    ap_nb = apportion(nb.frame, layer, area_id=name_col,
+                      crosswalk=None if fine else unit_crosswalk, **kw)
     ap_wd = apportion(wd.frame, layer, area_id=ward_id, **kw)
     piece_pop = (ap_piece.table.groupby("area_id")["population"].sum()
                  .reindex(np.arange(len(pieces)), fill_value=0.0).to_numpy())

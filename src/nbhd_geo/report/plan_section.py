@@ -1,0 +1,167 @@
+"""The planner page's "Proposed footprints" section (issue #15, ``--propose``).
+
+:func:`add_plan_section` runs :func:`nbhd_geo.plan.propose_footprints` on the report's
+population layer (e.g. LSOAs) with the resident neighbourhoods, and shows the plans
+side by side: a scorecard in plain language, for each neighbourhood whether each plan
+keeps it whole, and each plan's footprints as a layer of the interactive map. A plan
+that cannot be made (:class:`~nbhd_geo.errors.NbhdGeoError`) becomes a plain sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from nbhd_geo.errors import NbhdGeoError
+from nbhd_geo.plan import FootprintPlans, propose_footprints
+from nbhd_geo.report.board import PlannerPage, pct_text, people_text, plural
+from nbhd_geo.report.voices_sections import ExtraSection, _table_html, _word, shade_layer
+from nbhd_geo.report.workflow import LayerSpec
+
+__all__ = ["add_plan_section", "read_size_option", "PLAN_COLOURS"]
+
+log = logging.getLogger("nbhd_geo")
+
+# Qualitative fills for footprints within one plan (ColorBrewer Set3), and plan outlines.
+PLAN_COLOURS = ("#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
+                "#b3de69", "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f")
+PLAN_OUTLINES = ("#1b7837", "#c51b7d", "#e08214")
+
+
+def read_size_option(text: str) -> tuple[float, float]:
+    """Parse ``--propose-size MIN,MAX`` (people per footprint).
+
+    Examples
+    --------
+    >>> read_size_option("30000,50000"), read_size_option("10k,20k")
+    ((30000.0, 50000.0), (10000.0, 20000.0))
+    """
+    parts = [p.strip().lower() for p in str(text).split(",")]
+    try:
+        vals = [float(p[:-1]) * 1000 if p.endswith("k") else float(p) for p in parts]
+    except ValueError:
+        vals = []
+    if len(vals) != 2 or not 0 < vals[0] <= vals[1]:
+        raise NbhdGeoError(f"must be MIN,MAX people with 0 < MIN ≤ MAX, got {text!r}",
+                           argument="--propose-size", fix="pass e.g. --propose-size 30000,50000")
+    return vals[0], vals[1]
+
+
+def _pop_layer(layers: Sequence[LayerSpec], imd_layer: str) -> LayerSpec | None:
+    with_pop = [s for s in layers if s.population]
+    return next((s for s in with_pop if s.name == imd_layer), with_pop[0] if with_pop else None)
+
+
+def _scorecards(plans: FootprintPlans, limit: int, has_nb: bool) -> str:
+    head = ["", *[p.name.replace("_", " ").capitalize() for p in plans.plans]]
+    rows: list[list[Any]] = []
+    cards = [p.scorecard for p in plans.plans]
+    if has_nb:
+        rows.append(["Residents of neighbourhoods kept whole (in one footprint)",
+                     *[f"{people_text(c['residents_whole'], limit)} of "
+                       f"{people_text(c['residents_in_neighbourhoods'], limit)} "
+                       f"({pct_text(c['share_whole'])})" for c in cards]])
+        rows.append(["Neighbourhoods kept whole",
+                     *[f"{int(c['neighbourhoods_whole'])} of "
+                       f"{int(c['neighbourhoods_whole'] + c['neighbourhoods_split'])}"
+                       for c in cards]])
+    rows.append(["Footprints", *[int(c["n_footprints"]) for c in cards]])
+    rows.append(["People per footprint",
+                 *[f"{people_text(c['pop_min'], limit)} to {people_text(c['pop_max'], limit)}"
+                   for c in cards]])
+    rows.append(["Compactness (Polsby–Popper, mean; 100 % = a circle)",
+                 *[pct_text(c["polsby_popper_mean"]) for c in cards]])
+    rows.append(["Length of footprint boundaries",
+                 *[f"{c['cut_length_km']:,.1f} km" for c in cards]])
+    if "pcn_alignment" in cards[0]:
+        rows.append(["Patients whose PCN is their footprint's main PCN",
+                     *[pct_text(c["pcn_alignment"]) for c in cards]])
+    return _table_html(head, rows, [False] + [True] * len(cards))
+
+
+def _whole_table(plans: FootprintPlans, labels: pd.Series, limit: int) -> str:
+    tabs = [p.neighbourhoods.set_index("neighbourhood") for p in plans.plans]
+    names = tabs[0].index
+    rows = []
+    for n in names:
+        row: list[Any] = [str(labels.get(n, n)), people_text(float(tabs[0].at[n, "people"]),
+                                                              limit)]
+        for t in tabs:
+            k = int(t.at[n, "n_footprints"])
+            row.append("kept whole" if bool(t.at[n, "whole"]) else f"split across {k}")
+        rows.append(row)
+    rows.sort(key=lambda r: r[0])
+    head = ["Neighbourhood", "People",
+            *[p.name.replace("_", " ").capitalize() for p in plans.plans]]
+    return _table_html(head, rows, [False, True] + [False] * len(tabs))
+
+
+def add_plan_section(page: PlannerPage, out: Path, *, areas: gpd.GeoDataFrame,
+                     layers: Sequence[LayerSpec], imd_layer: str,
+                     size: tuple[float, float], n_plans: int = 3,
+                     seed: int = 0) -> list[Path]:
+    """Add "Proposed footprints" to ``page``; return the files written.
+
+    Footprints are built from whole units of the population layer (the ``imd_layer``
+    when it has people, else the first layer with a population).
+    """
+    limit = page.threshold
+    lo, hi = size
+    sec = ExtraSection("Proposed footprints", "proposed-footprints")
+    spec = _pop_layer(layers, imd_layer)
+    if spec is None:
+        sec.paragraphs.append("No footprints were proposed: no layer has a population.")
+        page.extra_sections.append(sec)
+        return []
+    word = _word(spec.name)
+    sec.paragraphs.append(
+        f"Footprints of {people_text(lo, limit)}–{people_text(hi, limit)} people made of whole "
+        f"{word}s, each in one piece, trying to keep the residents' neighbourhoods whole. "
+        "Each plan trades the aims off differently; none is hidden behind one score.")
+    try:
+        plans = propose_footprints(spec.data, population=spec.population,
+                                   neighbourhoods=areas[[areas.geometry.name]],
+                                   size=(lo, hi), n_plans=n_plans, seed=seed)
+    except NbhdGeoError as err:
+        log.info("no footprints proposed: %s", err)
+        sec.paragraphs.append(
+            f"No plan could be made from these {word}s: {err.problem}."
+            + (f" To fix: {err.fix}." if getattr(err, "fix", None) else ""))
+        page.extra_sections.append(sec)
+        return []
+    best = plans.best().scorecard
+    sec.paragraphs.append(
+        f"{plural(len(plans.plans), 'plan')} proposed. The first keeps "
+        f"{pct_text(best['share_whole'])} of the neighbourhoods' residents whole in "
+        f"{plural(int(best['n_footprints']), 'footprint')}. Tick a plan on the map to see its "
+        "footprints.")
+    sec.blocks.append({"caption": "The plans side by side", "html":
+                       _scorecards(plans, limit, True), "open": True})
+    sec.blocks.append({"caption": "Does each plan keep each neighbourhood whole?",
+                       "html": _whole_table(plans, page.labels, limit), "open": False})
+    files = []
+    rows = []
+    for k, p in enumerate(plans.plans):
+        fp = p.footprints.set_index("footprint")
+        tips = [f"{p.name.replace('_', ' ').capitalize()}, footprint {f}: "
+                f"{people_text(float(pop), limit)} people, {int(n)} {word}s"
+                for f, pop, n in zip(fp.index, fp["population"], fp["n_units"], strict=True)]
+        fills = [PLAN_COLOURS[i % len(PLAN_COLOURS)] for i in range(len(fp))]
+        page.extra_layers.append(shade_layer(
+            f"plan{k + 1}", f"Proposed footprints, {p.name.replace('_', ' ')}",
+            gpd.GeoDataFrame(fp, geometry="geometry", crs=fp.crs), tips, fills,
+            colour=PLAN_OUTLINES[k % len(PLAN_OUTLINES)]))
+        rows.append(p.assignment.assign(plan=p.name))
+    path = out / "proposed_footprints.csv"
+    pd.concat(rows, ignore_index=True)[["plan", "unit", "footprint"]].to_csv(path, index=False)
+    files.append(path)
+    card = out / "proposed_scorecards.csv"
+    plans.to_frame().to_csv(card)
+    files.append(card)
+    page.extra_sections.append(sec)
+    return files
