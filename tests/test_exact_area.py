@@ -7,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Polygon, box
@@ -407,3 +408,33 @@ def test_wakefield_parity_with_geos(shared, fine):
     share = np.bincount(ia, weights=area, minlength=len(a)) / shapely.area(a)
     assert share.max() < 1 + 1e-9 and np.median(share) > 0.999
     assert stats["pairs"] == len(ia) and stats["candidates"] == len(pi)
+
+
+# ---------------------------------------------------------------------------------------------
+# Many crossings along one edge (issue #17): ordered by an O(n log n) sort
+# ---------------------------------------------------------------------------------------------
+
+
+def _comb(n: int) -> Polygon:
+    """A base [0, 2n] × [-1, 0] with n unit-wide teeth up to y = 2 at x = 2k .. 2k + 1."""
+    pts = [(0.0, -1.0), (2.0 * n, -1.0), (2.0 * n, 0.0)]
+    for k in range(n - 1, -1, -1):
+        pts += [(2.0 * k + 1, 0.0), (2.0 * k + 1, 2.0), (2.0 * k, 2.0), (2.0 * k, 0.0)]
+    return Polygon(pts)
+
+
+@pytest.mark.parametrize("n", [1000, 4000, 16000])
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+def test_comb_crossings_in_reverse_order(n, turn):
+    # the box's top edge runs right to left while the teeth are found left to right: the
+    # 2n crossings arrive in reverse order along that edge (2k .. 32k crossings); every
+    # quarter turn puts them in another order. Exact area: base half 2n·0.5 + n teeth·1.
+    comb = shapely.affinity.rotate(_comb(n), turn, origin=(0, 0))
+    clip = shapely.affinity.rotate(box(-1, -0.5, 2 * n + 1, 1), turn, origin=(0, 0))
+    # quarter turns of integer coordinates are exact up to rounding of sin/cos: snap back
+    comb = shapely.set_precision(comb, 1e-9)
+    clip = shapely.set_precision(clip, 1e-9)
+    for a, b in ((comb, clip), (clip, comb)):
+        ia, ib, area, stats = intersection_areas_stats(_arr(a), _arr(b), threads=1)
+        assert stats["crossings"] == 2 * n + 2  # and the base's two sides
+        assert area.tolist() == [pytest.approx(2.0 * n, rel=1e-12)]

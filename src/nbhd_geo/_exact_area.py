@@ -63,6 +63,8 @@ _SPLITTER = 134217729.0  # 2**27 + 1, Dekker split
 _ZERO_FACTOR = 64.0 * _EPS
 # Below this many A×B edge tests, brute force beats sorting.
 _BRUTE_MAX = 96
+# Above this many crossings on one edge, they are ordered by merge sort, not insertion sort.
+_INSERTION_MAX = 32
 
 # Coordinates are flushed to zero below, and refused above, these magnitudes (see
 # _check_coordinates).
@@ -350,6 +352,17 @@ def _group(
     for g in range(ngroups):
         lo = grp[g]
         hi = grp[g + 1]
+        if hi - lo > _INSERTION_MAX:
+            # many crossings on one edge (combs): a stable O(n log n) sort, so that the
+            # order of equal parameters is the same as the insertion sort's
+            idx = order[lo:hi].copy()
+            key = np.empty(hi - lo)
+            for u in range(hi - lo):
+                key[u] = cf[idx[u], col]
+            perm = np.argsort(key, kind="mergesort")
+            for u in range(hi - lo):
+                order[lo + u] = idx[perm[u]]
+            continue
         for u in range(lo + 1, hi):  # insertion sort by parameter (groups are tiny)
             v = order[u]
             tv = cf[v, col]
