@@ -839,7 +839,11 @@ def _default_threads() -> int:
 
 
 def intersection_areas_stats(
-    a: Any, b: Any, *, threads: int | None = None
+    a: Any,
+    b: Any,
+    *,
+    threads: int | None = None,
+    candidates: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """Exact overlap areas of two polygon layers, with counts and a timing breakdown.
 
@@ -849,6 +853,9 @@ def intersection_areas_stats(
         1-D arrays of valid, non-empty shapely Polygon/MultiPolygon in a projected CRS.
     threads
         Number of threads; ``None`` uses every available core.
+    candidates
+        ``(pi, pj)``: the pairs whose bounding boxes meet, if the caller has them (e.g.
+        :func:`nbhd_geo._layers.candidate_pairs`); only polygons in a pair are then read.
 
     Returns
     -------
@@ -859,35 +866,51 @@ def intersection_areas_stats(
         float64 area of ``a[ia] ∩ b[ib]``.
     stats : dict
         ``candidates`` (pairs whose bounding boxes meet), ``crossings`` (edge crossings under
-        the symbolic perturbation), ``pairs``, ``edges_a``, ``edges_b``, ``threads`` and
-        seconds spent in ``prepare`` (edge arrays), ``candidates_s`` (bounding-box query; with
-        several threads it overlaps ``prepare``), ``kernel`` and ``total``.
+        the symbolic perturbation), ``pairs``, ``edges_a``, ``edges_b`` (of the polygons in a
+        candidate pair), ``threads`` and seconds spent in ``candidates_s`` (bounding-box
+        query), ``prepare`` (edge arrays of the polygons in a candidate pair), ``kernel`` and
+        ``total``.
     """
     t0 = time.perf_counter()
-    a = _as_polygons(a, "a")
-    b = _as_polygons(b, "b")
     nthreads = _default_threads() if threads is None else int(threads)
     if nthreads < 1:
         raise ValueError(f"threads: must be at least 1, got {threads}")
+    if candidates is None:
+        a = _as_polygons(a, "a")
+        b = _as_polygons(b, "b")
+    else:
+        a = np.asarray(a, dtype=object)
+        b = np.asarray(b, dtype=object)
     empty_i = np.empty(0, dtype=np.int64)
     stats: dict[str, Any] = {"threads": nthreads}
     if len(a) == 0 or len(b) == 0:
         stats.update(candidates=0, crossings=0, pairs=0, edges_a=0, edges_b=0,
                      prepare=0.0, candidates_s=0.0, kernel=0.0, total=0.0)  # fmt: skip
         return empty_i, empty_i.copy(), np.empty(0), stats
-    if nthreads == 1:
-        la = _Layer(a)
-        lb = _Layer(b)
-        t1 = time.perf_counter()
+    if candidates is None:
         pi, pj = _candidates(a, b)
-    else:  # the two layers (numba, nogil) and the candidates (GEOS) side by side
-        with ThreadPoolExecutor(max_workers=min(nthreads, 3)) as pool:
-            fa = pool.submit(_Layer, a)
-            fb = pool.submit(_Layer, b)
-            fc = pool.submit(_candidates, a, b)
+    else:
+        pi = np.ascontiguousarray(candidates[0], dtype=np.int64)
+        pj = np.ascontiguousarray(candidates[1], dtype=np.int64)
+    t1 = time.perf_counter()
+    # only the polygons of a candidate pair are read: cost follows the candidates
+    ua = np.unique(pi)
+    ub = np.unique(pj)
+    sa = a[ua]
+    sb = b[ub]
+    if candidates is not None:
+        sa = _as_polygons(sa, "a")
+        sb = _as_polygons(sb, "b")
+    if nthreads == 1 or len(ua) + len(ub) < 64:
+        la = _Layer(sa)
+        lb = _Layer(sb)
+    else:  # the two layers side by side (numba, nogil)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            fa = pool.submit(_Layer, sa)
+            fb = pool.submit(_Layer, sb)
             la, lb = fa.result(), fb.result()
-            t1 = time.perf_counter()
-            pi, pj = fc.result()
+    li = np.searchsorted(ua, pi)
+    lj = np.searchsorted(ub, pj)
     t2 = time.perf_counter()
     npairs = len(pi)
     out_area = np.empty(npairs)
@@ -900,17 +923,17 @@ def intersection_areas_stats(
     )  # fmt: skip
     if npairs:
         # balance chunks by the number of edges each pair scans
-        cost = (np.diff(la.poly_e)[pi] + np.diff(lb.poly_e)[pj]).astype(np.float64)
+        cost = (np.diff(la.poly_e)[li] + np.diff(lb.poly_e)[lj]).astype(np.float64)
         cum = np.cumsum(cost)
         nchunks = 1 if nthreads == 1 else min(npairs, 16 * nthreads)
         cuts = np.searchsorted(cum, cum[-1] * np.arange(1, nchunks) / nchunks)
         bounds = np.unique(np.concatenate(([0], cuts, [npairs])))
         if nthreads == 1:
-            _pairs_kernel(pi, pj, 0, npairs, *args)
+            _pairs_kernel(li, lj, 0, npairs, *args)
         else:
             with ThreadPoolExecutor(max_workers=nthreads) as pool:
                 futures = [
-                    pool.submit(_pairs_kernel, pi, pj, int(s), int(e), *args)
+                    pool.submit(_pairs_kernel, li, lj, int(s), int(e), *args)
                     for s, e in zip(bounds[:-1], bounds[1:], strict=True)
                 ]
                 for f in futures:
@@ -927,8 +950,8 @@ def intersection_areas_stats(
         pairs=int(len(ia)),
         edges_a=int(len(la.edges)),
         edges_b=int(len(lb.edges)),
-        prepare=t1 - t0,
-        candidates_s=t2 - t1,
+        candidates_s=t1 - t0,
+        prepare=t2 - t1,
         kernel=t3 - t2,
         total=t4 - t0,
     )
