@@ -27,14 +27,21 @@ releases the GIL, so pairs are processed by several threads at once:
 
 1. edges of ``a[i]`` meeting bbox(``b[j]``) and edges of ``b[j]`` meeting bbox(``a[i]``)
    are collected (other edges are strictly outside the other polygon);
-2. their crossings are found (brute force for small sets, sort-and-sweep on x otherwise);
+2. their crossings are found (brute force for small sets, otherwise sort-and-sweep on x
+   within horizontal bands of the boxes' common heights, a pair of edges being tested in the
+   lowest band both span; the number of bands is chosen per pair from its edges' heights, so
+   long edges at different heights, e.g. two serpentines, are not all compared);
 3. each ring of ``a[i]`` is walked: the membership of its start point in ``b[j]`` is 0 after an
    edge outside bbox(``b[j]``), or from an exact perturbed point-in-polygon test when the whole
-   ring lies in the box; every crossing toggles the membership, and the integral of the runs
+   ring lies in the box (over the other polygon's edges in the point's band when many rings
+   need one, e.g. a many-part multipolygon); every crossing toggles the membership, and the
+   integral of the runs
    inside ``b[j]`` is accumulated; the same for the rings of ``b[j]`` against ``a[i]``;
 4. the sum is kept when it exceeds a floating-point error bound, ``64·u·Σ(|x_p| + |x_q|)·
    (|y_p| + |y_q|)`` over the pieces p→q, which turns zero-area touches into exact zeros.
 
+The polygon that sorts first (edge count, then coordinates) plays ``a`` in each pair, so the
+result for a pair of polygons is the same, to the bit, whichever layer each comes from.
 Coordinates are taken relative to a per-pair origin (the centre of the two boxes' overlap) to
 limit cancellation. Each pair is computed by the same code whatever the number of threads, so
 results do not depend on ``threads``. Coordinates smaller than 2**-400 in magnitude are
@@ -65,6 +72,16 @@ _ZERO_FACTOR = 64.0 * _EPS
 _BRUTE_MAX = 96
 # Above this many crossings on one edge, they are ordered by merge sort, not insertion sort.
 _INSERTION_MAX = 32
+# Horizontal bands of a pair's edge index: about this many edges per band, at most this many
+# bands, and fewer bands while edges would be listed in more than this many bands on average.
+_BAND_EDGES = 8
+_BAND_MAX = 1 << 16
+_BAND_COPIES = 3
+# Bands only when both polygons bring more than this many edges to the pair.
+_BAND_MIN_SIDE = 16
+# A point-in-polygon test scans the whole other polygon unless rings x its edges exceed this;
+# then its edges are indexed by bands first.
+_PIP_INDEX_MIN = 1 << 15
 
 # Coordinates are flushed to zero below, and refused above, these magnitudes (see
 # _check_coordinates).
@@ -283,35 +300,158 @@ def _seg_box(e: np.ndarray, k: int, xmin: float, ymin: float, xmax: float, ymax:
 
 
 @nb.njit(**_JIT)
+def _ray_toggle(px: float, py: float, e: np.ndarray, k: int, s: int, scr: np.ndarray) -> int:
+    """1 if edge e[k], translated by s·v, crosses the ray from p towards +x, else 0."""
+    x0 = e[k, 0]
+    y0 = e[k, 1]
+    x1 = e[k, 2]
+    y1 = e[k, 3]
+    # the polygon's vertex is above the ray through p iff y + s·ε² > py
+    if s > 0:
+        up0 = y0 >= py
+        up1 = y1 >= py
+    else:
+        up0 = y0 > py
+        up1 = y1 > py
+    if up0 == up1:
+        return 0
+    if x0 < px and x1 < px:
+        return 0  # the edge meets the ray's line left of p
+    # orient(e0 + s·v, e1 + s·v, p) = orient(e0, e1, p − s·v)
+    o = _orient_shift(x0, y0, x1, y1, px, py, -s, scr)
+    if up1:
+        return 1 if o > 0 else 0
+    return 1 if o < 0 else 0
+
+
+@nb.njit(**_JIT)
 def _point_in_polygon(
     px: float, py: float, e: np.ndarray, e0: int, e1: int, s: int, scr: np.ndarray
 ) -> int:
     """1 if point p lies in the polygon with edges e[e0:e1] translated by s·v, else 0."""
     inside = 0
     for k in range(e0, e1):
-        x0 = e[k, 0]
-        y0 = e[k, 1]
-        x1 = e[k, 2]
-        y1 = e[k, 3]
-        # the polygon's vertex is above the ray through p iff y + s·ε² > py
-        if s > 0:
-            up0 = y0 >= py
-            up1 = y1 >= py
-        else:
-            up0 = y0 > py
-            up1 = y1 > py
-        if up0 == up1:
-            continue
-        if x0 < px and x1 < px:
-            continue  # the edge meets the ray's line left of p
-        # orient(e0 + s·v, e1 + s·v, p) = orient(e0, e1, p − s·v)
-        o = _orient_shift(x0, y0, x1, y1, px, py, -s, scr)
-        if up1:
-            if o > 0:
-                inside ^= 1
-        elif o < 0:
-            inside ^= 1
+        inside ^= _ray_toggle(px, py, e, k, s, scr)
     return inside
+
+
+@nb.njit(**_JIT)
+def _point_in_polygon_banded(
+    px: float,
+    py: float,
+    e: np.ndarray,
+    e0: int,
+    s: int,
+    y0: float,
+    h: float,
+    off: np.ndarray,
+    idx: np.ndarray,
+    scr: np.ndarray,
+) -> int:
+    """:func:`_point_in_polygon` over the edges e[e0 + idx[...]] of p's band only."""
+    nband = off.shape[0] - 1
+    g = _band_of(py, y0, h, nband)
+    inside = 0
+    for t in range(off[g], off[g + 1]):
+        inside ^= _ray_toggle(px, py, e, e0 + idx[t], s, scr)
+    return inside
+
+
+# ---------------------------------------------------------------------------------------------
+# Horizontal bands: an edge index over y, so that neither the crossing sweep (which orders
+# by x) nor the point-in-polygon tests scan edges at other heights
+# ---------------------------------------------------------------------------------------------
+
+
+@nb.njit(**_JIT)
+def _band_of(y: float, y0: float, h: float, nband: int) -> int:
+    """Return the band holding height y (monotone in y, clamped to [0, nband))."""
+    if h <= 0.0:
+        return 0
+    g = (y - y0) / h
+    if g <= 0.0:
+        return 0
+    if g >= nband - 1:
+        return nband - 1
+    return int(g)
+
+
+@nb.njit(**_JIT)
+def _band_count(e: np.ndarray, ks: np.ndarray, n: int, y0: float, h: float, nband: int) -> int:
+    """Entries needed to list each of the n edges e[ks[:n]] in every band it spans."""
+    tot = 0
+    for t in range(n):
+        k = ks[t]
+        lo = _band_of(min(e[k, 1], e[k, 3]), y0, h, nband)
+        hi = _band_of(max(e[k, 1], e[k, 3]), y0, h, nband)
+        tot += hi - lo + 1
+    return tot
+
+
+@nb.njit(**_JIT)
+def _choose_bands(
+    e1: np.ndarray,
+    ks1: np.ndarray,
+    n1: int,
+    e2: np.ndarray,
+    ks2: np.ndarray,
+    n2: int,
+    ylo: float,
+    yhi: float,
+) -> int:
+    """Choose the number of bands over [ylo, yhi] for these edges.
+
+    About _BAND_EDGES edges per band, fewer while edges would be listed in more than
+    _BAND_COPIES bands on average.
+    """
+    n = n1 + n2
+    nband = min(max(1, n // _BAND_EDGES), _BAND_MAX)
+    if not yhi > ylo or nband == 1:
+        return 1
+    # an edge spanning a fraction f of [ylo, yhi] is listed in about 1 + f·nband bands
+    span = 0.0
+    for t in range(n1):
+        k = ks1[t]
+        span += min(max(e1[k, 1], e1[k, 3]), yhi) - max(min(e1[k, 1], e1[k, 3]), ylo)
+    for t in range(n2):
+        k = ks2[t]
+        span += min(max(e2[k, 1], e2[k, 3]), yhi) - max(min(e2[k, 1], e2[k, 3]), ylo)
+    span /= yhi - ylo
+    if span > 0.0:
+        nband = max(1, min(nband, int((_BAND_COPIES - 1) * n / span)))
+    while nband > 1:
+        h = (yhi - ylo) / nband
+        tot = _band_count(e1, ks1, n1, ylo, h, nband) + _band_count(e2, ks2, n2, ylo, h, nband)
+        if tot <= _BAND_COPIES * n:
+            break
+        nband //= 2
+    return nband
+
+
+@nb.njit(**_JIT)
+def _bands(
+    e: np.ndarray, ks: np.ndarray, n: int, y0: float, h: float, nband: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """CSR lists of positions t (edge e[ks[t]]) per band, increasing within a band."""
+    off = np.zeros(nband + 1, dtype=np.int64)
+    for t in range(n):
+        k = ks[t]
+        lo = _band_of(min(e[k, 1], e[k, 3]), y0, h, nband)
+        hi = _band_of(max(e[k, 1], e[k, 3]), y0, h, nband)
+        for g in range(lo, hi + 1):
+            off[g + 1] += 1
+    for g in range(nband):
+        off[g + 1] += off[g]
+    cur = off[:-1].copy()
+    idx = np.empty(off[nband], dtype=np.int64)
+    for t in range(n):
+        k = ks[t]
+        lo = _band_of(min(e[k, 1], e[k, 3]), y0, h, nband)
+        hi = _band_of(max(e[k, 1], e[k, 3]), y0, h, nband)
+        for g in range(lo, hi + 1):
+            idx[cur[g]] = t
+            cur[g] += 1
+    return off, idx
 
 
 @nb.njit(**_JIT)
@@ -391,6 +531,10 @@ def _walk(
     s: int,
     ox: float,
     oy: float,
+    pip_y0: float,
+    pip_h: float,
+    pip_off: np.ndarray,
+    pip_idx: np.ndarray,
     scr: np.ndarray,
 ) -> tuple[float, float]:
     """∫x dy over the pieces of the selected edges of one polygon P inside polygon Q.
@@ -398,7 +542,9 @@ def _walk(
     ``sel[:nsel]``: P's edges meeting Q's box, increasing. Crossings of selected edge ``q`` are
     ``order[grp[q]:grp[q + 1]]``, sorted along the edge; a crossing's membership change is
     ``s·ci[c, 2]`` and its point ``cf[c, 2:4]``. ``qe[qe0:qe1]``: Q's edges. Q is translated by
-    ``s·v`` relative to P (s = +1: P is from ``a``; s = -1: P is from ``b``).
+    ``s·v`` relative to P (s = +1: P is from ``a``; s = -1: P is from ``b``). A ring of P
+    wholly in Q's box starts with a point-in-polygon test, over Q's edges in the point's
+    band when ``pip_off`` is not empty (:func:`_pip_index`).
     """
     total = 0.0
     bound = 0.0
@@ -414,7 +560,12 @@ def _walk(
         n = qend - qs
         if n == r1 - r0:
             p0 = qs
-            m = _point_in_polygon(e[r0, 0], e[r0, 1], qe, qe0, qe1, s, scr)
+            if pip_off.shape[0] > 0:
+                m = _point_in_polygon_banded(
+                    e[r0, 0], e[r0, 1], qe, qe0, s, pip_y0, pip_h, pip_off, pip_idx, scr
+                )
+            else:
+                m = _point_in_polygon(e[r0, 0], e[r0, 1], qe, qe0, qe1, s, scr)
         else:
             # start just after an edge outside Q's box: membership is 0 there
             p0 = qs
@@ -523,6 +674,141 @@ def _test_pair(
 
 
 @nb.njit(**_JIT)
+def _sweep(
+    ea: np.ndarray,
+    sela: np.ndarray,
+    xsa: np.ndarray,
+    eb: np.ndarray,
+    selb: np.ndarray,
+    xsb: np.ndarray,
+    la: np.ndarray,
+    na: int,
+    lb: np.ndarray,
+    nb_: int,
+    band: int,
+    y0: float,
+    h: float,
+    nband: int,
+    ox: float,
+    oy: float,
+    ci: np.ndarray,
+    cf: np.ndarray,
+    nc: int,
+    scr: np.ndarray,
+) -> int:
+    """Sort-and-sweep on x of A-edges sela[la[:na]] against B-edges selb[lb[:nb_]].
+
+    An empty ``la``/``lb`` means all of ``sela[:na]``/``selb[:nb_]``. With several bands
+    (``nband > 1``), a pair of edges is tested only in the lowest band both span, so that
+    it is tested once. Returns the new crossing count, -1 when the buffers are full.
+    """
+    ka_all = la.shape[0] == 0
+    kb_all = lb.shape[0] == 0
+    ua = np.empty(na, dtype=np.int64)
+    ub = np.empty(nb_, dtype=np.int64)
+    for t in range(na):
+        ua[t] = t if ka_all else la[t]
+    for t in range(nb_):
+        ub[t] = t if kb_all else lb[t]
+    keya = np.empty(na)
+    keyb = np.empty(nb_)
+    for t in range(na):
+        keya[t] = xsa[ua[t]]
+    for t in range(nb_):
+        keyb[t] = xsb[ub[t]]
+    oa = np.argsort(keya)
+    ob = np.argsort(keyb)
+    pa = 0
+    pb = 0
+    while pa < na and pb < nb_:
+        if keya[oa[pa]] <= keyb[ob[pb]]:
+            u = ua[oa[pa]]
+            ka = sela[u]
+            exmax = max(ea[ka, 0], ea[ka, 2])
+            eymin = min(ea[ka, 1], ea[ka, 3])
+            eymax = max(ea[ka, 1], ea[ka, 3])
+            for z in range(pb, nb_):
+                w = ub[ob[z]]
+                if xsb[w] > exmax:
+                    break
+                kb = selb[w]
+                fymin = min(eb[kb, 1], eb[kb, 3])
+                if fymin > eymax or max(eb[kb, 1], eb[kb, 3]) < eymin:
+                    continue
+                if nband > 1 and _band_of(max(eymin, fymin), y0, h, nband) != band:
+                    continue
+                nc = _test_pair(ea, ka, u, eb, kb, w, ox, oy, ci, cf, nc, scr)
+                if nc < 0:
+                    return -1
+            pa += 1
+        else:
+            w = ub[ob[pb]]
+            kb = selb[w]
+            exmax = max(eb[kb, 0], eb[kb, 2])
+            eymin = min(eb[kb, 1], eb[kb, 3])
+            eymax = max(eb[kb, 1], eb[kb, 3])
+            for z in range(pa, na):
+                u = ua[oa[z]]
+                if xsa[u] > exmax:
+                    break
+                ka = sela[u]
+                fymin = min(ea[ka, 1], ea[ka, 3])
+                if fymin > eymax or max(ea[ka, 1], ea[ka, 3]) < eymin:
+                    continue
+                if nband > 1 and _band_of(max(eymin, fymin), y0, h, nband) != band:
+                    continue
+                nc = _test_pair(ea, ka, u, eb, kb, w, ox, oy, ci, cf, nc, scr)
+                if nc < 0:
+                    return -1
+            pb += 1
+    return nc
+
+
+@nb.njit(**_JIT)
+def _pip_index(
+    e: np.ndarray,
+    ring_of_edge: np.ndarray,
+    ring_e0: np.ndarray,
+    ring_e1: np.ndarray,
+    sel: np.ndarray,
+    nsel: int,
+    qe: np.ndarray,
+    qe0: int,
+    qe1: int,
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Index Q's edges qe[qe0:qe1] by bands, if worth it (empty arrays otherwise).
+
+    Worth it when P's rings wholly in Q's box are so many that testing each against all of
+    Q's edges would cost more.
+    """
+    none = np.empty(0, dtype=np.int64)
+    nq = qe1 - qe0
+    rings = 0
+    q = 0
+    while q < nsel:
+        r = ring_of_edge[sel[q]]
+        qs = q
+        while q < nsel and ring_of_edge[sel[q]] == r:
+            q += 1
+        if q - qs == ring_e1[r] - ring_e0[r]:
+            rings += 1
+    if rings < 2 or rings * nq < _PIP_INDEX_MIN:
+        return 0.0, 0.0, none, none
+    ymin = np.inf
+    ymax = -np.inf
+    for k in range(qe0, qe1):
+        ymin = min(ymin, qe[k, 1], qe[k, 3])
+        ymax = max(ymax, qe[k, 1], qe[k, 3])
+    ks = np.arange(qe0, qe1)
+    nband = _choose_bands(qe, ks, nq, qe, ks, 0, ymin, ymax)
+    if nband < 2:
+        return 0.0, 0.0, none, none
+    h = (ymax - ymin) / nband
+    off, idx = _bands(qe, ks, nq, ymin, h, nband)
+    return ymin, h, off, idx
+
+
+@nb.njit(**_JIT)
 def _pair_area(
     i: int,
     j: int,
@@ -600,55 +886,57 @@ def _pair_area(
                 xsa[u] = min(ea[sela[u], 0], ea[sela[u], 2])
             for w in range(nb_):
                 xsb[w] = min(eb[selb[w], 0], eb[selb[w], 2])
-            oa = np.argsort(xsa[:na])
-            ob = np.argsort(xsb[:nb_])
-            pa = 0
-            pb = 0
-            while pa < na and pb < nb_:
-                if xsa[oa[pa]] <= xsb[ob[pb]]:
-                    u = oa[pa]
-                    ka = sela[u]
-                    exmax = max(ea[ka, 0], ea[ka, 2])
-                    eymin = min(ea[ka, 1], ea[ka, 3])
-                    eymax = max(ea[ka, 1], ea[ka, 3])
-                    for z in range(pb, nb_):
-                        w = ob[z]
-                        if xsb[w] > exmax:
-                            break
-                        kb = selb[w]
-                        if min(eb[kb, 1], eb[kb, 3]) > eymax or max(eb[kb, 1], eb[kb, 3]) < eymin:
-                            continue
-                        nc = _test_pair(ea, ka, u, eb, kb, w, ox, oy, ci, cf, nc, scr)
-                        if nc < 0:
-                            return 0.0, 0.0, -1
-                    pa += 1
-                else:
-                    w = ob[pb]
-                    kb = selb[w]
-                    exmax = max(eb[kb, 0], eb[kb, 2])
-                    eymin = min(eb[kb, 1], eb[kb, 3])
-                    eymax = max(eb[kb, 1], eb[kb, 3])
-                    for z in range(pa, na):
-                        u = oa[z]
-                        if xsa[u] > exmax:
-                            break
-                        ka = sela[u]
-                        if min(ea[ka, 1], ea[ka, 3]) > eymax or max(ea[ka, 1], ea[ka, 3]) < eymin:
-                            continue
-                        nc = _test_pair(ea, ka, u, eb, kb, w, ox, oy, ci, cf, nc, scr)
-                        if nc < 0:
-                            return 0.0, 0.0, -1
-                    pb += 1
+            # crossings lie in both boxes: bands over the boxes' common heights
+            ylo = max(aymin, bymin)
+            yhi = min(aymax, bymax)
+            nband = 1
+            if min(na, nb_) > _BAND_MIN_SIDE:  # else the sweep is about linear already
+                nband = _choose_bands(ea, sela, na, eb, selb, nb_, ylo, yhi)
+            if nband == 1:
+                none = np.empty(0, dtype=np.int64)
+                nc = _sweep(ea, sela, xsa, eb, selb, xsb, none, na, none, nb_,
+                            0, ylo, 0.0, 1, ox, oy, ci, cf, nc, scr)  # fmt: skip
+                if nc < 0:
+                    return 0.0, 0.0, -1
+            else:
+                h = (yhi - ylo) / nband
+                offa, idxa = _bands(ea, sela, na, ylo, h, nband)
+                offb, idxb = _bands(eb, selb, nb_, ylo, h, nband)
+                for g in range(nband):
+                    la = idxa[offa[g] : offa[g + 1]]
+                    lb = idxb[offb[g] : offb[g + 1]]
+                    if la.shape[0] == 0 or lb.shape[0] == 0:
+                        continue
+                    nc = _sweep(ea, sela, xsa, eb, selb, xsb, la, la.shape[0], lb, lb.shape[0],
+                                g, ylo, h, nband, ox, oy, ci, cf, nc, scr)  # fmt: skip
+                    if nc < 0:
+                        return 0.0, 0.0, -1
     # --- walks: ∂a[i] inside b[j], then ∂b[j] inside a[i]
     _group(ci, cf, 0, nc, na, grp, order)
+    y0, h, off, idx = _pip_index(ea, a_ring, a_re0, a_re1, sela, na, eb, b0, b1)
     sa, ba = _walk(
-        ea, a_ring, a_re0, a_re1, sela, na, grp, order, ci, cf, eb, b0, b1, 1, ox, oy, scr
-    )
+        ea, a_ring, a_re0, a_re1, sela, na, grp, order, ci, cf, eb, b0, b1, 1, ox, oy,
+        y0, h, off, idx, scr,
+    )  # fmt: skip
     _group(ci, cf, 1, nc, nb_, grp, order)
+    y0, h, off, idx = _pip_index(eb, b_ring, b_re0, b_re1, selb, nb_, ea, a0, a1)
     sb, bb = _walk(
-        eb, b_ring, b_re0, b_re1, selb, nb_, grp, order, ci, cf, ea, a0, a1, -1, ox, oy, scr
-    )
+        eb, b_ring, b_re0, b_re1, selb, nb_, grp, order, ci, cf, ea, a0, a1, -1, ox, oy,
+        y0, h, off, idx, scr,
+    )  # fmt: skip
     return sa + sb, ba + bb, nc
+
+
+@nb.njit(**_JIT)
+def _polygon_greater(ea: np.ndarray, a0: int, a1: int, eb: np.ndarray, b0: int, b1: int) -> bool:
+    """Tell whether polygon ea[a0:a1] sorts after eb[b0:b1] (edge count, then coordinates)."""
+    if a1 - a0 != b1 - b0:
+        return a1 - a0 > b1 - b0
+    for t in range(a1 - a0):
+        for c in range(4):
+            if ea[a0 + t, c] != eb[b0 + t, c]:
+                return ea[a0 + t, c] > eb[b0 + t, c]
+    return False
 
 
 @nb.njit(**_JIT)
@@ -679,11 +967,12 @@ def _pairs_kernel(
     maxb = 1
     for j in range(b_pe.shape[0] - 1):
         maxb = max(maxb, b_pe[j + 1] - b_pe[j])
-    sela = np.empty(maxa, dtype=np.int64)
-    selb = np.empty(maxb, dtype=np.int64)
-    xsa = np.empty(maxa)
-    xsb = np.empty(maxb)
-    grp = np.empty(max(maxa, maxb) + 1, dtype=np.int64)
+    maxab = max(maxa, maxb)  # a pair may be computed with the roles swapped
+    sela = np.empty(maxab, dtype=np.int64)
+    selb = np.empty(maxab, dtype=np.int64)
+    xsa = np.empty(maxab)
+    xsb = np.empty(maxab)
+    grp = np.empty(maxab + 1, dtype=np.int64)
     cap = 1024
     ci = np.empty((cap, 3), dtype=np.int64)
     cf = np.empty((cap, 4))
@@ -691,11 +980,22 @@ def _pairs_kernel(
     scr = np.empty(24)
     p = start
     while p < stop:
-        area, bound, nc = _pair_area(
-            pi[p], pj[p], ea, a_ring, a_re0, a_re1, a_pe, a_box,
-            eb, b_ring, b_re0, b_re1, b_pe, b_box,
-            sela, selb, xsa, xsb, grp, ci, cf, order, scr,
-        )  # fmt: skip
+        i = pi[p]
+        j = pj[p]
+        # the polygon that sorts first plays A (the other is perturbed): the same pair of
+        # polygons gives the same bits whichever layer each comes from
+        if _polygon_greater(ea, a_pe[i], a_pe[i + 1], eb, b_pe[j], b_pe[j + 1]):
+            area, bound, nc = _pair_area(
+                j, i, eb, b_ring, b_re0, b_re1, b_pe, b_box,
+                ea, a_ring, a_re0, a_re1, a_pe, a_box,
+                sela, selb, xsa, xsb, grp, ci, cf, order, scr,
+            )  # fmt: skip
+        else:
+            area, bound, nc = _pair_area(
+                i, j, ea, a_ring, a_re0, a_re1, a_pe, a_box,
+                eb, b_ring, b_re0, b_re1, b_pe, b_box,
+                sela, selb, xsa, xsb, grp, ci, cf, order, scr,
+            )  # fmt: skip
         if nc < 0:  # more crossings than the buffers hold: grow them and redo the pair
             cap *= 4
             ci = np.empty((cap, 3), dtype=np.int64)
