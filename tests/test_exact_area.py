@@ -531,3 +531,25 @@ def test_property_shared_edges(g):
     assert got[0, :-1].tolist() == [0.0] * (len(b) - 1)  # touches only
     assert got[0, -1] == pytest.approx(g.area, rel=1e-12)
     np.testing.assert_array_equal(_dense(b, a).T, got)
+
+
+def test_leeds_pair_where_geos_is_wrong():
+    # issue #17: a Leeds LSOA triangle wholly inside a region dissolved from 1,039 LSOAs,
+    # whose hole is a zero-width sliver loop touching the triangle's vertex. GEOS 3.14
+    # gives an area-0 MultiLineString; the exact area is the triangle's own.
+    tri = shapely.from_wkt(
+        "POLYGON ((415734.13070110936 438843.1380740029, 415777.4407007393 438893.5490739831, "
+        "415841.99770089035 438869.00007376866, 415734.13070110936 438843.1380740029))"
+    )
+    region = shapely.from_wkt(
+        "POLYGON ((410053.4986951394 441722.692069971, 450660.39972523774 424424.81010263984, "
+        "434260.903731828 411038.9040787662, 410053.4986951394 441722.692069971), "
+        "(415773.88854342606 438889.41451374814, 415734.13070057944 438843.1380740708, "
+        "415734.1307009255 438843.1380736234, 415773.88854342606 438889.41451374814))"
+    )
+    assert tri.is_valid and region.is_valid
+    exact = 2158.800058479282
+    assert _pairs([tri], [region]) == {(0, 0): pytest.approx(exact, rel=1e-12)}
+    assert _pairs([region], [tri]) == {(0, 0): pytest.approx(exact, rel=1e-12)}
+    # rational arithmetic agrees (the triangle is wholly inside: its own area)
+    assert float(_exact_area(tri, region)) == pytest.approx(exact, rel=1e-12)
