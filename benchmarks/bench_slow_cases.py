@@ -349,7 +349,8 @@ def main() -> None:
         from nbhd_geo import crosswalk
 
         a = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 2, 2)], crs=27700)
-        crosswalk(a, a.translate(1, 1), threads=1)
+        b = gpd.GeoDataFrame(geometry=[shapely.box(1, 1, 3, 3)], crs=27700)
+        crosswalk(a, b, threads=1)
         return
     if args.worker:
         worker(*args.worker)
