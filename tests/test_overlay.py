@@ -300,3 +300,21 @@ def test_pair_areas_validates(engine_name):
         pair_areas(other, np.array([shapely.Point(1, 1)]), engine=engine_name)
     ia, ib, area = pair_areas(other, np.array([shapely.box(5, 5, 25, 25)]), engine=engine_name)
     assert (ia.tolist(), ib.tolist(), area.tolist()) == ([0], [0], [225.0])
+
+
+@pytest.mark.shared
+def test_tiny_real_overlap_is_kept_and_flagged_in_both_orders(shared):
+    # issue #17: LSOA21 E01019293 and MSOA21 E02004006 overlap by 2.24e-6 m² (GEOS agrees to
+    # 2e-4 relative); the old error bound dropped it in one argument order
+    lsoa = gpd.read_file(
+        shared("ons", "ew2021", "boundaries_lsoa21.gpkg"), where="lsoa21_code='E01019293'"
+    ).to_crs(27700)
+    msoa = gpd.read_file(
+        shared("ons", "ew2021", "boundaries_msoa21.gpkg"), where="msoa21_code='E02004006'"
+    ).to_crs(27700)
+    geos = shapely.area(shapely.intersection(lsoa.geometry.iloc[0], msoa.geometry.iloc[0]))
+    one = crosswalk(lsoa, msoa, source_id="lsoa21_code", target_id="msoa21_code").table
+    two = crosswalk(msoa, lsoa, source_id="msoa21_code", target_id="lsoa21_code").table
+    assert one["area_m2"].tolist() == two["area_m2"].tolist()
+    assert one["area_m2"].tolist() == [pytest.approx(geos, rel=1e-3)]
+    assert one["is_sliver"].tolist() == [True]

@@ -37,8 +37,13 @@ releases the GIL, so pairs are processed by several threads at once:
    need one, e.g. a many-part multipolygon); every crossing toggles the membership, and the
    integral of the runs
    inside ``b[j]`` is accumulated; the same for the rings of ``b[j]`` against ``a[i]``;
-4. the sum is kept when it exceeds a floating-point error bound, ``64·u·Σ(|x_p| + |x_q|)·
-   (|y_p| + |y_q|)`` over the pieces p→q, which turns zero-area touches into exact zeros.
+4. the terms are summed with Neumaier compensation, and the sum is kept when it exceeds a
+   floating-point error bound, ``64·u·Σ(M_p + M_q)·(|x_q − x_p| + |y_q − y_p|)`` over the
+   pieces p→q, where M is ``|x| + |y|`` at a vertex and, at a crossing, the same over the
+   end points of the edge it was computed on (crossing parameters come from orientation
+   values exact to a few ulps); zero-area touches are exact zeros up to that bound, and a
+   real overlap above it is kept (and flagged as a sliver by :func:`nbhd_geo.crosswalk`
+   when small).
 
 The polygon that sorts first (edge count, then coordinates) plays ``a`` in each pair, so the
 result for a pair of polygons is the same, to the bit, whichever layer each comes from.
@@ -77,8 +82,11 @@ _INSERTION_MAX = 32
 _BAND_EDGES = 8
 _BAND_MAX = 1 << 16
 _BAND_COPIES = 3
-# Bands only when both polygons bring more than this many edges to the pair.
+# Bands only when both polygons bring more than this many edges to the pair, and a sweep on
+# x alone would test more than this many edge pairs per edge.
 _BAND_MIN_SIDE = 16
+_SWEEP_EXCESS = 16.0
+_NO_INDEX = np.zeros(0, dtype=np.int64)  # read-only in the kernels
 # A point-in-polygon test scans the whole other polygon unless rings x its edges exceed this;
 # then its edges are indexed by bands first.
 _PIP_INDEX_MIN = 1 << 15
@@ -173,7 +181,8 @@ def _orient_value(
     detleft = (ax - cx) * (by - cy)
     detright = (ay - cy) * (bx - cx)
     det = detleft - detright
-    if abs(det) > 1e-6 * (abs(detleft) + abs(detright)):
+    # no cancellation beyond a factor 2: the difference is within 4 ulps, else exact
+    if abs(det) > 0.5 * (abs(detleft) + abs(detright)):
         return det
     if detleft == 0.0 and detright == 0.0:
         return 0.0
@@ -389,6 +398,36 @@ def _band_count(e: np.ndarray, ks: np.ndarray, n: int, y0: float, h: float, nban
 
 
 @nb.njit(**_JIT)
+def _sweep_is_costly(
+    ea: np.ndarray,
+    sela: np.ndarray,
+    na: int,
+    eb: np.ndarray,
+    selb: np.ndarray,
+    nb_: int,
+    xlo: float,
+    xhi: float,
+) -> bool:
+    """Tell whether a sweep on x alone would test many more edge pairs than there are edges.
+
+    An A-edge is compared with the B-edges starting within its x-extent: about
+    ``nb·extent/width`` of them for edges spread over the common width.
+    """
+    if not xhi > xlo:
+        return True
+    exta = 0.0
+    for t in range(na):
+        k = sela[t]
+        exta += min(max(ea[k, 0], ea[k, 2]), xhi) - max(min(ea[k, 0], ea[k, 2]), xlo)
+    extb = 0.0
+    for t in range(nb_):
+        k = selb[t]
+        extb += min(max(eb[k, 0], eb[k, 2]), xhi) - max(min(eb[k, 0], eb[k, 2]), xlo)
+    tests = (exta * nb_ + extb * na) / (xhi - xlo)
+    return tests > _SWEEP_EXCESS * (na + nb_)
+
+
+@nb.njit(**_JIT)
 def _choose_bands(
     e1: np.ndarray,
     ks1: np.ndarray,
@@ -514,6 +553,17 @@ def _group(
 
 
 @nb.njit(**_JIT)
+def _acc(total: float, comp: float, v: float) -> tuple[float, float]:
+    """Add v to total, keeping the rounding error in comp (Neumaier)."""
+    t = total + v
+    if abs(total) >= abs(v):
+        comp += (total - t) + v
+    else:
+        comp += (v - t) + total
+    return t, comp
+
+
+@nb.njit(**_JIT)
 def _walk(
     e: np.ndarray,
     ring_of_edge: np.ndarray,
@@ -547,6 +597,7 @@ def _walk(
     band when ``pip_off`` is not empty (:func:`_pip_index`).
     """
     total = 0.0
+    comp = 0.0  # Neumaier compensation: the sum is as if exact, then rounded once
     bound = 0.0
     q = 0
     while q < nsel:
@@ -594,25 +645,28 @@ def _walk(
             c1 = grp[t + 1]
             if c0 == c1:
                 if m > 0:
-                    total += (x0 + x1) * 0.5 * (y1 - y0)
-                    bound += (abs(x0) + abs(x1)) * (abs(y0) + abs(y1))
+                    total, comp = _acc(total, comp, (x0 + x1) * 0.5 * (y1 - y0))
+                    bound += (abs(x0) + abs(y0) + abs(x1) + abs(y1)) * (abs(x1 - x0) + abs(y1 - y0))
                 continue
             xa = x0
             ya = y0
+            ma = abs(x0) + abs(y0)
             for c in range(c0, c1):
                 cc = order[c]
                 xb = cf[cc, 2]
                 yb = cf[cc, 3]
+                mb = cf[cc, 4]
                 if m > 0:
-                    total += (xa + xb) * 0.5 * (yb - ya)
-                    bound += (abs(xa) + abs(xb)) * (abs(ya) + abs(yb))
+                    total, comp = _acc(total, comp, (xa + xb) * 0.5 * (yb - ya))
+                    bound += (ma + mb) * (abs(xb - xa) + abs(yb - ya))
                 m += s * ci[cc, 2]
                 xa = xb
                 ya = yb
+                ma = mb
             if m > 0:
-                total += (xa + x1) * 0.5 * (y1 - ya)
-                bound += (abs(xa) + abs(x1)) * (abs(ya) + abs(y1))
-    return total, bound
+                total, comp = _acc(total, comp, (xa + x1) * 0.5 * (y1 - ya))
+                bound += (ma + abs(x1) + abs(y1)) * (abs(x1 - xa) + abs(y1 - ya))
+    return total + comp, bound
 
 
 @nb.njit(**_JIT)
@@ -670,6 +724,8 @@ def _test_pair(
     # one crossing point, shared by both walks, so that the boundary pieces meet exactly
     cf[nc, 2] = _at(ax0 - ox, ax1 - ox, ta)
     cf[nc, 3] = _at(ay0 - oy, ay1 - oy, ta)
+    # the error scale of that point: its edge's end points (local), see _walk's bound
+    cf[nc, 4] = abs(ax0 - ox) + abs(ay0 - oy) + abs(ax1 - ox) + abs(ay1 - oy)
     return nc + 1
 
 
@@ -704,18 +760,22 @@ def _sweep(
     """
     ka_all = la.shape[0] == 0
     kb_all = lb.shape[0] == 0
-    ua = np.empty(na, dtype=np.int64)
-    ub = np.empty(nb_, dtype=np.int64)
-    for t in range(na):
-        ua[t] = t if ka_all else la[t]
-    for t in range(nb_):
-        ub[t] = t if kb_all else lb[t]
-    keya = np.empty(na)
-    keyb = np.empty(nb_)
-    for t in range(na):
-        keya[t] = xsa[ua[t]]
-    for t in range(nb_):
-        keyb[t] = xsb[ub[t]]
+    if ka_all:  # the whole selection: no copies
+        ua = np.arange(na)
+        keya = xsa[:na]
+    else:
+        ua = la[:na]
+        keya = np.empty(na)
+        for t in range(na):
+            keya[t] = xsa[ua[t]]
+    if kb_all:
+        ub = np.arange(nb_)
+        keyb = xsb[:nb_]
+    else:
+        ub = lb[:nb_]
+        keyb = np.empty(nb_)
+        for t in range(nb_):
+            keyb[t] = xsb[ub[t]]
     oa = np.argsort(keya)
     ob = np.argsort(keyb)
     pa = 0
@@ -781,7 +841,6 @@ def _pip_index(
     Worth it when P's rings wholly in Q's box are so many that testing each against all of
     Q's edges would cost more.
     """
-    none = np.empty(0, dtype=np.int64)
     nq = qe1 - qe0
     rings = 0
     q = 0
@@ -793,7 +852,7 @@ def _pip_index(
         if q - qs == ring_e1[r] - ring_e0[r]:
             rings += 1
     if rings < 2 or rings * nq < _PIP_INDEX_MIN:
-        return 0.0, 0.0, none, none
+        return 0.0, 0.0, _NO_INDEX, _NO_INDEX
     ymin = np.inf
     ymax = -np.inf
     for k in range(qe0, qe1):
@@ -802,7 +861,7 @@ def _pip_index(
     ks = np.arange(qe0, qe1)
     nband = _choose_bands(qe, ks, nq, qe, ks, 0, ymin, ymax)
     if nband < 2:
-        return 0.0, 0.0, none, none
+        return 0.0, 0.0, _NO_INDEX, _NO_INDEX
     h = (ymax - ymin) / nband
     off, idx = _bands(qe, ks, nq, ymin, h, nband)
     return ymin, h, off, idx
@@ -890,11 +949,12 @@ def _pair_area(
             ylo = max(aymin, bymin)
             yhi = min(aymax, bymax)
             nband = 1
-            if min(na, nb_) > _BAND_MIN_SIDE:  # else the sweep is about linear already
+            if min(na, nb_) > _BAND_MIN_SIDE and _sweep_is_costly(
+                ea, sela, na, eb, selb, nb_, max(axmin, bxmin), min(axmax, bxmax)
+            ):
                 nband = _choose_bands(ea, sela, na, eb, selb, nb_, ylo, yhi)
             if nband == 1:
-                none = np.empty(0, dtype=np.int64)
-                nc = _sweep(ea, sela, xsa, eb, selb, xsb, none, na, none, nb_,
+                nc = _sweep(ea, sela, xsa, eb, selb, xsb, _NO_INDEX, na, _NO_INDEX, nb_,
                             0, ylo, 0.0, 1, ox, oy, ci, cf, nc, scr)  # fmt: skip
                 if nc < 0:
                     return 0.0, 0.0, -1
@@ -975,7 +1035,7 @@ def _pairs_kernel(
     grp = np.empty(maxab + 1, dtype=np.int64)
     cap = 1024
     ci = np.empty((cap, 3), dtype=np.int64)
-    cf = np.empty((cap, 4))
+    cf = np.empty((cap, 5))
     order = np.empty(cap, dtype=np.int64)
     scr = np.empty(24)
     p = start
@@ -999,7 +1059,7 @@ def _pairs_kernel(
         if nc < 0:  # more crossings than the buffers hold: grow them and redo the pair
             cap *= 4
             ci = np.empty((cap, 3), dtype=np.int64)
-            cf = np.empty((cap, 4))
+            cf = np.empty((cap, 5))
             order = np.empty(cap, dtype=np.int64)
             continue
         out_area[p] = area
