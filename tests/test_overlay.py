@@ -318,3 +318,21 @@ def test_tiny_real_overlap_is_kept_and_flagged_in_both_orders(shared):
     assert one["area_m2"].tolist() == two["area_m2"].tolist()
     assert one["area_m2"].tolist() == [pytest.approx(geos, rel=1e-3)]
     assert one["is_sliver"].tolist() == [True]
+
+
+def test_layer_crossed_again_and_again_reuses_its_edges():
+    # a 10 x 10 grid crossed by many small squares: once the candidates read add up to the
+    # whole grid, its edge arrays are kept and reused; every table stays exact
+    from nbhd_geo._layers import layer_facts
+
+    layer = gdf(grid(10, 10, 10.0))
+    for k in range(40):
+        x = 7.0 * k % 84
+        drawn = gdf([shapely.box(x, x / 2, x + 13, x / 2 + 9)], ["d"])
+        exact = crosswalk(drawn, layer, target_id="id").table
+        geos = crosswalk(drawn, layer, target_id="id", engine="geos").table
+        assert exact["target_id"].tolist() == geos["target_id"].tolist()
+        np.testing.assert_allclose(exact["area_m2"], geos["area_m2"], rtol=1e-12)
+        assert exact["area_m2"].sum() == pytest.approx(117.0, rel=1e-12)
+    geoms = np.asarray(layer.geometry.array, dtype=object)
+    assert "exact_layer" in layer_facts(geoms).memo

@@ -1198,12 +1198,47 @@ def _default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _layer_for(
+    geoms: np.ndarray, pos: np.ndarray, memo: dict[str, Any] | None, check: bool
+) -> tuple[_Layer, np.ndarray]:
+    """Edge arrays holding the polygons ``geoms[pos]``, and the positions of ``pos`` in them.
+
+    Only the polygons in a candidate pair are read, unless the layer's edge arrays are in
+    ``memo`` (whole layer). They are put there when the subsets read so far add up to the
+    whole layer, so a layer crossed again and again costs at most twice one full reading.
+    """
+    if memo is not None:
+        full = memo.get("exact_layer")
+        if full is not None:
+            return full, pos
+    used = np.unique(pos)
+    sub = geoms[used]
+    if check:
+        sub = _as_polygons(sub, "a")
+    layer = _Layer(sub)
+    if memo is not None:
+        if len(used) == len(geoms):
+            memo["exact_layer"] = layer
+            return layer, pos
+        total = memo.get("exact_coords")
+        if total is None:
+            total = memo["exact_coords"] = int(shapely.get_num_coordinates(geoms).sum())
+        memo["exact_read"] = memo.get("exact_read", 0) + len(layer.edges)
+        if memo["exact_read"] >= total:
+            try:
+                memo["exact_layer"] = _Layer(_as_polygons(geoms, "a"))
+            except ValueError:  # not all polygons (unused ones are unchecked): never
+                memo["exact_read"] = -(1 << 62)
+    return layer, np.searchsorted(used, pos)
+
+
 def intersection_areas_stats(
     a: Any,
     b: Any,
     *,
     threads: int | None = None,
     candidates: tuple[np.ndarray, np.ndarray] | None = None,
+    memo: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """Exact overlap areas of two polygon layers, with counts and a timing breakdown.
 
@@ -1216,6 +1251,10 @@ def intersection_areas_stats(
     candidates
         ``(pi, pj)``: the pairs whose bounding boxes meet, if the caller has them (e.g.
         :func:`nbhd_geo._layers.candidate_pairs`); only polygons in a pair are then read.
+    memo
+        Per-layer dicts that outlive the call (``LayerFacts.memo``): the edge arrays of a
+        layer are kept there once building them for candidates has cost as much as building
+        them for the whole layer, and reused by later calls on the same layer.
 
     Returns
     -------
@@ -1253,24 +1292,15 @@ def intersection_areas_stats(
         pi = np.ascontiguousarray(candidates[0], dtype=np.int64)
         pj = np.ascontiguousarray(candidates[1], dtype=np.int64)
     t1 = time.perf_counter()
-    # only the polygons of a candidate pair are read: cost follows the candidates
-    ua = np.unique(pi)
-    ub = np.unique(pj)
-    sa = a[ua]
-    sb = b[ub]
-    if candidates is not None:
-        sa = _as_polygons(sa, "a")
-        sb = _as_polygons(sb, "b")
-    if nthreads == 1 or len(ua) + len(ub) < 64:
-        la = _Layer(sa)
-        lb = _Layer(sb)
+    fa, fb = (None, None) if memo is None else memo
+    if nthreads == 1 or len(pi) < 64:
+        la, li = _layer_for(a, pi, fa, candidates is not None)
+        lb, lj = _layer_for(b, pj, fb, candidates is not None)
     else:  # the two layers side by side (numba, nogil)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            fa = pool.submit(_Layer, sa)
-            fb = pool.submit(_Layer, sb)
-            la, lb = fa.result(), fb.result()
-    li = np.searchsorted(ua, pi)
-    lj = np.searchsorted(ub, pj)
+            fut_a = pool.submit(_layer_for, a, pi, fa, candidates is not None)
+            fut_b = pool.submit(_layer_for, b, pj, fb, candidates is not None)
+            (la, li), (lb, lj) = fut_a.result(), fut_b.result()
     t2 = time.perf_counter()
     npairs = len(pi)
     out_area = np.empty(npairs)

@@ -355,9 +355,11 @@ class LayerFacts:
         Positions of the polygonal geometries (int64).
     area
         GEOS area of each geometry (0 where missing).
+    memo
+        Room for an engine's per-layer work, kept as long as the facts are.
     """
 
-    __slots__ = ("_geoms", "_tree", "area", "missing", "polygonal", "usable")
+    __slots__ = ("_geoms", "_tree", "area", "memo", "missing", "polygonal", "usable")
 
     def __init__(self, geoms: np.ndarray) -> None:
         self._geoms = geoms.copy()  # holds the geometries, so their ids stay theirs
@@ -367,6 +369,7 @@ class LayerFacts:
         self.usable = np.flatnonzero(self.polygonal)
         self.area = np.where(self.missing, 0.0, shapely.area(geoms))
         self._tree: shapely.STRtree | None = None
+        self.memo: dict[str, object] = {}  # engines' own per-layer work (e.g. edge arrays)
 
     def tree(self) -> shapely.STRtree:
         """STRtree over the usable geometries (positions into ``usable``)."""

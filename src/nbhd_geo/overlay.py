@@ -22,6 +22,7 @@ from nbhd_geo._layers import (
     PreparedLayer,
     candidate_pairs,
     is_valid_cached,
+    layer_facts,
     prepare_polygon_pair,
 )
 from nbhd_geo.errors import InputError, NbhdGeoError, ValidationError, format_ids
@@ -258,15 +259,23 @@ def _pair_areas(
     *,
     engine: Engine,
     threads: int | None,
+    facts: tuple[dict[str, object], dict[str, object]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`pair_areas` on checked layers with their candidate pairs."""
+    """:func:`pair_areas` on checked layers with their candidate pairs.
+
+    ``facts``: the layers' ``LayerFacts.memo`` (looked up when ``None``), where the exact
+    engine keeps edge arrays of layers that are crossed again and again.
+    """
     threads = threads or os.cpu_count() or 1
     if engine == "geos":
         return _geos_pair_areas(a, b, threads, candidates)
     if engine == "exact":
         from nbhd_geo._exact_area import intersection_areas_stats
 
-        ia, ib, area, _ = intersection_areas_stats(a, b, threads=threads, candidates=candidates)
+        memo = (layer_facts(a).memo, layer_facts(b).memo) if facts is None else facts
+        ia, ib, area, _ = intersection_areas_stats(
+            a, b, threads=threads, candidates=candidates, memo=memo
+        )
         return ia, ib, area
     raise NbhdGeoError(f"unknown engine {engine!r}", argument="engine", fix="use 'exact' or 'geos'")
 
@@ -372,7 +381,14 @@ def crosswalk(
             argument="sliver_tol_m2",
             fix="pass an area in m², e.g. 1.0",
         )
-    ia, ib, area = _pair_areas(src.geoms, tgt.geoms, (pi, pj), engine=engine, threads=threads)
+    ia, ib, area = _pair_areas(
+        src.geoms,
+        tgt.geoms,
+        (pi, pj),
+        engine=engine,
+        threads=threads,
+        facts=(src.facts.memo, tgt.facts.memo),
+    )
     src_area = src.facts.area
     tgt_area = tgt.facts.area
     table = _table(src, tgt, ia, ib, area, src_area, tgt_area, tol)
