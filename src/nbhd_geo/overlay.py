@@ -123,7 +123,7 @@ def _geos_pair_areas(
     threads: int,
     candidates: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairwise intersection areas with GEOS (its overlay is not exact: see the README)."""
+    """Pairwise intersection areas with GEOS (not exact: see benchmarks/README.md, #17)."""
     if candidates is None:
         ia, ib = shapely.STRtree(b).query(a, predicate="intersects")
     else:
