@@ -183,10 +183,10 @@ def _problems(layer: PreparedLayer, check: np.ndarray | None) -> tuple[list[str]
         problems.append(f"not a polygon: {format_ids(ids[nonpoly])}")
     ok = facts.polygonal
     if check is None:
-        invalid = ok & ~is_valid_cached(geoms, ok)
+        invalid = ok & ~_layer_valid(facts, geoms, ok)
     else:
         look = ok & check
-        invalid = look & ~is_valid_cached(geoms, look)
+        invalid = look & ~_layer_valid(facts, geoms, look)
         invalid |= ok & ~check & (facts.area <= 0.0)
     if invalid.any():
         problems.append(f"invalid geometry: {format_ids(ids[invalid])}")
@@ -217,6 +217,18 @@ def _forget(key: int) -> Callable[[object], None]:
         _VALID.pop(key, None)
 
     return drop
+
+
+def _layer_valid(facts: LayerFacts, geoms: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """:func:`is_valid_cached` for a whole layer, remembered in its facts as an array."""
+    known = facts.memo.get("valid")
+    if not isinstance(known, np.ndarray):
+        known = np.full(len(geoms), -1, dtype=np.int8)  # -1: not checked yet
+        facts.memo["valid"] = known
+    todo = mask & (known < 0)
+    if todo.any():
+        known[todo] = is_valid_cached(geoms, todo)[todo]
+    return ~mask | (known == 1)
 
 
 def is_valid_cached(geoms: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
