@@ -220,14 +220,16 @@ def _forget(key: int) -> Callable[[object], None]:
 
 
 def _layer_valid(facts: LayerFacts, geoms: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """:func:`is_valid_cached` for a whole layer, remembered in its facts as an array."""
+    """``shapely.is_valid`` where ``mask`` (True elsewhere), remembered in the layer's facts."""
     known = facts.memo.get("valid")
     if not isinstance(known, np.ndarray):
         known = np.full(len(geoms), -1, dtype=np.int8)  # -1: not checked yet
         facts.memo["valid"] = known
-    todo = mask & (known < 0)
-    if todo.any():
-        known[todo] = is_valid_cached(geoms, todo)[todo]
+    todo = np.flatnonzero(mask & (known < 0))
+    if len(todo):
+        # one GEOS call; the per-object cache of is_valid_cached costs more than GEOS
+        # itself on a million small polygons
+        known[todo] = shapely.is_valid(geoms[todo])
     return ~mask | (known == 1)
 
 

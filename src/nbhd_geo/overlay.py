@@ -20,8 +20,8 @@ import shapely
 from nbhd_geo import settings
 from nbhd_geo._layers import (
     PreparedLayer,
+    _layer_valid,
     candidate_pairs,
-    is_valid_cached,
     layer_facts,
     prepare_polygon_pair,
 )
@@ -236,7 +236,7 @@ def _check_positions(arr: np.ndarray, check: np.ndarray, name: str) -> None:
     if nonpoly.any():
         problems.append(f"not a polygon at positions: {format_ids(np.flatnonzero(nonpoly))}")
     look = check & ~missing & ~nonpoly
-    invalid = look & ~is_valid_cached(arr, look)
+    invalid = look & ~_layer_valid(layer_facts(arr), arr, look)
     if invalid.any():
         problems.append(f"invalid geometry at positions: {format_ids(np.flatnonzero(invalid))}")
     if problems:
