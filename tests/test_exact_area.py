@@ -7,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Polygon, box
@@ -407,3 +408,148 @@ def test_wakefield_parity_with_geos(shared, fine):
     share = np.bincount(ia, weights=area, minlength=len(a)) / shapely.area(a)
     assert share.max() < 1 + 1e-9 and np.median(share) > 0.999
     assert stats["pairs"] == len(ia) and stats["candidates"] == len(pi)
+
+
+# ---------------------------------------------------------------------------------------------
+# Many crossings along one edge (issue #17): ordered by an O(n log n) sort
+# ---------------------------------------------------------------------------------------------
+
+
+def _comb(n: int) -> Polygon:
+    """A base [0, 2n] × [-1, 0] with n unit-wide teeth up to y = 2 at x = 2k .. 2k + 1."""
+    pts = [(0.0, -1.0), (2.0 * n, -1.0), (2.0 * n, 0.0)]
+    for k in range(n - 1, -1, -1):
+        pts += [(2.0 * k + 1, 0.0), (2.0 * k + 1, 2.0), (2.0 * k, 2.0), (2.0 * k, 0.0)]
+    return Polygon(pts)
+
+
+@pytest.mark.parametrize("n", [1000, 4000, 16000])
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+def test_comb_crossings_in_reverse_order(n, turn):
+    # the box's top edge runs right to left while the teeth are found left to right: the
+    # 2n crossings arrive in reverse order along that edge (2k .. 32k crossings); every
+    # quarter turn puts them in another order. Exact area: base half 2n·0.5 + n teeth·1.
+    comb = shapely.affinity.rotate(_comb(n), turn, origin=(0, 0))
+    clip = shapely.affinity.rotate(box(-1, -0.5, 2 * n + 1, 1), turn, origin=(0, 0))
+    # quarter turns of integer coordinates are exact up to rounding of sin/cos: snap back
+    comb = shapely.set_precision(comb, 1e-9)
+    clip = shapely.set_precision(clip, 1e-9)
+    for a, b in ((comb, clip), (clip, comb)):
+        ia, ib, area, stats = intersection_areas_stats(_arr(a), _arr(b), threads=1)
+        assert stats["crossings"] == 2 * n + 2  # and the base's two sides
+        assert area.tolist() == [pytest.approx(2.0 * n, rel=1e-12)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-pair edge index (horizontal bands; issue #17): shapes big enough to use it
+# ---------------------------------------------------------------------------------------------
+
+
+@st.composite
+def combs(draw) -> shapely.Geometry:
+    n = draw(st.integers(20, 150))
+    heights = draw(st.lists(st.integers(1, 40), min_size=n, max_size=n))
+    pts = [(0, -5), (2 * n, -5)]
+    for k in range(n - 1, -1, -1):
+        pts += [(2 * k + 1, 0), (2 * k + 1, heights[k]), (2 * k, heights[k]), (2 * k, 0)]
+    g = Polygon(pts)
+    turn = draw(st.sampled_from([0, 90, 180, 270]))
+    dx, dy = draw(st.integers(-20, 20)), draw(st.integers(-20, 20))
+    g = shapely.affinity.translate(shapely.affinity.rotate(g, turn, origin=(0, 0)), dx, dy)
+    return shapely.set_precision(g, 1.0)
+
+
+@st.composite
+def spirals(draw) -> shapely.Geometry:
+    turns = draw(st.integers(2, 6))
+    steps = draw(st.integers(40, 120))
+    width = draw(st.floats(0.3, 0.9))
+    t = np.linspace(0.5, turns * 2 * np.pi, steps * turns)
+    r = 1.0 + t
+    inner = np.c_[r * np.cos(t), r * np.sin(t)]
+    outer = np.c_[(r + width * 2 * np.pi) * np.cos(t), (r + width * 2 * np.pi) * np.sin(t)]
+    g = _polygonal(Polygon(np.r_[inner, outer[::-1]] * 4))
+    assert g is not None
+    dx, dy = draw(st.floats(-5, 5)), draw(st.floats(-5, 5))
+    return shapely.affinity.rotate(shapely.affinity.translate(g, dx, dy), draw(st.integers(0, 359)))
+
+
+@st.composite
+def many_part(draw) -> shapely.Geometry:
+    k = draw(st.integers(6, 14))
+    size = draw(st.integers(1, 4))
+    parts = [box(5 * i, 5 * j, 5 * i + size, 5 * j + size) for i in range(k) for j in range(k)]
+    return MultiPolygon(parts)
+
+
+@st.composite
+def blobs(draw) -> shapely.Geometry:
+    nv = draw(st.integers(300, 900))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    th = np.linspace(0, 2 * np.pi, nv, endpoint=False)
+    r = 30 + 10 * np.cos(3 * th + rng.uniform(0, 6)) + rng.uniform(0, 3, nv)
+    return Polygon(np.c_[35 + r * np.cos(th), 35 + r * np.sin(th)])
+
+
+_INDEX_SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@_INDEX_SETTINGS
+@given(combs(), combs())
+def test_property_combs(ga, gb):
+    _assert_matches_geos(_arr(ga), _arr(gb))
+    _assert_matches_geos(_arr(gb), _arr(ga))
+
+
+@_INDEX_SETTINGS
+@given(spirals(), spirals())
+def test_property_spirals(ga, gb):
+    _assert_matches_geos(_arr(ga), _arr(gb))
+
+
+@_INDEX_SETTINGS
+@given(many_part(), blobs())
+def test_property_many_parts_in_a_big_polygon(ga, gb):
+    # every octagon wholly inside the blob's box is located by a point-in-polygon test
+    # over the blob's edges in its band
+    _assert_matches_geos(_arr(ga), _arr(gb))
+    _assert_matches_geos(_arr(gb), _arr(ga))
+
+
+@_INDEX_SETTINGS
+@given(combs())
+def test_property_shared_edges(g):
+    # the comb, its complement in its box and the box: every comb edge is shared
+    frame = shapely.box(*g.bounds)
+    rest = shapely.difference(frame, g)
+    a = _arr(g)
+    b = _arr(*shapely.get_parts(rest), frame)
+    got = _dense(a, b)
+    assert got[0, :-1].tolist() == [0.0] * (len(b) - 1)  # touches only
+    assert got[0, -1] == pytest.approx(g.area, rel=1e-12)
+    np.testing.assert_array_equal(_dense(b, a).T, got)
+
+
+def test_leeds_pair_where_geos_is_wrong():
+    # issue #17: a Leeds LSOA triangle wholly inside a region dissolved from 1,039 LSOAs,
+    # whose hole is a zero-width sliver loop touching the triangle's vertex. GEOS 3.14
+    # gives an area-0 MultiLineString; the exact area is the triangle's own.
+    tri = shapely.from_wkt(
+        "POLYGON ((415734.13070110936 438843.1380740029, 415777.4407007393 438893.5490739831, "
+        "415841.99770089035 438869.00007376866, 415734.13070110936 438843.1380740029))"
+    )
+    region = shapely.from_wkt(
+        "POLYGON ((410053.4986951394 441722.692069971, 450660.39972523774 424424.81010263984, "
+        "434260.903731828 411038.9040787662, 410053.4986951394 441722.692069971), "
+        "(415773.88854342606 438889.41451374814, 415734.13070057944 438843.1380740708, "
+        "415734.1307009255 438843.1380736234, 415773.88854342606 438889.41451374814))"
+    )
+    assert tri.is_valid and region.is_valid
+    exact = 2158.800058479282
+    assert _pairs([tri], [region]) == {(0, 0): pytest.approx(exact, rel=1e-12)}
+    assert _pairs([region], [tri]) == {(0, 0): pytest.approx(exact, rel=1e-12)}
+    # rational arithmetic agrees (the triangle is wholly inside: its own area)
+    assert float(_exact_area(tri, region)) == pytest.approx(exact, rel=1e-12)

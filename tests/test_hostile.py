@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -274,9 +275,12 @@ def _assert_suppressed(frame: pd.DataFrame, where: str) -> int:
 
 
 @pytest.mark.slow
-def test_report_refuses_reused_out_then_overwrites_cleanly(hostile_report):
-    folder, out, proc = hostile_report
+def test_report_refuses_reused_out_then_overwrites_cleanly(hostile_report, tmp_path):
+    folder, first, proc = hostile_report
     assert proc.returncode == 0, proc.stderr
+    # Work on a copy, so the module's report stays as other tests expect it.
+    out = tmp_path / "report"
+    shutil.copytree(first, out)
     stale = out / "stale_from_before.csv"
     stale.write_text("old")
     again = run("report", str(folder / "drawings.geojson"), "--layer",

@@ -251,3 +251,88 @@ def test_parity_with_tobler_wakefield(wakefield):
     ).to_numpy()
     assert tobler is not None
     assert rel.max() <= 1e-6  # tobler stores float32
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidate-first preparation and input checks (issue #17)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_candidates_validated_and_cached_layers_follow_changes(engine):
+    # one square against a layer: only polygons whose box meets it are checked for validity
+    # (every one for type, emptiness, duplicate ids and a positive area)
+    far_bow = shapely.Polygon([(100, 100), (110, 110), (110, 100), (100, 130), (100, 100)])
+    assert not far_bow.is_valid and far_bow.area > 0
+    layer = gdf([shapely.box(0, 0, 5, 10), shapely.box(5, 0, 10, 10), far_bow])
+    drawn = gdf([shapely.box(2, 2, 8, 8)], ["d"])
+    t = crosswalk(drawn, layer, target_id="id", engine=engine).table
+    assert t["target_id"].tolist() == ["g0", "g1"]
+    assert t["area_m2"].tolist() == [18.0, 18.0]
+    # a bow-tie among the candidates is refused, named by id
+    near_bow = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 12), (0, 0)])
+    assert not near_bow.is_valid
+    bad = gdf([near_bow, shapely.box(5, 0, 10, 10)])
+    with pytest.raises(ValidationError, match=r"(?s)target: .*invalid geometry: 'g0'"):
+        crosswalk(drawn, bad, target_id="id", engine=engine)
+    # the same layer object crossed again after one geometry is replaced in place: the
+    # remembered facts (areas, search tree) must not be reused
+    layer.loc[1, "geometry"] = shapely.box(5, 0, 20, 10)
+    cw = crosswalk(drawn, layer, target_id="id", engine=engine)
+    assert cw.target_area.tolist()[:2] == [50.0, 150.0]
+    layer.loc[0, "geometry"] = shapely.box(50, 50, 60, 60)
+    t = crosswalk(drawn, layer, target_id="id", engine=engine).table
+    assert t["target_id"].tolist() == ["g1"]
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_pair_areas_validates(engine_name):
+    bow = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    # a "hole" that loops back outside its shell: counted twice if not refused
+    inverted = shapely.Polygon(
+        [(0, 0), (10, 0), (10, 10), (0, 10)], [[(5, 5), (15, 5), (15, 6), (5, 6)]]
+    )
+    other = np.array([shapely.box(0, 0, 20, 20)])
+    for geom in (bow, inverted):
+        assert not geom.is_valid
+        with pytest.raises(ValidationError, match=r"(?s)a: .*invalid geometry at positions: 1"):
+            pair_areas(np.array([shapely.box(0, 0, 1, 1), geom]), other, engine=engine_name)
+    with pytest.raises(ValidationError, match=r"(?s)b: .*not a polygon at positions: 0"):
+        pair_areas(other, np.array([shapely.Point(1, 1)]), engine=engine_name)
+    ia, ib, area = pair_areas(other, np.array([shapely.box(5, 5, 25, 25)]), engine=engine_name)
+    assert (ia.tolist(), ib.tolist(), area.tolist()) == ([0], [0], [225.0])
+
+
+@pytest.mark.shared
+def test_tiny_real_overlap_is_kept_and_flagged_in_both_orders(shared):
+    # issue #17: LSOA21 E01019293 and MSOA21 E02004006 overlap by 2.24e-6 m² (GEOS agrees to
+    # 2e-4 relative); the old error bound dropped it in one argument order
+    lsoa = gpd.read_file(
+        shared("ons", "ew2021", "boundaries_lsoa21.gpkg"), where="lsoa21_code='E01019293'"
+    ).to_crs(27700)
+    msoa = gpd.read_file(
+        shared("ons", "ew2021", "boundaries_msoa21.gpkg"), where="msoa21_code='E02004006'"
+    ).to_crs(27700)
+    geos = shapely.area(shapely.intersection(lsoa.geometry.iloc[0], msoa.geometry.iloc[0]))
+    one = crosswalk(lsoa, msoa, source_id="lsoa21_code", target_id="msoa21_code").table
+    two = crosswalk(msoa, lsoa, source_id="msoa21_code", target_id="lsoa21_code").table
+    assert one["area_m2"].tolist() == two["area_m2"].tolist()
+    assert one["area_m2"].tolist() == [pytest.approx(geos, rel=1e-3)]
+    assert one["is_sliver"].tolist() == [True]
+
+
+def test_layer_crossed_again_and_again_reuses_its_edges():
+    # a 10 x 10 grid crossed by many small squares: once the candidates read add up to the
+    # whole grid, its edge arrays are kept and reused; every table stays exact
+    from nbhd_geo.io.layers import layer_facts
+
+    layer = gdf(grid(10, 10, 10.0))
+    for k in range(40):
+        x = 7.0 * k % 84
+        drawn = gdf([shapely.box(x, x / 2, x + 13, x / 2 + 9)], ["d"])
+        exact = crosswalk(drawn, layer, target_id="id").table
+        geos = crosswalk(drawn, layer, target_id="id", engine="geos").table
+        assert exact["target_id"].tolist() == geos["target_id"].tolist()
+        np.testing.assert_allclose(exact["area_m2"], geos["area_m2"], rtol=1e-12)
+        assert exact["area_m2"].sum() == pytest.approx(117.0, rel=1e-12)
+    geoms = np.asarray(layer.geometry.array, dtype=object)
+    assert "exact_layer" in layer_facts(geoms).memo

@@ -8,6 +8,9 @@ valid and non-empty. All problems are collected and raised once.
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -19,7 +22,18 @@ from pyproj import CRS
 from nbhd_geo import settings
 from nbhd_geo.errors import ColumnError, CRSError, InputError, ValidationError, format_ids
 
-__all__ = ["PreparedLayer", "prepare_polygons", "working_crs", "LayerSpec"]
+__all__ = [
+    "PreparedLayer",
+    "LayerFacts",
+    "candidate_pairs",
+    "clear_caches",
+    "is_valid_cached",
+    "layer_facts",
+    "prepare_polygon_pair",
+    "prepare_polygons",
+    "working_crs",
+    "LayerSpec",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,15 @@ class PreparedLayer:
     geoms: np.ndarray
     id_name: str
     frame: gpd.GeoDataFrame
+
+    @property
+    def facts(self) -> LayerFacts:
+        """Per-geometry facts (area, emptiness, type, search tree), computed once."""
+        got: LayerFacts | None = self.__dict__.get("_facts")
+        if got is None:
+            got = layer_facts(self.geoms)
+            object.__setattr__(self, "_facts", got)
+        return got
 
 
 def working_crs(crs: object | None = None) -> CRS:
@@ -72,6 +95,7 @@ def prepare_polygons(
     argument: str,
     id_col: str | None = None,
     crs: object | None = None,
+    check_valid: bool = True,
 ) -> PreparedLayer:
     """Check a polygon layer and bring it into the working CRS.
 
@@ -85,6 +109,9 @@ def prepare_polygons(
         Column holding unique feature ids; ``None`` uses the index.
     crs
         Working CRS (projected); defaults to ``settings.working_crs``.
+    check_valid
+        ``False`` skips the per-geometry checks (ids, emptiness, type, validity) for a
+        caller that makes them itself (see :func:`prepare_polygon_pair`).
 
     Returns
     -------
@@ -128,24 +155,49 @@ def prepare_polygons(
         id_name = id_col
     frame = gdf if CRS.from_user_input(gdf.crs) == target else gdf.to_crs(target)
     geoms = np.asarray(frame.geometry.array, dtype=object)
+    layer = PreparedLayer(ids=ids, geoms=geoms, id_name=str(id_name), frame=frame)
+    # the facts are looked up once per prepared layer (one pass over the object ids)
+    if check_valid:
+        problems, _ = _problems(layer, None)
+        _raise_problems(layer, argument, problems)
+    return layer
 
+
+def _problems(layer: PreparedLayer, check: np.ndarray | None) -> tuple[list[str], np.ndarray]:
+    """Problems of a layer, and the mask of polygonal, non-empty geometries.
+
+    Validity is checked where ``check`` is True (everywhere when ``None``); elsewhere only a
+    non-positive area (always a sign of an invalid polygon) is reported as invalid.
+    """
+    ids = layer.ids
+    geoms = layer.geoms
+    facts = layer.facts
     problems: list[str] = []
-    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
-    if dup.any():
+    if len(pd.unique(ids)) != len(ids):
+        dup = pd.Series(ids).duplicated(keep=False).to_numpy()
         problems.append(f"duplicate ids: {format_ids(pd.unique(ids[dup]))}")
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    missing = facts.missing
     if missing.any():
         problems.append(f"empty or missing geometry: {format_ids(ids[missing])}")
-    types = shapely.get_type_id(geoms)
-    nonpoly = ~missing & ~np.isin(types, (3, 6))
+    nonpoly = ~missing & ~facts.polygonal
     if nonpoly.any():
         problems.append(f"not a polygon: {format_ids(ids[nonpoly])}")
-    invalid = ~missing & ~nonpoly & ~shapely.is_valid(geoms)
+    ok = facts.polygonal
+    if check is None:
+        invalid = ok & ~_layer_valid(facts, geoms, ok)
+    else:
+        look = ok & check
+        invalid = look & ~_layer_valid(facts, geoms, look)
+        invalid |= ok & ~check & (facts.area <= 0.0)
     if invalid.any():
         problems.append(f"invalid geometry: {format_ids(ids[invalid])}")
+    return problems, ok & ~invalid
+
+
+def _raise_problems(layer: PreparedLayer, argument: str, problems: list[str]) -> None:
     if problems:
         raise ValidationError(
-            f"{len(gdf)} features checked, problems found",
+            f"{len(layer.ids)} features checked, problems found",
             problems=problems,
             argument=argument,
             fix=(
@@ -153,7 +205,230 @@ def prepare_polygons(
                 "polygons and report every change, or drop the listed features"
             ),
         )
-    return PreparedLayer(ids=ids, geoms=geoms, id_name=str(id_name), frame=frame)
+
+
+# Validity of shapely geometries (immutable) by object identity; an entry is removed when
+# its geometry is freed, so an id is never mistaken for another geometry's.
+_VALID: dict[int, tuple[weakref.ref[shapely.Geometry], bool]] = {}
+_VALID_MAX = 4_000_000
+
+
+def _forget(key: int) -> Callable[[object], None]:
+    def drop(_ref: object) -> None:
+        _VALID.pop(key, None)
+
+    return drop
+
+
+def _layer_valid(facts: LayerFacts, geoms: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``shapely.is_valid`` where ``mask`` (True elsewhere), remembered in the layer's facts."""
+    known = facts.memo.get("valid")
+    if not isinstance(known, np.ndarray):
+        known = np.full(len(geoms), -1, dtype=np.int8)  # -1: not checked yet
+        facts.memo["valid"] = known
+    todo = np.flatnonzero(mask & (known < 0))
+    if len(todo):
+        # one GEOS call; the per-object cache of is_valid_cached costs more than GEOS
+        # itself on a million small polygons
+        known[todo] = shapely.is_valid(geoms[todo])
+    return ~mask | (known == 1)
+
+
+def is_valid_cached(geoms: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """``shapely.is_valid(geoms)`` where ``mask`` is True (True elsewhere), remembered.
+
+    A national layer read once and crossed many times is checked once per session:
+    shapely geometries are immutable, so the answer for a geometry object never changes.
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> bow_tie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    >>> is_valid_cached(np.array([shapely.box(0, 0, 1, 1), bow_tie])).tolist()
+    [True, False]
+    """
+    out = np.ones(len(geoms), dtype=bool)
+    pos = np.arange(len(geoms)) if mask is None else np.flatnonzero(mask)
+    todo = []
+    for p in pos.tolist():
+        g = geoms[p]
+        hit = _VALID.get(id(g))
+        if hit is not None and hit[0]() is g:
+            out[p] = hit[1]
+        else:
+            todo.append(p)
+    if todo:
+        sub = geoms[todo]
+        valid = shapely.is_valid(sub)
+        out[todo] = valid
+        if len(_VALID) + len(todo) > _VALID_MAX:
+            _VALID.clear()
+        for g, v in zip(sub.tolist(), valid.tolist(), strict=True):
+            key = id(g)
+            _VALID[key] = (weakref.ref(g, _forget(key)), bool(v))
+    return out
+
+
+def prepare_polygon_pair(
+    source: gpd.GeoDataFrame,
+    target: gpd.GeoDataFrame,
+    *,
+    source_id: str | None = None,
+    target_id: str | None = None,
+    crs: object | None = None,
+    arguments: tuple[str, str] = ("source", "target"),
+) -> tuple[PreparedLayer, PreparedLayer, np.ndarray, np.ndarray]:
+    """Prepare two layers for overlay, checking validity only where they can overlap.
+
+    The candidate pairs (bounding boxes meet) are found first; geometries that take part in
+    one are checked as :func:`prepare_polygons` checks them, the others only for what is
+    cheap (ids, missing, type, positive area), so one polygon crossed with a national layer
+    does not pay for validating the whole layer.
+
+    Returns
+    -------
+    source, target : PreparedLayer
+    pi, pj : numpy.ndarray
+        int64 positions of the candidate pairs, sorted by ``(pi, pj)``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> a = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 2, 2)], crs=27700)
+    >>> b = gpd.GeoDataFrame(geometry=[shapely.box(1, 1, 3, 3), shapely.box(5, 5, 6, 6)],
+    ...                      crs=27700)
+    >>> _, _, pi, pj = prepare_polygon_pair(a, b)
+    >>> pi.tolist(), pj.tolist()
+    ([0], [0])
+    """
+    src = prepare_polygons(
+        source, argument=arguments[0], id_col=source_id, crs=crs, check_valid=False
+    )
+    tgt = prepare_polygons(
+        target, argument=arguments[1], id_col=target_id, crs=crs, check_valid=False
+    )
+    pi, pj = candidate_pairs(src.geoms, tgt.geoms, (src.facts, tgt.facts))
+    cs = np.zeros(len(src.geoms), dtype=bool)
+    cs[pi] = True
+    ct = np.zeros(len(tgt.geoms), dtype=bool)
+    ct[pj] = True
+    ps, _ = _problems(src, cs)
+    pt, _ = _problems(tgt, ct)
+    _raise_problems(src, arguments[0], ps)
+    _raise_problems(tgt, arguments[1], pt)
+    return src, tgt, pi, pj
+
+
+def candidate_pairs(
+    a: np.ndarray,
+    b: np.ndarray,
+    facts: tuple[LayerFacts, LayerFacts] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the pairs of polygonal geometries whose bounding boxes meet, by (i, j).
+
+    Missing, empty and non-polygonal geometries take part in no pair. The search tree is
+    built on the larger layer (and kept with its :func:`layer_facts`), and queried with
+    the smaller one.
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> a = np.array([shapely.box(0, 0, 1, 1), None])
+    >>> b = np.array([shapely.box(1, 1, 2, 2), shapely.box(3, 3, 4, 4)])
+    >>> [v.tolist() for v in candidate_pairs(a, b)]
+    [[0], [0]]
+    """
+    fa, fb = (layer_facts(a), layer_facts(b)) if facts is None else facts
+    ua = fa.usable
+    ub = fb.usable
+    if len(ua) == 0 or len(ub) == 0:
+        e = np.empty(0, dtype=np.int64)
+        return e, e.copy()
+    if len(ub) >= len(ua):
+        qi, tj = fb.tree().query(a[ua])
+        pi, pj = ua[qi], ub[tj]
+    else:
+        qj, ti = fa.tree().query(b[ub])
+        pi, pj = ua[ti], ub[qj]
+    order = np.lexsort((pj, pi))
+    return (
+        np.ascontiguousarray(pi[order], dtype=np.int64),
+        np.ascontiguousarray(pj[order], dtype=np.int64),
+    )
+
+
+class LayerFacts:
+    """Per-geometry facts of a layer that cost a pass over it, computed once per layer.
+
+    Attributes
+    ----------
+    missing
+        Missing or empty geometries.
+    polygonal
+        Non-empty Polygon/MultiPolygon.
+    usable
+        Positions of the polygonal geometries (int64).
+    area
+        GEOS area of each geometry (0 where missing).
+    memo
+        Room for an engine's per-layer work, kept as long as the facts are.
+    """
+
+    __slots__ = ("_geoms", "_tree", "area", "memo", "missing", "polygonal", "usable")
+
+    def __init__(self, geoms: np.ndarray) -> None:
+        self._geoms = geoms.copy()  # holds the geometries, so their ids stay theirs
+        self.missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        types = shapely.get_type_id(geoms)
+        self.polygonal = ~self.missing & ((types == 3) | (types == 6))
+        self.usable = np.flatnonzero(self.polygonal)
+        self.area = np.where(self.missing, 0.0, shapely.area(geoms))
+        self._tree: shapely.STRtree | None = None
+        self.memo: dict[str, object] = {}  # engines' own per-layer work (e.g. edge arrays)
+
+    def tree(self) -> shapely.STRtree:
+        """STRtree over the usable geometries (positions into ``usable``)."""
+        if self._tree is None:
+            self._tree = shapely.STRtree(self._geoms[self.usable])
+        return self._tree
+
+
+# Facts of the last few layers, keyed by the identities of their geometry objects (which
+# each entry holds): the same geometries are the same layer, since shapely geometries are
+# immutable.
+_FACTS: OrderedDict[bytes, LayerFacts] = OrderedDict()
+_FACTS_MAX = 8
+
+
+def layer_facts(geoms: np.ndarray) -> LayerFacts:
+    """:class:`LayerFacts` of ``geoms``, remembered across calls for the last few layers.
+
+    A national layer crossed with many small ones is scanned once per session; the check
+    that it is the same layer costs one pass over the geometry object ids.
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> layer = np.array([shapely.box(0, 0, 2, 2), None])
+    >>> layer_facts(layer).area.tolist(), layer_facts(layer) is layer_facts(layer)
+    ([4.0, 0.0], True)
+    """
+    key = np.fromiter(map(id, geoms), dtype=np.int64, count=len(geoms)).tobytes()
+    hit = _FACTS.get(key)
+    if hit is not None:
+        _FACTS.move_to_end(key)
+        return hit
+    facts = LayerFacts(np.asarray(geoms, dtype=object))
+    _FACTS[key] = facts
+    while len(_FACTS) > _FACTS_MAX:
+        _FACTS.popitem(last=False)
+    return facts
+
+
+def clear_caches() -> None:
+    """Forget remembered layer facts and validity (frees the geometries they hold)."""
+    _FACTS.clear()
+    _VALID.clear()
 
 
 @dataclass(frozen=True)

@@ -27,19 +27,50 @@ releases the GIL, so pairs are processed by several threads at once:
 
 1. edges of ``a[i]`` meeting bbox(``b[j]``) and edges of ``b[j]`` meeting bbox(``a[i]``)
    are collected (other edges are strictly outside the other polygon);
-2. their crossings are found (brute force for small sets, sort-and-sweep on x otherwise);
+2. their crossings are found (brute force for small sets, otherwise sort-and-sweep on x
+   within horizontal bands of the boxes' common heights, a pair of edges being tested in the
+   lowest band both span; the number of bands is chosen per pair from its edges' heights, so
+   long edges at different heights, e.g. two serpentines, are not all compared);
 3. each ring of ``a[i]`` is walked: the membership of its start point in ``b[j]`` is 0 after an
    edge outside bbox(``b[j]``), or from an exact perturbed point-in-polygon test when the whole
-   ring lies in the box; every crossing toggles the membership, and the integral of the runs
+   ring lies in the box (over the other polygon's edges in the point's band when many rings
+   need one, e.g. a many-part multipolygon); every crossing toggles the membership, and the
+   integral of the runs
    inside ``b[j]`` is accumulated; the same for the rings of ``b[j]`` against ``a[i]``;
-4. the sum is kept when it exceeds a floating-point error bound, ``64·u·Σ(|x_p| + |x_q|)·
-   (|y_p| + |y_q|)`` over the pieces p→q, which turns zero-area touches into exact zeros.
+4. the terms are summed with Neumaier compensation, and the sum is kept when it exceeds a
+   floating-point error bound, ``64·u·Σ(M_p + M_q)·(|x_q − x_p| + |y_q − y_p|)`` over the
+   pieces p→q, where M is ``|x| + |y|`` at a vertex and, at a crossing, the same over the
+   end points of the edge it was computed on (crossing parameters come from orientation
+   values exact to a few ulps); zero-area touches are exact zeros up to that bound, and a
+   real overlap above it is kept (and flagged as a sliver by :func:`nbhd_geo.crosswalk`
+   when small).
 
+The polygon that sorts first (edge count, then coordinates) plays ``a`` in each pair, so the
+result for a pair of polygons is the same, to the bit, whichever layer each comes from.
 Coordinates are taken relative to a per-pair origin (the centre of the two boxes' overlap) to
 limit cancellation. Each pair is computed by the same code whatever the number of threads, so
 results do not depend on ``threads``. Coordinates smaller than 2**-400 in magnitude are
 flushed to zero, and larger than 2**400 refused, so that exact products never under- or
 overflow.
+
+Map of this module (in file order; everything above the driver is numba-compiled):
+
+- *Exact orientation*: ``_two_product``, ``_orient_expansion``, ``_orient``,
+  ``_orient_value``, ``_orient_shift`` — Shewchuk-filtered exact predicates under the
+  symbolic shift.
+- *Layer preparation*: ``_ring_orientation``, ``_build_edges`` — one edge array per layer
+  (rings oriented, polygon -> edge ranges).
+- *Per-pair kernel*: ``_seg_box``, ``_ray_toggle``, ``_point_in_polygon(_banded)`` (ring
+  membership); ``_band_of``, ``_band_count``, ``_sweep_is_costly``, ``_choose_bands``,
+  ``_bands`` (the per-pair edge index over y); ``_group`` (crossings ordered along an
+  edge: insertion sort for short runs, merge sort for long ones), ``_walk`` (the
+  boundary integral), ``_test_pair``, ``_sweep``, ``_pip_index``, ``_pair_area`` (one
+  pair), ``_polygon_greater`` (argument-order independence), ``_pairs_kernel`` (a range of
+  pairs, one thread).
+- *Python driver*: ``_check_coordinates``, ``_boxes``, ``_candidates``, ``_as_polygons``,
+  ``_layer_for`` (edge arrays cached per layer), ``intersection_areas_stats`` and
+  ``intersection_areas`` (the entry points :func:`nbhd_geo.overlay.crosswalk.pair_areas`
+  calls).
 """
 
 from __future__ import annotations
@@ -63,6 +94,21 @@ _SPLITTER = 134217729.0  # 2**27 + 1, Dekker split
 _ZERO_FACTOR = 64.0 * _EPS
 # Below this many A×B edge tests, brute force beats sorting.
 _BRUTE_MAX = 96
+# Above this many crossings on one edge, they are ordered by merge sort, not insertion sort.
+_INSERTION_MAX = 32
+# Horizontal bands of a pair's edge index: about this many edges per band, at most this many
+# bands, and fewer bands while edges would be listed in more than this many bands on average.
+_BAND_EDGES = 8
+_BAND_MAX = 1 << 16
+_BAND_COPIES = 3
+# Bands only when both polygons bring more than this many edges to the pair, and a sweep on
+# x alone would test more than this many edge pairs per edge.
+_BAND_MIN_SIDE = 16
+_SWEEP_EXCESS = 16.0
+_NO_INDEX = np.zeros(0, dtype=np.int64)  # read-only in the kernels
+# A point-in-polygon test scans the whole other polygon unless rings x its edges exceed this;
+# then its edges are indexed by bands first.
+_PIP_INDEX_MIN = 1 << 15
 
 # Coordinates are flushed to zero below, and refused above, these magnitudes (see
 # _check_coordinates).
@@ -154,7 +200,8 @@ def _orient_value(
     detleft = (ax - cx) * (by - cy)
     detright = (ay - cy) * (bx - cx)
     det = detleft - detright
-    if abs(det) > 1e-6 * (abs(detleft) + abs(detright)):
+    # no cancellation beyond a factor 2: the difference is within 4 ulps, else exact
+    if abs(det) > 0.5 * (abs(detleft) + abs(detright)):
         return det
     if detleft == 0.0 and detright == 0.0:
         return 0.0
@@ -281,35 +328,188 @@ def _seg_box(e: np.ndarray, k: int, xmin: float, ymin: float, xmax: float, ymax:
 
 
 @nb.njit(**_JIT)
+def _ray_toggle(px: float, py: float, e: np.ndarray, k: int, s: int, scr: np.ndarray) -> int:
+    """1 if edge e[k], translated by s·v, crosses the ray from p towards +x, else 0."""
+    x0 = e[k, 0]
+    y0 = e[k, 1]
+    x1 = e[k, 2]
+    y1 = e[k, 3]
+    # the polygon's vertex is above the ray through p iff y + s·ε² > py
+    if s > 0:
+        up0 = y0 >= py
+        up1 = y1 >= py
+    else:
+        up0 = y0 > py
+        up1 = y1 > py
+    if up0 == up1:
+        return 0
+    if x0 < px and x1 < px:
+        return 0  # the edge meets the ray's line left of p
+    # orient(e0 + s·v, e1 + s·v, p) = orient(e0, e1, p − s·v)
+    o = _orient_shift(x0, y0, x1, y1, px, py, -s, scr)
+    if up1:
+        return 1 if o > 0 else 0
+    return 1 if o < 0 else 0
+
+
+@nb.njit(**_JIT)
 def _point_in_polygon(
     px: float, py: float, e: np.ndarray, e0: int, e1: int, s: int, scr: np.ndarray
 ) -> int:
     """1 if point p lies in the polygon with edges e[e0:e1] translated by s·v, else 0."""
     inside = 0
     for k in range(e0, e1):
-        x0 = e[k, 0]
-        y0 = e[k, 1]
-        x1 = e[k, 2]
-        y1 = e[k, 3]
-        # the polygon's vertex is above the ray through p iff y + s·ε² > py
-        if s > 0:
-            up0 = y0 >= py
-            up1 = y1 >= py
-        else:
-            up0 = y0 > py
-            up1 = y1 > py
-        if up0 == up1:
-            continue
-        if x0 < px and x1 < px:
-            continue  # the edge meets the ray's line left of p
-        # orient(e0 + s·v, e1 + s·v, p) = orient(e0, e1, p − s·v)
-        o = _orient_shift(x0, y0, x1, y1, px, py, -s, scr)
-        if up1:
-            if o > 0:
-                inside ^= 1
-        elif o < 0:
-            inside ^= 1
+        inside ^= _ray_toggle(px, py, e, k, s, scr)
     return inside
+
+
+@nb.njit(**_JIT)
+def _point_in_polygon_banded(
+    px: float,
+    py: float,
+    e: np.ndarray,
+    e0: int,
+    s: int,
+    y0: float,
+    h: float,
+    off: np.ndarray,
+    idx: np.ndarray,
+    scr: np.ndarray,
+) -> int:
+    """:func:`_point_in_polygon` over the edges e[e0 + idx[...]] of p's band only."""
+    nband = off.shape[0] - 1
+    g = _band_of(py, y0, h, nband)
+    inside = 0
+    for t in range(off[g], off[g + 1]):
+        inside ^= _ray_toggle(px, py, e, e0 + idx[t], s, scr)
+    return inside
+
+
+# ---------------------------------------------------------------------------------------------
+# Horizontal bands: an edge index over y, so that neither the crossing sweep (which orders
+# by x) nor the point-in-polygon tests scan edges at other heights
+# ---------------------------------------------------------------------------------------------
+
+
+@nb.njit(**_JIT)
+def _band_of(y: float, y0: float, h: float, nband: int) -> int:
+    """Return the band holding height y (monotone in y, clamped to [0, nband))."""
+    if h <= 0.0:
+        return 0
+    g = (y - y0) / h
+    if g <= 0.0:
+        return 0
+    if g >= nband - 1:
+        return nband - 1
+    return int(g)
+
+
+@nb.njit(**_JIT)
+def _band_count(e: np.ndarray, ks: np.ndarray, n: int, y0: float, h: float, nband: int) -> int:
+    """Entries needed to list each of the n edges e[ks[:n]] in every band it spans."""
+    tot = 0
+    for t in range(n):
+        k = ks[t]
+        lo = _band_of(min(e[k, 1], e[k, 3]), y0, h, nband)
+        hi = _band_of(max(e[k, 1], e[k, 3]), y0, h, nband)
+        tot += hi - lo + 1
+    return tot
+
+
+@nb.njit(**_JIT)
+def _sweep_is_costly(
+    ea: np.ndarray,
+    sela: np.ndarray,
+    na: int,
+    eb: np.ndarray,
+    selb: np.ndarray,
+    nb_: int,
+    xlo: float,
+    xhi: float,
+) -> bool:
+    """Tell whether a sweep on x alone would test many more edge pairs than there are edges.
+
+    An A-edge is compared with the B-edges starting within its x-extent: about
+    ``nb·extent/width`` of them for edges spread over the common width.
+    """
+    if not xhi > xlo:
+        return True
+    exta = 0.0
+    for t in range(na):
+        k = sela[t]
+        exta += min(max(ea[k, 0], ea[k, 2]), xhi) - max(min(ea[k, 0], ea[k, 2]), xlo)
+    extb = 0.0
+    for t in range(nb_):
+        k = selb[t]
+        extb += min(max(eb[k, 0], eb[k, 2]), xhi) - max(min(eb[k, 0], eb[k, 2]), xlo)
+    tests = (exta * nb_ + extb * na) / (xhi - xlo)
+    return tests > _SWEEP_EXCESS * (na + nb_)
+
+
+@nb.njit(**_JIT)
+def _choose_bands(
+    e1: np.ndarray,
+    ks1: np.ndarray,
+    n1: int,
+    e2: np.ndarray,
+    ks2: np.ndarray,
+    n2: int,
+    ylo: float,
+    yhi: float,
+) -> int:
+    """Choose the number of bands over [ylo, yhi] for these edges.
+
+    About _BAND_EDGES edges per band, fewer while edges would be listed in more than
+    _BAND_COPIES bands on average.
+    """
+    n = n1 + n2
+    nband = min(max(1, n // _BAND_EDGES), _BAND_MAX)
+    if not yhi > ylo or nband == 1:
+        return 1
+    # an edge spanning a fraction f of [ylo, yhi] is listed in about 1 + f·nband bands
+    span = 0.0
+    for t in range(n1):
+        k = ks1[t]
+        span += min(max(e1[k, 1], e1[k, 3]), yhi) - max(min(e1[k, 1], e1[k, 3]), ylo)
+    for t in range(n2):
+        k = ks2[t]
+        span += min(max(e2[k, 1], e2[k, 3]), yhi) - max(min(e2[k, 1], e2[k, 3]), ylo)
+    span /= yhi - ylo
+    if span > 0.0:
+        nband = max(1, min(nband, int((_BAND_COPIES - 1) * n / span)))
+    while nband > 1:
+        h = (yhi - ylo) / nband
+        tot = _band_count(e1, ks1, n1, ylo, h, nband) + _band_count(e2, ks2, n2, ylo, h, nband)
+        if tot <= _BAND_COPIES * n:
+            break
+        nband //= 2
+    return nband
+
+
+@nb.njit(**_JIT)
+def _bands(
+    e: np.ndarray, ks: np.ndarray, n: int, y0: float, h: float, nband: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """CSR lists of positions t (edge e[ks[t]]) per band, increasing within a band."""
+    off = np.zeros(nband + 1, dtype=np.int64)
+    for t in range(n):
+        k = ks[t]
+        lo = _band_of(min(e[k, 1], e[k, 3]), y0, h, nband)
+        hi = _band_of(max(e[k, 1], e[k, 3]), y0, h, nband)
+        for g in range(lo, hi + 1):
+            off[g + 1] += 1
+    for g in range(nband):
+        off[g + 1] += off[g]
+    cur = off[:-1].copy()
+    idx = np.empty(off[nband], dtype=np.int64)
+    for t in range(n):
+        k = ks[t]
+        lo = _band_of(min(e[k, 1], e[k, 3]), y0, h, nband)
+        hi = _band_of(max(e[k, 1], e[k, 3]), y0, h, nband)
+        for g in range(lo, hi + 1):
+            idx[cur[g]] = t
+            cur[g] += 1
+    return off, idx
 
 
 @nb.njit(**_JIT)
@@ -350,6 +550,17 @@ def _group(
     for g in range(ngroups):
         lo = grp[g]
         hi = grp[g + 1]
+        if hi - lo > _INSERTION_MAX:
+            # many crossings on one edge (combs): a stable O(n log n) sort, so that the
+            # order of equal parameters is the same as the insertion sort's
+            idx = order[lo:hi].copy()
+            key = np.empty(hi - lo)
+            for u in range(hi - lo):
+                key[u] = cf[idx[u], col]
+            perm = np.argsort(key, kind="mergesort")
+            for u in range(hi - lo):
+                order[lo + u] = idx[perm[u]]
+            continue
         for u in range(lo + 1, hi):  # insertion sort by parameter (groups are tiny)
             v = order[u]
             tv = cf[v, col]
@@ -358,6 +569,17 @@ def _group(
                 order[w + 1] = order[w]
                 w -= 1
             order[w + 1] = v
+
+
+@nb.njit(**_JIT)
+def _acc(total: float, comp: float, v: float) -> tuple[float, float]:
+    """Add v to total, keeping the rounding error in comp (Neumaier)."""
+    t = total + v
+    if abs(total) >= abs(v):
+        comp += (total - t) + v
+    else:
+        comp += (v - t) + total
+    return t, comp
 
 
 @nb.njit(**_JIT)
@@ -378,6 +600,10 @@ def _walk(
     s: int,
     ox: float,
     oy: float,
+    pip_y0: float,
+    pip_h: float,
+    pip_off: np.ndarray,
+    pip_idx: np.ndarray,
     scr: np.ndarray,
 ) -> tuple[float, float]:
     """∫x dy over the pieces of the selected edges of one polygon P inside polygon Q.
@@ -385,9 +611,12 @@ def _walk(
     ``sel[:nsel]``: P's edges meeting Q's box, increasing. Crossings of selected edge ``q`` are
     ``order[grp[q]:grp[q + 1]]``, sorted along the edge; a crossing's membership change is
     ``s·ci[c, 2]`` and its point ``cf[c, 2:4]``. ``qe[qe0:qe1]``: Q's edges. Q is translated by
-    ``s·v`` relative to P (s = +1: P is from ``a``; s = -1: P is from ``b``).
+    ``s·v`` relative to P (s = +1: P is from ``a``; s = -1: P is from ``b``). A ring of P
+    wholly in Q's box starts with a point-in-polygon test, over Q's edges in the point's
+    band when ``pip_off`` is not empty (:func:`_pip_index`).
     """
     total = 0.0
+    comp = 0.0  # Neumaier compensation: the sum is as if exact, then rounded once
     bound = 0.0
     q = 0
     while q < nsel:
@@ -401,7 +630,12 @@ def _walk(
         n = qend - qs
         if n == r1 - r0:
             p0 = qs
-            m = _point_in_polygon(e[r0, 0], e[r0, 1], qe, qe0, qe1, s, scr)
+            if pip_off.shape[0] > 0:
+                m = _point_in_polygon_banded(
+                    e[r0, 0], e[r0, 1], qe, qe0, s, pip_y0, pip_h, pip_off, pip_idx, scr
+                )
+            else:
+                m = _point_in_polygon(e[r0, 0], e[r0, 1], qe, qe0, qe1, s, scr)
         else:
             # start just after an edge outside Q's box: membership is 0 there
             p0 = qs
@@ -430,25 +664,28 @@ def _walk(
             c1 = grp[t + 1]
             if c0 == c1:
                 if m > 0:
-                    total += (x0 + x1) * 0.5 * (y1 - y0)
-                    bound += (abs(x0) + abs(x1)) * (abs(y0) + abs(y1))
+                    total, comp = _acc(total, comp, (x0 + x1) * 0.5 * (y1 - y0))
+                    bound += (abs(x0) + abs(y0) + abs(x1) + abs(y1)) * (abs(x1 - x0) + abs(y1 - y0))
                 continue
             xa = x0
             ya = y0
+            ma = abs(x0) + abs(y0)
             for c in range(c0, c1):
                 cc = order[c]
                 xb = cf[cc, 2]
                 yb = cf[cc, 3]
+                mb = cf[cc, 4]
                 if m > 0:
-                    total += (xa + xb) * 0.5 * (yb - ya)
-                    bound += (abs(xa) + abs(xb)) * (abs(ya) + abs(yb))
+                    total, comp = _acc(total, comp, (xa + xb) * 0.5 * (yb - ya))
+                    bound += (ma + mb) * (abs(xb - xa) + abs(yb - ya))
                 m += s * ci[cc, 2]
                 xa = xb
                 ya = yb
+                ma = mb
             if m > 0:
-                total += (xa + x1) * 0.5 * (y1 - ya)
-                bound += (abs(xa) + abs(x1)) * (abs(ya) + abs(y1))
-    return total, bound
+                total, comp = _acc(total, comp, (xa + x1) * 0.5 * (y1 - ya))
+                bound += (ma + abs(x1) + abs(y1)) * (abs(x1 - xa) + abs(y1 - ya))
+    return total + comp, bound
 
 
 @nb.njit(**_JIT)
@@ -506,7 +743,147 @@ def _test_pair(
     # one crossing point, shared by both walks, so that the boundary pieces meet exactly
     cf[nc, 2] = _at(ax0 - ox, ax1 - ox, ta)
     cf[nc, 3] = _at(ay0 - oy, ay1 - oy, ta)
+    # the error scale of that point: its edge's end points (local), see _walk's bound
+    cf[nc, 4] = abs(ax0 - ox) + abs(ay0 - oy) + abs(ax1 - ox) + abs(ay1 - oy)
     return nc + 1
+
+
+@nb.njit(**_JIT)
+def _sweep(
+    ea: np.ndarray,
+    sela: np.ndarray,
+    xsa: np.ndarray,
+    eb: np.ndarray,
+    selb: np.ndarray,
+    xsb: np.ndarray,
+    la: np.ndarray,
+    na: int,
+    lb: np.ndarray,
+    nb_: int,
+    band: int,
+    y0: float,
+    h: float,
+    nband: int,
+    ox: float,
+    oy: float,
+    ci: np.ndarray,
+    cf: np.ndarray,
+    nc: int,
+    scr: np.ndarray,
+) -> int:
+    """Sort-and-sweep on x of A-edges sela[la[:na]] against B-edges selb[lb[:nb_]].
+
+    An empty ``la``/``lb`` means all of ``sela[:na]``/``selb[:nb_]``. With several bands
+    (``nband > 1``), a pair of edges is tested only in the lowest band both span, so that
+    it is tested once. Returns the new crossing count, -1 when the buffers are full.
+    """
+    ka_all = la.shape[0] == 0
+    kb_all = lb.shape[0] == 0
+    if ka_all:  # the whole selection: no copies
+        ua = np.arange(na)
+        keya = xsa[:na]
+    else:
+        ua = la[:na]
+        keya = np.empty(na)
+        for t in range(na):
+            keya[t] = xsa[ua[t]]
+    if kb_all:
+        ub = np.arange(nb_)
+        keyb = xsb[:nb_]
+    else:
+        ub = lb[:nb_]
+        keyb = np.empty(nb_)
+        for t in range(nb_):
+            keyb[t] = xsb[ub[t]]
+    oa = np.argsort(keya)
+    ob = np.argsort(keyb)
+    pa = 0
+    pb = 0
+    while pa < na and pb < nb_:
+        if keya[oa[pa]] <= keyb[ob[pb]]:
+            u = ua[oa[pa]]
+            ka = sela[u]
+            exmax = max(ea[ka, 0], ea[ka, 2])
+            eymin = min(ea[ka, 1], ea[ka, 3])
+            eymax = max(ea[ka, 1], ea[ka, 3])
+            for z in range(pb, nb_):
+                w = ub[ob[z]]
+                if xsb[w] > exmax:
+                    break
+                kb = selb[w]
+                fymin = min(eb[kb, 1], eb[kb, 3])
+                if fymin > eymax or max(eb[kb, 1], eb[kb, 3]) < eymin:
+                    continue
+                if nband > 1 and _band_of(max(eymin, fymin), y0, h, nband) != band:
+                    continue
+                nc = _test_pair(ea, ka, u, eb, kb, w, ox, oy, ci, cf, nc, scr)
+                if nc < 0:
+                    return -1
+            pa += 1
+        else:
+            w = ub[ob[pb]]
+            kb = selb[w]
+            exmax = max(eb[kb, 0], eb[kb, 2])
+            eymin = min(eb[kb, 1], eb[kb, 3])
+            eymax = max(eb[kb, 1], eb[kb, 3])
+            for z in range(pa, na):
+                u = ua[oa[z]]
+                if xsa[u] > exmax:
+                    break
+                ka = sela[u]
+                fymin = min(ea[ka, 1], ea[ka, 3])
+                if fymin > eymax or max(ea[ka, 1], ea[ka, 3]) < eymin:
+                    continue
+                if nband > 1 and _band_of(max(eymin, fymin), y0, h, nband) != band:
+                    continue
+                nc = _test_pair(ea, ka, u, eb, kb, w, ox, oy, ci, cf, nc, scr)
+                if nc < 0:
+                    return -1
+            pb += 1
+    return nc
+
+
+@nb.njit(**_JIT)
+def _pip_index(
+    e: np.ndarray,
+    ring_of_edge: np.ndarray,
+    ring_e0: np.ndarray,
+    ring_e1: np.ndarray,
+    sel: np.ndarray,
+    nsel: int,
+    qe: np.ndarray,
+    qe0: int,
+    qe1: int,
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Index Q's edges qe[qe0:qe1] by bands, if worth it (empty arrays otherwise).
+
+    Worth it when P's rings wholly in Q's box are so many that testing each against all of
+    Q's edges would cost more.
+    """
+    nq = qe1 - qe0
+    rings = 0
+    q = 0
+    while q < nsel:
+        r = ring_of_edge[sel[q]]
+        qs = q
+        while q < nsel and ring_of_edge[sel[q]] == r:
+            q += 1
+        if q - qs == ring_e1[r] - ring_e0[r]:
+            rings += 1
+    if rings < 2 or rings * nq < _PIP_INDEX_MIN:
+        return 0.0, 0.0, _NO_INDEX, _NO_INDEX
+    ymin = np.inf
+    ymax = -np.inf
+    for k in range(qe0, qe1):
+        ymin = min(ymin, qe[k, 1], qe[k, 3])
+        ymax = max(ymax, qe[k, 1], qe[k, 3])
+    ks = np.arange(qe0, qe1)
+    nband = _choose_bands(qe, ks, nq, qe, ks, 0, ymin, ymax)
+    if nband < 2:
+        return 0.0, 0.0, _NO_INDEX, _NO_INDEX
+    h = (ymax - ymin) / nband
+    off, idx = _bands(qe, ks, nq, ymin, h, nband)
+    return ymin, h, off, idx
 
 
 @nb.njit(**_JIT)
@@ -587,55 +964,58 @@ def _pair_area(
                 xsa[u] = min(ea[sela[u], 0], ea[sela[u], 2])
             for w in range(nb_):
                 xsb[w] = min(eb[selb[w], 0], eb[selb[w], 2])
-            oa = np.argsort(xsa[:na])
-            ob = np.argsort(xsb[:nb_])
-            pa = 0
-            pb = 0
-            while pa < na and pb < nb_:
-                if xsa[oa[pa]] <= xsb[ob[pb]]:
-                    u = oa[pa]
-                    ka = sela[u]
-                    exmax = max(ea[ka, 0], ea[ka, 2])
-                    eymin = min(ea[ka, 1], ea[ka, 3])
-                    eymax = max(ea[ka, 1], ea[ka, 3])
-                    for z in range(pb, nb_):
-                        w = ob[z]
-                        if xsb[w] > exmax:
-                            break
-                        kb = selb[w]
-                        if min(eb[kb, 1], eb[kb, 3]) > eymax or max(eb[kb, 1], eb[kb, 3]) < eymin:
-                            continue
-                        nc = _test_pair(ea, ka, u, eb, kb, w, ox, oy, ci, cf, nc, scr)
-                        if nc < 0:
-                            return 0.0, 0.0, -1
-                    pa += 1
-                else:
-                    w = ob[pb]
-                    kb = selb[w]
-                    exmax = max(eb[kb, 0], eb[kb, 2])
-                    eymin = min(eb[kb, 1], eb[kb, 3])
-                    eymax = max(eb[kb, 1], eb[kb, 3])
-                    for z in range(pa, na):
-                        u = oa[z]
-                        if xsa[u] > exmax:
-                            break
-                        ka = sela[u]
-                        if min(ea[ka, 1], ea[ka, 3]) > eymax or max(ea[ka, 1], ea[ka, 3]) < eymin:
-                            continue
-                        nc = _test_pair(ea, ka, u, eb, kb, w, ox, oy, ci, cf, nc, scr)
-                        if nc < 0:
-                            return 0.0, 0.0, -1
-                    pb += 1
+            # crossings lie in both boxes: bands over the boxes' common heights
+            ylo = max(aymin, bymin)
+            yhi = min(aymax, bymax)
+            nband = 1
+            if min(na, nb_) > _BAND_MIN_SIDE and _sweep_is_costly(
+                ea, sela, na, eb, selb, nb_, max(axmin, bxmin), min(axmax, bxmax)
+            ):
+                nband = _choose_bands(ea, sela, na, eb, selb, nb_, ylo, yhi)
+            if nband == 1:
+                nc = _sweep(ea, sela, xsa, eb, selb, xsb, _NO_INDEX, na, _NO_INDEX, nb_,
+                            0, ylo, 0.0, 1, ox, oy, ci, cf, nc, scr)  # fmt: skip
+                if nc < 0:
+                    return 0.0, 0.0, -1
+            else:
+                h = (yhi - ylo) / nband
+                offa, idxa = _bands(ea, sela, na, ylo, h, nband)
+                offb, idxb = _bands(eb, selb, nb_, ylo, h, nband)
+                for g in range(nband):
+                    la = idxa[offa[g] : offa[g + 1]]
+                    lb = idxb[offb[g] : offb[g + 1]]
+                    if la.shape[0] == 0 or lb.shape[0] == 0:
+                        continue
+                    nc = _sweep(ea, sela, xsa, eb, selb, xsb, la, la.shape[0], lb, lb.shape[0],
+                                g, ylo, h, nband, ox, oy, ci, cf, nc, scr)  # fmt: skip
+                    if nc < 0:
+                        return 0.0, 0.0, -1
     # --- walks: ∂a[i] inside b[j], then ∂b[j] inside a[i]
     _group(ci, cf, 0, nc, na, grp, order)
+    y0, h, off, idx = _pip_index(ea, a_ring, a_re0, a_re1, sela, na, eb, b0, b1)
     sa, ba = _walk(
-        ea, a_ring, a_re0, a_re1, sela, na, grp, order, ci, cf, eb, b0, b1, 1, ox, oy, scr
-    )
+        ea, a_ring, a_re0, a_re1, sela, na, grp, order, ci, cf, eb, b0, b1, 1, ox, oy,
+        y0, h, off, idx, scr,
+    )  # fmt: skip
     _group(ci, cf, 1, nc, nb_, grp, order)
+    y0, h, off, idx = _pip_index(eb, b_ring, b_re0, b_re1, selb, nb_, ea, a0, a1)
     sb, bb = _walk(
-        eb, b_ring, b_re0, b_re1, selb, nb_, grp, order, ci, cf, ea, a0, a1, -1, ox, oy, scr
-    )
+        eb, b_ring, b_re0, b_re1, selb, nb_, grp, order, ci, cf, ea, a0, a1, -1, ox, oy,
+        y0, h, off, idx, scr,
+    )  # fmt: skip
     return sa + sb, ba + bb, nc
+
+
+@nb.njit(**_JIT)
+def _polygon_greater(ea: np.ndarray, a0: int, a1: int, eb: np.ndarray, b0: int, b1: int) -> bool:
+    """Tell whether polygon ea[a0:a1] sorts after eb[b0:b1] (edge count, then coordinates)."""
+    if a1 - a0 != b1 - b0:
+        return a1 - a0 > b1 - b0
+    for t in range(a1 - a0):
+        for c in range(4):
+            if ea[a0 + t, c] != eb[b0 + t, c]:
+                return ea[a0 + t, c] > eb[b0 + t, c]
+    return False
 
 
 @nb.njit(**_JIT)
@@ -666,27 +1046,39 @@ def _pairs_kernel(
     maxb = 1
     for j in range(b_pe.shape[0] - 1):
         maxb = max(maxb, b_pe[j + 1] - b_pe[j])
-    sela = np.empty(maxa, dtype=np.int64)
-    selb = np.empty(maxb, dtype=np.int64)
-    xsa = np.empty(maxa)
-    xsb = np.empty(maxb)
-    grp = np.empty(max(maxa, maxb) + 1, dtype=np.int64)
+    maxab = max(maxa, maxb)  # a pair may be computed with the roles swapped
+    sela = np.empty(maxab, dtype=np.int64)
+    selb = np.empty(maxab, dtype=np.int64)
+    xsa = np.empty(maxab)
+    xsb = np.empty(maxab)
+    grp = np.empty(maxab + 1, dtype=np.int64)
     cap = 1024
     ci = np.empty((cap, 3), dtype=np.int64)
-    cf = np.empty((cap, 4))
+    cf = np.empty((cap, 5))
     order = np.empty(cap, dtype=np.int64)
     scr = np.empty(24)
     p = start
     while p < stop:
-        area, bound, nc = _pair_area(
-            pi[p], pj[p], ea, a_ring, a_re0, a_re1, a_pe, a_box,
-            eb, b_ring, b_re0, b_re1, b_pe, b_box,
-            sela, selb, xsa, xsb, grp, ci, cf, order, scr,
-        )  # fmt: skip
+        i = pi[p]
+        j = pj[p]
+        # the polygon that sorts first plays A (the other is perturbed): the same pair of
+        # polygons gives the same bits whichever layer each comes from
+        if _polygon_greater(ea, a_pe[i], a_pe[i + 1], eb, b_pe[j], b_pe[j + 1]):
+            area, bound, nc = _pair_area(
+                j, i, eb, b_ring, b_re0, b_re1, b_pe, b_box,
+                ea, a_ring, a_re0, a_re1, a_pe, a_box,
+                sela, selb, xsa, xsb, grp, ci, cf, order, scr,
+            )  # fmt: skip
+        else:
+            area, bound, nc = _pair_area(
+                i, j, ea, a_ring, a_re0, a_re1, a_pe, a_box,
+                eb, b_ring, b_re0, b_re1, b_pe, b_box,
+                sela, selb, xsa, xsb, grp, ci, cf, order, scr,
+            )  # fmt: skip
         if nc < 0:  # more crossings than the buffers hold: grow them and redo the pair
             cap *= 4
             ci = np.empty((cap, 3), dtype=np.int64)
-            cf = np.empty((cap, 4))
+            cf = np.empty((cap, 5))
             order = np.empty(cap, dtype=np.int64)
             continue
         out_area[p] = area
@@ -825,8 +1217,47 @@ def _default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _layer_for(
+    geoms: np.ndarray, pos: np.ndarray, memo: dict[str, Any] | None, check: bool
+) -> tuple[_Layer, np.ndarray]:
+    """Edge arrays holding the polygons ``geoms[pos]``, and the positions of ``pos`` in them.
+
+    Only the polygons in a candidate pair are read, unless the layer's edge arrays are in
+    ``memo`` (whole layer). They are put there when the subsets read so far add up to the
+    whole layer, so a layer crossed again and again costs at most twice one full reading.
+    """
+    if memo is not None:
+        full = memo.get("exact_layer")
+        if full is not None:
+            return full, pos
+    used = np.unique(pos)
+    sub = geoms[used]
+    if check:
+        sub = _as_polygons(sub, "a")
+    layer = _Layer(sub)
+    if memo is not None:
+        if len(used) == len(geoms):
+            memo["exact_layer"] = layer
+            return layer, pos
+        total = memo.get("exact_coords")
+        if total is None:
+            total = memo["exact_coords"] = int(shapely.get_num_coordinates(geoms).sum())
+        memo["exact_read"] = memo.get("exact_read", 0) + len(layer.edges)
+        if memo["exact_read"] >= total:
+            try:
+                memo["exact_layer"] = _Layer(_as_polygons(geoms, "a"))
+            except ValueError:  # not all polygons (unused ones are unchecked): never
+                memo["exact_read"] = -(1 << 62)
+    return layer, np.searchsorted(used, pos)
+
+
 def intersection_areas_stats(
-    a: Any, b: Any, *, threads: int | None = None
+    a: Any,
+    b: Any,
+    *,
+    threads: int | None = None,
+    candidates: tuple[np.ndarray, np.ndarray] | None = None,
+    memo: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """Exact overlap areas of two polygon layers, with counts and a timing breakdown.
 
@@ -836,6 +1267,13 @@ def intersection_areas_stats(
         1-D arrays of valid, non-empty shapely Polygon/MultiPolygon in a projected CRS.
     threads
         Number of threads; ``None`` uses every available core.
+    candidates
+        ``(pi, pj)``: the pairs whose bounding boxes meet, if the caller has them (e.g.
+        :func:`nbhd_geo.io.layers.candidate_pairs`); only polygons in a pair are then read.
+    memo
+        Per-layer dicts that outlive the call (``LayerFacts.memo``): the edge arrays of a
+        layer are kept there once building them for candidates has cost as much as building
+        them for the whole layer, and reused by later calls on the same layer.
 
     Returns
     -------
@@ -846,35 +1284,42 @@ def intersection_areas_stats(
         float64 area of ``a[ia] ∩ b[ib]``.
     stats : dict
         ``candidates`` (pairs whose bounding boxes meet), ``crossings`` (edge crossings under
-        the symbolic perturbation), ``pairs``, ``edges_a``, ``edges_b``, ``threads`` and
-        seconds spent in ``prepare`` (edge arrays), ``candidates_s`` (bounding-box query; with
-        several threads it overlaps ``prepare``), ``kernel`` and ``total``.
+        the symbolic perturbation), ``pairs``, ``edges_a``, ``edges_b`` (of the polygons in a
+        candidate pair), ``threads`` and seconds spent in ``candidates_s`` (bounding-box
+        query), ``prepare`` (edge arrays of the polygons in a candidate pair), ``kernel`` and
+        ``total``.
     """
     t0 = time.perf_counter()
-    a = _as_polygons(a, "a")
-    b = _as_polygons(b, "b")
     nthreads = _default_threads() if threads is None else int(threads)
     if nthreads < 1:
         raise ValueError(f"threads: must be at least 1, got {threads}")
+    if candidates is None:
+        a = _as_polygons(a, "a")
+        b = _as_polygons(b, "b")
+    else:
+        a = np.asarray(a, dtype=object)
+        b = np.asarray(b, dtype=object)
     empty_i = np.empty(0, dtype=np.int64)
     stats: dict[str, Any] = {"threads": nthreads}
     if len(a) == 0 or len(b) == 0:
         stats.update(candidates=0, crossings=0, pairs=0, edges_a=0, edges_b=0,
                      prepare=0.0, candidates_s=0.0, kernel=0.0, total=0.0)  # fmt: skip
         return empty_i, empty_i.copy(), np.empty(0), stats
-    if nthreads == 1:
-        la = _Layer(a)
-        lb = _Layer(b)
-        t1 = time.perf_counter()
+    if candidates is None:
         pi, pj = _candidates(a, b)
-    else:  # the two layers (numba, nogil) and the candidates (GEOS) side by side
-        with ThreadPoolExecutor(max_workers=min(nthreads, 3)) as pool:
-            fa = pool.submit(_Layer, a)
-            fb = pool.submit(_Layer, b)
-            fc = pool.submit(_candidates, a, b)
-            la, lb = fa.result(), fb.result()
-            t1 = time.perf_counter()
-            pi, pj = fc.result()
+    else:
+        pi = np.ascontiguousarray(candidates[0], dtype=np.int64)
+        pj = np.ascontiguousarray(candidates[1], dtype=np.int64)
+    t1 = time.perf_counter()
+    fa, fb = (None, None) if memo is None else memo
+    if nthreads == 1 or len(pi) < 64:
+        la, li = _layer_for(a, pi, fa, candidates is not None)
+        lb, lj = _layer_for(b, pj, fb, candidates is not None)
+    else:  # the two layers side by side (numba, nogil)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            fut_a = pool.submit(_layer_for, a, pi, fa, candidates is not None)
+            fut_b = pool.submit(_layer_for, b, pj, fb, candidates is not None)
+            (la, li), (lb, lj) = fut_a.result(), fut_b.result()
     t2 = time.perf_counter()
     npairs = len(pi)
     out_area = np.empty(npairs)
@@ -887,17 +1332,17 @@ def intersection_areas_stats(
     )  # fmt: skip
     if npairs:
         # balance chunks by the number of edges each pair scans
-        cost = (np.diff(la.poly_e)[pi] + np.diff(lb.poly_e)[pj]).astype(np.float64)
+        cost = (np.diff(la.poly_e)[li] + np.diff(lb.poly_e)[lj]).astype(np.float64)
         cum = np.cumsum(cost)
         nchunks = 1 if nthreads == 1 else min(npairs, 16 * nthreads)
         cuts = np.searchsorted(cum, cum[-1] * np.arange(1, nchunks) / nchunks)
         bounds = np.unique(np.concatenate(([0], cuts, [npairs])))
         if nthreads == 1:
-            _pairs_kernel(pi, pj, 0, npairs, *args)
+            _pairs_kernel(li, lj, 0, npairs, *args)
         else:
             with ThreadPoolExecutor(max_workers=nthreads) as pool:
                 futures = [
-                    pool.submit(_pairs_kernel, pi, pj, int(s), int(e), *args)
+                    pool.submit(_pairs_kernel, li, lj, int(s), int(e), *args)
                     for s, e in zip(bounds[:-1], bounds[1:], strict=True)
                 ]
                 for f in futures:
@@ -914,8 +1359,8 @@ def intersection_areas_stats(
         pairs=int(len(ia)),
         edges_a=int(len(la.edges)),
         edges_b=int(len(lb.edges)),
-        prepare=t1 - t0,
-        candidates_s=t2 - t1,
+        candidates_s=t1 - t0,
+        prepare=t2 - t1,
         kernel=t3 - t2,
         total=t4 - t0,
     )

@@ -20,12 +20,19 @@ import pandas as pd
 import shapely
 
 from nbhd_geo import settings
-from nbhd_geo.errors import NbhdGeoError
-from nbhd_geo.io.layers import PreparedLayer, prepare_polygons
+from nbhd_geo.errors import InputError, NbhdGeoError, ValidationError, format_ids
+from nbhd_geo.io.layers import (
+    PreparedLayer,
+    _layer_valid,
+    candidate_pairs,
+    layer_facts,
+    prepare_polygon_pair,
+)
 
 __all__ = ["Crosswalk", "crosswalk", "pair_areas", "record_passes"]
 
 Engine = Literal["exact", "geos"]
+
 
 #: While :func:`record_passes` is active: one entry per intersection pass.
 _PASSES: list[tuple[str, str]] | None = None
@@ -148,11 +155,16 @@ class Crosswalk:
 
 
 def _geos_pair_areas(
-    a: np.ndarray, b: np.ndarray, threads: int
+    a: np.ndarray,
+    b: np.ndarray,
+    threads: int,
+    candidates: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairwise intersection areas with GEOS: the reference implementation."""
-    tree = shapely.STRtree(b)
-    ia, ib = tree.query(a, predicate="intersects")
+    """Pairwise intersection areas with GEOS (not exact: see benchmarks/README.md, #17)."""
+    if candidates is None:
+        ia, ib = shapely.STRtree(b).query(a, predicate="intersects")
+    else:
+        ia, ib = candidates
     if len(ia) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), np.zeros(0)
@@ -191,7 +203,10 @@ def pair_areas(
     Parameters
     ----------
     a, b
-        Arrays of valid, non-empty Polygon/MultiPolygon geometries.
+        Arrays of valid, non-empty Polygon/MultiPolygon geometries. Every geometry is
+        checked for type and emptiness, and every one whose bounding box meets one of the
+        other layer's for validity (a bow-tie or a hole outside its shell would give a
+        wrong area); problems raise :class:`~nbhd_geo.errors.ValidationError`.
     engine
         ``"exact"`` (default): areas by boundary integration over edges noded once
         for the whole layer pair, no intersection geometry is built (see
@@ -204,6 +219,11 @@ def pair_areas(
     (ia, ib, area)
         int64 positions into ``a`` and ``b`` and float64 areas in CRS units².
 
+    Raises
+    ------
+    ValidationError
+        Missing, empty, non-polygonal or invalid geometries (positions listed).
+
     Examples
     --------
     >>> import numpy as np, shapely
@@ -212,21 +232,91 @@ def pair_areas(
     >>> ia, ib, area = pair_areas(a, b)
     >>> ib.tolist(), area.tolist()
     ([0, 1], [70.0, 30.0])
+    >>> bow_tie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    >>> pair_areas(np.array([bow_tie]), b)
+    Traceback (most recent call last):
+    ...
+    nbhd_geo.errors.ValidationError: a: 1 geometries checked, problems found:
+      - invalid geometry at positions: 0. Fix: ...
+    """
+    a = _as_geometry_array(a, "a")
+    b = _as_geometry_array(b, "b")
+    pi, pj = candidate_pairs(a, b)
+    for name, arr, used in (("a", a, pi), ("b", b, pj)):
+        mask = np.zeros(len(arr), dtype=bool)
+        mask[used] = True
+        _check_positions(arr, mask, name)
+    return _pair_areas(a, b, (pi, pj), engine=engine, threads=threads)
+
+
+def _as_geometry_array(values: object, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=object)
+    if arr.ndim != 1:
+        raise InputError(
+            f"expected a 1-D array of polygons, got shape {arr.shape}",
+            argument=name,
+            fix="pass a 1-D numpy array (or list) of shapely polygons",
+        )
+    return arr
+
+
+def _check_positions(arr: np.ndarray, check: np.ndarray, name: str) -> None:
+    """Raise one ValidationError listing every unusable position of ``arr``."""
+    problems = []
+    missing = shapely.is_missing(arr) | shapely.is_empty(arr)
+    if missing.any():
+        problems.append(
+            f"empty or missing geometry at positions: {format_ids(np.flatnonzero(missing))}"
+        )
+    tid = shapely.get_type_id(arr)
+    nonpoly = ~missing & (tid != 3) & (tid != 6)
+    if nonpoly.any():
+        problems.append(f"not a polygon at positions: {format_ids(np.flatnonzero(nonpoly))}")
+    look = check & ~missing & ~nonpoly
+    invalid = look & ~_layer_valid(layer_facts(arr), arr, look)
+    if invalid.any():
+        problems.append(f"invalid geometry at positions: {format_ids(np.flatnonzero(invalid))}")
+    if problems:
+        raise ValidationError(
+            f"{len(arr)} geometries checked, problems found",
+            problems=problems,
+            argument=name,
+            fix=(
+                "repair with shapely.make_valid (keeping the polygonal parts), or use "
+                "nbhd_geo.crosswalk on layers read with nbhd_geo.read_layer, which repairs "
+                "and reports"
+            ),
+        )
+
+
+def _pair_areas(
+    a: np.ndarray,
+    b: np.ndarray,
+    candidates: tuple[np.ndarray, np.ndarray],
+    *,
+    engine: Engine,
+    threads: int | None,
+    facts: tuple[dict[str, object], dict[str, object]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`pair_areas` on checked layers with their candidate pairs.
+
+    ``facts``: the layers' ``LayerFacts.memo`` (looked up when ``None``), where the exact
+    engine keeps edge arrays of layers that are crossed again and again.
     """
     threads = threads or os.cpu_count() or 1
-    a = np.asarray(a, dtype=object)
-    b = np.asarray(b, dtype=object)
     if _PASSES is not None:
         _PASSES.append((_layer_key(a), _layer_key(b)))
     if engine == "geos":
-        return _geos_pair_areas(a, b, threads)
+        return _geos_pair_areas(a, b, threads, candidates)
     if engine == "exact":
-        from nbhd_geo.overlay._exact_area import intersection_areas
+        from nbhd_geo.overlay._exact_area import intersection_areas_stats
 
-        return intersection_areas(a, b, threads=threads)
-    raise NbhdGeoError(
-        f"unknown engine {engine!r}", argument="engine", fix="use 'exact' or 'geos'"
-    )
+        memo = (layer_facts(a).memo, layer_facts(b).memo) if facts is None else facts
+        ia, ib, area, _ = intersection_areas_stats(
+            a, b, threads=threads, candidates=candidates, memo=memo
+        )
+        return ia, ib, area
+    raise NbhdGeoError(f"unknown engine {engine!r}", argument="engine", fix="use 'exact' or 'geos'")
 
 
 def _table(
@@ -316,8 +406,13 @@ def crosswalk(
     0  Oakfield        W1     70.0              0.7
     1  Oakfield        W2     30.0              0.3
     """
-    src = prepare_polygons(source, argument="source", id_col=source_id, crs=crs)
-    tgt = prepare_polygons(target, argument="target", id_col=target_id, crs=crs)
+    if engine not in ("exact", "geos"):
+        raise NbhdGeoError(
+            f"unknown engine {engine!r}", argument="engine", fix="use 'exact' or 'geos'"
+        )
+    src, tgt, pi, pj = prepare_polygon_pair(
+        source, target, source_id=source_id, target_id=target_id, crs=crs
+    )
     tol = settings.sliver_tol_m2 if sliver_tol_m2 is None else float(sliver_tol_m2)
     if tol < 0 or not np.isfinite(tol):
         raise NbhdGeoError(
@@ -325,9 +420,16 @@ def crosswalk(
             argument="sliver_tol_m2",
             fix="pass an area in m², e.g. 1.0",
         )
-    ia, ib, area = pair_areas(src.geoms, tgt.geoms, engine=engine, threads=threads)
-    src_area = shapely.area(src.geoms)
-    tgt_area = shapely.area(tgt.geoms)
+    ia, ib, area = _pair_areas(
+        src.geoms,
+        tgt.geoms,
+        (pi, pj),
+        engine=engine,
+        threads=threads,
+        facts=(src.facts.memo, tgt.facts.memo),
+    )
+    src_area = src.facts.area
+    tgt_area = tgt.facts.area
     table = _table(src, tgt, ia, ib, area, src_area, tgt_area, tol)
     return Crosswalk(
         table=table,
