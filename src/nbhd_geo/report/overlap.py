@@ -207,151 +207,117 @@ def overlap_report(
     OverlapReport
     """
     final = Path(out)
+    # Everything is written to a staging folder beside `out` and moved into place only
+    # when complete: a failed report leaves nothing (unsuppressed or stale) behind.
     with staged_output(final, overwrite=overwrite) as stage:
-        result = _overlap_report_into(
-            areas, layers, stage, label_col=label_col, read_report=read_report,
-            drawings=drawings, consensus=consensus, weights=weights, weight_col=weight_col,
-            primary=primary, title=title, threshold=threshold, extra_sections=extra_sections,
-            intro=intro, imd=imd, imd_layer=imd_layer, budget=budget, floor_share=floor_share,
-            gradient=gradient, unit_labels=unit_labels, population_note=population_note,
-            sample_data=sample_data, progress=progress, propose=propose)
-    result.files = sorted({final / f.relative_to(stage) for f in result.files})
+        out = stage
+        out.mkdir(parents=True, exist_ok=True)
+        limit = settings.small_count_threshold if threshold is None else threshold
+        before = {s.name: s.population for s in layers}
+        layers = _with_imd_population(layers, imd, imd_layer)
+        if not population_note and any(before[s.name] != s.population for s in layers):
+            source = ("Census 2021 usual residents of each LSOA (the IoD2025 population file)"
+                      if imd.vintage == "IoD2025" else
+                      f"the population of each LSOA given with the {imd.vintage} indices")
+            population_note = (f"{source}; people in LSOAs only partly inside a neighbourhood are "
+                               "shared by " + ("where people live" if weights is not None
+                                               else "area"))
+        rec = reconcile(areas, layers, weights=weights, weight_col=weight_col, progress=progress)
+        files = _write_reconciliation(rec, out, limit)
+
+        tension_frames, split_frames = [], []
+        for spec in tqdm(layers, desc="tension", disable=not progress, unit="layer"):
+            w = weights
+            wcol = weight_col if w is not None else None
+            # One reconciliation per layer pair: reuse the crosswalk (and, where the population
+            # settings match, the apportionment) that reconcile() computed.
+            ap = rec.apportionments.get(spec.name)
+            if ap is None or (w is not None and not spec.population):
+                ap = apportion(areas, spec.data, unit_population=spec.population, weights=w,
+                               weight_col=wcol, crosswalk=rec.crosswalks[spec.name])
+            t = tension(areas, spec.data, unit_population=spec.population, weights=w,
+                        weight_col=wcol, crosswalk=ap, score_weights="auto")
+            t = t.rename_axis("area_id").reset_index().assign(layer=spec.name)
+            tension_frames.append(t)
+            s = unit_splits(areas, spec.data, unit_population=spec.population, weights=w,
+                            weight_col=wcol, crosswalk=ap)
+            s = s.rename_axis("unit_id").reset_index().assign(layer=spec.name)
+            split_frames.append(_flatten(s))
+        tens = pd.concat(tension_frames, ignore_index=True)
+        tens = tens[["layer"] + [c for c in tens.columns if c != "layer"]]
+        splits = pd.concat(split_frames, ignore_index=True)
+        splits = splits[["layer"] + [c for c in splits.columns if c != "layer"]]
+        pop_cols = [c for c in tens.columns if c.startswith("population") or c.endswith("_people")]
+        files.append(_publish(tens, out / "tension.csv", pop_cols, limit))
+        split_pop = [c for c in splits.columns if "population" in c]
+        files.append(_publish(splits, out / "unit_splits.csv", split_pop, limit))
+        # best_fit.csv was written by reconcile with exact counts: publish it suppressed.
+        files.append(_publish(rec.best_fit_table(), out / "best_fit.csv", _POP_COLS, limit))
+        if read_report is not None:
+            path = out / "read_report.csv"
+            write_csv(read_report, path)
+            files.append(path)
+        _write_split_units(out / "layers.gpkg", layers, splits, limit)
+        source = drawings if drawings is not None else areas
+        write_gpkg(source, out / "layers.gpkg", "drawings", threshold=limit,
+                   keep=[c for c in ("neighbourhood", label_col) if c])
+
+        page_extra = [(s.title, _section_html(s)) for s in extra_sections]
+        if consensus is not None and drawings is not None:
+            from nbhd_geo.report.sections import consensus_section
+
+            n_names = len(consensus.summary)
+            con = consensus_section(consensus, drawings, report=read_report, maps=n_names <= 40,
+                                    threshold=limit)
+            page_extra.append((con.section.title, _section_html(con.section)))
+            for name, table in con.tables.items():
+                if name == "_zones":
+                    zones = gpd.GeoDataFrame(table, geometry="geometry", crs=areas.crs)
+                    write_gpkg(zones, out / "layers.gpkg", "consensus_zones", threshold=limit,
+                               drop_personal=False)
+                else:
+                    files.append(_publish(table, out / name, (), limit))
+        dep = None
+        if imd is not None:
+            from nbhd_geo.report.sections import deprivation_tables
+
+            lsoa = next((s.data for s in layers if s.name == imd_layer), None)
+            if lsoa is None:
+                raise NbhdGeoError(f"no layer named {imd_layer!r} for the deprivation section",
+                                   argument="imd_layer",
+                                   fix=f"use one of {[s.name for s in layers]}")
+            dep = deprivation_tables(areas, lsoa, imd, weights=weights, weight_col=weight_col,
+                                     label_col=label_col, budget=budget, floor_share=floor_share,
+                                     gradient=gradient, crosswalk=rec.crosswalks.get(imd_layer))
+            for name, table in dep.tables.items():
+                files.append(_publish(table, out / name, ["population"], limit))
+        page = _planner_page(areas, layers, rec, tens, splits, label_col, limit, title, intro,
+                             imd, imd_layer, dep, budget, read_report, weights, weight_col,
+                             dict(unit_labels or {}), population_note, sample_data, page_extra)
+        # --- extra sections (#15, #16): who was heard, councillors' view, proposed footprints
+        from nbhd_geo.report.voices_sections import add_voices_sections
+
+        files += add_voices_sections(page, out, areas=areas, drawings=drawings, layers=layers,
+                                     primary=primary, imd=imd, imd_layer=imd_layer,
+                                     weights=weights, weight_col=weight_col,
+                                     crosswalks=rec.crosswalks)
+        if propose is not None:
+            from nbhd_geo.report.plan_section import add_plan_section
+
+            files += add_plan_section(page, out, areas=areas, layers=layers, imd_layer=imd_layer,
+                                      size=propose)
+        # --- end extra sections
+        files.append(out / "index.html")
+        page.files = sorted({p.name for p in files})
+        from nbhd_geo.report.assemble import write_page
+
+        write_page(page, out / "index.html", pop_check=page_pop_check(page, rec, layers))
+        log.debug("page: %s", out / "index.html")
+        files = sorted({final / f.relative_to(stage) for f in files})
+        result = OverlapReport(reconciliation=rec, tension=tens, splits=splits,
+                               files=sorted(set(files)))
     log.info("report written: %s", final / "index.html")
     return result
-
-
-def _overlap_report_into(
-    areas: gpd.GeoDataFrame,
-    layers: Sequence[LayerSpec],
-    out: Path,
-    *,
-    label_col: str | None = None,
-    read_report: pd.DataFrame | None = None,
-    drawings: gpd.GeoDataFrame | None = None,
-    consensus: Any = None,
-    weights: gpd.GeoDataFrame | None = None,
-    weight_col: str | None = None,
-    primary: str | None = None,
-    title: str = "Neighbourhood overlap report",
-    threshold: int | None = None,
-    extra_sections: Sequence[Section] = (),
-    intro: Sequence[str] = (),
-    imd: Any = None,
-    imd_layer: str = "lsoa",
-    budget: int | None = None,
-    floor_share: float = 0.2,
-    gradient: float = 1.0,
-    unit_labels: Mapping[str, str] | None = None,
-    population_note: str = "",
-    sample_data: bool = False,
-    progress: bool = True,
-    propose: tuple[float, float] | None = None,
-) -> OverlapReport:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    limit = settings.small_count_threshold if threshold is None else threshold
-    before = {s.name: s.population for s in layers}
-    layers = _with_imd_population(layers, imd, imd_layer)
-    if not population_note and any(before[s.name] != s.population for s in layers):
-        source = ("Census 2021 usual residents of each LSOA (the IoD2025 population file)"
-                  if imd.vintage == "IoD2025" else
-                  f"the population of each LSOA given with the {imd.vintage} indices")
-        population_note = (f"{source}; people in LSOAs only partly inside a neighbourhood are "
-                           "shared by " + ("where people live" if weights is not None
-                                           else "area"))
-    rec = reconcile(areas, layers, weights=weights, weight_col=weight_col, progress=progress)
-    files = _write_reconciliation(rec, out, limit)
-
-    tension_frames, split_frames = [], []
-    for spec in tqdm(layers, desc="tension", disable=not progress, unit="layer"):
-        w = weights
-        wcol = weight_col if w is not None else None
-        # One reconciliation per layer pair: reuse the crosswalk (and, where the population
-        # settings match, the apportionment) that reconcile() computed.
-        ap = rec.apportionments.get(spec.name)
-        if ap is None or (w is not None and not spec.population):
-            ap = apportion(areas, spec.data, unit_population=spec.population, weights=w,
-                           weight_col=wcol, crosswalk=rec.crosswalks[spec.name])
-        t = tension(areas, spec.data, unit_population=spec.population, weights=w,
-                    weight_col=wcol, crosswalk=ap, score_weights="auto")
-        t = t.rename_axis("area_id").reset_index().assign(layer=spec.name)
-        tension_frames.append(t)
-        s = unit_splits(areas, spec.data, unit_population=spec.population, weights=w,
-                        weight_col=wcol, crosswalk=ap)
-        s = s.rename_axis("unit_id").reset_index().assign(layer=spec.name)
-        split_frames.append(_flatten(s))
-    tens = pd.concat(tension_frames, ignore_index=True)
-    tens = tens[["layer"] + [c for c in tens.columns if c != "layer"]]
-    splits = pd.concat(split_frames, ignore_index=True)
-    splits = splits[["layer"] + [c for c in splits.columns if c != "layer"]]
-    pop_cols = [c for c in tens.columns if c.startswith("population") or c.endswith("_people")]
-    files.append(_publish(tens, out / "tension.csv", pop_cols, limit))
-    split_pop = [c for c in splits.columns if "population" in c]
-    files.append(_publish(splits, out / "unit_splits.csv", split_pop, limit))
-    # best_fit.csv was written by reconcile with exact counts: publish it suppressed.
-    files.append(_publish(rec.best_fit_table(), out / "best_fit.csv", _POP_COLS, limit))
-    if read_report is not None:
-        path = out / "read_report.csv"
-        write_csv(read_report, path)
-        files.append(path)
-    _write_split_units(out / "layers.gpkg", layers, splits, limit)
-    source = drawings if drawings is not None else areas
-    write_gpkg(source, out / "layers.gpkg", "drawings", threshold=limit,
-               keep=[c for c in ("neighbourhood", label_col) if c])
-
-    page_extra = [(s.title, _section_html(s)) for s in extra_sections]
-    if consensus is not None and drawings is not None:
-        from nbhd_geo.report.sections import consensus_section
-
-        n_names = len(consensus.summary)
-        con = consensus_section(consensus, drawings, report=read_report, maps=n_names <= 40,
-                                threshold=limit)
-        page_extra.append((con.section.title, _section_html(con.section)))
-        for name, table in con.tables.items():
-            if name == "_zones":
-                zones = gpd.GeoDataFrame(table, geometry="geometry", crs=areas.crs)
-                write_gpkg(zones, out / "layers.gpkg", "consensus_zones", threshold=limit,
-                           drop_personal=False)
-            else:
-                files.append(_publish(table, out / name, (), limit))
-    dep = None
-    if imd is not None:
-        from nbhd_geo.report.sections import deprivation_tables
-
-        lsoa = next((s.data for s in layers if s.name == imd_layer), None)
-        if lsoa is None:
-            raise NbhdGeoError(f"no layer named {imd_layer!r} for the deprivation section",
-                               argument="imd_layer",
-                               fix=f"use one of {[s.name for s in layers]}")
-        dep = deprivation_tables(areas, lsoa, imd, weights=weights, weight_col=weight_col,
-                                 label_col=label_col, budget=budget, floor_share=floor_share,
-                                 gradient=gradient, crosswalk=rec.crosswalks.get(imd_layer))
-        for name, table in dep.tables.items():
-            files.append(_publish(table, out / name, ["population"], limit))
-    page = _planner_page(areas, layers, rec, tens, splits, label_col, limit, title, intro,
-                         imd, imd_layer, dep, budget, read_report, weights, weight_col,
-                         dict(unit_labels or {}), population_note, sample_data, page_extra)
-    # --- extra sections (#15, #16): who was heard, councillors' view, proposed footprints
-    from nbhd_geo.report.voices_sections import add_voices_sections
-
-    files += add_voices_sections(page, out, areas=areas, drawings=drawings, layers=layers,
-                                 primary=primary, imd=imd, imd_layer=imd_layer,
-                                 weights=weights, weight_col=weight_col,
-                                 crosswalks=rec.crosswalks)
-    if propose is not None:
-        from nbhd_geo.report.plan_section import add_plan_section
-
-        files += add_plan_section(page, out, areas=areas, layers=layers, imd_layer=imd_layer,
-                                  size=propose)
-    # --- end extra sections
-    files.append(out / "index.html")
-    page.files = sorted({p.name for p in files})
-    from nbhd_geo.report.assemble import write_page
-
-    write_page(page, out / "index.html", pop_check=page_pop_check(page, rec, layers))
-    log.debug("page: %s", out / "index.html")
-    return OverlapReport(reconciliation=rec, tension=tens, splits=splits,
-                         files=sorted(set(files)))
 
 
 def _with_imd_population(layers: Sequence[LayerSpec], imd: Any,
