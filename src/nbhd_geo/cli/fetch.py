@@ -7,50 +7,13 @@ status 2; anything unexpected is one line and exit status 3 (``-v`` for the trac
 
 from __future__ import annotations
 
-import logging
-import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 import click
 
-from nbhd_geo.errors import InputError, NbhdGeoError
+from nbhd_geo.cli._common import _friendly, _progress, _setup_logging
+from nbhd_geo.errors import InputError
 
 __all__ = ["fetch_cmd"]
 
-log = logging.getLogger("nbhd_geo")
-
-
-def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except NbhdGeoError as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(2)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
-            raise
-        except Exception as err:  # noqa: BLE001 - the CLI must never show a bare traceback
-            if log.isEnabledFor(logging.DEBUG):
-                log.exception("internal error")
-            click.echo(f"internal error: {type(err).__name__}: {err}\nThis is a bug in "
-                       "nbhd_geo: please report it with the command you ran (rerun with -v "
-                       "for the traceback).", err=True)
-            sys.exit(3)
-
-    return wrapper
-
-
-def _setup_logging(verbose: int, quiet: int) -> None:
-    level = max(logging.INFO - 10 * verbose + 10 * quiet, logging.DEBUG)
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
-    log.setLevel(level)
-    log.propagate = False
 
 
 def _none(value: str | None) -> str | None:
@@ -115,7 +78,7 @@ def fetch_cmd(district: str | None, extent_path: str | None, out: str | None,
     """
     from nbhd_geo import data
 
-    _setup_logging(verbose, quiet)
+    quiet = _setup_logging(verbose, quiet)
     if list_:
         table = data.list_datasets()
         for row in table.itertuples():
@@ -125,7 +88,7 @@ def fetch_cmd(district: str | None, extent_path: str | None, out: str | None,
     if dataset is not None:
         if dataset in data.STATIC:
             path = data.fetch_static(dataset, base_url=static_url, cache_dir=cache_dir,
-                                     offline=offline, progress=quiet == 0)
+                                     offline=offline, progress=_progress(quiet))
             click.echo(str(path))
             return
         if dataset in data.PRODUCTS:
@@ -147,7 +110,7 @@ def fetch_cmd(district: str | None, extent_path: str | None, out: str | None,
         population=_none(population), registrations=registrations, membership=membership,
         convert_registrations=convert_registrations, base_url=base_url,
         static_base_url=static_url, cache_dir=cache_dir, offline=offline,
-        progress=quiet == 0)
+        progress=_progress(quiet))
     for row in geo.vintages.itertuples():
         click.echo(f"  {row.layer:<14} {row.service} ({row.vintage}; {row.source})")
     for note in geo.notes:

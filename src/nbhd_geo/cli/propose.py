@@ -6,19 +6,17 @@ line on stderr and exit status 2, as in the rest of the CLI.
 
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
 
 import click
 import pandas as pd
 
 from nbhd_geo import settings
-from nbhd_geo.errors import InputError, NbhdGeoError
+from nbhd_geo.cli._common import _friendly, _setup_logging
+from nbhd_geo.errors import InputError
 
 __all__ = ["propose_cmd"]
 
-log = logging.getLogger("nbhd_geo")
 
 
 def _layer(spec: str, id_col: str | None, argument: str):  # type: ignore[no-untyped-def]
@@ -68,28 +66,21 @@ def _suppress(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
               help="GeoPackage to write: layers plan_N (footprints) and plan_N_units.")
 @click.option("--scorecards", default=None, type=click.Path(dir_okay=False),
               help="CSV of scorecards (default: OUT with _scorecards.csv).")
-@click.option("-v", "--verbose", count=True, help="More output.")
+@click.option("-v", "--verbose", count=True, help="More output (-vv for debug).")
+@click.option("-q", "--quiet", count=True, help="Less output.")
+@_friendly
 def propose_cmd(units: str, population: str, id_col: str | None, neighbourhoods: str | None,
                 neighbourhood_id: str | None, pcn_csv: str | None, min_size: float,
                 max_size: float, within: str | None, n_plans: int, seed: int, bridge_m: float,
-                out: str, scorecards: str | None, verbose: int) -> None:
+                out: str, scorecards: str | None, verbose: int, quiet: int) -> None:
     """Propose footprints of MIN–MAX people built from whole UNITS.
 
     Writes every plan to OUT (EPSG:27700), the scorecards to a CSV and, with
     neighbourhoods, which neighbourhoods each plan keeps whole to a second CSV.
     """
-    try:
-        _run(units, population, id_col, neighbourhoods, neighbourhood_id, pcn_csv,
-             (min_size, max_size), within, n_plans, seed, bridge_m, out, scorecards)
-    except NbhdGeoError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(2)
-    except Exception as err:  # noqa: BLE001 - the CLI must never show a bare traceback
-        if verbose:
-            log.exception("internal error")
-        click.echo(f"internal error: {type(err).__name__}: {err}\nThis is a bug in nbhd_geo: "
-                   "please report it with the command you ran (rerun with -v).", err=True)
-        sys.exit(3)
+    _setup_logging(verbose, quiet)
+    _run(units, population, id_col, neighbourhoods, neighbourhood_id, pcn_csv,
+         (min_size, max_size), within, n_plans, seed, bridge_m, out, scorecards)
 
 
 def _run(units: str, population: str, id_col: str | None, neighbourhoods: str | None,
