@@ -21,11 +21,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError
-from nbhd_geo.io.layers import prepare_polygons, working_crs
+from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.voices import _grid
 from nbhd_geo.voices._grid import Grid
-from nbhd_geo.voices.consensus import auto_cell_size
+from nbhd_geo.voices.consensus import auto_cell_size, checked_drawings, drawing_weights
 
 __all__ = ["DrawingRuns", "prepared_drawings", "EPS"]
 
@@ -40,30 +39,11 @@ def prepared_drawings(drawings: gpd.GeoDataFrame, *, by: str, argument: str = "d
 
     Drawings without a name are dropped here (callers report how many).
     """
-    if not isinstance(drawings, gpd.GeoDataFrame):
-        raise InputError(f"expected a GeoDataFrame, got {type(drawings).__name__}",
-                         argument=argument, fix="read files with nbhd_geo.read_drawings(path)")
-    if by not in drawings.columns:
-        raise ColumnError(f"has no column {by!r}", argument="by",
-                          fix=f"choose one of {[c for c in drawings.columns if c != 'geometry']}")
-    if weight_col is not None and weight_col not in drawings.columns:
-        raise ColumnError(f"has no column {weight_col!r}", argument="weight_col",
-                          fix="pass an existing numeric column (e.g. from voices.rake) or None")
-    if crs is None and drawings.crs is not None and drawings.crs.is_projected:
-        crs = drawings.crs
-    target = working_crs(crs)
-    frame = prepare_polygons(drawings, argument=argument, crs=target).frame
+    frame, target = checked_drawings(drawings, by=by, weight_col=weight_col, crs=crs,
+                                     argument=argument)
     named = ~(frame[by].isna() | frame[by].astype("string").str.strip().eq("")).to_numpy()
     frame = frame[named]
-    if weight_col is None:
-        weight = np.ones(len(frame))
-    else:
-        weight = pd.to_numeric(frame[weight_col], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(weight) | (weight < 0)
-        if bad.any():
-            raise NbhdGeoError("weights must be finite and ≥ 0", argument="weight_col",
-                               ids=frame.index[bad], fix="fill or drop those weights")
-    return frame, frame[by].astype(str).to_numpy(), weight, target
+    return frame, frame[by].astype(str).to_numpy(), drawing_weights(frame, weight_col), target
 
 
 @dataclass(frozen=True)

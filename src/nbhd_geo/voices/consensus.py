@@ -372,22 +372,44 @@ def _check_thresholds(thresholds: Sequence[float]) -> tuple[float, ...]:
     return t
 
 
-def _prepare(drawings: gpd.GeoDataFrame, *, by: str, weight_col: str | None, exclude: Any,
-             report: Any, crs: object | None) -> tuple:
+def checked_drawings(drawings: gpd.GeoDataFrame, *, by: str, weight_col: str | None,
+                     crs: object | None, argument: str = "drawings") -> tuple[Any, Any]:
+    """Check a drawings layer for the voices analyses; return (frame, working CRS).
+
+    The frame is validated and in the working CRS (the drawings' own CRS when projected).
+    Shared by :func:`consensus` and the who-was-heard functions.
+    """
     if not isinstance(drawings, gpd.GeoDataFrame):
         raise InputError(f"expected a GeoDataFrame, got {type(drawings).__name__}",
-                         argument="drawings", fix="read files with nbhd_geo.read_drawings(path)")
+                         argument=argument, fix="read files with nbhd_geo.read_drawings(path)")
     if by not in drawings.columns:
         raise ColumnError(f"has no column {by!r}", argument="by",
                           fix=f"choose one of {[c for c in drawings.columns if c != 'geometry']}")
     if weight_col is not None and weight_col not in drawings.columns:
         raise ColumnError(f"has no column {weight_col!r}", argument="weight_col",
-                          fix="pass an existing numeric column or None")
+                          fix="pass an existing numeric column (e.g. weights from "
+                              "nbhd_geo.rake) or None")
     if crs is None and drawings.crs is not None and drawings.crs.is_projected:
         crs = drawings.crs
     target = working_crs(crs)
-    prepared = prepare_polygons(drawings, argument="drawings", crs=target)
-    frame = prepared.frame
+    return prepare_polygons(drawings, argument=argument, crs=target).frame, target
+
+
+def drawing_weights(frame: gpd.GeoDataFrame, weight_col: str | None) -> np.ndarray:
+    """Per-drawing weights: 1 each, or ``weight_col`` checked finite and ≥ 0."""
+    if weight_col is None:
+        return np.ones(len(frame))
+    weight = pd.to_numeric(frame[weight_col], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(weight) | (weight < 0)
+    if bad.any():
+        raise NbhdGeoError("weights must be finite and ≥ 0", argument="weight_col",
+                           ids=frame.index[bad], fix="fill or drop those weights")
+    return weight
+
+
+def _prepare(drawings: gpd.GeoDataFrame, *, by: str, weight_col: str | None, exclude: Any,
+             report: Any, crs: object | None) -> tuple:
+    frame, target = checked_drawings(drawings, by=by, weight_col=weight_col, crs=crs)
     all_names = frame[by]
     unnamed = frame[by].isna() | frame[by].astype("string").str.strip().eq("")
     excluded = _exclusions(frame[~unnamed.to_numpy()], exclude, by, report)
@@ -400,14 +422,7 @@ def _prepare(drawings: gpd.GeoDataFrame, *, by: str, weight_col: str | None, exc
     if len(frame) == 0:
         raise NbhdGeoError("no drawings left to compare", argument="drawings",
                            fix="check the name column `by` and the exclude= flags")
-    if weight_col is None:
-        weight = np.ones(len(frame))
-    else:
-        weight = pd.to_numeric(frame[weight_col], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(weight) | (weight < 0)
-        if bad.any():
-            raise NbhdGeoError("weights must be finite and ≥ 0", argument="weight_col",
-                               ids=frame.index[bad], fix="fill or drop those weights")
+    weight = drawing_weights(frame, weight_col)
     names = frame[by].astype(str).to_numpy()
     return frame, names, weight, excluded, target, all_names
 
