@@ -553,3 +553,68 @@ def test_leeds_pair_where_geos_is_wrong():
     assert _pairs([region], [tri]) == {(0, 0): pytest.approx(exact, rel=1e-12)}
     # rational arithmetic agrees (the triangle is wholly inside: its own area)
     assert float(_exact_area(tri, region)) == pytest.approx(exact, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-polygon band index (issue #17): small polygons against a large one select the large
+# polygon's edges, and locate their rings, from a few bands of an index built once per layer
+# ---------------------------------------------------------------------------------------------
+
+
+@st.composite
+def small_boxes_in(draw, big: shapely.Geometry) -> list[shapely.Geometry]:
+    """Small integer boxes and triangles in the big polygon's box (shared vertices, edges)."""
+    x0, y0, x1, y1 = (int(np.floor(v)) for v in big.bounds)
+    out = []
+    for _ in range(draw(st.integers(5, 30))):
+        x = draw(st.integers(x0 - 1, x1))
+        y = draw(st.integers(y0 - 1, y1))
+        w, h = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        if draw(st.booleans()):
+            out.append(box(x, y, x + w, y + h))
+        else:
+            out.append(Polygon([(x, y), (x + w, y), (x, y + h)]))
+    return out
+
+
+def _without_polygon_index(a, b) -> np.ndarray:
+    import nbhd_geo.overlay._exact_area as engine
+
+    before = engine._POLY_INDEX_MIN
+    engine._POLY_INDEX_MIN = 1 << 40  # read when a layer's edges are built
+    try:
+        return _dense(a, b)
+    finally:
+        engine._POLY_INDEX_MIN = before
+
+
+@_INDEX_SETTINGS
+@given(data=st.data(), kind=st.sampled_from(["comb", "blob", "spiral"]))
+def test_property_small_polygons_against_an_indexed_polygon(data, kind):
+    big = data.draw({"comb": combs(), "blob": blobs(), "spiral": spirals()}[kind])
+    if kind != "comb":  # integer vertices, so the small shapes' vertices can lie on its edges
+        big = _polygonal(shapely.set_precision(big, 1.0))
+        if big is None or shapely.get_num_coordinates(big) < 40:
+            return
+    small = _arr(*data.draw(small_boxes_in(big)))
+    b = _arr(big)
+    got = _assert_matches_geos(small, b)
+    # the index changes which edges are read, never a bit of the result, in either order
+    np.testing.assert_array_equal(got, _without_polygon_index(small, b))
+    np.testing.assert_array_equal(_dense(b, small).T, got)
+
+
+def test_polygon_index_points_on_band_boundaries():
+    # a 64-step staircase (128 edges, integer vertices) gets bands a whole number of units
+    # high: unit boxes whose corners sit exactly on band boundaries and on its vertices
+    pts = [(0, 0)] + [p for k in range(64) for p in ((k + 1, k), (k + 1, k + 1))] + [(0, 64)]
+    stair = Polygon(pts)
+    assert stair.is_valid and shapely.get_num_coordinates(stair) > 100
+    cells = [(x, y) for x in range(0, 64, 3) for y in range(0, 64, 2)]
+    small = _arr(*[box(x, y, x + 1, y + 1) for x, y in cells])
+    b = _arr(stair)
+    got = _dense(small, b)[:, 0]
+    # column [x, x + 1] of the staircase is filled from height x up to 64
+    assert got.tolist() == [1.0 if y >= x else 0.0 for x, y in cells]
+    np.testing.assert_array_equal(got, _without_polygon_index(small, b)[:, 0])
+    np.testing.assert_array_equal(_dense(b, small)[0], got)

@@ -336,3 +336,33 @@ def test_layer_crossed_again_and_again_reuses_its_edges():
         assert exact["area_m2"].sum() == pytest.approx(117.0, rel=1e-12)
     geoms = np.asarray(layer.geometry.array, dtype=object)
     assert "exact_layer" in layer_facts(geoms).memo
+
+
+def test_remembered_id_checks_follow_changes():
+    # ids found unique are remembered by the identity of their (immutable) str objects; a
+    # changed id is a different object, so a duplicate made later is still refused
+    layer = gdf(grid(3, 1), ["a", "b", "c"])
+    layer["id"] = layer["id"].astype(object)
+    drawn = gdf([shapely.box(1, 1, 25, 9)], ["d"])
+    assert crosswalk(drawn, layer, target_id="id").table["target_id"].tolist() == ["a", "b", "c"]
+    assert crosswalk(drawn, layer, target_id="id").table["area_m2"].tolist() == [72.0, 80, 40]
+    layer.loc[2, "id"] = "a"
+    with pytest.raises(ValidationError, match=r"(?s)target: .*duplicate ids: 'a'"):
+        crosswalk(drawn, layer, target_id="id")
+    # numbers: sorted ids pass without hashing, unsorted ones are hashed
+    for ids, ok in (([1, 2, 3], True), ([3, 1, 2], True), ([2, 1, 2], False)):
+        layer = gdf(grid(3, 1), ids)
+        if ok:
+            assert len(crosswalk(drawn, layer, target_id="id").table) == 3
+        else:
+            with pytest.raises(ValidationError, match="duplicate ids: 2"):
+                crosswalk(drawn, layer, target_id="id")
+
+
+def test_object_ids_of_views_and_copies():
+    from nbhd_geo.io.layers import object_ids
+
+    geoms = np.asarray(grid(4, 4), dtype=object)
+    for arr in (geoms, geoms[::3], geoms[::-1], geoms.reshape(4, 4)[:, 1], geoms.copy()):
+        assert object_ids(arr).tolist() == [id(g) for g in arr.reshape(-1)]
+    assert object_ids(np.empty(0, dtype=object)).tolist() == []

@@ -106,9 +106,15 @@ _BAND_COPIES = 3
 _BAND_MIN_SIDE = 16
 _SWEEP_EXCESS = 16.0
 _NO_INDEX = np.zeros(0, dtype=np.int64)  # read-only in the kernels
+_NO_EDGES = np.zeros((0, 4))  # read-only in the kernels
 # A point-in-polygon test scans the whole other polygon unless rings x its edges exceed this;
 # then its edges are indexed by bands first.
 _PIP_INDEX_MIN = 1 << 15
+
+# Polygons with at least this many edges get a band index of their own, built once per
+# layer (:func:`_polygon_bands`): a small partner then selects the polygon's edges in its box,
+# and locates a ring by point-in-polygon, over a few bands instead of every edge.
+_POLY_INDEX_MIN = 32
 
 # Coordinates are flushed to zero below, and refused above, these magnitudes (see
 # _check_coordinates).
@@ -367,21 +373,23 @@ def _point_in_polygon(
 def _point_in_polygon_banded(
     px: float,
     py: float,
-    e: np.ndarray,
-    e0: int,
     s: int,
     y0: float,
     h: float,
     off: np.ndarray,
-    idx: np.ndarray,
+    bedges: np.ndarray,
     scr: np.ndarray,
 ) -> int:
-    """:func:`_point_in_polygon` over the edges e[e0 + idx[...]] of p's band only."""
+    """:func:`_point_in_polygon` over the edges of p's band only.
+
+    ``bedges[off[g]:off[g + 1]]``: copies of the polygon's edges listed in band g (an edge
+    spanning several bands is in each), so a band is read from contiguous memory.
+    """
     nband = off.shape[0] - 1
     g = _band_of(py, y0, h, nband)
     inside = 0
     for t in range(off[g], off[g + 1]):
-        inside ^= _ray_toggle(px, py, e, e0 + idx[t], s, scr)
+        inside ^= _ray_toggle(px, py, bedges, t, s, scr)
     return inside
 
 
@@ -603,7 +611,7 @@ def _walk(
     pip_y0: float,
     pip_h: float,
     pip_off: np.ndarray,
-    pip_idx: np.ndarray,
+    pip_edges: np.ndarray,
     scr: np.ndarray,
 ) -> tuple[float, float]:
     """∫x dy over the pieces of the selected edges of one polygon P inside polygon Q.
@@ -632,7 +640,7 @@ def _walk(
             p0 = qs
             if pip_off.shape[0] > 0:
                 m = _point_in_polygon_banded(
-                    e[r0, 0], e[r0, 1], qe, qe0, s, pip_y0, pip_h, pip_off, pip_idx, scr
+                    e[r0, 0], e[r0, 1], s, pip_y0, pip_h, pip_off, pip_edges, scr
                 )
             else:
                 m = _point_in_polygon(e[r0, 0], e[r0, 1], qe, qe0, qe1, s, scr)
@@ -871,7 +879,7 @@ def _pip_index(
         if q - qs == ring_e1[r] - ring_e0[r]:
             rings += 1
     if rings < 2 or rings * nq < _PIP_INDEX_MIN:
-        return 0.0, 0.0, _NO_INDEX, _NO_INDEX
+        return 0.0, 0.0, _NO_INDEX, _NO_EDGES
     ymin = np.inf
     ymax = -np.inf
     for k in range(qe0, qe1):
@@ -880,10 +888,152 @@ def _pip_index(
     ks = np.arange(qe0, qe1)
     nband = _choose_bands(qe, ks, nq, qe, ks, 0, ymin, ymax)
     if nband < 2:
-        return 0.0, 0.0, _NO_INDEX, _NO_INDEX
+        return 0.0, 0.0, _NO_INDEX, _NO_EDGES
     h = (ymax - ymin) / nband
     off, idx = _bands(qe, ks, nq, ymin, h, nband)
-    return ymin, h, off, idx
+    return ymin, h, off, _band_edges(qe, qe0, idx)
+
+
+@nb.njit(**_JIT)
+def _band_edges(e: np.ndarray, e0: int, idx: np.ndarray) -> np.ndarray:
+    """Copy the edges ``e[e0 + idx]`` in band order (so that a band is scanned contiguously)."""
+    out = np.empty((idx.shape[0], 4))
+    for t in range(idx.shape[0]):
+        k = e0 + idx[t]
+        for c in range(4):
+            out[t, c] = e[k, c]
+    return out
+
+
+@nb.njit(**_JIT)
+def _polygon_bands(
+    edges: np.ndarray, pe: np.ndarray, box: np.ndarray, min_edges: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Build a band index over y of each polygon with at least ``min_edges`` edges.
+
+    Returns ``(y0, h, nband, start, off, idx, bedges)``: polygon p (``nband[p] > 0``) has
+    bands of height ``h[p]`` from ``y0[p]`` (its box); the edges of band g are
+    ``pe[p] + idx[off[start[p] + g] : off[start[p] + g + 1]]``, increasing, and
+    ``bedges`` holds a copy of each listed edge at the same position.
+    """
+    n = pe.shape[0] - 1
+    y0 = np.zeros(n)
+    h = np.zeros(n)
+    nband = np.zeros(n, dtype=np.int64)
+    start = np.zeros(n, dtype=np.int64)
+    noff = 0
+    nidx = 0
+    for p in range(n):
+        m = pe[p + 1] - pe[p]
+        if m < min_edges:
+            continue
+        ks = np.arange(pe[p], pe[p + 1])
+        g = _choose_bands(edges, ks, m, edges, ks, 0, box[p, 1], box[p, 3])
+        if g < 2:
+            continue
+        nband[p] = g
+        y0[p] = box[p, 1]
+        h[p] = (box[p, 3] - box[p, 1]) / g
+        start[p] = noff
+        noff += g + 1
+        nidx += _band_count(edges, ks, m, y0[p], h[p], g)
+    off = np.zeros(noff, dtype=np.int64)
+    idx = np.empty(nidx, dtype=np.int64)
+    base = 0
+    for p in range(n):
+        g = nband[p]
+        if g == 0:
+            continue
+        ks = np.arange(pe[p], pe[p + 1])
+        o, ix = _bands(edges, ks, pe[p + 1] - pe[p], y0[p], h[p], g)
+        for t in range(g + 1):
+            off[start[p] + t] = base + o[t]
+        for t in range(ix.shape[0]):
+            idx[base + t] = ix[t]
+        base += ix.shape[0]
+    return y0, h, nband, start, off, idx, _band_edges_by_polygon(edges, pe, nband, start, off, idx)
+
+
+@nb.njit(**_JIT)
+def _band_edges_by_polygon(
+    edges: np.ndarray,
+    pe: np.ndarray,
+    nband: np.ndarray,
+    start: np.ndarray,
+    off: np.ndarray,
+    idx: np.ndarray,
+) -> np.ndarray:
+    """Copy the listed edges in index order (see :func:`_polygon_bands`)."""
+    out = np.empty((idx.shape[0], 4))
+    for p in range(pe.shape[0] - 1):
+        if nband[p] == 0:
+            continue
+        for t in range(off[start[p]], off[start[p] + nband[p]]):
+            k = pe[p] + idx[t]
+            for c in range(4):
+                out[t, c] = edges[k, c]
+    return out
+
+
+@nb.njit(**_JIT)
+def _sort_small(v: np.ndarray, n: int) -> None:
+    """Sort v[:n] in place (insertion sort when short)."""
+    if n > 32:
+        v[:n] = np.sort(v[:n])
+        return
+    for u in range(1, n):
+        x = v[u]
+        w = u - 1
+        while w >= 0 and v[w] > x:
+            v[w + 1] = v[w]
+            w -= 1
+        v[w + 1] = x
+
+
+@nb.njit(**_JIT)
+def _select(
+    e: np.ndarray,
+    e0: int,
+    e1: int,
+    xmin: float,
+    ymin: float,
+    xmax: float,
+    ymax: float,
+    sel: np.ndarray,
+    y0: float,
+    h: float,
+    nband: int,
+    off: np.ndarray,
+    idx: np.ndarray,
+    bedges: np.ndarray,
+) -> int:
+    """Put the edges of e[e0:e1] meeting the box in ``sel`` (increasing); return how many.
+
+    With a band index (``nband > 0``, ``off``/``idx``/``bedges`` as from
+    :func:`_polygon_bands`), only the bands the box spans are read when they list fewer
+    entries than half the polygon's edges; an edge is taken in the first of those bands it
+    is listed in.
+    """
+    n = 0
+    if nband > 0:
+        glo = _band_of(ymin, y0, h, nband)
+        ghi = _band_of(ymax, y0, h, nband)
+        if 2 * (off[ghi + 1] - off[glo]) < e1 - e0:
+            for g in range(glo, ghi + 1):
+                for t in range(off[g], off[g + 1]):
+                    if not _seg_box(bedges, t, xmin, ymin, xmax, ymax):
+                        continue
+                    if g > glo and _band_of(min(bedges[t, 1], bedges[t, 3]), y0, h, nband) < g:
+                        continue  # listed in an earlier band of the box too
+                    sel[n] = e0 + idx[t]
+                    n += 1
+            _sort_small(sel, n)
+            return n
+    for k in range(e0, e1):
+        if _seg_box(e, k, xmin, ymin, xmax, ymax):
+            sel[n] = k
+            n += 1
+    return n
 
 
 @nb.njit(**_JIT)
@@ -902,6 +1052,16 @@ def _pair_area(
     b_re1: np.ndarray,
     b_pe: np.ndarray,
     b_box: np.ndarray,
+    a_ixf: np.ndarray,
+    a_ixi: np.ndarray,
+    a_ioff: np.ndarray,
+    a_iidx: np.ndarray,
+    a_iedge: np.ndarray,
+    b_ixf: np.ndarray,
+    b_ixi: np.ndarray,
+    b_ioff: np.ndarray,
+    b_iidx: np.ndarray,
+    b_iedge: np.ndarray,
     sela: np.ndarray,
     selb: np.ndarray,
     xsa: np.ndarray,
@@ -927,16 +1087,14 @@ def _pair_area(
     a1 = a_pe[i + 1]
     b0 = b_pe[j]
     b1 = b_pe[j + 1]
-    na = 0
-    for k in range(a0, a1):
-        if _seg_box(ea, k, bxmin, bymin, bxmax, bymax):
-            sela[na] = k
-            na += 1
-    nb_ = 0
-    for k in range(b0, b1):
-        if _seg_box(eb, k, axmin, aymin, axmax, aymax):
-            selb[nb_] = k
-            nb_ += 1
+    ga = a_ixi[i, 0]
+    xoffa = a_ioff[a_ixi[i, 1] : a_ixi[i, 1] + ga + 1]
+    gb = b_ixi[j, 0]
+    xoffb = b_ioff[b_ixi[j, 1] : b_ixi[j, 1] + gb + 1]
+    na = _select(ea, a0, a1, bxmin, bymin, bxmax, bymax, sela,
+                 a_ixf[i, 0], a_ixf[i, 1], ga, xoffa, a_iidx, a_iedge)  # fmt: skip
+    nb_ = _select(eb, b0, b1, axmin, aymin, axmax, aymax, selb,
+                  b_ixf[j, 0], b_ixf[j, 1], gb, xoffb, b_iidx, b_iedge)  # fmt: skip
     if na == 0 and nb_ == 0:
         return 0.0, 0.0, 0
     # --- crossings: ci = (u, w, direction), cf = (ta, tb, x, y) in local coordinates
@@ -992,16 +1150,22 @@ def _pair_area(
                         return 0.0, 0.0, -1
     # --- walks: ∂a[i] inside b[j], then ∂b[j] inside a[i]
     _group(ci, cf, 0, nc, na, grp, order)
-    y0, h, off, idx = _pip_index(ea, a_ring, a_re0, a_re1, sela, na, eb, b0, b1)
+    if gb > 0:  # b[j]'s own band index
+        y0, h, off, bed = b_ixf[j, 0], b_ixf[j, 1], xoffb, b_iedge
+    else:
+        y0, h, off, bed = _pip_index(ea, a_ring, a_re0, a_re1, sela, na, eb, b0, b1)
     sa, ba = _walk(
         ea, a_ring, a_re0, a_re1, sela, na, grp, order, ci, cf, eb, b0, b1, 1, ox, oy,
-        y0, h, off, idx, scr,
+        y0, h, off, bed, scr,
     )  # fmt: skip
     _group(ci, cf, 1, nc, nb_, grp, order)
-    y0, h, off, idx = _pip_index(eb, b_ring, b_re0, b_re1, selb, nb_, ea, a0, a1)
+    if ga > 0:
+        y0, h, off, bed = a_ixf[i, 0], a_ixf[i, 1], xoffa, a_iedge
+    else:
+        y0, h, off, bed = _pip_index(eb, b_ring, b_re0, b_re1, selb, nb_, ea, a0, a1)
     sb, bb = _walk(
         eb, b_ring, b_re0, b_re1, selb, nb_, grp, order, ci, cf, ea, a0, a1, -1, ox, oy,
-        y0, h, off, idx, scr,
+        y0, h, off, bed, scr,
     )  # fmt: skip
     return sa + sb, ba + bb, nc
 
@@ -1036,6 +1200,16 @@ def _pairs_kernel(
     b_re1: np.ndarray,
     b_pe: np.ndarray,
     b_box: np.ndarray,
+    a_ixf: np.ndarray,
+    a_ixi: np.ndarray,
+    a_ioff: np.ndarray,
+    a_iidx: np.ndarray,
+    a_iedge: np.ndarray,
+    b_ixf: np.ndarray,
+    b_ixi: np.ndarray,
+    b_ioff: np.ndarray,
+    b_iidx: np.ndarray,
+    b_iedge: np.ndarray,
     out_area: np.ndarray,
     out_bound: np.ndarray,
     out_ncross: np.ndarray,
@@ -1067,12 +1241,14 @@ def _pairs_kernel(
             area, bound, nc = _pair_area(
                 j, i, eb, b_ring, b_re0, b_re1, b_pe, b_box,
                 ea, a_ring, a_re0, a_re1, a_pe, a_box,
+                b_ixf, b_ixi, b_ioff, b_iidx, b_iedge, a_ixf, a_ixi, a_ioff, a_iidx, a_iedge,
                 sela, selb, xsa, xsb, grp, ci, cf, order, scr,
             )  # fmt: skip
         else:
             area, bound, nc = _pair_area(
                 i, j, ea, a_ring, a_re0, a_re1, a_pe, a_box,
                 eb, b_ring, b_re0, b_re1, b_pe, b_box,
+                a_ixf, a_ixi, a_ioff, a_iidx, a_iedge, b_ixf, b_ixi, b_ioff, b_iidx, b_iedge,
                 sela, selb, xsa, xsb, grp, ci, cf, order, scr,
             )  # fmt: skip
         if nc < 0:  # more crossings than the buffers hold: grow them and redo the pair
@@ -1095,7 +1271,7 @@ def _pairs_kernel(
 class _Layer:
     """Edges of an oriented polygon layer, grouped by ring and polygon."""
 
-    __slots__ = ("edges", "ring_of_edge", "ring_e0", "ring_e1", "poly_e", "box")
+    __slots__ = ("edges", "ring_of_edge", "ring_e0", "ring_e1", "poly_e", "box", "index")
 
     def __init__(self, geoms: np.ndarray, chunk: int = 1 << 18) -> None:
         n = len(geoms)
@@ -1112,24 +1288,18 @@ class _Layer:
         nedge = 0
         nring = 0
         for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-            part = geoms[start:stop]
-            parts, part_poly = shapely.get_parts(part, return_index=True)
-            rings, ring_part = shapely.get_rings(parts, return_index=True)
-            exterior = np.ones(len(rings), dtype=np.bool_)  # the first ring of each part
-            exterior[1:] = ring_part[1:] != ring_part[:-1]
-            coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+            coords, ring_c, exterior, ring_poly = _rings(geoms[start:stop])
             _check_coordinates(coords)
-            ring_c = np.zeros(len(rings) + 1, dtype=np.int64)
-            np.cumsum(np.bincount(coord_ring, minlength=len(rings)), out=ring_c[1:])
-            ring_end = np.empty(len(rings), dtype=np.int64)
+            nr = len(exterior)
+            ring_end = np.empty(nr, dtype=np.int64)
             nedge = _build_edges(
                 np.ascontiguousarray(coords[:, 0]),
                 np.ascontiguousarray(coords[:, 1]),
                 ring_c, exterior, nring, edges, ring_of, ring_end, nedge,
             )  # fmt: skip
             ends.append(ring_end)
-            ring_polys.append(part_poly[ring_part] + start)
-            nring += len(rings)
+            ring_polys.append(ring_poly + start)
+            nring += nr
         self.edges = edges[:nedge]
         self.ring_of_edge = ring_of[:nedge]
         re = np.zeros(nring + 1, dtype=np.int64)
@@ -1143,6 +1313,57 @@ class _Layer:
         np.cumsum(pcount, out=pe[1:])
         self.poly_e = pe
         self.box = _boxes(self.edges, pe)
+        # band index of each large polygon: (y0, h) floats, (nband, start) ints, off, idx
+        y0, h, nband, start, off, idx, bedges = _polygon_bands(
+            self.edges, pe, self.box, _POLY_INDEX_MIN
+        )
+        self.index = (
+            np.ascontiguousarray(np.stack([y0, h], axis=1)),
+            np.ascontiguousarray(np.stack([nband, start], axis=1)),
+            off,
+            idx,
+            bedges,
+        )
+
+
+def _rings(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates of every ring of ``polys``, in polygon order.
+
+    Returns ``(coords, ring_c, exterior, ring_poly)``: ring r is
+    ``coords[ring_c[r]:ring_c[r + 1]]``, an exterior or a hole, of polygon ``ring_poly[r]``
+    (a position in ``polys``). Polygons without holes (most of any real layer) are read in
+    one call, with no ring objects made; the others part by part and ring by ring.
+    """
+    simple = (shapely.get_type_id(polys) == 3) & (shapely.get_num_interior_rings(polys) == 0)
+    if simple.all():
+        coords, cpoly = shapely.get_coordinates(polys, return_index=True)
+        ring_c = np.zeros(len(polys) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cpoly, minlength=len(polys)), out=ring_c[1:])
+        return coords, ring_c, np.ones(len(polys), dtype=np.bool_), np.arange(len(polys))
+    pos_s = np.flatnonzero(simple)
+    pos_c = np.flatnonzero(~simple)
+    c_s, cpoly = shapely.get_coordinates(polys[pos_s], return_index=True)
+    len_s = np.bincount(cpoly, minlength=len(pos_s))
+    parts, part_poly = shapely.get_parts(polys[pos_c], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ext_c = np.ones(len(rings), dtype=np.bool_)  # the first ring of each part
+    ext_c[1:] = ring_part[1:] != ring_part[:-1]
+    c_c, cring = shapely.get_coordinates(rings, return_index=True)
+    len_c = np.bincount(cring, minlength=len(rings))
+    # every ring: its polygon, where its coordinates start in [c_s; c_c], and its length
+    poly = np.concatenate([pos_s, pos_c[part_poly[ring_part]]])
+    begin = np.concatenate([np.cumsum(len_s) - len_s, len(c_s) + np.cumsum(len_c) - len_c]).astype(
+        np.int64
+    )
+    length = np.concatenate([len_s, len_c]).astype(np.int64)
+    exterior = np.concatenate([np.ones(len(pos_s), dtype=np.bool_), ext_c])
+    order = np.argsort(poly, kind="stable")  # a polygon's rings keep their order
+    poly, begin, length, exterior = poly[order], begin[order], length[order], exterior[order]
+    ring_c = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(length, out=ring_c[1:])
+    take = np.repeat(begin - ring_c[:-1], length) + np.arange(ring_c[-1])
+    coords = np.concatenate([c_s, c_c])[take]
+    return coords, ring_c, exterior, poly
 
 
 def _check_coordinates(coords: np.ndarray) -> None:
@@ -1230,7 +1451,9 @@ def _layer_for(
         full = memo.get("exact_layer")
         if full is not None:
             return full, pos
-    used = np.unique(pos)
+    mask = np.zeros(len(geoms), dtype=bool)
+    mask[pos] = True
+    used = np.flatnonzero(mask)
     sub = geoms[used]
     if check:
         sub = _as_polygons(sub, "a")
@@ -1239,16 +1462,18 @@ def _layer_for(
         if len(used) == len(geoms):
             memo["exact_layer"] = layer
             return layer, pos
-        total = memo.get("exact_coords")
-        if total is None:
-            total = memo["exact_coords"] = int(shapely.get_num_coordinates(geoms).sum())
         memo["exact_read"] = memo.get("exact_read", 0) + len(layer.edges)
-        if memo["exact_read"] >= total:
+        # a polygon has at least 4 coordinates: count them only once reads could add up
+        total = memo.get("exact_coords")
+        if total is None and memo["exact_read"] >= 4 * len(geoms):
+            total = memo["exact_coords"] = int(shapely.get_num_coordinates(geoms).sum())
+        if total is not None and memo["exact_read"] >= total:
             try:
                 memo["exact_layer"] = _Layer(_as_polygons(geoms, "a"))
             except ValueError:  # not all polygons (unused ones are unchecked): never
                 memo["exact_read"] = -(1 << 62)
-    return layer, np.searchsorted(used, pos)
+    rank = np.cumsum(mask) - 1
+    return layer, rank[pos]
 
 
 def intersection_areas_stats(
@@ -1328,11 +1553,14 @@ def intersection_areas_stats(
     args: tuple[Any, ...] = (
         la.edges, la.ring_of_edge, la.ring_e0, la.ring_e1, la.poly_e, la.box,
         lb.edges, lb.ring_of_edge, lb.ring_e0, lb.ring_e1, lb.poly_e, lb.box,
+        *la.index, *lb.index,
         out_area, out_bound, out_nc,
     )  # fmt: skip
     if npairs:
+        ea_n = np.diff(la.poly_e)[li]
+        eb_n = np.diff(lb.poly_e)[lj]
         # balance chunks by the number of edges each pair scans
-        cost = (np.diff(la.poly_e)[li] + np.diff(lb.poly_e)[lj]).astype(np.float64)
+        cost = (ea_n + eb_n).astype(np.float64)
         cum = np.cumsum(cost)
         nchunks = 1 if nthreads == 1 else min(npairs, 16 * nthreads)
         cuts = np.searchsorted(cum, cum[-1] * np.arange(1, nchunks) / nchunks)
