@@ -78,6 +78,10 @@ def test_city_report_reads_like_a_planner_would_want(city):
     n_inside = int((wards["n_units"] == 1).sum())
     assert rows.count("inside") >= n_inside * 0.9
     assert "inside one ward (" in html and "split across 2 wards: " in html
+    # In a detail table, a neighbourhood inside one ward says so where its boundary
+    # agreement with the (bigger) ward would read as a misleading 0 %.
+    cells = re.findall(r'<td class="num">(inside one ward)</td></tr>', html)
+    assert len(cells) == n_inside
     # Ward names, not codes, in the sentences.
     assert "Wakefield" in html and "Ossett" in html
     assert not re.search(r"split across \d+ wards: E050", html)

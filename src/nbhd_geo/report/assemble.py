@@ -214,7 +214,8 @@ def details(page: PlannerPage, rows: list[dict[str, Any]]) -> list[dict[str, Any
                 "fit": pct_text(t.get("iou")) if show_fit else "–",
                 "left_out": pct_text(t.get("excluded_inside_share")) if show_fit else "–",
                 "extra": _extra(t.get("included_outside_share")) if show_fit else "–",
-                "boundary": pct_text(t.get("f1_50")),
+                # inside one ward the boundaries need not meet: say so, not "0 %"
+                "boundary": pct_text(t.get("f1_50")) if show_fit else f"inside one {lv.word}",
             })
             if lv is not main:
                 sentences.append(f"It touches {plural(n_units, lv.word)}; the best set of whole "
