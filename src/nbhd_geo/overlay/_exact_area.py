@@ -26,15 +26,18 @@ The work is done per candidate pair (bounding boxes intersect), in numba-compile
 releases the GIL, so pairs are processed by several threads at once:
 
 1. edges of ``a[i]`` meeting bbox(``b[j]``) and edges of ``b[j]`` meeting bbox(``a[i]``)
-   are collected (other edges are strictly outside the other polygon);
+   are collected (other edges are strictly outside the other polygon); a polygon with at
+   least ``_POLY_INDEX_MIN`` edges has a band index of its own, built once per layer
+   (:func:`_polygon_bands`), and only the bands the partner's box spans are read;
 2. their crossings are found (brute force for small sets, otherwise sort-and-sweep on x
    within horizontal bands of the boxes' common heights, a pair of edges being tested in the
    lowest band both span; the number of bands is chosen per pair from its edges' heights, so
    long edges at different heights, e.g. two serpentines, are not all compared);
 3. each ring of ``a[i]`` is walked: the membership of its start point in ``b[j]`` is 0 after an
    edge outside bbox(``b[j]``), or from an exact perturbed point-in-polygon test when the whole
-   ring lies in the box (over the other polygon's edges in the point's band when many rings
-   need one, e.g. a many-part multipolygon); every crossing toggles the membership, and the
+   ring lies in the box (over the other polygon's edges in the point's band: its own band
+   index, or one built for the pair when many rings need one, e.g. a many-part
+   multipolygon); every crossing toggles the membership, and the
    integral of the runs
    inside ``b[j]`` is accumulated; the same for the rings of ``b[j]`` against ``a[i]``;
 4. the terms are summed with Neumaier compensation, and the sum is kept when it exceeds a
@@ -59,10 +62,12 @@ Map of this module (in file order; everything above the driver is numba-compiled
   ``_orient_value``, ``_orient_shift`` — Shewchuk-filtered exact predicates under the
   symbolic shift.
 - *Layer preparation*: ``_ring_orientation``, ``_build_edges`` — one edge array per layer
-  (rings oriented, polygon -> edge ranges).
+  (rings oriented, polygon -> edge ranges); ``_polygon_bands`` (each large polygon's band
+  index, with its edges copied in band order).
 - *Per-pair kernel*: ``_seg_box``, ``_ray_toggle``, ``_point_in_polygon(_banded)`` (ring
   membership); ``_band_of``, ``_band_count``, ``_sweep_is_costly``, ``_choose_bands``,
-  ``_bands`` (the per-pair edge index over y); ``_group`` (crossings ordered along an
+  ``_bands`` (the per-pair edge index over y); ``_select`` (a polygon's edges in a box,
+  through its band index when it has one); ``_group`` (crossings ordered along an
   edge: insertion sort for short runs, merge sort for long ones), ``_walk`` (the
   boundary integral), ``_test_pair``, ``_sweep``, ``_pip_index``, ``_pair_area`` (one
   pair), ``_polygon_greater`` (argument-order independence), ``_pairs_kernel`` (a range of

@@ -454,6 +454,6 @@ def crosswalk(
         source_id=src.id_name,
         target_id=tgt.id_name,
         sliver_tol_m2=tol,
-        crs=_crs_label(src.frame.crs),
+        crs=_crs_label(src.crs if src.crs is not None else src.frame.crs),
         engine=engine,
     )
