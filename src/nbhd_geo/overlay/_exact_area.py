@@ -120,6 +120,8 @@ _PIP_INDEX_MIN = 1 << 15
 # layer (:func:`_polygon_bands`): a small partner then selects the polygon's edges in its box,
 # and locates a ring by point-in-polygon, over a few bands instead of every edge.
 _POLY_INDEX_MIN = 32
+# ... when paired with a polygon that has at least this many times fewer edges.
+_INDEX_RATIO = 4
 
 # Coordinates are flushed to zero below, and refused above, these magnitudes (see
 # _check_coordinates).
@@ -280,7 +282,8 @@ def _ring_orientation(x: np.ndarray, y: np.ndarray, c0: int, c1: int, scr: np.nd
 def _build_edges(
     x: np.ndarray,
     y: np.ndarray,
-    ring_c: np.ndarray,
+    ring_s: np.ndarray,
+    ring_e: np.ndarray,
     exterior: np.ndarray,
     ring_base: int,
     edges: np.ndarray,
@@ -288,17 +291,17 @@ def _build_edges(
     ring_end: np.ndarray,
     n: int,
 ) -> int:
-    """Append the edges of closed rings ``x/y[ring_c[r]:ring_c[r + 1]]``, polygon on the left.
+    """Append the edges of closed rings ``x/y[ring_s[r]:ring_e[r]]``, polygon on the left.
 
     Exterior rings are made counter-clockwise and holes clockwise; zero-length edges are
     dropped. Ring ``r`` becomes ring ``ring_base + r``; ``ring_end`` receives the offset just
     past its last edge. Returns the new number of edges.
     """
-    nring = ring_c.shape[0] - 1
+    nring = ring_s.shape[0]
     scr = np.empty(24)
     for r in range(nring):
-        c0 = ring_c[r]
-        c1 = ring_c[r + 1]
+        c0 = ring_s[r]
+        c1 = ring_e[r]
         ccw = _ring_orientation(x, y, c0, c1, scr)
         flip = (ccw < 0) if exterior[r] else (ccw > 0)
         for q in range(c1 - c0 - 1):
@@ -912,9 +915,9 @@ def _band_edges(e: np.ndarray, e0: int, idx: np.ndarray) -> np.ndarray:
 
 @nb.njit(**_JIT)
 def _polygon_bands(
-    edges: np.ndarray, pe: np.ndarray, box: np.ndarray, min_edges: int
+    edges: np.ndarray, pe: np.ndarray, box: np.ndarray, want: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Build a band index over y of each polygon with at least ``min_edges`` edges.
+    """Build a band index over y of each polygon p with ``want[p]``.
 
     Returns ``(y0, h, nband, start, off, idx, bedges)``: polygon p (``nband[p] > 0``) has
     bands of height ``h[p]`` from ``y0[p]`` (its box); the edges of band g are
@@ -930,7 +933,7 @@ def _polygon_bands(
     nidx = 0
     for p in range(n):
         m = pe[p + 1] - pe[p]
-        if m < min_edges:
+        if not want[p]:
             continue
         ks = np.arange(pe[p], pe[p + 1])
         g = _choose_bands(edges, ks, m, edges, ks, 0, box[p, 1], box[p, 3])
@@ -1276,7 +1279,9 @@ def _pairs_kernel(
 class _Layer:
     """Edges of an oriented polygon layer, grouped by ring and polygon."""
 
-    __slots__ = ("edges", "ring_of_edge", "ring_e0", "ring_e1", "poly_e", "box", "index")
+    __slots__ = (
+        "edges", "ring_of_edge", "ring_e0", "ring_e1", "poly_e", "box", "index", "indexed"
+    )
 
     def __init__(self, geoms: np.ndarray, chunk: int = 1 << 18) -> None:
         n = len(geoms)
@@ -1293,15 +1298,12 @@ class _Layer:
         nedge = 0
         nring = 0
         for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-            coords, ring_c, exterior, ring_poly = _rings(geoms[start:stop])
-            _check_coordinates(coords)
+            x, y, ring_s, ring_e, exterior, ring_poly = _rings(geoms[start:stop])
             nr = len(exterior)
             ring_end = np.empty(nr, dtype=np.int64)
             nedge = _build_edges(
-                np.ascontiguousarray(coords[:, 0]),
-                np.ascontiguousarray(coords[:, 1]),
-                ring_c, exterior, nring, edges, ring_of, ring_end, nedge,
-            )  # fmt: skip
+                x, y, ring_s, ring_e, exterior, nring, edges, ring_of, ring_end, nedge
+            )
             ends.append(ring_end)
             ring_polys.append(ring_poly + start)
             nring += nr
@@ -1318,9 +1320,31 @@ class _Layer:
         np.cumsum(pcount, out=pe[1:])
         self.poly_e = pe
         self.box = _boxes(self.edges, pe)
-        # band index of each large polygon: (y0, h) floats, (nband, start) ints, off, idx
+        # band index of large polygons with small partners, built when first needed
+        self.indexed = np.zeros(n, dtype=np.bool_)
+        self.index: tuple[np.ndarray, ...] = (
+            np.zeros((n, 2)),
+            np.zeros((n, 2), dtype=np.int64),
+            _NO_INDEX,
+            _NO_INDEX,
+            _NO_EDGES,
+        )
+
+    def index_polygons(self, pos: np.ndarray, own: np.ndarray, other: np.ndarray) -> None:
+        """Give a band index to polygons ``pos`` with ``own`` edges, paired with ``other``.
+
+        Only where it can pay: a polygon with at least ``_POLY_INDEX_MIN`` edges, in a pair
+        whose partner has ``_INDEX_RATIO`` times fewer. Indexes already built are kept.
+        """
+        worth = (own >= _POLY_INDEX_MIN) & (own >= _INDEX_RATIO * other)
+        new = np.zeros(len(self.indexed), dtype=np.bool_)
+        new[pos[worth]] = True
+        new &= ~self.indexed
+        if not new.any():
+            return
+        self.indexed |= new
         y0, h, nband, start, off, idx, bedges = _polygon_bands(
-            self.edges, pe, self.box, _POLY_INDEX_MIN
+            self.edges, self.poly_e, self.box, self.indexed
         )
         self.index = (
             np.ascontiguousarray(np.stack([y0, h], axis=1)),
@@ -1331,20 +1355,32 @@ class _Layer:
         )
 
 
-def _rings(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Coordinates of every ring of ``polys``, in polygon order.
+def _rings(
+    polys: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates of every ring of ``polys``, rings in polygon order.
 
-    Returns ``(coords, ring_c, exterior, ring_poly)``: ring r is
-    ``coords[ring_c[r]:ring_c[r + 1]]``, an exterior or a hole, of polygon ``ring_poly[r]``
-    (a position in ``polys``). Polygons without holes (most of any real layer) are read in
-    one call, with no ring objects made; the others part by part and ring by ring.
+    Returns ``(x, y, ring_s, ring_e, exterior, ring_poly)``: ring r is
+    ``x/y[ring_s[r]:ring_e[r]]``, an exterior or a hole, of polygon ``ring_poly[r]`` (a
+    position in ``polys``); coordinates are checked (:func:`_check_coordinates`). Polygons
+    without holes (most of any real layer) are read in one call, with no ring objects made;
+    the others part by part and ring by ring. Only ring-level arrays are put in polygon
+    order: coordinates are not moved.
     """
     simple = (shapely.get_type_id(polys) == 3) & (shapely.get_num_interior_rings(polys) == 0)
     if simple.all():
         coords, cpoly = shapely.get_coordinates(polys, return_index=True)
+        _check_coordinates(coords)
         ring_c = np.zeros(len(polys) + 1, dtype=np.int64)
         np.cumsum(np.bincount(cpoly, minlength=len(polys)), out=ring_c[1:])
-        return coords, ring_c, np.ones(len(polys), dtype=np.bool_), np.arange(len(polys))
+        return (
+            np.ascontiguousarray(coords[:, 0]),
+            np.ascontiguousarray(coords[:, 1]),
+            ring_c[:-1],
+            ring_c[1:],
+            np.ones(len(polys), dtype=np.bool_),
+            np.arange(len(polys)),
+        )
     pos_s = np.flatnonzero(simple)
     pos_c = np.flatnonzero(~simple)
     c_s, cpoly = shapely.get_coordinates(polys[pos_s], return_index=True)
@@ -1355,20 +1391,20 @@ def _rings(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     ext_c[1:] = ring_part[1:] != ring_part[:-1]
     c_c, cring = shapely.get_coordinates(rings, return_index=True)
     len_c = np.bincount(cring, minlength=len(rings))
-    # every ring: its polygon, where its coordinates start in [c_s; c_c], and its length
+    _check_coordinates(c_s)
+    _check_coordinates(c_c)
+    x = np.concatenate([c_s[:, 0], c_c[:, 0]])
+    y = np.concatenate([c_s[:, 1], c_c[:, 1]])
+    # every ring: its polygon, where its coordinates start in x/y, and its length
     poly = np.concatenate([pos_s, pos_c[part_poly[ring_part]]])
-    begin = np.concatenate([np.cumsum(len_s) - len_s, len(c_s) + np.cumsum(len_c) - len_c]).astype(
-        np.int64
-    )
+    begin = np.concatenate(
+        [np.cumsum(len_s) - len_s, len(c_s) + np.cumsum(len_c) - len_c]
+    ).astype(np.int64)
     length = np.concatenate([len_s, len_c]).astype(np.int64)
     exterior = np.concatenate([np.ones(len(pos_s), dtype=np.bool_), ext_c])
     order = np.argsort(poly, kind="stable")  # a polygon's rings keep their order
-    poly, begin, length, exterior = poly[order], begin[order], length[order], exterior[order]
-    ring_c = np.zeros(len(order) + 1, dtype=np.int64)
-    np.cumsum(length, out=ring_c[1:])
-    take = np.repeat(begin - ring_c[:-1], length) + np.arange(ring_c[-1])
-    coords = np.concatenate([c_s, c_c])[take]
-    return coords, ring_c, exterior, poly
+    begin = begin[order]
+    return x, y, begin, begin + length[order], exterior[order], poly[order]
 
 
 def _check_coordinates(coords: np.ndarray) -> None:
@@ -1550,6 +1586,10 @@ def intersection_areas_stats(
             fut_a = pool.submit(_layer_for, a, pi, fa, candidates is not None)
             fut_b = pool.submit(_layer_for, b, pj, fb, candidates is not None)
             (la, li), (lb, lj) = fut_a.result(), fut_b.result()
+    ea_n = np.diff(la.poly_e)[li]
+    eb_n = np.diff(lb.poly_e)[lj]
+    la.index_polygons(li, ea_n, eb_n)
+    lb.index_polygons(lj, eb_n, ea_n)
     t2 = time.perf_counter()
     npairs = len(pi)
     out_area = np.empty(npairs)
@@ -1562,8 +1602,6 @@ def intersection_areas_stats(
         out_area, out_bound, out_nc,
     )  # fmt: skip
     if npairs:
-        ea_n = np.diff(la.poly_e)[li]
-        eb_n = np.diff(lb.poly_e)[lj]
         # balance chunks by the number of edges each pair scans
         cost = (ea_n + eb_n).astype(np.float64)
         cum = np.cumsum(cost)
