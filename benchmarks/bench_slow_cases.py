@@ -187,6 +187,31 @@ def _duckdb_connect():
     return con
 
 
+def _compile_engine() -> None:
+    """Compile (or load from numba's cache) every kernel path on tiny inputs, untimed.
+
+    Two boxes, a 64-vertex circle against small boxes (the per-polygon band index), and
+    two interleaved combs (the per-pair bands).
+    """
+    import geopandas as gpd
+    import shapely
+    import shapely.affinity
+
+    from nbhd_geo import crosswalk
+
+    sys.path.insert(0, str(HERE))
+    import _slow_cases as sc
+
+    def run(a: list, b: list) -> None:
+        ga = gpd.GeoDataFrame({"sid": range(len(a))}, geometry=a, crs=27700)
+        gb = gpd.GeoDataFrame({"tid": range(len(b))}, geometry=b, crs=27700)
+        crosswalk(ga, gb, source_id="sid", target_id="tid", threads=1)
+
+    run([shapely.box(0, 0, 2, 2)], [shapely.box(1, 1, 3, 3)])
+    run([shapely.Point(0, 0).buffer(10, 16)], [shapely.box(k, k, k + 1, k + 1) for k in range(5)])
+    run([sc.serpentine(400)], [shapely.affinity.translate(sc.serpentine(400, dy=2.0), 3.0, 0.0)])
+
+
 def run_contender(name: str, src, tgt, con=None):
     """Positions and areas of every pair with positive overlap."""
     if name == "tobler":
@@ -242,12 +267,8 @@ def worker(case: str, name: str) -> None:
                 f"CREATE TABLE {tab} AS SELECT {col}, ST_GeomFromWKB(wkb) AS geom FROM {tab}_raw"
             )
         load = time.perf_counter() - t0
-    if name == "crosswalk":  # compile (numba cache) on a tiny input
-        from nbhd_geo import crosswalk
-
-        tiny = gpd.GeoDataFrame({"sid": [0]}, geometry=[shapely.box(0, 0, 2, 2)], crs=27700)
-        tiny2 = gpd.GeoDataFrame({"tid": [0]}, geometry=[shapely.box(1, 1, 3, 3)], crs=27700)
-        crosswalk(tiny, tiny2, source_id="sid", target_id="tid", threads=1)
+    if name == "crosswalk":
+        _compile_engine()
     times = []
     t0 = time.perf_counter()
     out = run_contender(name, src, tgt, con)
@@ -359,14 +380,7 @@ def main() -> None:
     parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.warm:
-        import geopandas as gpd
-        import shapely
-
-        from nbhd_geo import crosswalk
-
-        a = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 2, 2)], crs=27700)
-        b = gpd.GeoDataFrame(geometry=[shapely.box(1, 1, 3, 3)], crs=27700)
-        crosswalk(a, b, threads=1)
+        _compile_engine()
         return
     if args.worker:
         worker(*args.worker)

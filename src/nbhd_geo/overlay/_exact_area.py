@@ -1048,28 +1048,8 @@ def _select(
 def _pair_area(
     i: int,
     j: int,
-    ea: np.ndarray,
-    a_ring: np.ndarray,
-    a_re0: np.ndarray,
-    a_re1: np.ndarray,
-    a_pe: np.ndarray,
-    a_box: np.ndarray,
-    eb: np.ndarray,
-    b_ring: np.ndarray,
-    b_re0: np.ndarray,
-    b_re1: np.ndarray,
-    b_pe: np.ndarray,
-    b_box: np.ndarray,
-    a_ixf: np.ndarray,
-    a_ixi: np.ndarray,
-    a_ioff: np.ndarray,
-    a_iidx: np.ndarray,
-    a_iedge: np.ndarray,
-    b_ixf: np.ndarray,
-    b_ixi: np.ndarray,
-    b_ioff: np.ndarray,
-    b_iidx: np.ndarray,
-    b_iedge: np.ndarray,
+    la: tuple[np.ndarray, ...],
+    lb: tuple[np.ndarray, ...],
     sela: np.ndarray,
     selb: np.ndarray,
     xsa: np.ndarray,
@@ -1080,7 +1060,12 @@ def _pair_area(
     order: np.ndarray,
     scr: np.ndarray,
 ) -> tuple[float, float, int]:
-    """Area of a[i] ∩ b[j], its error scale and the number of crossings (-1: buffers full)."""
+    """Area of a[i] ∩ b[j], its error scale and the number of crossings (-1: buffers full).
+
+    ``la``, ``lb``: the layers' arrays, as :meth:`_Layer.arrays` gives them.
+    """
+    ea, a_ring, a_re0, a_re1, a_pe, a_box, a_ixf, a_ixi, a_ioff, a_iidx, a_iedge = la
+    eb, b_ring, b_re0, b_re1, b_pe, b_box, b_ixf, b_ixi, b_ioff, b_iidx, b_iedge = lb
     axmin = a_box[i, 0]
     aymin = a_box[i, 1]
     axmax = a_box[i, 2]
@@ -1196,32 +1181,17 @@ def _pairs_kernel(
     pj: np.ndarray,
     start: int,
     stop: int,
-    ea: np.ndarray,
-    a_ring: np.ndarray,
-    a_re0: np.ndarray,
-    a_re1: np.ndarray,
-    a_pe: np.ndarray,
-    a_box: np.ndarray,
-    eb: np.ndarray,
-    b_ring: np.ndarray,
-    b_re0: np.ndarray,
-    b_re1: np.ndarray,
-    b_pe: np.ndarray,
-    b_box: np.ndarray,
-    a_ixf: np.ndarray,
-    a_ixi: np.ndarray,
-    a_ioff: np.ndarray,
-    a_iidx: np.ndarray,
-    a_iedge: np.ndarray,
-    b_ixf: np.ndarray,
-    b_ixi: np.ndarray,
-    b_ioff: np.ndarray,
-    b_iidx: np.ndarray,
-    b_iedge: np.ndarray,
+    la: tuple[np.ndarray, ...],
+    lb: tuple[np.ndarray, ...],
     out_area: np.ndarray,
     out_bound: np.ndarray,
     out_ncross: np.ndarray,
 ) -> None:
+    """Compute pairs ``start:stop`` of ``(pi, pj)`` into the outputs (one thread)."""
+    ea = la[0]
+    a_pe = la[4]
+    eb = lb[0]
+    b_pe = lb[4]
     maxa = 1
     for i in range(a_pe.shape[0] - 1):
         maxa = max(maxa, a_pe[i + 1] - a_pe[i])
@@ -1247,18 +1217,12 @@ def _pairs_kernel(
         # polygons gives the same bits whichever layer each comes from
         if _polygon_greater(ea, a_pe[i], a_pe[i + 1], eb, b_pe[j], b_pe[j + 1]):
             area, bound, nc = _pair_area(
-                j, i, eb, b_ring, b_re0, b_re1, b_pe, b_box,
-                ea, a_ring, a_re0, a_re1, a_pe, a_box,
-                b_ixf, b_ixi, b_ioff, b_iidx, b_iedge, a_ixf, a_ixi, a_ioff, a_iidx, a_iedge,
-                sela, selb, xsa, xsb, grp, ci, cf, order, scr,
-            )  # fmt: skip
+                j, i, lb, la, sela, selb, xsa, xsb, grp, ci, cf, order, scr
+            )
         else:
             area, bound, nc = _pair_area(
-                i, j, ea, a_ring, a_re0, a_re1, a_pe, a_box,
-                eb, b_ring, b_re0, b_re1, b_pe, b_box,
-                a_ixf, a_ixi, a_ioff, a_iidx, a_iedge, b_ixf, b_ixi, b_ioff, b_iidx, b_iedge,
-                sela, selb, xsa, xsb, grp, ci, cf, order, scr,
-            )  # fmt: skip
+                i, j, la, lb, sela, selb, xsa, xsb, grp, ci, cf, order, scr
+            )
         if nc < 0:  # more crossings than the buffers hold: grow them and redo the pair
             cap *= 4
             ci = np.empty((cap, 3), dtype=np.int64)
@@ -1329,6 +1293,17 @@ class _Layer:
             _NO_INDEX,
             _NO_EDGES,
         )
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Return the arrays the kernel reads, as one tuple.
+
+        Edges, ring of each edge, ring edge ranges, polygon edge offsets, boxes, then the
+        band index (see :func:`_polygon_bands`).
+        """
+        return (
+            self.edges, self.ring_of_edge, self.ring_e0, self.ring_e1, self.poly_e, self.box,
+            *self.index,
+        )  # fmt: skip
 
     def index_polygons(self, pos: np.ndarray, own: np.ndarray, other: np.ndarray) -> None:
         """Give a band index to polygons ``pos`` with ``own`` edges, paired with ``other``.
@@ -1595,12 +1570,7 @@ def intersection_areas_stats(
     out_area = np.empty(npairs)
     out_bound = np.empty(npairs)
     out_nc = np.empty(npairs, dtype=np.int64)
-    args: tuple[Any, ...] = (
-        la.edges, la.ring_of_edge, la.ring_e0, la.ring_e1, la.poly_e, la.box,
-        lb.edges, lb.ring_of_edge, lb.ring_e0, lb.ring_e1, lb.poly_e, lb.box,
-        *la.index, *lb.index,
-        out_area, out_bound, out_nc,
-    )  # fmt: skip
+    args: tuple[Any, ...] = (la.arrays(), lb.arrays(), out_area, out_bound, out_nc)
     if npairs:
         # balance chunks by the number of edges each pair scans
         cost = (ea_n + eb_n).astype(np.float64)
