@@ -1133,11 +1133,11 @@ def _pair_area(
                 offa, idxa = _bands(ea, sela, na, ylo, h, nband)
                 offb, idxb = _bands(eb, selb, nb_, ylo, h, nband)
                 for g in range(nband):
-                    la = idxa[offa[g] : offa[g + 1]]
-                    lb = idxb[offb[g] : offb[g + 1]]
-                    if la.shape[0] == 0 or lb.shape[0] == 0:
+                    ga_ = idxa[offa[g] : offa[g + 1]]
+                    gb_ = idxb[offb[g] : offb[g + 1]]
+                    if ga_.shape[0] == 0 or gb_.shape[0] == 0:
                         continue
-                    nc = _sweep(ea, sela, xsa, eb, selb, xsb, la, la.shape[0], lb, lb.shape[0],
+                    nc = _sweep(ea, sela, xsa, eb, selb, xsb, ga_, ga_.shape[0], gb_, gb_.shape[0],
                                 g, ylo, h, nband, ox, oy, ci, cf, nc, scr)  # fmt: skip
                     if nc < 0:
                         return 0.0, 0.0, -1
@@ -1470,11 +1470,17 @@ def _layer_for(
     mask = np.zeros(len(geoms), dtype=bool)
     mask[pos] = True
     used = np.flatnonzero(mask)
+    rank = np.cumsum(mask) - 1
+    if memo is not None:  # the same polygons as last time (a neighbourhood crossed again)
+        last = memo.get("exact_sub")
+        if last is not None and np.array_equal(last[0], used):
+            return last[1], rank[pos]
     sub = geoms[used]
     if check:
         sub = _as_polygons(sub, "a")
     layer = _Layer(sub)
     if memo is not None:
+        memo["exact_sub"] = (used, layer)
         if len(used) == len(geoms):
             memo["exact_layer"] = layer
             return layer, pos
@@ -1488,7 +1494,6 @@ def _layer_for(
                 memo["exact_layer"] = _Layer(_as_polygons(geoms, "a"))
             except ValueError:  # not all polygons (unused ones are unchecked): never
                 memo["exact_read"] = -(1 << 62)
-    rank = np.cumsum(mask) - 1
     return layer, rank[pos]
 
 
