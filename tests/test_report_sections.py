@@ -249,3 +249,27 @@ def test_propose_size_option():
                           cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "--propose-size" in proc.stderr and "30000,50000" in proc.stderr
+
+
+def test_deprivation_section_reuses_the_report_tables():
+    # the round-1 matplotlib section is built on deprivation_tables (the planner report's
+    # figures), adding the ranking, the rank stability and a decile map
+    from nbhd_geo.report.sections import deprivation_section, deprivation_tables
+
+    drawings = _drawings()
+    layers, points = _sample_layers()
+    lsoa = next(spec.data for spec in layers if spec.name == "lsoa")
+    areas, label_col, _, _ = neighbourhood_areas(drawings)
+    imd = read_imd(get_path("imd"))
+    kw = {"weights": points, "weight_col": "count", "label_col": label_col, "budget": 100_000}
+    res = deprivation_section(areas, lsoa, imd, **kw)
+    dep = deprivation_tables(areas, lsoa, imd, **kw)
+    pd.testing.assert_frame_equal(res.tables["deprivation.csv"], dep.tables["deprivation.csv"])
+    alloc = res.tables["allocation.csv"]
+    assert alloc["allocation"].sum() == 100_000
+    assert set(alloc["area_id"]) == set(areas.index)
+    stab = res.tables["rank_stability.csv"]
+    assert len(stab) == len(areas)
+    assert [t for t, _ in res.section.tables] == ["Neighbourhoods ranked by deprivation",
+                                                   "Allocation"]
+    assert len(res.section.figures) == 1 and res.section.figures[0][0].startswith("data:image")

@@ -11,9 +11,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import sys
-import weakref
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -30,7 +28,6 @@ __all__ = [
     "LayerFacts",
     "candidate_pairs",
     "clear_caches",
-    "is_valid_cached",
     "layer_facts",
     "object_ids",
     "prepare_polygon_pair",
@@ -321,19 +318,6 @@ def _raise_problems(layer: PreparedLayer, argument: str, problems: list[str]) ->
         )
 
 
-# Validity of shapely geometries (immutable) by object identity; an entry is removed when
-# its geometry is freed, so an id is never mistaken for another geometry's.
-_VALID: dict[int, tuple[weakref.ref[shapely.Geometry], bool]] = {}
-_VALID_MAX = 4_000_000
-
-
-def _forget(key: int) -> Callable[[object], None]:
-    def drop(_ref: object) -> None:
-        _VALID.pop(key, None)
-
-    return drop
-
-
 def _layer_valid(facts: LayerFacts, geoms: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``shapely.is_valid`` where ``mask`` (True elsewhere), remembered in the layer's facts."""
     known = facts.memo.get("valid")
@@ -342,45 +326,8 @@ def _layer_valid(facts: LayerFacts, geoms: np.ndarray, mask: np.ndarray) -> np.n
         facts.memo["valid"] = known
     todo = np.flatnonzero(mask & (known < 0))
     if len(todo):
-        # one GEOS call; the per-object cache of is_valid_cached costs more than GEOS
-        # itself on a million small polygons
         known[todo] = shapely.is_valid(geoms[todo])
     return ~mask | (known == 1)
-
-
-def is_valid_cached(geoms: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """``shapely.is_valid(geoms)`` where ``mask`` is True (True elsewhere), remembered.
-
-    A national layer read once and crossed many times is checked once per session:
-    shapely geometries are immutable, so the answer for a geometry object never changes.
-
-    Examples
-    --------
-    >>> import numpy as np, shapely
-    >>> bow_tie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
-    >>> is_valid_cached(np.array([shapely.box(0, 0, 1, 1), bow_tie])).tolist()
-    [True, False]
-    """
-    out = np.ones(len(geoms), dtype=bool)
-    pos = np.arange(len(geoms)) if mask is None else np.flatnonzero(mask)
-    todo = []
-    for p in pos.tolist():
-        g = geoms[p]
-        hit = _VALID.get(id(g))
-        if hit is not None and hit[0]() is g:
-            out[p] = hit[1]
-        else:
-            todo.append(p)
-    if todo:
-        sub = geoms[todo]
-        valid = shapely.is_valid(sub)
-        out[todo] = valid
-        if len(_VALID) + len(todo) > _VALID_MAX:
-            _VALID.clear()
-        for g, v in zip(sub.tolist(), valid.tolist(), strict=True):
-            key = id(g)
-            _VALID[key] = (weakref.ref(g, _forget(key)), bool(v))
-    return out
 
 
 def prepare_polygon_pair(
@@ -578,7 +525,6 @@ def clear_caches() -> None:
     """Forget remembered layer facts and validity (frees the geometries they hold)."""
     _FACTS.clear()
     _UNIQUE_IDS.clear()
-    _VALID.clear()
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,9 @@ def deprivation_section(
 ) -> SectionResult:
     """Deprivation of each area by MHCLG's measures, a ranking, and an allocation.
 
+    The figures are :func:`deprivation_tables`'; this adds the ranking, the rank stability
+    (with ``weights``) and a decile map, for the round-1 matplotlib report.
+
     Parameters
     ----------
     areas
@@ -73,35 +76,28 @@ def deprivation_section(
     crosswalk
         The crosswalk of ``areas`` × ``lsoa`` the report already computed (reused).
     """
-    frame = areas.reset_index()
-    id_name = frame.columns[0]
-    lsoa_frame = lsoa.reset_index()
-    lsoa_id = lsoa_frame.columns[0]
-    by_area = imd_summary(frame, lsoa_frame, imd, area_id=id_name, lsoa_id=lsoa_id,
-                          crosswalk=crosswalk)
-    summary = by_area
-    if weights is not None:
-        summary = imd_summary(frame, lsoa_frame, imd, population=weights,
-                              population_col=weight_col, area_id=id_name, lsoa_id=lsoa_id,
-                              crosswalk=crosswalk)
-    wide = to_wide(summary, ranks=True)
+    dep = deprivation_tables(areas, lsoa, imd, weights=weights, weight_col=weight_col,
+                             label_col=label_col, budget=budget, floor_share=floor_share,
+                             gradient=gradient, crosswalk=crosswalk)
+    tables = dict(dep.tables)
+    wide = tables["deprivation.csv"].set_index(tables["deprivation.csv"].columns[0])
     need, _, need_label = _need_column(wide)
-    labels = (areas[label_col] if label_col else pd.Series(areas.index, index=areas.index))
-    wide.insert(0, "name", labels.reindex(wide.index).astype(str).to_numpy())
-    measure = need.removeprefix("imd_")
     cols = ["name", "population", "imd_average_score", "imd_average_rank",
             "imd_proportion_most_deprived_10pct", "imd_extent", "imd_local_concentration",
             f"{need}_rank"]
     ranked = wide[[c for c in cols if c in wide.columns]].sort_values(f"{need}_rank")
-    paragraphs = [
-        f"Deprivation by MHCLG's summary measures ({imd.vintage}, national percentiles over "
-        f"{imd.n:,} LSOAs). Partial LSOAs count with the share of their population inside "
-        f"each neighbourhood, shared by {summary.attrs.get('apportioned_by', 'area')}. "
-        f"Rank 1 = most deprived by {need_label}."
-    ]
-    tables = {"deprivation.csv": wide.reset_index()}
-    if weights is not None:
-        stab = rank_targets(by_area, summary, measure=measure)
+    paragraphs = [*dep.notes, f"Rank 1 = most deprived by {need_label}."]
+    if weights is not None:  # how much sharing partial LSOAs by people, not area, matters
+        frame = areas.reset_index()
+        lsoa_frame = lsoa.reset_index()
+        kw = {"area_id": frame.columns[0], "lsoa_id": lsoa_frame.columns[0],
+              "crosswalk": crosswalk}
+        stab = rank_targets(
+            imd_summary(frame, lsoa_frame, imd, **kw),
+            imd_summary(frame, lsoa_frame, imd, population=weights, population_col=weight_col,
+                        **kw),
+            measure=need.removeprefix("imd_"),
+        )
         moved = int((stab["abs_shift"] > 0).sum())
         paragraphs.append(
             f"Rank stability: sharing partial LSOAs by area instead of by population moves "
@@ -112,18 +108,8 @@ def deprivation_section(
     tab_list = [("Neighbourhoods ranked by deprivation",
                  table_html(ranked.reset_index(), counts=["population"],
                             percent=["imd_proportion_most_deprived_10pct", "imd_extent"]))]
-    if budget is not None:
-        alloc_in = wide.reset_index().rename(columns={wide.index.name or "index": "area_id"})
-        alloc = allocate(int(budget), alloc_in, need=need, population="population",
-                         id_col="area_id", floor_share=floor_share, gradient=gradient)
-        alloc.insert(1, "name", alloc_in["name"].to_numpy())
-        tables["allocation.csv"] = alloc
-        paragraphs.append(
-            f"Proportionate universalism: £{budget:,} shared with {floor_share:.0%} as an equal "
-            f"floor for every neighbourhood and the rest per head, weighted 1 + "
-            f"{gradient:g}·x where x runs from 0 (least deprived) to 1 (most deprived). "
-            f"Allocations are whole pounds summing to exactly £{int(alloc['allocation'].sum()):,}."
-        )
+    if "allocation.csv" in tables:
+        alloc = tables["allocation.csv"]
         shown = alloc[["area_id", "name", "population", "need", "floor", "allocation"]].assign(
             floor=alloc["floor"].map(lambda v: f"£{v:,.0f}"),
             allocation=alloc["allocation"].map(lambda v: f"£{v:,}"),
