@@ -82,6 +82,13 @@ def test_city_report_reads_like_a_planner_would_want(city):
     # agreement with the (bigger) ward would read as a misleading 0 %.
     cells = re.findall(r'<td class="num">(inside one ward)</td></tr>', html)
     assert len(cells) == n_inside
+    # The board's ward sentence counts the neighbourhoods inside one ward among those one
+    # ward serves, not on top of them.
+    m = re.search(r"(\d+) of (\d+) neighbourhoods have at least 90 % of their area in one "
+                  r"ward, so one ward serves them \((\d+) of them lie wholly inside it\)", html)
+    assert m is not None
+    well, total, inside = (int(v) for v in m.groups())
+    assert total == c.n and inside == n_inside and inside <= well <= total
     # Ward names, not codes, in the sentences.
     assert "Wakefield" in html and "Ossett" in html
     assert not re.search(r"split across \d+ wards: E050", html)

@@ -322,10 +322,11 @@ def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, An
             well = int((in_main >= 0.9).sum())
             poor = int((in_main < 0.5).sum() + in_main.isna().sum())
             measure = f"share of the neighbourhood inside its main {lv.word}"
-            sentence = (f"{plural(inside, 'neighbourhood')} lie wholly inside one {lv.word}"
-                        f" and {well} have at least 90 % of their area in one {lv.word}, so one "
-                        f"{lv.word} serves them; {poor} have less than half their area in any "
-                        f"one {lv.word}.")
+            # "well" includes the neighbourhoods wholly inside: say so, or they read as added
+            sentence = (f"{well} of {n} neighbourhoods have at least 90 % of their area in one "
+                        f"{lv.word}, so one {lv.word} serves them ({inside} of them lie wholly "
+                        f"inside it); {poor} have less than half their area in any one "
+                        f"{lv.word}.")
             bands = ("90 % or more", "50–90 %", "under 50 %")
         out["layers"].append({
             "word": lv.word, "inside": inside, "well": well, "fair": n - well - poor,
