@@ -25,10 +25,7 @@ SHARED = Path(os.environ.get("NBHD_GEO_SHARED", ROOT.parent / "shared" / "data")
 JOBS = {
     "report (samples, make demo)": """
 import time, tempfile, pathlib
-try:
-    from nbhd_geo.report.demo import run_demo
-except ImportError:
-    from nbhd_geo.workflow import run_demo
+from nbhd_geo.report.demo import run_demo
 run_demo(pathlib.Path(tempfile.mkdtemp()) / 'warm', progress=False)   # numba cache, imports
 t = time.perf_counter()
 run_demo(pathlib.Path(tempfile.mkdtemp()) / 'demo', progress=False)

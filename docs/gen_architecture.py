@@ -19,11 +19,12 @@ DOCS = Path(__file__).resolve().parent
 LAYERS: list[list[str]] = [
     ["cli"],
     ["report"],
-    ["data"],
+    ["official"],
+    ["reconcile"],
     ["measures", "deprivation", "voices", "pcn", "plan"],
     ["overlay"],
     ["io"],
-    ["datasets", "settings", "errors"],
+    ["samples", "settings", "errors"],
 ]
 
 

@@ -139,7 +139,7 @@ def test_read_command_writes_report(tmp_path):
 def test_help_and_version():
     assert run("--help").returncode == 0
     proc = run("--version")
-    assert proc.returncode == 0 and "0.1.0" in proc.stdout
+    assert proc.returncode == 0 and "0.2.0" in proc.stdout
 
 
 def test_pcn_footprints_command(tmp_path):

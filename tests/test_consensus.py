@@ -12,7 +12,7 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
-from nbhd_geo import datasets
+from nbhd_geo import samples
 from nbhd_geo.errors import ColumnError, NbhdGeoError
 from nbhd_geo.io.read import read_drawings
 from nbhd_geo.overlay.crosswalk import crosswalk
@@ -46,7 +46,7 @@ def two_names():
 
 @pytest.fixture(scope="module")
 def workshop():
-    return read_drawings(datasets.get_path("drawings_workshop"), layer="drawings",
+    return read_drawings(samples.get_path("drawings_workshop"), layer="drawings",
                          name_col="neighbourhood")
 
 
@@ -262,7 +262,7 @@ def test_sample_town_cores_match_truth(workshop):
     c = consensus(gdf, report=report, exclude=["rectangle", "repaired"])
     assert set(c.excluded.index) >= {"WS-063", "WS-032", "WS-021", "WS-043"}
     assert c.summary.loc["Old Town", "n_excluded"] == 1
-    truth = gpd.read_file(datasets.get_path("truth"), layer="neighbourhood_truth")
+    truth = gpd.read_file(samples.get_path("truth"), layer="neighbourhood_truth")
     truth = truth.set_index("neighbourhood").to_crs(c.crs)
     half = c.cores[c.cores["threshold"] == 0.5].set_index("name")
     assert set(half.index) == set(truth.index)
@@ -331,7 +331,7 @@ def test_plot_consensus(two_names):
 def test_name_mix_sums_to_one_and_matches_entropy(workshop, base):
     gdf, _ = workshop
     if base == "units":
-        base = gpd.read_file(datasets.get_path("town"), layer="oa").set_index("oa_code")
+        base = gpd.read_file(samples.get_path("town"), layer="oa").set_index("oa_code")
     else:
         base = 25.0
     c = consensus(gdf, base=base)

@@ -1,7 +1,7 @@
-"""nbhd_geo.data against a real HTTP server on 127.0.0.1 (tests/_fake_services.py).
+"""nbhd_geo.official against a real HTTP server on 127.0.0.1 (tests/_fake_services.py).
 
 The server imitates the ONS ArcGIS REST services and the publishers' static files with
-their real formats, built from ../shared/data; nothing of nbhd_geo.data is mocked.
+their real formats, built from ../shared/data; nothing of nbhd_geo.official is mocked.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import shapely
 from click.testing import CliRunner
 
 import nbhd_geo as ng
-from nbhd_geo import data
+from nbhd_geo import official as data
 from nbhd_geo.cli.fetch import fetch_cmd
-from nbhd_geo.data import (
+from nbhd_geo.errors import InputError, NbhdGeoError, VintageError
+from nbhd_geo.official import (
     ArcGISClient,
     ChecksumError,
     CountMismatchError,
@@ -34,7 +35,6 @@ from nbhd_geo.data import (
     fetch_static,
     read_geography,
 )
-from nbhd_geo.errors import InputError, NbhdGeoError, VintageError
 from tests._fake_services import FakeServer
 from tests.conftest import shared_path
 
@@ -571,7 +571,7 @@ def test_argument_errors(fake, tmp_path):
 def test_retry_after_http_date_and_cap():
     from email.utils import formatdate
 
-    from nbhd_geo.data._http import retry_after
+    from nbhd_geo.official._http import retry_after
 
     assert 1.0 <= retry_after(formatdate(time.time() + 3, usegmt=True), 0.1) <= 3.5
     assert retry_after(formatdate(time.time() - 60, usegmt=True), 0.1) == 0.0

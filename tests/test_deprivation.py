@@ -433,12 +433,12 @@ def test_sample_town_area_vs_population(samples):
 
 def test_imd_summary_accepts_ids_in_the_index():
     """Layers from read_layer carry their codes in the index: no reset_index needed."""
-    from nbhd_geo import datasets, read_imd, read_layer
+    from nbhd_geo import read_imd, read_layer, samples
     from nbhd_geo.deprivation.summary import imd_summary
 
-    lsoa, _ = read_layer(datasets.get_path("town"), layer="lsoa", id_col="lsoa_code")
-    truth, _ = read_layer(datasets.get_path("truth"), strict=False)
-    imd = read_imd(datasets.get_path("imd"))
+    lsoa, _ = read_layer(samples.get_path("town"), layer="lsoa", id_col="lsoa_code")
+    truth, _ = read_layer(samples.get_path("truth"), strict=False)
+    imd = read_imd(samples.get_path("imd"))
     by_index = imd_summary(truth, lsoa, imd)
     by_column = imd_summary(truth.reset_index(), lsoa.reset_index(), imd,
                             area_id=truth.index.name)

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
-from nbhd_geo import datasets
+from nbhd_geo import samples
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.io.read import read_drawings
 from nbhd_geo.voices.consensus import consensus
@@ -114,7 +114,7 @@ def test_repaired_from_read_report():
 
 
 def test_sample_town_faults_flagged():
-    gdf, report = read_drawings(datasets.get_path("drawings_workshop"), layer="drawings",
+    gdf, report = read_drawings(samples.get_path("drawings_workshop"), layer="drawings",
                                 name_col="neighbourhood")
     out = outliers(gdf, report=report)
     assert "WS-063" in only(out, "rectangle")

@@ -12,10 +12,10 @@ import pytest
 import shapely
 
 from nbhd_geo.io.disclosure import suppress_small_counts
+from nbhd_geo.reconcile import LayerSpec
 from nbhd_geo.report.demo import run_demo
 from nbhd_geo.report.html import neighbourhood_paragraph, table_html
 from nbhd_geo.report.overlap import overlap_report
-from nbhd_geo.report.workflow import LayerSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -174,7 +174,7 @@ def _wobbly(centre: shapely.Point, radius: float, rng: np.random.Generator) -> s
 @pytest.mark.shared
 def test_report_on_real_wakefield_layers(shared, tmp_path):
     from nbhd_geo.io.read import read_layer
-    from nbhd_geo.report.workflow import neighbourhood_areas
+    from nbhd_geo.reconcile import neighbourhood_areas
 
     lsoa, _ = read_layer(shared("ons", "wakefield", "lsoa11.geojson"), id_col="LSOA11CD")
     ward, _ = read_layer(shared("ons", "wakefield", "wards13.geojson"), id_col="WD13CD")

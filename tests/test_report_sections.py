@@ -19,13 +19,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from nbhd_geo.datasets import get_path
 from nbhd_geo.deprivation.imd import read_imd
 from nbhd_geo.plan import check_plan
+from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas, read_drawings_many
 from nbhd_geo.report.demo import _sample_layers, run_demo
 from nbhd_geo.report.overlap import overlap_report
 from nbhd_geo.report.plan_section import read_size_option
-from nbhd_geo.report.workflow import LayerSpec, neighbourhood_areas, read_drawings_many
+from nbhd_geo.samples import get_path
 from nbhd_geo.voices.coverage import engagement_coverage
 
 SIZE = (10_000.0, 20_000.0)  # the sample town has 50,006 people: 3–5 footprints

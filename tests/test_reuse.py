@@ -92,13 +92,13 @@ def test_full_report_intersects_each_layer_pair_once(tmp_path):
 def test_apportion_by_polygons_survives_pieces_geos_reduces_to_lines():
     """Cores cut by wards, apportioned to LSOAs by OAs: some pieces overlap LSOAs by ~1e-9 m²
     where GEOS's intersection gives only lines (found on the sample town, issue #16)."""
-    from nbhd_geo import datasets
+    from nbhd_geo import samples
 
-    town = datasets.get_path("town")
+    town = samples.get_path("town")
     lsoa = gpd.read_file(town, layer="lsoa").set_index("lsoa_code")
     ward = gpd.read_file(town, layer="ward").set_index("ward_code")
     oa = gpd.read_file(town, layer="oa")
-    d, _ = ng.read_drawings(datasets.get_path("drawings_workshop"), name_col="neighbourhood")
+    d, _ = ng.read_drawings(samples.get_path("drawings_workshop"), name_col="neighbourhood")
     cores = ng.consensus(d, thresholds=(0.5,)).cores.set_index("name")
     cw = ng.crosswalk(cores, ward, sliver_tol_m2=0)
     pieces = shapely.intersection(np.asarray(cores.geometry.loc[cw.table.source_id].array),

@@ -18,7 +18,7 @@ import pyogrio
 import pytest
 import shapely
 
-from nbhd_geo import datasets
+from nbhd_geo import samples
 from nbhd_geo.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -322,7 +322,7 @@ def test_other_drawing_files(workshop):
 
 
 def test_datasets_api_paths_exist():
-    names = datasets.available()
+    names = samples.available()
     assert names == sorted(names)
     assert {
         "town",
@@ -335,15 +335,15 @@ def test_datasets_api_paths_exist():
         "imd",
     } <= set(names)
     for name in names:
-        path = datasets.get_path(name)
+        path = samples.get_path(name)
         assert path.is_file(), name
         assert path.name in GENERATED
-        assert datasets.describe(name)
+        assert samples.describe(name)
 
 
 def test_datasets_api_unknown_name():
     with pytest.raises(InputError, match="drawings_workshop") as err:
-        datasets.get_path("towns")
+        samples.get_path("towns")
     assert "towns" in str(err.value)
     with pytest.raises(InputError):
-        datasets.describe("nope")
+        samples.describe("nope")

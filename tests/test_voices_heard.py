@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from nbhd_geo import NbhdGeoError, datasets, read_drawings, read_imd, read_layer
+from nbhd_geo import NbhdGeoError, read_drawings, read_imd, read_layer, samples
 from nbhd_geo.report.heard import councillors_section, who_was_heard_section
 from nbhd_geo.voices.compare import compare_drawings
 from nbhd_geo.voices.consensus import consensus
@@ -243,11 +243,11 @@ def test_new_york_bootstrap_bands_and_random_halves(nyc):
 
 @pytest.fixture(scope="module")
 def town():
-    path = datasets.get_path("town")
+    path = samples.get_path("town")
     lsoa = gpd.read_file(path, layer="lsoa").set_index("lsoa_code")
     ward = gpd.read_file(path, layer="ward").set_index("ward_code")
     oa = gpd.read_file(path, layer="oa")
-    imd = read_imd(datasets.get_path("imd"))
+    imd = read_imd(samples.get_path("imd"))
     return lsoa, ward, oa, imd
 
 
@@ -352,7 +352,7 @@ def test_councillors_view_on_the_sample_town(town):
     assert v.weighted_by == "area"
     # people placed by Output Areas or by address points: the OAs nest in the LSOAs, so
     # the neighbourhood still holds exactly its three LSOAs' people
-    path = datasets.get_path("town")
+    path = samples.get_path("town")
     for layer, col, how in (("oa", "population", "fine polygons"),
                             ("address_points", "count", "points")):
         fine = gpd.read_file(path, layer=layer)
@@ -420,7 +420,7 @@ def test_report_sections_are_plain_data(town, skewed_survey):
     assert "neighbourhoods that moved: Millbank" in full.paragraphs[-1]
     assert full.tables["Two sets compared"]["n_a"].tolist() == ["12"]
 
-    cores = consensus(read_drawings(datasets.get_path("drawings_workshop"),
+    cores = consensus(read_drawings(samples.get_path("drawings_workshop"),
                                     name_col="neighbourhood")[0], thresholds=(0.5,)).cores
     view = councillor_view(cores.set_index("name"), ward, lsoa, unit_population="population",
                            ward_name="ward_name")

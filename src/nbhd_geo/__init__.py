@@ -14,12 +14,12 @@ The public API, by task:
 - proposed footprints: :func:`propose_footprints`, :func:`check_plan`;
 - who was heard: :func:`engagement_coverage`, :func:`poststratify`, :func:`rake`,
   :func:`core_stability`, :func:`compare_drawings`, :func:`councillor_view`;
-- samples: :mod:`nbhd_geo.datasets`.
+- samples: :mod:`nbhd_geo.samples`.
 """
 
 from __future__ import annotations
 
-from nbhd_geo import datasets, settings
+from nbhd_geo import samples, settings
 from nbhd_geo.deprivation import (
     IMDTable,
     allocate,
@@ -95,7 +95,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
-    "datasets",
+    "samples",
     "settings",
     # errors
     "NbhdGeoError",

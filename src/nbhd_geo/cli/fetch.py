@@ -76,7 +76,7 @@ def fetch_cmd(district: str | None, extent_path: str | None, out: str | None,
     Example: ``nbhd-geo fetch --district E08000036 --out wakefield.gpkg``, then
     ``nbhd-geo report drawings.geojson --geography wakefield.gpkg --out report/``.
     """
-    from nbhd_geo import data
+    from nbhd_geo import official as data
 
     quiet = _setup_logging(verbose, quiet)
     if list_:

@@ -57,7 +57,7 @@ def _read_layer(spec: str, *, id_col: str | None, argument: str, limits: Any = N
 
 
 def _read_drawings(paths: Sequence[str], **kw: Any) -> tuple[Any, Any]:
-    from nbhd_geo.report.workflow import read_drawings_many
+    from nbhd_geo.reconcile import read_drawings_many
 
     return read_drawings_many([_split_layer(p) for p in paths], **kw)
 
@@ -355,6 +355,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                propose: bool = False, propose_size: str = "30000,50000") -> None:
     """Write the overlap report for DRAWINGS against statutory layers."""
     from nbhd_geo.io.publish import check_output_folder
+    from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas
     from nbhd_geo.report.cli_inputs import (
         clip_layers,
         imd_layer_name,
@@ -362,7 +363,6 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
     )
     from nbhd_geo.report.overlap import overlap_report
     from nbhd_geo.report.plan_section import read_size_option
-    from nbhd_geo.report.workflow import LayerSpec, neighbourhood_areas
 
     quiet = _setup_logging(verbose, quiet)
     check_output_folder(out, overwrite=overwrite)
@@ -407,7 +407,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
     ]
     geo = None
     if geography:
-        from nbhd_geo.data import read_geography
+        from nbhd_geo.official import read_geography
 
         if not Path(geography).exists():
             raise InputError(f"file not found: {geography}", argument="--geography",

@@ -611,7 +611,7 @@ def read_drawings(
         projected ``to_crs`` (e.g. ``"EPSG:32618"`` for New York).
     on_report
         Called with the :class:`ReadReport` (to collect reports when a caller such as
-        :func:`nbhd_geo.report.workflow.read_drawings_many` keeps only the rows).
+        :func:`nbhd_geo.reconcile.read_drawings_many` keeps only the rows).
 
     Returns
     -------

@@ -195,7 +195,7 @@ def read_registrations(
 
     Examples
     --------
-    >>> from nbhd_geo.datasets import get_path
+    >>> from nbhd_geo.samples import get_path
     >>> read_registrations(get_path("registrations")).columns.tolist()
     ['practice_code', 'lsoa_code', 'patients']
     """
@@ -281,7 +281,7 @@ def read_pcn_membership(
 
     Examples
     --------
-    >>> from nbhd_geo.datasets import get_path
+    >>> from nbhd_geo.samples import get_path
     >>> members = read_pcn_membership(get_path("pcn_membership"))
     >>> members.columns.tolist(), members["pcn_code"].nunique()
     (['practice_code', 'pcn_code', 'pcn_name'], 3)

@@ -1,4 +1,4 @@
-"""The overlap report planners read: the reconciliation workflow, sections, maps and HTML.
+"""The overlap report planners read, built on :mod:`nbhd_geo.reconcile`: sections, page, PDF.
 
 The top of the library: it may import every analysis package; only :mod:`nbhd_geo.cli` imports it.
 """
@@ -24,13 +24,6 @@ from nbhd_geo.report.sections import (
     consensus_section,
     deprivation_section,
 )
-from nbhd_geo.report.workflow import (
-    LayerSpec,
-    Reconciliation,
-    neighbourhood_areas,
-    read_drawings_many,
-    reconcile,
-)
 
 __all__ = [
     "Section",
@@ -43,11 +36,6 @@ __all__ = [
     "map_choropleth",
     "save_show",
     "plot_consensus",
-    "LayerSpec",
-    "Reconciliation",
-    "read_drawings_many",
-    "reconcile",
-    "neighbourhood_areas",
     "SectionResult",
     "consensus_section",
     "deprivation_section",

@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from nbhd_geo.errors import InputError
-from nbhd_geo.report.workflow import LayerSpec
+from nbhd_geo.reconcile import LayerSpec
 
 __all__ = ["clip_layers", "imd_layer_name", "population_inputs", "population_from_csv",
            "unit_totals"]

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from nbhd_geo.datasets import get_path
 from nbhd_geo.deprivation.imd import read_imd
 from nbhd_geo.io.read import read_layer
 from nbhd_geo.pcn import pcn_footprints, read_pcn_membership, read_registrations
-from nbhd_geo.report.overlap import overlap_report
-from nbhd_geo.report.workflow import (
+from nbhd_geo.reconcile import (
     LayerSpec,
     Source,
     neighbourhood_areas,
     read_drawings_many,
 )
+from nbhd_geo.report.overlap import overlap_report
+from nbhd_geo.samples import get_path
 
 __all__ = ["run_demo"]
 

@@ -32,8 +32,8 @@ from nbhd_geo.io.publish import publish_frame, staged_output, write_csv, write_g
 from nbhd_geo.measures.split import unit_splits
 from nbhd_geo.measures.tension import tension
 from nbhd_geo.overlay.apportion import apportion
+from nbhd_geo.reconcile import LayerSpec, Reconciliation, reconcile
 from nbhd_geo.report.html import Section
-from nbhd_geo.report.workflow import LayerSpec, Reconciliation, reconcile
 
 __all__ = ["OverlapReport", "overlap_report"]
 
@@ -152,7 +152,7 @@ def overlap_report(
     areas
         Neighbourhoods to report on (drawings, or consensus cores), indexed by id.
     layers
-        Statutory layers (:class:`nbhd_geo.report.workflow.LayerSpec`).
+        Statutory layers (:class:`nbhd_geo.reconcile.LayerSpec`).
     out
         Output folder.
     label_col
@@ -294,7 +294,7 @@ def overlap_report(
         page = _planner_page(areas, layers, rec, tens, splits, label_col, limit, title, intro,
                              imd, imd_layer, dep, budget, read_report, weights, weight_col,
                              dict(unit_labels or {}), population_note, sample_data, page_extra)
-        # --- extra sections (#15, #16): who was heard, councillors' view, proposed footprints
+        # --- extra sections: who was heard, councillors' view, proposed footprints
         from nbhd_geo.report.voices_sections import add_voices_sections
 
         files += add_voices_sections(page, out, areas=areas, drawings=drawings, layers=layers,

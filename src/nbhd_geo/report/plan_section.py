@@ -1,4 +1,4 @@
-"""The planner page's "Proposed footprints" section (issue #15, ``--propose``).
+"""The planner page's "Proposed footprints" section (``--propose``).
 
 :func:`add_plan_section` runs :func:`nbhd_geo.plan.propose_footprints` on the report's
 population layer (e.g. LSOAs) with the resident neighbourhoods, and shows the plans
@@ -19,9 +19,9 @@ import pandas as pd
 
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.plan import FootprintPlans, propose_footprints
+from nbhd_geo.reconcile import LayerSpec
 from nbhd_geo.report.board import PlannerPage, pct_text, people_text, plural
 from nbhd_geo.report.voices_sections import ExtraSection, _table_html, _word, shade_layer
-from nbhd_geo.report.workflow import LayerSpec
 
 __all__ = ["add_plan_section", "read_size_option", "PLAN_COLOURS"]
 

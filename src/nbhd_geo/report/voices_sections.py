@@ -1,4 +1,4 @@
-"""The planner page's "Who was heard" and "Councillors' view" sections (issue #16).
+"""The planner page's "Who was heard" and "Councillors' view" sections.
 
 :func:`add_voices_sections` runs :func:`nbhd_geo.voices.coverage.engagement_coverage`
 and :func:`nbhd_geo.voices.councillors.councillor_view` on what the overlap report
@@ -24,10 +24,10 @@ import pandas as pd
 
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.io.publish import publish_frame, write_csv
+from nbhd_geo.reconcile import LayerSpec
 from nbhd_geo.report.board import LayerView, PlannerPage, pct_text, people_text, plural
 from nbhd_geo.report.heard import councillors_section, who_was_heard_section
 from nbhd_geo.report.webmap import geojson_layer
-from nbhd_geo.report.workflow import LayerSpec
 from nbhd_geo.voices.councillors import councillor_view
 from nbhd_geo.voices.coverage import engagement_coverage
 

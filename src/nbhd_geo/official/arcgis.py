@@ -4,7 +4,7 @@ What it does, per request:
 
 * **discovery** — ``GET <root>?f=json`` lists the services (``{"services": [{"name":
   "Wards_May_2025_Boundaries_UK_BGC", "type": "FeatureServer", "url": ...}]}``); the
-  newest service of a :class:`~nbhd_geo.data.registry.Product` is the one with the
+  newest service of a :class:`~nbhd_geo.official.registry.Product` is the one with the
   largest (year, month, version) in its name. When the listing cannot be read, the
   product's pinned names are used instead, and the :class:`Service` says so.
 * **layer info** — ``GET <service>/FeatureServer/0?f=json`` (object-id field, maximum
@@ -18,9 +18,9 @@ What it does, per request:
   the same query with ``returnCountOnly=true``.
 * **errors** — ArcGIS reports failures as ``{"error": {"code": 400, "message": ...,
   "details": [...]}}``, often with HTTP status 200; they become
-  :class:`~nbhd_geo.data.errors.ServiceError` naming the URL and the fix.
+  :class:`~nbhd_geo.official.errors.ServiceError` naming the URL and the fix.
 
-Every answer is cached (see :mod:`nbhd_geo.data.cache`), so the same query is never
+Every answer is cached (see :mod:`nbhd_geo.official.cache`), so the same query is never
 downloaded twice and works offline afterwards; the directory listing is refreshed
 after a day.
 
@@ -47,14 +47,14 @@ import pandas as pd
 import shapely
 from shapely.geometry import shape
 
-from nbhd_geo.data.cache import cached_json, is_offline
-from nbhd_geo.data.errors import (
+from nbhd_geo.official.cache import cached_json, is_offline
+from nbhd_geo.official.errors import (
     CountMismatchError,
     DataError,
     ServiceError,
     ServiceNotFoundError,
 )
-from nbhd_geo.data.registry import PRODUCTS, Product, ServiceVersion, arcgis_url
+from nbhd_geo.official.registry import PRODUCTS, Product, ServiceVersion, arcgis_url
 
 __all__ = ["ArcGISClient", "Service", "esri_geometry", "where_in"]
 
@@ -184,7 +184,7 @@ class ArcGISClient:
         Services root (``.../arcgis/rest/services``); default ``NBHD_GEO_ARCGIS_URL``,
         else ONS's.
     cache_dir, offline
-        See :mod:`nbhd_geo.data.cache`.
+        See :mod:`nbhd_geo.official.cache`.
     page_size
         ``resultRecordCount`` per page (the server may cap it lower; paging follows
         ``exceededTransferLimit`` either way).

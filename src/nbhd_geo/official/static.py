@@ -7,7 +7,7 @@ Examples
 ...              cache_dir=tempfile.mkdtemp())  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-nbhd_geo.data.errors.OfflineError: http://127.0.0.1:9/static/File_7_IoD2025_...: offline mode ...
+nbhd_geo.official.errors.OfflineError: http://127.0.0.1:9/static/File_7_IoD2025_...: offline ...
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from nbhd_geo.data.cache import fetch_file
-from nbhd_geo.data.errors import DataError
-from nbhd_geo.data.registry import STATIC, static_url
 from nbhd_geo.errors import ColumnError, InputError
+from nbhd_geo.official.cache import fetch_file
+from nbhd_geo.official.errors import DataError
+from nbhd_geo.official.registry import STATIC, static_url
 
 __all__ = ["fetch_static", "resolve_source", "read_census_population"]
 
@@ -48,14 +48,14 @@ def fetch_static(
     Parameters
     ----------
     key
-        A key of :data:`~nbhd_geo.data.registry.STATIC` (``"imd2025"``...).
+        A key of :data:`~nbhd_geo.official.registry.STATIC` (``"imd2025"``...).
     base_url
         Fetch ``<base_url>/<filename>`` instead of the publisher's URL (default
         ``NBHD_GEO_STATIC_URL``).
     sha256, checksums
         A digest to require, or a mapping key -> digest; default the pinned one.
     cache_dir, offline, progress, retries, backoff
-        As :func:`nbhd_geo.data.cache.fetch_file`.
+        As :func:`nbhd_geo.official.cache.fetch_file`.
 
     Raises
     ------

@@ -49,12 +49,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from nbhd_geo.data.arcgis import ArcGISClient, Service
-from nbhd_geo.data.errors import DataError, ServiceError, ServiceNotFoundError
-from nbhd_geo.data.registry import PRODUCTS, STATIC
-from nbhd_geo.data.static import read_census_population, resolve_source
 from nbhd_geo.errors import InputError, VintageError
 from nbhd_geo.io.layers import LayerSpec
+from nbhd_geo.official.arcgis import ArcGISClient, Service
+from nbhd_geo.official.errors import DataError, ServiceError, ServiceNotFoundError
+from nbhd_geo.official.registry import PRODUCTS, STATIC
+from nbhd_geo.official.static import read_census_population, resolve_source
 
 __all__ = ["Geography", "fetch_geography", "read_geography", "check_vintages",
            "VINTAGE_TABLE", "LOOKUP_TABLE"]

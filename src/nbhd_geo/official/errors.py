@@ -6,7 +6,7 @@ URL at fault and what to do about it.
 
 Examples
 --------
->>> from nbhd_geo.data.errors import OfflineError
+>>> from nbhd_geo.official.errors import OfflineError
 >>> err = OfflineError("not in the cache", argument="https://example.org/a.csv",
 ...                    fix="run once with network access")
 >>> isinstance(err, ValueError), str(err)
@@ -29,7 +29,7 @@ __all__ = [
 
 
 class DataError(NbhdGeoError):
-    """Base class of the errors of :mod:`nbhd_geo.data`."""
+    """Base class of the errors of :mod:`nbhd_geo.official`."""
 
 
 class DownloadError(DataError):

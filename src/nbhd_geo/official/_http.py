@@ -1,7 +1,7 @@
 """HTTP with retries: backoff on 429 and 5xx, honouring ``Retry-After``.
 
-Internal to :mod:`nbhd_geo.data`; the public entry points are in :mod:`nbhd_geo.data.cache`
-and :mod:`nbhd_geo.data.arcgis`.
+Internal to :mod:`nbhd_geo.official`; the public entry points are in :mod:`nbhd_geo.official.cache`
+and :mod:`nbhd_geo.official.arcgis`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from nbhd_geo.data.errors import DownloadError
+from nbhd_geo.official.errors import DownloadError
 
 log = logging.getLogger("nbhd_geo")
 

@@ -4,7 +4,7 @@
   ``~/.cache/nbhd_geo``); every function takes ``cache_dir=`` to override both.
 * Offline mode (``offline=True`` or ``NBHD_GEO_OFFLINE=1``) never touches the network:
   files come from the cache (or from paths the caller already has) or an
-  :class:`~nbhd_geo.data.errors.OfflineError` names what is missing.
+  :class:`~nbhd_geo.official.errors.OfflineError` names what is missing.
 * A download goes to ``<name>.part`` first. When it breaks off, the next attempt asks
   for the rest with an HTTP ``Range`` header and appends it if the server answers
   ``206 Partial Content`` (it starts again otherwise). The finished file is checked
@@ -37,8 +37,8 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
-from nbhd_geo.data import _http
-from nbhd_geo.data.errors import ChecksumError, DownloadError, OfflineError
+from nbhd_geo.official import _http
+from nbhd_geo.official.errors import ChecksumError, DownloadError, OfflineError
 
 __all__ = ["cache_dir", "is_offline", "fetch_file", "cached_json", "sha256_file"]
 
@@ -174,7 +174,7 @@ def fetch_file(
     ...            offline=True)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nbhd_geo.data.errors.OfflineError: https://example.org/x.csv: offline mode ...
+    nbhd_geo.official.errors.OfflineError: https://example.org/x.csv: offline mode ...
     """
     root = _cache_root(cache_dir)
     path = _file_path(url, filename, root)
@@ -311,7 +311,7 @@ def cached_json(
     ...             offline=True)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nbhd_geo.data.errors.OfflineError: https://example.org/q?f=json: offline mode ...
+    nbhd_geo.official.errors.OfflineError: https://example.org/q?f=json: offline mode ...
     """
     full = url + ("?" + urlencode(sorted((params or {}).items())) if params else "")
     root = _cache_root(cache_dir)

@@ -11,16 +11,16 @@
 
 Examples
 --------
->>> from nbhd_geo import data
+>>> from nbhd_geo import official as data
 >>> "wards" in set(data.list_datasets()["key"])
 True
 """
 
 from __future__ import annotations
 
-from nbhd_geo.data.arcgis import ArcGISClient, Service
-from nbhd_geo.data.cache import cache_dir, fetch_file, is_offline
-from nbhd_geo.data.errors import (
+from nbhd_geo.official.arcgis import ArcGISClient, Service
+from nbhd_geo.official.cache import cache_dir, fetch_file, is_offline
+from nbhd_geo.official.errors import (
     ChecksumError,
     CountMismatchError,
     DataError,
@@ -29,15 +29,15 @@ from nbhd_geo.data.errors import (
     ServiceError,
     ServiceNotFoundError,
 )
-from nbhd_geo.data.geography import (
+from nbhd_geo.official.geography import (
     Geography,
     check_vintages,
     fetch_geography,
     read_geography,
     write_geography,
 )
-from nbhd_geo.data.registry import PRODUCTS, STATIC, list_datasets
-from nbhd_geo.data.static import fetch_static, read_census_population
+from nbhd_geo.official.registry import PRODUCTS, STATIC, list_datasets
+from nbhd_geo.official.static import fetch_static, read_census_population
 
 __all__ = [
     "ArcGISClient",

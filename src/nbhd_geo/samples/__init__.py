@@ -8,10 +8,10 @@ every deliberate fault.
 
 Examples
 --------
->>> from nbhd_geo import datasets
->>> "town" in datasets.available()
+>>> from nbhd_geo import samples
+>>> "town" in samples.available()
 True
->>> datasets.get_path("town").name
+>>> samples.get_path("town").name
 'town.gpkg'
 """
 
@@ -67,7 +67,7 @@ _DATASETS: dict[str, tuple[str, str]] = {
 def _roots() -> list[Path]:
     here = Path(__file__).resolve()
     return [
-        here.parent / "samples",  # wheel: data/samples is force-included here
+        here.parent / "files",  # wheel: data/samples is force-included here
         here.parents[3] / "data" / "samples",  # editable install / source checkout
     ]
 
@@ -82,8 +82,8 @@ def available() -> list[str]:
 
     Examples
     --------
-    >>> from nbhd_geo import datasets
-    >>> datasets.available()[:3]
+    >>> from nbhd_geo import samples
+    >>> samples.available()[:3]
     ['drawings_mapmaker', 'drawings_online', 'drawings_survey']
     """
     return sorted(_DATASETS)
@@ -109,8 +109,8 @@ def describe(name: str) -> str:
 
     Examples
     --------
-    >>> from nbhd_geo import datasets
-    >>> datasets.describe("registrations")
+    >>> from nbhd_geo import samples
+    >>> samples.describe("registrations")
     'GP registrations: practice_code, lsoa_code, patients'
     """
     return _DATASETS[_check(name)][1]
@@ -119,7 +119,7 @@ def describe(name: str) -> str:
 def get_path(name: str) -> Path:
     """Path of a bundled sample file.
 
-    Looks in the installed package (``nbhd_geo/datasets/samples/``) first, then in the
+    Looks in the installed package (``nbhd_geo/samples/files/``) first, then in the
     source checkout's ``data/samples/`` (editable installs).
 
     Parameters
@@ -140,12 +140,12 @@ def get_path(name: str) -> Path:
 
     Examples
     --------
-    >>> from nbhd_geo import datasets
-    >>> path = datasets.get_path("drawings_workshop")
+    >>> from nbhd_geo import samples
+    >>> path = samples.get_path("drawings_workshop")
     >>> path.suffix, path.exists()
     ('.gpkg', True)
     >>> import geopandas
-    >>> oa = geopandas.read_file(datasets.get_path("town"), layer="oa")
+    >>> oa = geopandas.read_file(samples.get_path("town"), layer="oa")
     >>> oa.crs.to_epsg()
     27700
     """

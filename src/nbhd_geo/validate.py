@@ -1,5 +1,0 @@
-"""Deprecated alias of :mod:`nbhd_geo.io.validate` (moved in 0.2)."""
-
-from nbhd_geo._deprecated import alias
-
-alias(__name__, "nbhd_geo.io.validate")
