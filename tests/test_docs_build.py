@@ -31,7 +31,7 @@ PUBLIC_MODULES = [
     "overlay.apportion", "overlay.bestfit", "overlay.tiling", "measures.tension", "measures.split",
     "measures.boundary", "deprivation.summary", "deprivation.allocation", "deprivation.imd",
     "deprivation.vintage", "voices.consensus",
-    "voices.outliers", "voices.points", "pcn.footprints", "pcn.read", "pcn.lists", "report.overlap", "report.workflow",
+    "voices.outliers", "voices.points", "pcn.footprints", "pcn.read", "pcn.lists", "report.overlap", "reconcile",
     "cli.main",
 ]
 
