@@ -22,7 +22,6 @@ from nbhd_geo.report.board import (
     LayerView,
     PlannerPage,
     _main_layer,
-    area_text,
     index_rows,
     pct_text,
     people_text,
@@ -244,6 +243,24 @@ def _extra(share: Any) -> str:
     return pct_text(v) if v <= 1 else f"{v:.1f} × its area"
 
 
+def area_sum_text(parts: Sequence[float]) -> tuple[list[str], str]:
+    """Areas (m²) and their total in one unit, rounded so the printed parts add up.
+
+    Examples
+    --------
+    >>> area_sum_text([1_234_000.0, 5_000.0])
+    (['1.23 km²', '0.01 km²'], '1.24 km²')
+    """
+    from nbhd_geo.report.facts import round_parts
+
+    total = float(sum(parts))
+    scale, step, unit, fmt = ((1e4, 0.1, "ha", ",.1f") if total < 1e6
+                              else (1e6, 0.01, "km²", ",.2f"))
+    shown = round_parts([p / scale for p in parts], step)
+    return ([f"{v:{fmt}} {unit}" for v in shown],
+            f"{round(sum(shown) / step) * step:{fmt}} {unit}")
+
+
 def checks_rows(page: PlannerPage, pop_check: dict[str, Any] | None) -> list[tuple[str, str]]:
     """Area and population conservation in words."""
     rows = []
@@ -254,11 +271,12 @@ def checks_rows(page: PlannerPage, pop_check: dict[str, Any] | None) -> list[tup
         drawn, inside = c["drawing_area_m2"], c["overlap_area_m2"]
         outside = c["uncovered_area_m2"]
         ok = abs(inside + outside - drawn) <= 1e-6 * max(drawn, 1) + 1
+        (t_in, t_out), t_all = area_sum_text([inside, outside])
         rows.append((
             f"Area, {lv.word}s",
-            f"{area_text(inside)} inside {lv.word}s + {area_text(outside)} outside = "
-            f"{area_text(drawn)} drawn ({'balances' if ok else 'DOES NOT balance'}; "
-            f"{plural(int(c['slivers']), 'sliver')} under the sliver tolerance flagged)",
+            f"{t_in} inside {lv.word}s + {t_out} outside = {t_all} drawn "
+            f"({'balances' if ok else 'DOES NOT balance'}; "
+            f"{plural(int(c['slivers']), 'thin piece')} under 1 % of a neighbourhood noted)",
         ))
     if pop_check:
         rows.append(("Population", pop_check["text"]))
@@ -306,6 +324,9 @@ def write_page(page: PlannerPage, path: Path, pop_check: dict[str, Any] | None =
 
     rows = index_rows(page)
     board = board_summary(page, rows)
+    from nbhd_geo.io.publish import write_csv
+
+    write_csv(board["facts"].to_frame(), path.parent / "board_facts.csv")
     layers_, js = map_layers(page, rows)
     det = details(page, rows)
     read_lines, read_table = read_summary(page.read_report)

@@ -307,7 +307,7 @@ def overlap_report(
             files += add_plan_section(page, out, areas=areas, layers=layers, imd_layer=imd_layer,
                                       size=propose)
         # --- end extra sections
-        files.append(out / "index.html")
+        files += [out / "index.html", out / "board_facts.csv"]
         page.files = sorted({p.name for p in files})
         from nbhd_geo.report.assemble import write_page
 
@@ -394,6 +394,7 @@ def _planner_page(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Rec
         page.budget = budget
         page.lsoa_deciles = dep.lsoa_deciles
         page.imd_vintage = imd.vintage
+        page.need_label = dep.need_label
     page.methods = [
         "Areas are exact (computed on British National Grid, EPSG:27700); a neighbourhood's "
         "share in a unit is the share of its area inside that unit. Pieces under 1 % of a "
@@ -421,13 +422,13 @@ def page_pop_check(page: Any, rec: Reconciliation,
     if totals is None or spec is None:
         return None
     inside, outside, total = totals
-    from nbhd_geo.report.board import people_text
+    from nbhd_geo.report.board import _people_sum_text
 
+    (t_in, t_out), t_all = _people_sum_text([inside, outside], page.threshold)
     return {"text": (
-        f"{people_text(inside, page.threshold)} people inside the area the neighbourhoods "
-        f"cover + {people_text(outside, page.threshold)} outside = "
-        f"{people_text(total, page.threshold)} in the {display_name(spec.name)}s of the study "
-        f"area (each {display_name(spec.name)}'s people counted once)")}
+        f"{t_in} people inside the area the neighbourhoods cover + {t_out} outside = "
+        f"{t_all} in the {display_name(spec.name)}s of the study area (each "
+        f"{display_name(spec.name)}'s people counted once)")}
 
 
 def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
