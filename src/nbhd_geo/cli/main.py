@@ -414,8 +414,6 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                              fix="write it first: nbhd-geo fetch --district CODE --out FILE.gpkg")
         geo = read_geography(geography)
         layers += [s for s in geo.layer_specs() if s.name not in paths]
-    if clip_to:
-        layers = clip_layers(layers, clip_to, _split_layer)
     imd = None
     if geo is not None and not imd_path:
         imd = geo.imd_table()
@@ -428,6 +426,9 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         imd = read_imd(sources if len(sources) > 1 else sources[0])
     weights, population_col, layers, pop_note = population_inputs(
         layers, population_path, population_col, population_key, _split_layer, _geom_kind)
+    study = None
+    if clip_to:  # after the population, so the units left out keep their people
+        layers, study = clip_layers(layers, clip_to, _split_layer)
     log.info("finding the areas to report on …")
     if name_col:
         areas, label_col, intro, cons = neighbourhood_areas(data, by="neighbourhood",
@@ -443,7 +444,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         imd_layer=imd_layer_name(layers, imd_layer) if imd is not None else "lsoa",
         budget=budget, floor_share=floor_share, gradient=gradient, unit_labels=label_cols,
         population_note=pop_note, progress=_progress(quiet), overwrite=overwrite,
-        propose=size)
+        propose=size, study_area=study)
     click.echo(f"report written to {out}/index.html ({len(result.files)} files)")
     if pdf:
         from nbhd_geo.report.pdf import print_pdf

@@ -77,12 +77,24 @@ def _publish(df: pd.DataFrame, path: Path, counts: Sequence[str], threshold: int
     return write_csv(publish_frame(df, counts=counts, threshold=threshold), path)
 
 
-def _write_reconciliation(rec: Reconciliation, out: Path, limit: int) -> list[Path]:
-    """Write what ``Reconciliation.write`` does, through the publishing helpers."""
+def _write_reconciliation(rec: Reconciliation, out: Path, limit: int,
+                          names: Mapping[str, pd.Series] | None = None,
+                          labels: pd.Series | None = None) -> list[Path]:
+    """Write what ``Reconciliation.write`` does, through the publishing helpers.
+
+    Crosswalks carry the neighbourhood's name and the unit's name beside their ids.
+    """
     import json
 
-    files = [_publish(cw.to_frame(), out / f"crosswalk_{name}.csv", _POP_COLS, limit)
-             for name, cw in rec.crosswalks.items()]
+    files = []
+    for name, cw in rec.crosswalks.items():
+        frame = cw.to_frame()
+        if labels is not None:
+            frame.insert(1, "source_name", labels.reindex(frame["source_id"]).to_numpy())
+        if names is not None and name in names:
+            at = 3 if labels is not None else 2
+            frame.insert(at, "target_name", names[name].reindex(frame["target_id"]).to_numpy())
+        files.append(_publish(frame, out / f"crosswalk_{name}.csv", _POP_COLS, limit))
     files.append(_publish(rec.best_fit_table(), out / "best_fit.csv", _POP_COLS, limit))
     checks = {layer: {k: (f"<{limit}" if "population" in k and 0 < float(v) < limit
                           else round(float(v)) if "population" in k else v)
@@ -140,6 +152,7 @@ def overlap_report(
     sample_data: bool = False,
     progress: bool = True,
     overwrite: bool = False,
+    study_area: Any = None,
 ) -> OverlapReport:
     """Reconcile areas with statutory layers and write the planner's overlap report.
 
@@ -201,6 +214,10 @@ def overlap_report(
         Show progress bars.
     overwrite
         Replace a non-empty ``out`` folder (else an InputError, before any computing).
+    study_area
+        A :class:`~nbhd_geo.report.study_area.StudyArea` (what ``--clip-to`` kept): the
+        page names it and reports the parts of neighbourhoods beyond it
+        (``outside_study_area.csv``).
 
     Returns
     -------
@@ -223,7 +240,10 @@ def overlap_report(
                                "shared by " + ("where people live" if weights is not None
                                                else "area"))
         rec = reconcile(areas, layers, weights=weights, weight_col=weight_col, progress=progress)
-        files = _write_reconciliation(rec, out, limit)
+        from nbhd_geo.report.assemble import unit_names
+
+        names = {s.name: unit_names(s.data, (unit_labels or {}).get(s.name)) for s in layers}
+        files = _write_reconciliation(rec, out, limit, names, _label(areas, label_col))
 
         tension_frames, split_frames = [], []
         for spec in tqdm(layers, desc="tension", disable=not progress, unit="layer"):
@@ -294,6 +314,9 @@ def overlap_report(
         page = _planner_page(areas, layers, rec, tens, splits, label_col, limit, title, intro,
                              imd, imd_layer, dep, budget, read_report, weights, weight_col,
                              dict(unit_labels or {}), population_note, sample_data, page_extra)
+        if study_area is not None:
+            files += _study_area(page, study_area, areas, layers, unit_labels or {}, out,
+                                 limit)
         # --- extra sections: who was heard, councillors' view, proposed footprints
         from nbhd_geo.report.voices_sections import add_voices_sections
 
@@ -429,6 +452,58 @@ def page_pop_check(page: Any, rec: Reconciliation,
         f"{t_in} people inside the area the neighbourhoods cover + {t_out} outside = "
         f"{t_all} in the {display_name(spec.name)}s of the study area (each "
         f"{display_name(spec.name)}'s people counted once)")}
+
+
+def _study_area(page: Any, study: Any, areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec],
+                unit_labels: Mapping[str, str], out: Path, limit: int) -> list[Path]:
+    """Name the study area; add the parts of neighbourhoods beyond it to the page."""
+    from nbhd_geo.report.assemble import unit_names
+    from nbhd_geo.report.board import area_text, people_text, plural
+    from nbhd_geo.report.study_area import outside_pieces
+
+    frames = []
+    for lv in page.layers:
+        units = study.outside.get(lv.name)
+        if units is None or not len(units) or len(lv.units) <= 1:
+            continue
+        spec = next(s for s in layers if s.name == lv.name)
+        op = outside_pieces(areas, units, unit_names(units, unit_labels.get(lv.name)),
+                            spec.population)
+        if not len(op):
+            continue
+        tagged = op["unit_name"].astype(str) + " (outside the study area)"
+        lv.pieces = pd.concat([lv.pieces, op[["area_id", "unit_id", "share"]]],
+                              ignore_index=True)
+        lv.names = pd.concat([lv.names, pd.Series(tagged.to_numpy(), index=op["unit_id"])])
+        lv.names = lv.names[~lv.names.index.duplicated()]
+        frames.append(op.assign(layer=lv.name))
+    text = f"Study area: {study.name}. Statutory units mostly outside it are left out."
+    files: list[Path] = []
+    if frames:
+        allp = pd.concat(frames, ignore_index=True)
+        labels = page.labels
+        allp.insert(1, "name", labels.reindex(allp["area_id"]).astype(str).to_numpy())
+        allp = allp[["layer", "area_id", "name", "unit_id", "unit_name", "area_m2", "share",
+                     "people"]]
+        path = out / "outside_study_area.csv"
+        files.append(_publish(allp, path, ["people"], limit))
+        main = next((lv for lv in page.layers if lv.name in set(allp["layer"])
+                     and not lv.name.lower().startswith(("lsoa", "oa", "msoa"))),
+                    page.layers[0])
+        m = allp[allp["layer"] == main.name]
+        if len(m):
+            n = m["area_id"].nunique()
+            known = allp.dropna(subset=["people"])
+            people = (known.loc[known["layer"] == known["layer"].iloc[0], "people"].sum()
+                      if len(known) else float("nan"))
+            who = (f" and about {people_text(float(people), limit)} people"
+                   if pd.notna(people) else "")
+            text += (f" {plural(n, 'neighbourhood')} reach beyond it: "
+                     f"{area_text(float(m['area_m2'].sum()))}{who} lie outside, in the "
+                     f"{main.word}s " + ", ".join(sorted(set(m["unit_name"].astype(str))))
+                     + " (listed in outside_study_area.csv).")
+    page.study_area = text
+    return files
 
 
 def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
