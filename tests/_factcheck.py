@@ -166,7 +166,8 @@ def check_board(folder: Path, *, pop_layer: str = "lsoa", main: str = "ward") ->
         m = re.search(r"Most deprived, by ([^(]+?) \(highest first\): (.*?)\.(?: Allocation|$)",
                       text)
         if m:
-            col = "imd_average_score" if "score" in m.group(1) else "imd_average_rank"
+            col = ("imd_average_score" if "score" in m.group(1)
+                   else "imd_avg_rank_high_is_deprived")
             ranked = dep.assign(v=dep[col].astype(float)).sort_values(
                 ["v", "name"], ascending=[False, True], kind="stable")
             shown = [x.rsplit(" (", 1)[0] for x in m.group(2).split("), ")]

@@ -68,7 +68,7 @@ def check_report_options(*, budget: int | None, imd_path: str | None,
     --------
     >>> check_report_options(budget=0, imd_path=None, imd_population=None,
     ...                      population_path=None, layers={}, labels={},
-    ...                      split=lambda s: (s, None))
+    ...                      split=lambda s: (s, None))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     nbhd_geo.errors.InputError: --budget: must be more than £0, not £0 ...

@@ -114,7 +114,7 @@ def _facts(page: PlannerPage, r: dict[str, Any]) -> list[list[str]]:
         if lv.name not in r["fits"] or len(lv.units) <= 1 or lv is main:
             continue
         if is_fine(lv.name):
-            facts.append([f"Fit with {lv.word}s", pct_text(r["fits"][lv.name])])
+            facts.append([f"Area match, {lv.word}s", pct_text(r["fits"][lv.name])])
         elif lv.name in r["spans_by"]:
             facts.append([f"{lv.word[:1].upper()}{lv.word[1:]}s", r["spans_by"][lv.name]])
     if r.get("decile") is not None:
@@ -218,7 +218,7 @@ def details(page: PlannerPage, rows: list[dict[str, Any]]) -> list[dict[str, Any
             })
             if lv is not main:
                 sentences.append(f"It touches {plural(n_units, lv.word)}; the best set of whole "
-                                 f"{lv.word}s fits it {pct_text(t.get('iou'))}.")
+                                 f"{lv.word}s matches its area {pct_text(t.get('iou'))}.")
         head = [r["people"] + " people" if r["people"][0].isdigit() else r["people"],
                 r["area"]]
         if "spans" in r:
@@ -240,7 +240,7 @@ def _extra(share: Any) -> str:
     if share is None or pd.isna(share):
         return "–"
     v = float(share)
-    return pct_text(v) if v <= 1 else f"{v:.1f} × its area"
+    return pct_text(v) if v <= 1 else f"{v:.1f} times its size"
 
 
 def area_sum_text(parts: Sequence[float]) -> tuple[list[str], str]:
@@ -290,7 +290,8 @@ def read_summary(report: pd.DataFrame | None) -> tuple[list[str], str]:
     counts = report["status"].value_counts()
     lines = [f"{len(report):,} input features read: {counts.get('kept', 0):,} kept as drawn, "
              f"{counts.get('repaired', 0):,} repaired, {counts.get('rejected', 0):,} rejected."]
-    said = report[report["reason"].fillna("") != ""] if "reason" in report else report.iloc[:0]
+    said = (report[(report["reason"].fillna("") != "") & (report["status"] != "kept")]
+            if "reason" in report else report.iloc[:0])
     if not len(said):
         lines.append("No feature needed repair or was rejected.")
         return lines, ""
@@ -321,6 +322,7 @@ def write_page(page: PlannerPage, path: Path, pop_check: dict[str, Any] | None =
 
     from nbhd_geo import __version__
     from nbhd_geo.report.board import _TEMPLATE_DIR, _asset, _money, board_summary
+    from nbhd_geo.report.glossary import GLOSSARY
 
     rows = index_rows(page)
     board = board_summary(page, rows)
@@ -348,7 +350,7 @@ def write_page(page: PlannerPage, path: Path, pop_check: dict[str, Any] | None =
         version=__version__, today=date.today().isoformat(),
         leaflet_js=markup(_asset("leaflet.js").replace("</script", "<\\/script")),
         leaflet_css=markup(_asset("leaflet.css")),
-        markup=markup, pct=pct_text, money=_money, esc=_html.escape,
+        markup=markup, pct=pct_text, money=_money, esc=_html.escape, glossary=GLOSSARY,
     )
     path.write_text(text, encoding="utf-8")
     return path
