@@ -365,8 +365,6 @@ def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, An
                            "deprivation": [], "allocation": [], "alloc_rows": [],
                            "facts": facts}
     word = "neighbourhood" if n == 1 else "neighbourhoods"
-    if page.study_area:
-        out["paragraphs"].append(page.study_area)
     if page.people is not None:
         total = float(page.people.sum())
         covered = page.people_covered if page.people_covered is not None else total
@@ -379,6 +377,8 @@ def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, An
         out["paragraphs"].append(text + f". Population: {page.people_source}.")
     else:
         out["paragraphs"].append(f"{n} {word} drawn by residents (no population given).")
+    if page.study_area:
+        out["paragraphs"].append(page.study_area)
     for lv in page.layers:
         if len(lv.units) <= 1:  # a study-area outline (one district): nothing to compare
             continue
@@ -419,6 +419,8 @@ def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, An
 
 def _deprivation_facts(page: PlannerPage, rows: list[dict[str, Any]], facts: Any,
                        out: dict[str, Any]) -> None:
+    table = page.deprivation
+    assert table is not None
     dep = [r for r in rows if r.get("decile") is not None]
     d1 = facts.add("decile_1", (k1 := sum(1 for r in dep if r["decile"] == 1)), f"{k1}")
     d13 = facts.add("deciles_1_3", (k3 := sum(1 for r in dep if r["decile"] <= 3)), f"{k3}")
@@ -427,8 +429,8 @@ def _deprivation_facts(page: PlannerPage, rows: list[dict[str, Any]], facts: Any
         f"Deprivation ({page.imd_vintage}, national tenths of England's small areas, decile "
         f"1 = the most deprived 10 %): {plural(d1.exact, 'neighbourhood')} fall in decile 1, "
         f"{d13.exact} in deciles 1 to 3, {d810.exact} in deciles 8 to 10.")
-    if page.people is not None and "share_most_deprived" in page.deprivation:
-        share = page.deprivation["share_most_deprived"].astype(float)
+    if page.people is not None and "share_most_deprived" in table:
+        share = table["share_most_deprived"].astype(float)
         people_in = float((share * page.people.reindex(share.index)).sum())
         total = float(page.people.sum())
         if total > 0:
@@ -439,8 +441,8 @@ def _deprivation_facts(page: PlannerPage, rows: list[dict[str, Any]], facts: Any
             out["deprivation"].append(
                 f"About {p.shown} of the people counted ({s.shown}) live in LSOAs among "
                 "England's most deprived 10 %.")
-    if dep and "need" in page.deprivation:
-        need = page.deprivation["need"].astype(float).to_dict()
+    if dep and "need" in table:
+        need = table["need"].astype(float).to_dict()
         ranked = [r for r in dep if not math.isnan(need.get(r["id_key"], math.nan))]
         # Most deprived first by the measure behind the deciles; ties by name.
         ranked.sort(key=lambda r: (-need[r["id_key"]], r["name"]))
