@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench samples clean browser docs
+.PHONY: demo test lint bench samples clean browser wordlist docs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,8 +27,16 @@ browser:
 	      >/dev/null 2>&1 || echo "note: chromium could not be installed; its test will be skipped"; \
 	  else echo "note: chromium not installed (needs root + apt); the browser test will be skipped"; fi; }
 
+## British English word list for the report's plain-words test (Debian wbritish).
+wordlist:
+	@test -f /usr/share/dict/british-english || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wbritish) \
+	      >/dev/null 2>&1 || echo "note: wbritish could not be installed; the plain-words test will be skipped"; \
+	  else echo "note: no word list (needs root + apt); the plain-words test will be skipped"; fi; }
+
 ## Set up and run the whole test suite (ruff, mypy and the import-linter contracts included).
-test: $(STAMP) browser
+test: $(STAMP) browser wordlist
 	$(BIN)/ruff check src tests benchmarks data/samples
 	$(BIN)/python -m mypy
 	$(BIN)/lint-imports --no-cache

@@ -61,7 +61,7 @@ def _blob(x: float, y: float, radius: float, rng: np.random.Generator) -> shapel
 
 
 def build_city(shared_data_dir: str | Path, district: str = "E08000036", n: int = 150,
-               seed: int = 0, out: str | Path | None = None) -> City:
+               seed: int = 0, out: str | Path | None = None, edge: int = 0) -> City:
     """Write a seeded city of ``n`` named neighbourhoods over a real district.
 
     Parameters
@@ -76,6 +76,10 @@ def build_city(shared_data_dir: str | Path, district: str = "E08000036", n: int 
         Random seed: the same seed gives the same city.
     out
         Folder to write to (default: a new temporary folder).
+    edge
+        Add this many neighbourhoods drawn across the district's edge (a part of each in a
+        neighbouring district's wards and LSOAs), and write the neighbouring LSOAs (with
+        their census population) too, as a planner's download of a bounding box would.
     """
     data = Path(shared_data_dir)
     ew = data / "ons" / "ew2021"
@@ -102,9 +106,9 @@ def build_city(shared_data_dir: str | Path, district: str = "E08000036", n: int 
     all_wards = wards
     wards = wards[inside].reset_index(drop=True)
 
-    pop = pd.read_csv(data / "imd2025" / "census2021_usual_residents_lsoa21.csv",
-                      usecols=["lsoa21_code", "usual_residents_total"])
-    pop = pop[pop["lsoa21_code"].isin(codes)]
+    pop_all = pd.read_csv(data / "imd2025" / "census2021_usual_residents_lsoa21.csv",
+                          usecols=["lsoa21_code", "usual_residents_total"])
+    pop = pop_all[pop_all["lsoa21_code"].isin(codes)]
     density = lsoa.merge(pop, on="lsoa21_code")
     density["per_m2"] = density["usual_residents_total"] / density.area
 
@@ -158,6 +162,20 @@ def build_city(shared_data_dir: str | Path, district: str = "E08000036", n: int 
             rows.append({"name": name, "geometry": geom})
             tree_geoms = shapely.STRtree([r["geometry"] for r in rows])
             break
+    if edge:
+        edge_rng = np.random.default_rng(seed + 1000)
+        ring = district_geom.exterior if district_geom.geom_type == "Polygon" else \
+            max(district_geom.geoms, key=lambda g: g.area).exterior
+        used = {r["name"] for r in rows}
+        spare = [f"{a} {b}" for a in _FIRST for b in _SECOND if f"{a} {b}" not in used]
+        for k in range(edge):
+            p = ring.interpolate((k + 0.5) / edge, normalized=True)
+            # Centre a little inside the edge: most of the neighbourhood in the district.
+            inner = district_geom.buffer(-350).boundary.interpolate(
+                district_geom.buffer(-350).boundary.project(p))
+            geom = _blob(inner.x, inner.y, 600, edge_rng)
+            rows.append({"name": spare[int(edge_rng.integers(len(spare)))] + " Edge",
+                         "geometry": geom})
     drawings = gpd.GeoDataFrame(rows, crs=27700)
     n_in = int(sum(any(w.contains(g) for w in ward_geoms) for g in drawings.geometry))
 
@@ -168,6 +186,9 @@ def build_city(shared_data_dir: str | Path, district: str = "E08000036", n: int 
         "lad": folder / "district.gpkg",
     }
     drawings.to_file(paths["drawings"], layer="neighbourhoods", driver="GPKG")
+    if edge:
+        lsoa = gpd.read_file(ew / "boundaries_lsoa21.gpkg", bbox=bbox).to_crs(27700)
+        pop = pop_all[pop_all["lsoa21_code"].isin(set(lsoa["lsoa21_code"]))]
     lsoa[["lsoa21_code", "lsoa21_name", "geometry"]].to_file(paths["lsoa"], driver="GPKG")
     all_wards[["ward22_code", "ward22_name", "geometry"]].to_file(paths["wards"], driver="GPKG")
     lad[["ltla24_code", "ltla24_name", "geometry"]].to_file(paths["lad"], driver="GPKG")

@@ -218,7 +218,8 @@ def test_report_single_drawings_used_as_drawn_with_imd_and_budget(tmp_path):
     assert "\r" not in proc.stderr  # no progress bars in a log
     html = (out / "index.html").read_text()
     assert "consensus core" not in html
-    assert f"{len(drawn)} neighbourhoods are drawn once and used exactly as drawn" in html
+    assert (f"{len(drawn)} neighbourhoods are drawn by one person only; the report uses each "
+            "such drawing as it is" in html)
     areas = gpd.read_file(out / "layers.gpkg", layer="areas")
     assert len(areas) == len(drawn)
     want = drawn.set_index(name_col).geometry

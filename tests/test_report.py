@@ -202,3 +202,13 @@ def test_report_on_real_wakefield_layers(shared, tmp_path):
     assert t.loc[t["layer"] == "lsoa", "n_units"].sum() >= 10
     html = (tmp_path / "index.html").read_text()
     assert "<summary>Eastmoor " in html
+
+
+def test_demo_board_facts_recomputed_from_the_tables(demo_report):
+    """Every figure, list and order on the sample town's board, from the CSVs alone."""
+    from tests._factcheck import check_board
+
+    out, _ = demo_report
+    assert check_board(out) == []
+    facts = pd.read_csv(out / "board_facts.csv")
+    assert {"n_neighbourhoods", "most_deprived", "fit_ward_inside"} <= set(facts["key"])

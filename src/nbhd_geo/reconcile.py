@@ -284,7 +284,7 @@ def neighbourhood_areas(
     n_single = int((counts == 1).sum()) if consensus is not True else 0
     if n_single and consensus is not True:
         intro.append(f"{n_single} neighbourhood{'s are' if n_single != 1 else ' is'} drawn "
-                     "once and used exactly as drawn.")
+                     "by one person only; the report uses each such drawing as it is.")
     if multi:
         from nbhd_geo.voices.consensus import consensus as _consensus
 

@@ -316,12 +316,16 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 @click.option("--imd-layer", default=None,
               help="The layer holding LSOAs of the IMD's vintage (default: the layer named "
                    "lsoa, or whose codes start with E01).")
-@click.option("--budget", type=click.IntRange(min=0), default=None,
+@click.option("--budget", type=int, default=None,
               help="Whole pounds to allocate by deprivation (needs --imd).")
 @click.option("--floor-share", type=click.FloatRange(0, 1), default=0.2, show_default=True,
-              help="Share of --budget given to every neighbourhood regardless of need.")
+              help="Share of --budget given to every neighbourhood regardless of need, as the "
+                   "same amount per person everywhere.")
 @click.option("--gradient", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="Most deprived get 1 + GRADIENT times the per-head share of the least.")
+              help="After the floor, the rest is shared by people weighted 1 + GRADIENT x need "
+                   "(need 0 for the least deprived, 1 for the most): the most deprived get "
+                   "1 + GRADIENT times the least deprived's share of the rest per person. "
+                   "With the floor, their total per person is less than that.")
 @click.option("--propose", is_flag=True,
               help="Add proposed footprints of whole units (see --propose-size).")
 @click.option("--propose-size", default="30000,50000", show_default=True,
@@ -388,6 +392,11 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         raise InputError(f"refers to layers not given with --layer: {sorted(unknown)}",
                          argument="--layer-id/--layer-population/--label",
                          fix=f"use one of {sorted(paths)}")
+    from nbhd_geo.cli.report_checks import check_report_options
+
+    check_report_options(budget=budget, imd_path=imd_path, imd_population=imd_population,
+                         population_path=population_path, layers=paths, labels=label_cols,
+                         split=_split_layer)
     if budget is not None and not imd_path and not geography:
         raise InputError("--budget shares money by deprivation, so it needs the indices",
                          argument="--budget",
@@ -414,8 +423,6 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                              fix="write it first: nbhd-geo fetch --district CODE --out FILE.gpkg")
         geo = read_geography(geography)
         layers += [s for s in geo.layer_specs() if s.name not in paths]
-    if clip_to:
-        layers = clip_layers(layers, clip_to, _split_layer)
     imd = None
     if geo is not None and not imd_path:
         imd = geo.imd_table()
@@ -428,6 +435,9 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         imd = read_imd(sources if len(sources) > 1 else sources[0])
     weights, population_col, layers, pop_note = population_inputs(
         layers, population_path, population_col, population_key, _split_layer, _geom_kind)
+    study = None
+    if clip_to:  # after the population, so the units left out keep their people
+        layers, study = clip_layers(layers, clip_to, _split_layer)
     log.info("finding the areas to report on …")
     if name_col:
         areas, label_col, intro, cons = neighbourhood_areas(data, by="neighbourhood",
@@ -443,7 +453,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         imd_layer=imd_layer_name(layers, imd_layer) if imd is not None else "lsoa",
         budget=budget, floor_share=floor_share, gradient=gradient, unit_labels=label_cols,
         population_note=pop_note, progress=_progress(quiet), overwrite=overwrite,
-        propose=size)
+        propose=size, study_area=study)
     click.echo(f"report written to {out}/index.html ({len(result.files)} files)")
     if pdf:
         from nbhd_geo.report.pdf import print_pdf

@@ -22,7 +22,6 @@ from nbhd_geo.report.board import (
     LayerView,
     PlannerPage,
     _main_layer,
-    area_text,
     index_rows,
     pct_text,
     people_text,
@@ -115,7 +114,7 @@ def _facts(page: PlannerPage, r: dict[str, Any]) -> list[list[str]]:
         if lv.name not in r["fits"] or len(lv.units) <= 1 or lv is main:
             continue
         if is_fine(lv.name):
-            facts.append([f"Fit with {lv.word}s", pct_text(r["fits"][lv.name])])
+            facts.append([f"Area match, {lv.word}s", pct_text(r["fits"][lv.name])])
         elif lv.name in r["spans_by"]:
             facts.append([f"{lv.word[:1].upper()}{lv.word[1:]}s", r["spans_by"][lv.name]])
     if r.get("decile") is not None:
@@ -219,7 +218,7 @@ def details(page: PlannerPage, rows: list[dict[str, Any]]) -> list[dict[str, Any
             })
             if lv is not main:
                 sentences.append(f"It touches {plural(n_units, lv.word)}; the best set of whole "
-                                 f"{lv.word}s fits it {pct_text(t.get('iou'))}.")
+                                 f"{lv.word}s matches its area {pct_text(t.get('iou'))}.")
         head = [r["people"] + " people" if r["people"][0].isdigit() else r["people"],
                 r["area"]]
         if "spans" in r:
@@ -241,7 +240,25 @@ def _extra(share: Any) -> str:
     if share is None or pd.isna(share):
         return "–"
     v = float(share)
-    return pct_text(v) if v <= 1 else f"{v:.1f} × its area"
+    return pct_text(v) if v <= 1 else f"{v:.1f} times its size"
+
+
+def area_sum_text(parts: Sequence[float]) -> tuple[list[str], str]:
+    """Areas (m²) and their total in one unit, rounded so the printed parts add up.
+
+    Examples
+    --------
+    >>> area_sum_text([1_234_000.0, 5_000.0])
+    (['1.23 km²', '0.01 km²'], '1.24 km²')
+    """
+    from nbhd_geo.report.facts import round_parts
+
+    total = float(sum(parts))
+    scale, step, unit, fmt = ((1e4, 0.1, "ha", ",.1f") if total < 1e6
+                              else (1e6, 0.01, "km²", ",.2f"))
+    shown = round_parts([p / scale for p in parts], step)
+    return ([f"{v:{fmt}} {unit}" for v in shown],
+            f"{round(sum(shown) / step) * step:{fmt}} {unit}")
 
 
 def checks_rows(page: PlannerPage, pop_check: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -254,11 +271,12 @@ def checks_rows(page: PlannerPage, pop_check: dict[str, Any] | None) -> list[tup
         drawn, inside = c["drawing_area_m2"], c["overlap_area_m2"]
         outside = c["uncovered_area_m2"]
         ok = abs(inside + outside - drawn) <= 1e-6 * max(drawn, 1) + 1
+        (t_in, t_out), t_all = area_sum_text([inside, outside])
         rows.append((
             f"Area, {lv.word}s",
-            f"{area_text(inside)} inside {lv.word}s + {area_text(outside)} outside = "
-            f"{area_text(drawn)} drawn ({'balances' if ok else 'DOES NOT balance'}; "
-            f"{plural(int(c['slivers']), 'sliver')} under the sliver tolerance flagged)",
+            f"{t_in} inside {lv.word}s + {t_out} outside = {t_all} drawn "
+            f"({'balances' if ok else 'DOES NOT balance'}; "
+            f"{plural(int(c['slivers']), 'thin piece')} under 1 % of a neighbourhood noted)",
         ))
     if pop_check:
         rows.append(("Population", pop_check["text"]))
@@ -272,7 +290,8 @@ def read_summary(report: pd.DataFrame | None) -> tuple[list[str], str]:
     counts = report["status"].value_counts()
     lines = [f"{len(report):,} input features read: {counts.get('kept', 0):,} kept as drawn, "
              f"{counts.get('repaired', 0):,} repaired, {counts.get('rejected', 0):,} rejected."]
-    said = report[report["reason"].fillna("") != ""] if "reason" in report else report.iloc[:0]
+    said = (report[(report["reason"].fillna("") != "") & (report["status"] != "kept")]
+            if "reason" in report else report.iloc[:0])
     if not len(said):
         lines.append("No feature needed repair or was rejected.")
         return lines, ""
@@ -303,9 +322,13 @@ def write_page(page: PlannerPage, path: Path, pop_check: dict[str, Any] | None =
 
     from nbhd_geo import __version__
     from nbhd_geo.report.board import _TEMPLATE_DIR, _asset, _money, board_summary
+    from nbhd_geo.report.glossary import GLOSSARY
 
     rows = index_rows(page)
     board = board_summary(page, rows)
+    from nbhd_geo.io.publish import write_csv
+
+    write_csv(board["facts"].to_frame(), path.parent / "board_facts.csv")
     layers_, js = map_layers(page, rows)
     det = details(page, rows)
     read_lines, read_table = read_summary(page.read_report)
@@ -327,7 +350,7 @@ def write_page(page: PlannerPage, path: Path, pop_check: dict[str, Any] | None =
         version=__version__, today=date.today().isoformat(),
         leaflet_js=markup(_asset("leaflet.js").replace("</script", "<\\/script")),
         leaflet_css=markup(_asset("leaflet.css")),
-        markup=markup, pct=pct_text, money=_money, esc=_html.escape,
+        markup=markup, pct=pct_text, money=_money, esc=_html.escape, glossary=GLOSSARY,
     )
     path.write_text(text, encoding="utf-8")
     return path

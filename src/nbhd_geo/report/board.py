@@ -123,6 +123,13 @@ def split_values(t: pd.DataFrame) -> pd.DataFrame:
         out["inside"] = t["inside_one_unit"].astype(bool)
     else:
         out["inside"] = out["split"].fillna(1) < 0.01
+    if "covered_share" in t.columns:
+        # A neighbourhood partly outside every unit kept (beyond the study area) is not
+        # "inside one" unit, whatever its share in the units kept.
+        covered = pd.to_numeric(t["covered_share"], errors="coerce").fillna(1.0)
+        out["inside"] = out["inside"] & (covered >= 1 - 0.01)
+        out["split"] = out["split"].where(out["inside"], np.maximum(
+            out["split"], 1 - covered.clip(upper=1)))
     return out
 
 
@@ -184,6 +191,8 @@ class PlannerPage:
     allocation: pd.DataFrame | None = None    # per area: allocation, per_head
     budget: int | None = None
     imd_vintage: str = ""
+    need_label: str = ""                      # the measure behind the deciles, in words
+    study_area: str = ""                      # sentence naming the study area (board)
     lsoa_deciles: pd.Series | None = None     # LSOA id -> IMD decile, for the map
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     read_report: pd.DataFrame | None = None
@@ -242,7 +251,8 @@ def index_rows(page: PlannerPage) -> list[dict[str, Any]]:
     alloc_d = page.allocation.to_dict("index") if page.allocation is not None else {}
     rows = []
     for aid in page.areas.index:
-        r: dict[str, Any] = {"id": str(aid), "name": str(page.labels.get(aid, aid))}
+        r: dict[str, Any] = {"id": str(aid), "id_key": aid,
+                             "name": str(page.labels.get(aid, aid))}
         pv = page.people.get(aid) if page.people is not None else None
         r["people"] = people_text(pv, page.threshold)
         r["people_sort"] = people_value(pv, page.threshold)
@@ -287,51 +297,108 @@ def _money(v: float | None, decimals: int = 0) -> str:
     return f"£{v:,.{decimals}f}"
 
 
+def _fit_partition(lv: LayerView, n: int) -> dict[str, Any]:
+    """Each neighbourhood counted once: inside one unit / served well / fairly / poorly.
+
+    One measure per layer type: for building blocks (OA, LSOA, MSOA) the area match of the
+    best set of whole units; for wards, PCNs and the like the share of the neighbourhood
+    in its main unit.
+    """
+    sv = split_values(lv.tension)
+    inside = sv["inside"].to_numpy(bool)
+    if is_fine(lv.name):
+        m = pd.to_numeric(lv.tension["iou"], errors="coerce").to_numpy(float)
+        well_at, poor_at = WELL, POOR
+        measure = (f"area match of the best set of whole {lv.word}s (the area both cover, "
+                   "as a share of the area either covers)")
+        poor_means = (f"the best set of whole {lv.word}s matches less than half of the "
+                      f"area it and the neighbourhood cover together")
+    else:
+        m = 1 - sv["split"].astype(float).to_numpy()
+        well_at, poor_at = 0.9, 0.5
+        measure = f"share of the neighbourhood's area in its main {lv.word}"
+        poor_means = f"less than half the neighbourhood's area lies in any one {lv.word}"
+    ok = ~np.isnan(m)
+    well = int((~inside & ok & (m >= well_at)).sum())
+    fair = int((~inside & ok & (m >= poor_at) & (m < well_at)).sum())
+    poor = int((~inside & ~(ok & (m >= poor_at))).sum())
+    n_inside = int(inside.sum())
+    assert n_inside + well + fair + poor == n, "the fit table must count each neighbourhood once"
+    bands = (f"{pct_text(well_at)} or more", f"{pct_text(poor_at)} to {pct_text(well_at)}",
+             f"under {pct_text(poor_at)}")
+    return {"word": lv.word, "inside": n_inside, "well": well, "fair": fair, "poor": poor,
+            "measure": measure, "bands": bands, "poor_means": poor_means, "fine": is_fine(lv.name)}
+
+
+def _people_sum_text(parts: Sequence[float], threshold: int) -> tuple[list[str], str]:
+    """Texts of people parts and their total that add up as printed."""
+    total = float(sum(parts))
+    if any(0 < p < threshold for p in parts) or total < threshold:
+        return [people_text(p, threshold) for p in parts], "about " + people_text(total,
+                                                                                 threshold)
+    from nbhd_geo.report.facts import people_step, round_parts
+
+    shown = round_parts(parts, people_step(total))
+    return [f"{int(v):,}" for v in shown], f"{int(sum(shown)):,}"
+
+
+def _lie(n: int) -> str:
+    return "lies" if n == 1 else "lie"
+
+
+def _have(n: int) -> str:
+    return "has" if n == 1 else "have"
+
+
 def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Compute the headline figures and sentences of the board summary."""
+    """Compute the board summary's facts once and render its sentences from them.
+
+    Returns a dict for the template; ``out["facts"]`` is the
+    :class:`~nbhd_geo.report.facts.Facts` table behind every figure and list printed.
+    """
+    from nbhd_geo.report.facts import Facts
+
+    facts = Facts()
     n = len(rows)
+    facts.add("n_neighbourhoods", n, f"{n}")
     out: dict[str, Any] = {"n": n, "paragraphs": [], "layers": [], "worst": [],
-                           "deprivation": [], "allocation": [], "alloc_rows": []}
+                           "deprivation": [], "allocation": [], "alloc_rows": [],
+                           "facts": facts}
+    word = "neighbourhood" if n == 1 else "neighbourhoods"
     if page.people is not None:
         total = float(page.people.sum())
         covered = page.people_covered if page.people_covered is not None else total
-        text = (f"{n} neighbourhoods drawn by residents cover about "
-                f"{people_text(covered, page.threshold)} residents")
+        c = facts.add("people_covered", covered, people_text(covered, page.threshold))
+        text = f"{n} {word} drawn by residents cover about {c.shown} residents"
         if page.people_covered is not None and total > covered * 1.01:
-            text += (f" (the neighbourhoods overlap: counted once per neighbourhood they add up "
-                     f"to {people_text(total, page.threshold)})")
+            t = facts.add("people_added", total, people_text(total, page.threshold))
+            text += (f" (some neighbourhoods overlap: added up neighbourhood by neighbourhood "
+                     f"they come to {t.shown})")
         out["paragraphs"].append(text + f". Population: {page.people_source}.")
     else:
-        out["paragraphs"].append(f"{n} neighbourhoods drawn by residents (no population given).")
+        out["paragraphs"].append(f"{n} {word} drawn by residents (no population given).")
+    if page.study_area:
+        out["paragraphs"].append(page.study_area)
     for lv in page.layers:
         if len(lv.units) <= 1:  # a study-area outline (one district): nothing to compare
             continue
-        sv = split_values(lv.tension)
-        inside = int(sv["inside"].sum())
-        if is_fine(lv.name):
-            score = lv.tension["iou"].astype(float)
-            well = int((score >= WELL).sum())
-            poor = int((score < POOR).sum() + score.isna().sum())
-            measure = f"a set of whole {lv.word}s stands in: overlap score"
-            sentence = (f"For {well} of {n} neighbourhoods a set of whole {lv.word}s stands in "
-                        f"well (overlap score {pct_text(WELL)} or more); for {poor} poorly "
-                        f"(under {pct_text(POOR)}).")
-            bands = ("80 % or more", "50–80 %", "under 50 %")
+        part = _fit_partition(lv, n)
+        for k in ("inside", "well", "fair", "poor"):
+            facts.add(f"fit_{lv.name}_{k}", part[k], f"{part[k]}")
+        served = part["inside"] + part["well"]
+        if part["fine"]:
+            part["sentence"] = (
+                f"For {part['well']} of {n} neighbourhoods a set of whole {lv.word}s matches "
+                f"the area well ({part['bands'][0]}); for {part['poor']} poorly "
+                f"({part['bands'][2]}); {part['inside']} {_lie(part['inside'])} inside a "
+                f"single {lv.word}.")
         else:
-            in_main = 1 - sv["split"].astype(float)
-            well = int((in_main >= 0.9).sum())
-            poor = int((in_main < 0.5).sum() + in_main.isna().sum())
-            measure = f"share of the neighbourhood inside its main {lv.word}"
-            # "well" includes the neighbourhoods wholly inside: say so, or they read as added
-            sentence = (f"{well} of {n} neighbourhoods have at least 90 % of their area in one "
-                        f"{lv.word}, so one {lv.word} serves them ({inside} of them lie wholly "
-                        f"inside it); {poor} have less than half their area in any one "
-                        f"{lv.word}.")
-            bands = ("90 % or more", "50–90 %", "under 50 %")
-        out["layers"].append({
-            "word": lv.word, "inside": inside, "well": well, "fair": n - well - poor,
-            "poor": poor, "measure": measure, "bands": bands, "sentence": sentence,
-        })
+            part["sentence"] = (
+                f"{served} of {n} neighbourhoods have at least 90 % of their area in one "
+                f"{lv.word}, so one {lv.word} serves them ({part['inside']} of them "
+                f"{_lie(part['inside'])} wholly inside it); {part['poor']} "
+                f"{_have(part['poor'])} less than half their area in any one {lv.word}.")
+        out["layers"].append(part)
     main = _main_layer(page)
     if main is not None:
         worst = [r for r in rows if "split" in r and not r["inside"]]
@@ -339,50 +406,85 @@ def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, An
         out["worst_word"] = main.word
         out["worst"] = [{"name": r["name"], "spans": r["spans"],
                          "people": r["people"]} for r in worst[:10]]
+        facts.add("n_split", len(worst), f"{len(worst)}")
+        facts.add("most_divided", tuple(r["name"] for r in worst[:10]),
+                  ", ".join(r["name"] for r in worst[:10]))
         out["n_split"] = len(worst)
     if page.deprivation is not None:
-        dep = [r for r in rows if r.get("decile") is not None]
-        most = sorted(dep, key=lambda r: (r["decile"], r["name"]))
-        d1 = [r for r in dep if r["decile"] == 1]
-        out["deprivation"].append(
-            f"Deprivation ({page.imd_vintage}, national deciles, 1 = most deprived 10 % of "
-            f"England): {plural(len(d1), 'neighbourhood')} fall in decile 1, "
-            f"{sum(1 for r in dep if r['decile'] <= 3)} in deciles 1–3, "
-            f"{sum(1 for r in dep if r['decile'] >= 8)} in deciles 8–10.")
-        if page.people is not None and "share_most_deprived" in page.deprivation:
-            share = page.deprivation["share_most_deprived"].astype(float)
-            people_in = float((share * page.people.reindex(share.index)).sum())
-            total = float(page.people.sum())
-            if total > 0:
-                out["deprivation"].append(
-                    f"About {people_text(people_in, page.threshold)} of the people counted "
-                    f"({pct_text(people_in / total)}) live in LSOAs among England's most "
-                    "deprived 10 %.")
-        if most:
-            out["deprivation"].append(
-                "Most deprived: " + ", ".join(f"{r['name']} (decile {r['decile']})"
-                                              for r in most[:6]) + ".")
+        _deprivation_facts(page, rows, facts, out)
     if page.allocation is not None and page.budget is not None:
-        alloc = [r for r in rows if "money" in r]
-        ph = [r for r in alloc if r.get("per_head") is not None and r.get("decile")]
-        out["allocation"].append(
-            f"Budget £{page.budget:,} shared across {len(alloc)} neighbourhoods, more per "
-            "person where deprivation is higher (proportionate universalism).")
-        if ph:
-            by_dec: dict[int, list[float]] = {}
-            for r in ph:
-                by_dec.setdefault(int(r["decile"]), []).append(r["per_head"])
-            lo, hi = min(by_dec), max(by_dec)
-            out["allocation"].append(
-                f"Per head: {_money(float(np.median(by_dec[lo])), 2)} (median) in decile {lo}"
-                f" against {_money(float(np.median(by_dec[hi])), 2)} in decile {hi}.")
-            out["per_head_chart"] = _per_head_chart(by_dec)
-        top = sorted(alloc, key=lambda r: (-r["money"], r["name"]))[:8]
-        out["alloc_rows"] = [{"name": r["name"], "money": _money(r["money"]),
-                              "per_head": _money(r.get("per_head"), 2),
-                              "decile": r.get("decile") or "–",
-                              "people": r["people"]} for r in top]
+        _allocation_facts(page, rows, facts, out)
     return out
+
+
+def _deprivation_facts(page: PlannerPage, rows: list[dict[str, Any]], facts: Any,
+                       out: dict[str, Any]) -> None:
+    table = page.deprivation
+    assert table is not None
+    dep = [r for r in rows if r.get("decile") is not None]
+    d1 = facts.add("decile_1", (k1 := sum(1 for r in dep if r["decile"] == 1)), f"{k1}")
+    d13 = facts.add("deciles_1_3", (k3 := sum(1 for r in dep if r["decile"] <= 3)), f"{k3}")
+    d810 = facts.add("deciles_8_10", (k8 := sum(1 for r in dep if r["decile"] >= 8)), f"{k8}")
+    out["deprivation"].append(
+        f"Deprivation ({page.imd_vintage}, national tenths of England's small areas, decile "
+        f"1 = the most deprived 10 %): {plural(d1.exact, 'neighbourhood')} fall in decile 1, "
+        f"{d13.exact} in deciles 1 to 3, {d810.exact} in deciles 8 to 10.")
+    if page.people is not None and "share_most_deprived" in table:
+        share = table["share_most_deprived"].astype(float)
+        people_in = float((share * page.people.reindex(share.index)).sum())
+        total = float(page.people.sum())
+        if total > 0:
+            p = facts.add("people_in_most_deprived_10", people_in,
+                          people_text(people_in, page.threshold))
+            s = facts.add("share_in_most_deprived_10", people_in / total,
+                          pct_text(people_in / total))
+            out["deprivation"].append(
+                f"About {p.shown} of the people counted ({s.shown}) live in LSOAs among "
+                "England's most deprived 10 %.")
+    if dep and "need" in table:
+        need = table["need"].astype(float).to_dict()
+        ranked = [r for r in dep if not math.isnan(need.get(r["id_key"], math.nan))]
+        # Most deprived first by the measure behind the deciles; ties by name.
+        ranked.sort(key=lambda r: (-need[r["id_key"]], r["name"]))
+        top = ranked[:6]
+        by = page.need_label or "IMD average score"
+        f = facts.add("most_deprived", tuple(r["name"] for r in top),
+                      ", ".join(f"{r['name']} ({need[r['id_key']]:.1f})" for r in top))
+        out["deprivation"].append(f"Most deprived, by {by} (highest first): {f.shown}.")
+
+
+def _allocation_facts(page: PlannerPage, rows: list[dict[str, Any]], facts: Any,
+                      out: dict[str, Any]) -> None:
+    alloc = [r for r in rows if "money" in r]
+    ph = [r for r in alloc if r.get("per_head") is not None and r.get("decile")]
+    b = facts.add("budget", float(sum(r["money"] for r in alloc)), f"£{page.budget:,}")
+    out["allocation"].append(
+        f"Budget {b.shown} shared across {len(alloc)} neighbourhoods: something for every "
+        "neighbourhood, and more per person where deprivation is higher.")
+    if ph:
+        by_dec: dict[int, list[float]] = {}
+        for r in ph:
+            by_dec.setdefault(int(r["decile"]), []).append(r["per_head"])
+        lo, hi = min(by_dec), max(by_dec)
+        mlo = facts.add("per_head_median_most_deprived", float(np.median(by_dec[lo])),
+                        _money(float(np.median(by_dec[lo])), 2))
+        if hi != lo:
+            mhi = facts.add("per_head_median_least_deprived", float(np.median(by_dec[hi])),
+                            _money(float(np.median(by_dec[hi])), 2))
+            out["allocation"].append(
+                f"Per head: {mlo.shown} (middle value) in decile {lo} against {mhi.shown} in "
+                f"decile {hi}.")
+        else:
+            out["allocation"].append(
+                f"Per head: {mlo.shown} (middle value); every neighbourhood is in decile {lo}.")
+        out["per_head_chart"] = _per_head_chart(by_dec)
+    top = sorted(alloc, key=lambda r: (-r["money"], r["name"]))[:8]
+    facts.add("largest_allocations", tuple(r["name"] for r in top),
+              ", ".join(r["name"] for r in top))
+    out["alloc_rows"] = [{"name": r["name"], "money": _money(r["money"]),
+                          "per_head": _money(r.get("per_head"), 2),
+                          "decile": r.get("decile") or "–",
+                          "people": r["people"]} for r in top]
 
 
 def _per_head_chart(by_dec: Mapping[int, list[float]]) -> str:

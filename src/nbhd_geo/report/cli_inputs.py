@@ -176,16 +176,26 @@ def population_inputs(
 
 
 def clip_layers(layers: list[LayerSpec], clip_to: str,
-                split: Callable[[str], tuple[str, str | None]]) -> list[LayerSpec]:
+                split: Callable[[str], tuple[str, str | None]]
+                ) -> tuple[list[LayerSpec], Any]:
     """Keep the units with at least half their area inside the study area.
 
     ``clip_to`` is a unit code found in one of the layers (that layer then keeps only
-    that unit) or a polygon file (the union of its polygons).
+    that unit) or a polygon file (the union of its polygons). Returns the clipped layers
+    and a :class:`~nbhd_geo.report.study_area.StudyArea` naming the study area and
+    holding the units left out (so the report can say what lies beyond it).
     """
+    from nbhd_geo.report.assemble import unit_names
+    from nbhd_geo.report.study_area import StudyArea
+
     area = None
+    name = clip_to
     for spec in layers:
         if clip_to in spec.data.index.astype(str):
-            area = spec.data.geometry[spec.data.index.astype(str) == clip_to].union_all()
+            hit = spec.data.index.astype(str) == clip_to
+            area = spec.data.geometry[hit].union_all()
+            label = str(unit_names(spec.data[hit]).iloc[0])
+            name = clip_to if label == clip_to else f"{label} ({clip_to})"
             break
     if area is None:
         file, layer = split(clip_to)
@@ -199,7 +209,9 @@ def clip_layers(layers: list[LayerSpec], clip_to: str,
 
         poly, _ = read_layer(file, layer=layer)
         area = poly.union_all()
+        name = f"the area in {Path(file).name}"
     out = []
+    left_out: dict[str, gpd.GeoDataFrame] = {}
     for spec in layers:
         geoms = np.asarray(spec.data.geometry.array, dtype=object)
         idx = spec.data.sindex.query(area, predicate="intersects")
@@ -215,4 +227,5 @@ def clip_layers(layers: list[LayerSpec], clip_to: str,
             raise InputError(f"no {spec.name} unit lies inside the study area {clip_to!r}",
                              argument="--clip-to", fix="check the code or file")
         out.append(LayerSpec(spec.name, spec.data[keep], spec.population))
-    return out
+        left_out[spec.name] = spec.data[~keep]
+    return out, StudyArea(name, left_out)

@@ -77,13 +77,24 @@ def _publish(df: pd.DataFrame, path: Path, counts: Sequence[str], threshold: int
     return write_csv(publish_frame(df, counts=counts, threshold=threshold), path)
 
 
-def _write_reconciliation(rec: Reconciliation, out: Path, limit: int) -> list[Path]:
-    """Write what ``Reconciliation.write`` does, through the publishing helpers."""
+def _write_reconciliation(rec: Reconciliation, out: Path, limit: int,
+                          names: Mapping[str, pd.Series] | None = None,
+                          labels: pd.Series | None = None) -> list[Path]:
+    """Write what ``Reconciliation.write`` does, through the publishing helpers.
+
+    Crosswalks carry the neighbourhood's name and the unit's name beside their ids.
+    """
     import json
 
-    files = [_publish(cw.to_frame(), out / f"crosswalk_{name}.csv", _POP_COLS, limit)
-             for name, cw in rec.crosswalks.items()]
-    files.append(_publish(rec.best_fit_table(), out / "best_fit.csv", _POP_COLS, limit))
+    files = []
+    for name, cw in rec.crosswalks.items():
+        frame = cw.to_frame()
+        if labels is not None:
+            frame.insert(1, "source_name", labels.reindex(frame["source_id"]).to_numpy())
+        if names is not None and name in names:
+            at = 3 if labels is not None else 2
+            frame.insert(at, "target_name", names[name].reindex(frame["target_id"]).to_numpy())
+        files.append(_publish(frame, out / f"crosswalk_{name}.csv", _POP_COLS, limit))
     checks = {layer: {k: (f"<{limit}" if "population" in k and 0 < float(v) < limit
                           else round(float(v)) if "population" in k else v)
                       for k, v in c.items()} for layer, c in rec.checks.items()}
@@ -140,6 +151,7 @@ def overlap_report(
     sample_data: bool = False,
     progress: bool = True,
     overwrite: bool = False,
+    study_area: Any = None,
 ) -> OverlapReport:
     """Reconcile areas with statutory layers and write the planner's overlap report.
 
@@ -201,6 +213,10 @@ def overlap_report(
         Show progress bars.
     overwrite
         Replace a non-empty ``out`` folder (else an InputError, before any computing).
+    study_area
+        A :class:`~nbhd_geo.report.study_area.StudyArea` (what ``--clip-to`` kept): the
+        page names it and reports the parts of neighbourhoods beyond it
+        (``outside_study_area.csv``).
 
     Returns
     -------
@@ -223,7 +239,10 @@ def overlap_report(
                                "shared by " + ("where people live" if weights is not None
                                                else "area"))
         rec = reconcile(areas, layers, weights=weights, weight_col=weight_col, progress=progress)
-        files = _write_reconciliation(rec, out, limit)
+        from nbhd_geo.report.assemble import unit_names
+
+        names = {s.name: unit_names(s.data, (unit_labels or {}).get(s.name)) for s in layers}
+        files = _write_reconciliation(rec, out, limit, names, _label(areas, label_col))
 
         tension_frames, split_frames = [], []
         for spec in tqdm(layers, desc="tension", disable=not progress, unit="layer"):
@@ -248,16 +267,23 @@ def overlap_report(
         splits = pd.concat(split_frames, ignore_index=True)
         splits = splits[["layer"] + [c for c in splits.columns if c != "layer"]]
         pop_cols = [c for c in tens.columns if c.startswith("population") or c.endswith("_people")]
-        files.append(_publish(tens, out / "tension.csv", pop_cols, limit))
+        labels = _label(areas, label_col)
+        files.append(_publish(_named_tension(tens, labels, names), out / "tension.csv",
+                              pop_cols, limit))
         split_pop = [c for c in splits.columns if "population" in c]
-        files.append(_publish(splits, out / "unit_splits.csv", split_pop, limit))
+        files.append(_publish(_named_splits(splits, names), out / "unit_splits.csv", split_pop,
+                              limit))
         # best_fit.csv was written by reconcile with exact counts: publish it suppressed.
-        files.append(_publish(rec.best_fit_table(), out / "best_fit.csv", _POP_COLS, limit))
+        bf = rec.best_fit_table()
+        if {"area_id", "layer"} <= set(bf.columns):
+            bf.insert(0, "area_id", bf.pop("area_id"))
+            bf.insert(1, "name", labels.reindex(bf["area_id"]).astype(str).to_numpy())
+        files.append(_publish(bf, out / "best_fit.csv", _POP_COLS, limit))
         if read_report is not None:
             path = out / "read_report.csv"
             write_csv(read_report, path)
             files.append(path)
-        _write_split_units(out / "layers.gpkg", layers, splits, limit)
+        _write_split_units(out / "layers.gpkg", layers, _named_splits(splits, names), limit)
         source = drawings if drawings is not None else areas
         write_gpkg(source, out / "layers.gpkg", "drawings", threshold=limit,
                    keep=[c for c in ("neighbourhood", label_col) if c])
@@ -290,10 +316,15 @@ def overlap_report(
                                      label_col=label_col, budget=budget, floor_share=floor_share,
                                      gradient=gradient, crosswalk=rec.crosswalks.get(imd_layer))
             for name, table in dep.tables.items():
+                if name == "deprivation.csv":
+                    table = published_deprivation(table)
                 files.append(_publish(table, out / name, ["population"], limit))
         page = _planner_page(areas, layers, rec, tens, splits, label_col, limit, title, intro,
                              imd, imd_layer, dep, budget, read_report, weights, weight_col,
                              dict(unit_labels or {}), population_note, sample_data, page_extra)
+        if study_area is not None:
+            files += _study_area(page, study_area, areas, layers, unit_labels or {}, out,
+                                 limit)
         # --- extra sections: who was heard, councillors' view, proposed footprints
         from nbhd_geo.report.voices_sections import add_voices_sections
 
@@ -307,7 +338,7 @@ def overlap_report(
             files += add_plan_section(page, out, areas=areas, layers=layers, imd_layer=imd_layer,
                                       size=propose)
         # --- end extra sections
-        files.append(out / "index.html")
+        files += [out / "index.html", out / "board_facts.csv"]
         page.files = sorted({p.name for p in files})
         from nbhd_geo.report.assemble import write_page
 
@@ -394,14 +425,16 @@ def _planner_page(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Rec
         page.budget = budget
         page.lsoa_deciles = dep.lsoa_deciles
         page.imd_vintage = imd.vintage
+        page.need_label = dep.need_label
     page.methods = [
-        "Areas are exact (computed on British National Grid, EPSG:27700); a neighbourhood's "
-        "share in a unit is the share of its area inside that unit. Pieces under 1 % of a "
-        "neighbourhood are treated as slivers and not listed.",
+        "Areas are exact (measured on the British National Grid, EPSG:27700); a "
+        "neighbourhood's share in a unit is the share of its area inside that unit. Pieces "
+        "under 1 % of a neighbourhood are too small to list.",
         "Split: the share of a neighbourhood outside its main unit (0 % when it lies inside "
-        "one unit). Fit: the overlap score (intersection over union) of the set of whole "
-        "units that best stands in for it. Boundary agreement: how much of the drawn edge "
-        "lies within 50 m of the stand-in's edge, and vice versa.",
+        "one unit). Area match: for the set of whole units that best matches the "
+        "neighbourhood, the area both cover as a share of the area either covers. Edges "
+        "within 50 m: how much of the drawn edge lies within 50 m of the edge of that set "
+        "of units, and the other way round.",
         "People: " + (page.people_source or "no population was given") + ". Figures are "
         f"rounded and groups of fewer than {limit} are not shown.",
     ]
@@ -421,13 +454,119 @@ def page_pop_check(page: Any, rec: Reconciliation,
     if totals is None or spec is None:
         return None
     inside, outside, total = totals
-    from nbhd_geo.report.board import people_text
+    from nbhd_geo.report.board import _people_sum_text
 
+    (t_in, t_out), t_all = _people_sum_text([inside, outside], page.threshold)
     return {"text": (
-        f"{people_text(inside, page.threshold)} people inside the area the neighbourhoods "
-        f"cover + {people_text(outside, page.threshold)} outside = "
-        f"{people_text(total, page.threshold)} in the {display_name(spec.name)}s of the study "
-        f"area (each {display_name(spec.name)}'s people counted once)")}
+        f"{t_in} people inside the area the neighbourhoods cover + {t_out} outside = "
+        f"{t_all} in the {display_name(spec.name)}s of the study area (each "
+        f"{display_name(spec.name)}'s people counted once)")}
+
+
+def _study_area(page: Any, study: Any, areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec],
+                unit_labels: Mapping[str, str], out: Path, limit: int) -> list[Path]:
+    """Name the study area; add the parts of neighbourhoods beyond it to the page."""
+    from nbhd_geo.report.assemble import unit_names
+    from nbhd_geo.report.board import area_text, people_text, plural
+    from nbhd_geo.report.study_area import outside_pieces
+
+    frames = []
+    for lv in page.layers:
+        units = study.outside.get(lv.name)
+        if units is None or not len(units) or len(lv.units) <= 1:
+            continue
+        spec = next(s for s in layers if s.name == lv.name)
+        op = outside_pieces(areas, units, unit_names(units, unit_labels.get(lv.name)),
+                            spec.population)
+        if not len(op):
+            continue
+        tagged = op["unit_name"].astype(str) + " (outside the study area)"
+        lv.pieces = pd.concat([lv.pieces, op[["area_id", "unit_id", "share"]]],
+                              ignore_index=True)
+        lv.names = pd.concat([lv.names, pd.Series(tagged.to_numpy(), index=op["unit_id"])])
+        lv.names = lv.names[~lv.names.index.duplicated()]
+        frames.append(op.assign(layer=lv.name))
+    text = f"Study area: {study.name}. Statutory units mostly outside it are left out."
+    files: list[Path] = []
+    if frames:
+        allp = pd.concat(frames, ignore_index=True)
+        labels = page.labels
+        allp.insert(1, "name", labels.reindex(allp["area_id"]).astype(str).to_numpy())
+        allp = allp[["area_id", "name", "layer", "unit_id", "unit_name", "area_m2", "share",
+                     "people"]].rename(columns={"area_m2": "area_outside_m2",
+                                                "share": "share_of_neighbourhood",
+                                                "people": "people_outside_by_area"})
+        path = out / "outside_study_area.csv"
+        files.append(_publish(allp, path, ["people_outside_by_area"], limit))
+        allp = allp.rename(columns={"area_outside_m2": "area_m2",
+                                    "people_outside_by_area": "people"})
+        main = next((lv for lv in page.layers if lv.name in set(allp["layer"])
+                     and not lv.name.lower().startswith(("lsoa", "oa", "msoa"))),
+                    page.layers[0])
+        m = allp[allp["layer"] == main.name]
+        if len(m):
+            n = m["area_id"].nunique()
+            known = allp.dropna(subset=["people"])
+            people = (known.loc[known["layer"] == known["layer"].iloc[0], "people"].sum()
+                      if len(known) else float("nan"))
+            who = (f" and about {people_text(float(people), limit)} people"
+                   if pd.notna(people) else "")
+            text += (f" {plural(n, 'neighbourhood')} reach beyond it: "
+                     f"{area_text(float(m['area_m2'].sum()))}{who} lie outside, in the "
+                     f"{main.word}s " + ", ".join(sorted(set(m["unit_name"].astype(str))))
+                     + " (listed in outside_study_area.csv).")
+    page.study_area = text
+    return files
+
+
+def _named_tension(tens: pd.DataFrame, labels: pd.Series,
+                   names: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Return the tension table as published: key first, unit names beside codes."""
+    out = tens.copy()
+    out.insert(0, "area_id", out.pop("area_id"))
+    out.insert(1, "name", labels.reindex(out["area_id"]).astype(str).to_numpy())
+    for col in ("main_unit", "pop_main_unit"):
+        if col in out.columns:
+            nm = [str(names[lay].get(u, u)) if lay in names and pd.notna(u) else ""
+                  for lay, u in zip(out["layer"], out[col], strict=True)]
+            out.insert(out.columns.get_loc(col) + 1, f"{col}_name", nm)
+    return out
+
+
+def _named_splits(splits: pd.DataFrame, names: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Return the unit splits as published: key (unit id, unit name, layer) first."""
+    out = splits.copy()
+    out.insert(0, "unit_id", out.pop("unit_id"))
+    out.insert(1, "unit_name", [str(names[lay].get(u, u)) if lay in names else str(u)
+                                for lay, u in zip(out["layer"], out["unit_id"], strict=True)])
+    return out
+
+
+def published_deprivation(wide: pd.DataFrame) -> pd.DataFrame:
+    """``deprivation.csv``: the key and the decile first; each rank says its direction.
+
+    MHCLG's average rank is higher for more deprived places (``*_avg_rank_high_is_deprived``);
+    a neighbourhood's rank among the neighbourhoods is 1 for the most deprived
+    (``*_rank_1_most_deprived``).
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"area_id": ["A"], "name": ["A"], "imd_average_rank": [3.0],
+    ...                   "imd_average_rank_rank": [1.0], "imd_decile": [1]})
+    >>> list(published_deprivation(w).columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['area_id', 'name', 'imd_decile', 'imd_avg_rank_high_is_deprived',
+     'imd_avg_rank_high_is_deprived_rank_1_most_deprived']
+    """
+    cols = list(wide.columns)
+    ren: dict[str, str] = {}
+    for c in cols:
+        base = c[: -len("_rank")] if c.endswith("_rank") and c[: -len("_rank")] in cols else None
+        new = base if base is not None else c
+        new = new.replace("_average_rank", "_avg_rank_high_is_deprived")
+        ren[c] = f"{new}_rank_1_most_deprived" if base is not None else new
+    out = wide.rename(columns=ren)
+    first = [c for c in ("area_id", "name", "imd_decile") if c in out.columns]
+    return out[first + [c for c in out.columns if c not in first]]
 
 
 def _flatten(frame: pd.DataFrame) -> pd.DataFrame:

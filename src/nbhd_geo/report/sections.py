@@ -250,24 +250,43 @@ class Deprivation:
     lsoa_deciles: pd.Series         # LSOA code -> IMD decile
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    need_label: str = "IMD average score"  # the measure behind the deciles and the ranking
 
 
 def national_decile(values: np.ndarray, national: np.ndarray, n: int, *,
-                    higher_is_more: bool = True) -> np.ndarray:
-    """Decile (1 = most deprived 10 %) of each value among England's LSOA values.
+                    higher_is_more: bool = True,
+                    national_rank: np.ndarray | None = None) -> np.ndarray:
+    """Decile (1 = most deprived 10 %) of each value among England's LSOAs.
+
+    ``higher_is_more``: ``values`` are scores (higher = more deprived) placed among the
+    LSOAs' ``national`` scores; with ``national_rank`` (each of those LSOAs' rank in
+    England, 1 = most deprived) the equivalent rank is read off the known LSOAs, so a
+    table holding only some of England's LSOAs still gives national deciles. Otherwise
+    ``values`` are average ranks with MHCLG's convention (N + 1 − rank: higher = more
+    deprived).
 
     Examples
     --------
     >>> national_decile(np.array([95.0, 5.0]), np.arange(100.0), 100).tolist()
     [1, 10]
+    >>> national_decile(np.array([99.0]), np.array([10.0, 50.0]), 100,
+    ...                 national_rank=np.array([90.0, 5.0])).tolist()
+    [1]
+    >>> national_decile(np.array([95.0]), np.arange(100.0), 100, higher_is_more=False).tolist()
+    [1]
     """
-    nat = np.sort(national.astype(float))
-    if higher_is_more:
-        rank = len(nat) - np.searchsorted(nat, values, side="right") + 1
+    vals = np.asarray(values, dtype=float)
+    if higher_is_more and national_rank is not None and len(national) < n:
+        order = np.argsort(national.astype(float), kind="stable")
+        rank = np.interp(vals, national.astype(float)[order],
+                         np.asarray(national_rank, dtype=float)[order])
+    elif higher_is_more:
+        nat = np.sort(national.astype(float))
+        rank = len(nat) - np.searchsorted(nat, vals, side="right") + 1
     else:
-        rank = values.astype(float)
+        rank = n + 1 - vals
     dec = np.ceil(rank * 10 / n).clip(1, 10)
-    return np.where(np.isnan(values), 0, dec).astype(int)
+    return np.where(np.isnan(vals), 0, dec).astype(int)
 
 
 def deprivation_tables(
@@ -303,13 +322,14 @@ def deprivation_tables(
     national = imd.long[imd.long["domain"] == "imd"]
     if need == "imd_average_score":
         dec = national_decile(wide[need].to_numpy(float), national["score"].to_numpy(float),
-                              imd.n)
+                              imd.n, national_rank=national["rank"].to_numpy(float))
     else:
         dec = national_decile(wide[need].to_numpy(float), national["rank"].to_numpy(float),
                               imd.n, higher_is_more=False)
     per_area = pd.DataFrame({
         "decile": pd.Series(dec, index=wide.index).replace(0, np.nan),
         "score": wide.get("imd_average_score", pd.Series(np.nan, index=wide.index)),
+        "need": wide[need].astype(float),
         "share_most_deprived": wide.get("imd_proportion_most_deprived_10pct",
                                         pd.Series(np.nan, index=wide.index)),
         "population": wide.get("population", pd.Series(np.nan, index=wide.index)),
@@ -337,4 +357,6 @@ def deprivation_tables(
             f"neighbourhood and the rest by population weighted 1 + {gradient:g}·need "
             "(need scaled 0 = least deprived to 1 = most deprived).")
     lsoa_dec = national.set_index("lsoa_code")["decile"]
-    return Deprivation(per_area, alloc_out, lsoa_dec, tables, notes)
+    return Deprivation(per_area, alloc_out, lsoa_dec, tables, notes,
+                       "IMD average score" if need == "imd_average_score"
+                       else "IMD average rank (higher = more deprived)")
