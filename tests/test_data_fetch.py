@@ -742,3 +742,125 @@ def test_report_without_layers_or_geography_says_how(tmp_path):
                            str(tmp_path / "o")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "--geography" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- hostile servers
+
+_MEASURE = """
+import json, os, resource, sys, time
+from nbhd_geo.cli.fetch import fetch_cmd
+t0 = time.monotonic()
+try:
+    fetch_cmd.main(args=sys.argv[1:], prog_name="nbhd-geo fetch", standalone_mode=True)
+    code = 0
+except SystemExit as e:
+    code = e.code if isinstance(e.code, int) else 1
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+with open(os.environ["MEASURE_OUT"], "w") as fh:
+    json.dump({"code": code, "peak_mb": peak, "seconds": time.monotonic() - t0}, fh)
+"""
+IMD_FILE = "File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv"
+HOSTILE_FIGURES: dict[str, dict] = {}
+
+
+def _measured(args, tmp_path):
+    """Run `nbhd-geo fetch ARGS` in a fresh process; exit code, peak RSS (MiB), seconds."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "measure.json"
+    env = dict(os.environ, MEASURE_OUT=str(out))
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, *args], capture_output=True,
+                          text=True, timeout=300, env=env)
+    res = json.loads(out.read_text())
+    res["stderr"] = proc.stderr + proc.stdout
+    return res
+
+
+def _cache_is_clean(cache: Path) -> None:
+    """Nothing unverified: no partial or temporary file; every file has a verified digest;
+    no cached JSON is an error, an empty listing or unreadable."""
+    import json
+
+    if not cache.exists():
+        return
+    left = [p.name for p in cache.rglob("*") if p.suffix in (".part", ".tmp")]
+    assert not left, left
+    for p in (cache / "files").glob("*") if (cache / "files").exists() else []:
+        if p.suffix == ".json":
+            continue
+        meta = json.loads(p.with_name(p.name + ".json").read_text())
+        assert meta["verified"] is True
+        assert meta["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
+    for p in (cache / "json").glob("*.json") if (cache / "json").exists() else []:
+        body = json.loads(p.read_text())["body"]
+        assert not (isinstance(body, dict) and ("error" in body or body.get("services") == []))
+
+
+HOSTILE = [
+    # (case, fault path, kind, times, fetch args, expected exit, expected message)
+    ("endless listing", "/arcgis/rest/services$", "endless", 9, "district", 2, "passed 128 MiB"),
+    ("gzip listing bomb", "/arcgis/rest/services$", "gzip_bomb", 9, "district", 2,
+     "passed 128 MiB"),
+    ("always exceededTransferLimit", f"/arcgis/rest/services/{LSOA_SVC}/", "always_exceeded",
+     99, "district", 2, "still says there is more after 5 pages"),
+    ("JSON nested 200,000 deep", f"/arcgis/rest/services/{LOOKUP25}/FeatureServer/0/query",
+     "deep_json", 9, "district", 2, "nested too deeply"),
+    ('"features": [1, "x"]', f"/arcgis/rest/services/{LSOA_SVC}/FeatureServer/0/query",
+     "bad_features", 9, "district", 2, "feature 0 is int, not an object"),
+    ("rings of strings", f"/arcgis/rest/services/{LSOA_SVC}/FeatureServer/0/query",
+     "string_rings", 9, "district", 2, "features that cannot be read"),
+    ("ArcGIS error 500 in HTTP 200, twice", f"/arcgis/rest/services/{LOOKUP25}/", "error500",
+     2, "district", 0, ""),
+    ("HTTP 429 on the listing, twice", "/arcgis/rest/services$", "429", 2, "district", 0, ""),
+    ("endless IMD body", f"/static/{IMD_FILE}", "endless", 9, "imd2025", 2,
+     "passed 64 MiB"),
+    ("IMD gzip bomb", f"/static/{IMD_FILE}", "gzip_bomb", 9, "imd2025", 2,
+     "passed 512 MiB after decoding"),
+    ("census zip bomb (3 GiB)", "/static/census2021-ts001.zip", "zip_bomb", 9,
+     "census2021_ts001", 2, "would inflate to 3,072 MiB"),
+    ("IMD cut short, no Content-Length", f"/static/{IMD_FILE}", "cut_nolength", 1, "imd2025",
+     0, ""),
+    ("wrong 206 on resume", f"/static/{IMD_FILE}", "bad206", 2, "imd2025", 0, ""),
+    ("HTML error page as the IMD file", f"/static/{IMD_FILE}", "html", 1, "imd2025", 0, ""),
+    ("gzip-encoded IMD file", f"/static/{IMD_FILE}", "gzip", 1, "imd2025", 0, ""),
+]
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[c[0] for c in HOSTILE])
+def test_hostile_downloads_end_in_0_or_2_bounded_and_leave_nothing_unverified(
+        case, fake, tmp_path):
+    name, prefix, kind, times, target, code, message = case
+    if kind in ("bad_features", "string_rings", "deep_json"):  # pages, not the count query
+        fake.fault(prefix, kind, times=times, when={"resultOffset": "0"})
+    elif kind == "error500":
+        fake.fault(prefix, "error", times=times, code=500, message="Internal error")
+    elif kind == "429":
+        fake.fault(prefix, "status", times=times, status=429, retry_after="1")
+    else:
+        fake.fault(prefix, kind, times=times)
+    cache = tmp_path / "cache"
+    retries = "3" if kind in ("bad206", "error500", "429") else "1"
+    common = ["--cache-dir", str(cache), "--base-url", fake.arcgis, "--static-url",
+              fake.static_url, "--retries", retries, "-q"]
+    if target == "district":
+        args = ["--district", HARTLEPOOL, "--out", str(tmp_path / "h.gpkg"), "--imd", "none",
+                "--population", "none", "--no-oa", "--no-msoa", *common]
+    else:
+        args = ["--dataset", target, *common] + (["--max-mb", "64"] if kind == "endless"
+                                                 else [])
+    res = _measured(args, tmp_path)
+    HOSTILE_FIGURES[name] = {k: res[k] for k in ("code", "peak_mb", "seconds")}
+    print(f"\n{name}: exit {res['code']}, peak {res['peak_mb']:.0f} MiB, "
+          f"{res['seconds']:.1f} s")
+    assert res["code"] == code, res["stderr"][-1500:]
+    assert res["peak_mb"] < 1536, res
+    assert "Traceback" not in res["stderr"]
+    if message:
+        assert message in res["stderr"], res["stderr"][-1500:]
+    _cache_is_clean(cache)
+    if code == 0 and target == "imd2025":
+        cached = [p for p in (cache / "files").iterdir() if p.name.endswith(IMD_FILE)]
+        assert len(cached) == 1 and cached[0].read_bytes() == fake.static[IMD_FILE]

@@ -163,7 +163,14 @@ def esri_geometry(geom: dict[str, Any] | None) -> Any:
     if not geom:
         return None
     if "rings" in geom:
-        rings = [np.asarray(r, dtype=float)[:, :2] for r in geom["rings"] if len(r) >= 4]
+        rings = []
+        for r in geom["rings"]:
+            ring = np.asarray(r, dtype=float)  # strings raise ValueError
+            if ring.ndim != 2 or ring.shape[1] < 2:
+                raise DataError("a ring is not a list of coordinate pairs",
+                                argument="geometry", fix="report it to the data's publisher")
+            if len(ring) >= 4:
+                rings.append(ring[:, :2])
         areas = [_ring_area(r) for r in rings]
         outers = [shapely.Polygon(r) for r, a in zip(rings, areas, strict=True) if a < 0]
         holes = [r for r, a in zip(rings, areas, strict=True) if a >= 0]

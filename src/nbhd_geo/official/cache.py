@@ -406,14 +406,20 @@ def fetch_file(
     part = path.with_name(path.name + ".part")
     sizes = [k.size for k in known if k.size]
     cap = max(sizes) if sizes and len(sizes) == len(known) and not sha256 else None
+    back = _http.Backoff(limits)
     try:
-        _download(url, part, limits=limits, progress=progress, size_cap=cap)
-        why = verify_file(part, limits=limits,
-                          kind=_kind(filename or Path(urlsplit(url).path).name))
-        if why:
-            raise DownloadError(f"the download is refused: {why}", argument=url,
-                                fix="retry later (the server sent an error page or a damaged "
-                                "file); if it persists, download it by hand and pass its path")
+        while True:  # a body that is complete but not the file (an error page) is retried
+            _download(url, part, limits=limits, progress=progress, size_cap=cap)
+            why = verify_file(part, limits=limits,
+                              kind=_kind(filename or Path(urlsplit(url).path).name))
+            if not why:
+                break
+            _discard(part)
+            if "inflate" in why or not back.wait(url, f"refused: {why}"):
+                raise DownloadError(
+                    f"the download is refused: {why}", argument=url,
+                    fix="retry later (the server sent an error page or a damaged file); if "
+                    "it persists, download it by hand and pass its path")
         digest, size = sha256_file(part), part.stat().st_size
         _check_digest(root, url, pin_key, digest, size, accepted, known)
         part.replace(path)
