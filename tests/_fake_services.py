@@ -206,6 +206,12 @@ class FakeServer:
         self.layers["WD_DEC_2025_UK_BGC_V4"].extent = {
             "xmin": -8_300_000, "ymin": 4_950_000, "xmax": -8_200_000, "ymax": 5_000_000,
             "spatialReference": {"wkid": 102100, "latestWkid": 3857}}
+        # Full resolution (BFC): the same polygons under the real BFC names.
+        polygons("Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BFC_V10", lsoa,
+                 {"LSOA21CD": "lsoa21_code", "LSOA21NM": "lsoa21_name"})
+        polygons("WD_DEC_2025_UK_BFC", wards, {"WD25CD": "ward22_code", "WD25NM": "ward22_name"})
+        polygons("LAD_MAY_2025_UK_BFC_V2", lad, {"LAD25CD": "ltla24_code",
+                                                 "LAD25NM": "ltla24_name"})
         polygons("Middle_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V3", msoa,
                  {"MSOA21CD": "msoa21_code", "MSOA21NM": "msoa21_name"})
         for name, yy, case in (
@@ -419,7 +425,13 @@ class FakeServer:
             self._send(h, 404, b"Not Found", "text/plain")
             return
         ctype = "application/octet-stream"
-        m = re.fullmatch(r"bytes=(\d+)-", rng or "")
+        m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng or "")
+        if m and self.range_support and m.group(2):  # a first slice, e.g. bytes=0-1023
+            start, end = int(m.group(1)), min(int(m.group(2)), len(body) - 1)
+            record["status"] = 206
+            self._send(h, 206, body[start:end + 1], ctype,
+                       {"Content-Range": f"bytes {start}-{end}/{len(body)}"})
+            return
         if m and self.range_support:
             start = int(m.group(1))
             if start >= len(body):

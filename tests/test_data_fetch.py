@@ -864,3 +864,116 @@ def test_hostile_downloads_end_in_0_or_2_bounded_and_leave_nothing_unverified(
     if code == 0 and target == "imd2025":
         cached = [p for p in (cache / "files").iterdir() if p.name.endswith(IMD_FILE)]
         assert len(cached) == 1 and cached[0].read_bytes() == fake.static[IMD_FILE]
+
+
+# --------------------------------------------------------------------------- completeness, BFC
+
+def test_ward_codes_missing_from_the_newest_service_fall_back_then_refuse(fake, tmp_path):
+    dec = fake.layers[WARDS25]
+    lk = fake.layers[LOOKUP25].frame
+    code = sorted(lk.loc[lk["LAD25CD"] == HARTLEPOOL, "WD25CD"])[0]
+    keep = dec.frame["wd25cd"] != code
+    full = (dec.frame, dec.geoms)
+    dec.frame, dec.geoms = dec.frame[keep].reset_index(drop=True), \
+        [g for g, k in zip(dec.geoms, keep, strict=True) if k]
+    try:
+        geo = fetch_geography(HARTLEPOOL, imd=None, population=None, layers=(),
+                              options=_o(fake, tmp_path / "a"))
+        v = geo.vintages.set_index("layer")
+        # December 2025 lacks a ward of the lookup: May 2025 (V2), the same year, is used.
+        assert v.at["wards", "service"] == "WD_MAY_2025_UK_BGC_V2"
+        assert code in set(geo["wards"]["ward_code"]) and len(geo["wards"]) == 12
+        for name in ("WD_MAY_2025_UK_BGC_V2", "WD_MAY_2025_UK_BGC"):
+            lay = fake.layers[name]
+            lay.frame = lay.frame[lay.frame["WD25CD"] != code].reset_index(drop=True)
+            lay.geoms = lay.geoms[:len(lay.frame)]
+        with pytest.raises(VintageError) as err:
+            fetch_geography(HARTLEPOOL, imd=None, population=None, layers=(),
+                            options=_o(fake, tmp_path / "b"))
+        assert "1 wards code(s) of the lookup have no boundary of 2025" in str(err.value)
+        assert code in str(err.value) and "ward_year=" in str(err.value)
+    finally:
+        dec.frame, dec.geoms = full
+        fake.layers.clear()
+        fake._build(shared_path())
+
+
+def test_every_lsoa_needs_population_and_imd(fake, tmp_path):
+    census = tmp_path / "census.csv"
+    pop = pd.DataFrame({"lsoa21_code": fake.layers[LOOKUP25].frame["LSOA21CD"],
+                        "usual_residents_total": 1500})
+    pop.iloc[3:].to_csv(census, index=False)  # three LSOAs left out
+    with pytest.raises(data.DataError) as err:
+        fetch_geography(HARTLEPOOL, imd=None, population=str(census), layers=(),
+                        options=_o(fake, tmp_path))
+    assert "3 LSOA(s) have no census population" in str(err.value)
+    assert pop["lsoa21_code"].iloc[0] in str(err.value)
+    imd = tmp_path / "imd.csv"
+    full = pd.read_csv(__import__("io").BytesIO(fake.static[IMD_FILE]), dtype=str)
+    hp = set(fake.layers[LOOKUP25].frame.loc[
+        fake.layers[LOOKUP25].frame["LAD25CD"] == HARTLEPOOL, "LSOA21CD"])
+    gone = sorted(hp)[0]
+    full[full["LSOA code (2021)"] != gone].to_csv(imd, index=False)
+    with pytest.raises(NbhdGeoError) as err:
+        fetch_geography(HARTLEPOOL, imd=str(imd), population=None, layers=(),
+                        options=_o(fake, tmp_path))
+    assert "1 of 57 codes are not in the IoD2025 table" in str(err.value)
+    assert gone in str(err.value)
+
+
+def test_full_resolution_boundaries(fake, tmp_path):
+    geo = fetch_geography(HARTLEPOOL, resolution="BFC", imd=None, population=None,
+                          layers=(), options=_o(fake, tmp_path))
+    v = geo.vintages.set_index("layer")
+    assert v.at["lsoa21", "service"] == \
+        "Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BFC_V10"
+    assert v.at["wards", "service"] == "WD_DEC_2025_UK_BFC"
+    assert v.at["lad", "service"] == "LAD_MAY_2025_UK_BFC_V2"
+    assert len(geo["lsoa21"]) == 57 and len(geo["wards"]) == 12
+    with pytest.raises(InputError, match="unknown resolution 'XYZ'"):
+        fetch_geography(HARTLEPOOL, resolution="XYZ", options=_o(fake, tmp_path))
+    res = CliRunner().invoke(fetch_cmd, ["--district", HARTLEPOOL, "--out",
+                                         str(tmp_path / "f.gpkg"), "--resolution", "bfc",
+                                         "--imd", "none", "--population", "none", "--no-oa",
+                                         "--no-msoa", "--cache-dir", str(tmp_path),
+                                         "--base-url", fake.arcgis, "-q"])
+    assert res.exit_code == 0 and "WD_DEC_2025_UK_BFC" in res.output
+
+
+def test_offline_refuses_what_is_not_verified(fake, tmp_path):
+    url = f"{fake.static_url}/census2021-ts001.zip"
+    path = fetch_file(url, cache_dir=tmp_path, **FAST)
+    meta = path.with_name(path.name + ".json")
+    assert fetch_file(url, cache_dir=tmp_path, offline=True) == path
+    meta.unlink()  # a file without its verified record (e.g. copied in by hand)
+    with pytest.raises(OfflineError, match="is not verified"):
+        fetch_file(url, cache_dir=tmp_path, offline=True)
+
+
+def test_check_resolves_today_against_the_stand_in(fake, tmp_path):
+    res = CliRunner().invoke(fetch_cmd, ["--check", "--base-url", fake.arcgis,
+                                         "--static-url", fake.static_url, "--retries", "0",
+                                         "-q"])
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert f"ok   vintage            {LOOKUP25}, {WARDS25}, {LAD25}" in out
+    assert "2026: ward boundaries but no LSOA->ward lookup" in out
+    assert f"ok   lsoa21             {LSOA_SVC}" in out
+    assert "warn oa21" in out  # no OA service here: not required
+    assert f"ok   imd2025            {fake.static_url}/{IMD_FILE}" in out
+    assert f"HTTP 206, {len(fake.static[IMD_FILE])} bytes" in out
+    assert "every required source resolves" in out
+    assert all(r["range"] == "bytes=0-1023" for r in fake.requests
+               if r["path"].startswith("/static/"))
+    # A file that is gone, and the listing down: FAIL, exit 2; pinned names still tried.
+    fake.fault("/arcgis/rest/services$", "status", times=9, status=503, retry_after="0")
+    fake.fault(f"/static/{IMD_FILE}", "html", times=9)
+    res = CliRunner().invoke(fetch_cmd, ["--check", "--base-url", fake.arcgis,
+                                         "--static-url", fake.static_url, "--retries", "0",
+                                         "-q"])
+    assert res.exit_code == 2
+    assert "warn listing" in res.output and "pinned service names are tried" in res.output
+    assert f"ok   vintage            {LOOKUP25}" in res.output
+    assert "FAIL imd2025" in res.output and "an HTML page, not the file" in res.output
+    assert "error: --check: 1 required source(s) do not resolve today (ids: 'imd2025')" in \
+        res.output
