@@ -2,8 +2,15 @@
 
 Built from ../shared/data (never copied into the repository):
 
-* ``/arcgis/rest/services?f=json`` — a services directory listing several vintages
-  (wards 2022, 2024 and 2025, a BSC variant and unrelated services);
+* ``/arcgis/rest/services?f=json`` — a services directory listing today's real names in
+  both of ONS's styles and both year sets: lookups ``LSOA21_WD24_LAD24_EW_LU``,
+  ``LSOA21_WD25_LAD25_EW_LU`` and ``..._v2``; wards ``Wards_May_2024_Boundaries_UK_BGC``,
+  ``Wards_December_2024_Boundaries_UK_BGC``, ``WD_MAY_2025_UK_BGC`` and ``_V2``,
+  ``WD_DEC_2025_UK_BGC`` (lower-case fields ``wd25cd``), ``WD_MAY_2026_UK_BGC`` (no
+  2026 lookup yet); districts ``Local_Authority_Districts_December_2024_Boundaries_UK_BGC``,
+  ``LAD_MAY_2025_UK_BGC_V2``, ``LAD_DEC_2025_UK_BGC`` (lower case); and decoys: a
+  newer-looking ``WD_DEC_2025_UK_BGC_V3`` with 2024 fields, ``WD_DEC_2025_UK_BGC_V4``
+  whose extent is in New York, a BSC variant and unrelated services;
 * ``/arcgis/rest/services/<name>/FeatureServer/0?f=json`` — layer descriptions;
 * ``.../FeatureServer/0/query`` — Esri JSON (``f=json``) or GeoJSON (``f=geojson``) pages
   honouring ``where`` (``1=1``, ``F='x'``, ``F IN (...)``), an envelope ``geometry``
@@ -16,7 +23,12 @@ Built from ../shared/data (never copied into the repository):
   support (206) unless turned off.
 
 Faults are queued per path prefix (``server.fault(prefix, kind, ...)``): HTTP 429/503
-with ``Retry-After``, a truncated body, an ArcGIS error body, a wrong page count.
+with ``Retry-After``, a truncated body, an ArcGIS error body (``code=500`` for a
+transient one), a wrong page count, and hostile answers: an empty listing, an HTML
+error page, an endless body, a gzip bomb, a zip bomb, a body cut short without
+``Content-Length``, a wrong 206, JSON nested 200,000 deep, features that are not
+objects, rings of strings, a server always saying ``exceededTransferLimit``, a
+correctly gzip-encoded file, and re-issued bytes.
 Every request is logged in ``server.requests`` so tests can count downloads.
 
 The ward layers of 2024 and 2025 reuse the 2022 ward polygons relabelled (the codes of
@@ -26,11 +38,13 @@ OA service is published. MSOAs are served for the districts and their neighbours
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
 import threading
 import zipfile
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,6 +70,7 @@ class Layer:
     frame: pd.DataFrame  # attributes, first column the object id "FID"
     geoms: list[Any] | None  # shapely in EPSG:27700, or None for tables
     max_records: int = PAGE
+    extent: dict[str, Any] | None = None
 
     def info(self) -> dict[str, Any]:
         def ftype(c: str) -> str:
@@ -63,8 +78,14 @@ class Layer:
                 return "esriFieldTypeOID"
             return ("esriFieldTypeDouble" if pd.api.types.is_float_dtype(self.frame[c])
                     else "esriFieldTypeString")
+        extent = self.extent
+        if extent is None and self.geoms:
+            x0, y0, x1, y1 = shapely.GeometryCollection(self.geoms).bounds
+            extent = {"xmin": x0, "ymin": y0, "xmax": x1, "ymax": y1,
+                      "spatialReference": {"wkid": 27700, "latestWkid": 27700}}
         return {
             "currentVersion": 11.3, "id": 0, "name": self.name,
+            **({"extent": extent} if extent else {}),
             "type": "Feature Layer" if self.geoms is not None else "Table",
             "geometryType": "esriGeometryPolygon" if self.geoms is not None else None,
             "objectIdField": "FID", "maxRecordCount": self.max_records,
@@ -80,6 +101,7 @@ class Fault:
     retry_after: str | None = "1"
     message: str = ""
     when: dict[str, str] | None = None  # only requests whose query has these values
+    code: int = 400
 
 
 def _esri(geom: Any) -> dict[str, Any]:
@@ -170,20 +192,43 @@ class FakeServer:
 
         polygons("Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V5", lsoa,
                  {"LSOA21CD": "lsoa21_code", "LSOA21NM": "lsoa21_name"})
-        for name, yy in (("Wards_May_2022_Boundaries_UK_BGC", "22"),
-                         ("Wards_December_2024_Boundaries_UK_BGC", "24"),
-                         ("Wards_May_2025_Boundaries_UK_BGC", "25")):
-            polygons(name, wards, {f"WD{yy}CD": "ward22_code", f"WD{yy}NM": "ward22_name"})
+        # Today's real names, both styles; the ward polygons of 2022 relabelled.
+        for name, yy, case in (("Wards_May_2024_Boundaries_UK_BGC", "24", str.upper),
+                               ("Wards_December_2024_Boundaries_UK_BGC", "24", str.upper),
+                               ("WD_MAY_2025_UK_BGC", "25", str.upper),
+                               ("WD_MAY_2025_UK_BGC_V2", "25", str.upper),
+                               ("WD_DEC_2025_UK_BGC", "25", str.lower),
+                               ("WD_MAY_2026_UK_BGC", "26", str.upper),
+                               ("WD_DEC_2025_UK_BGC_V3", "24", str.upper),  # decoy: fields
+                               ("WD_DEC_2025_UK_BGC_V4", "25", str.upper)):  # decoy: extent
+            polygons(name, wards, {case(f"WD{yy}CD"): "ward22_code",
+                                   case(f"WD{yy}NM"): "ward22_name"})
+        self.layers["WD_DEC_2025_UK_BGC_V4"].extent = {
+            "xmin": -8_300_000, "ymin": 4_950_000, "xmax": -8_200_000, "ymax": 5_000_000,
+            "spatialReference": {"wkid": 102100, "latestWkid": 3857}}
+        # Full resolution (BFC): the same polygons under the real BFC names.
+        polygons("Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BFC_V10", lsoa,
+                 {"LSOA21CD": "lsoa21_code", "LSOA21NM": "lsoa21_name"})
+        polygons("WD_DEC_2025_UK_BFC", wards, {"WD25CD": "ward22_code", "WD25NM": "ward22_name"})
+        polygons("LAD_MAY_2025_UK_BFC_V2", lad, {"LAD25CD": "ltla24_code",
+                                                 "LAD25NM": "ltla24_name"})
         polygons("Middle_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V3", msoa,
                  {"MSOA21CD": "msoa21_code", "MSOA21NM": "msoa21_name"})
-        polygons("Local_Authority_Districts_December_2024_Boundaries_UK_BGC", lad,
-                 {"LAD24CD": "ltla24_code", "LAD24NM": "ltla24_name"})
-        table = pd.DataFrame({"FID": range(1, len(lk) + 1), "LSOA21CD": lk["lsoa21_code"],
-                              "LSOA21NM": lk["lsoa21_name"], "WD24CD": lk["ward24_code"],
-                              "WD24NM": lk["ward24_name"], "LAD24CD": lk["ltla24_code"],
-                              "LAD24NM": lk["ltla24_name"]})
-        self.layers["LSOA21_WD24_LAD24_EW_LU"] = Layer("LSOA21_WD24_LAD24_EW_LU", table, None,
-                                                       max_records=1000)
+        for name, yy, case in (
+                ("Local_Authority_Districts_December_2024_Boundaries_UK_BGC", "24", str.upper),
+                ("LAD_MAY_2025_UK_BGC_V2", "25", str.upper),
+                ("LAD_DEC_2025_UK_BGC", "25", str.lower)):
+            polygons(name, lad, {case(f"LAD{yy}CD"): "ltla24_code",
+                                 case(f"LAD{yy}NM"): "ltla24_name"})
+        for name, yy in (("LSOA21_WD24_LAD24_EW_LU", "24"), ("LSOA21_WD25_LAD25_EW_LU", "25"),
+                         ("LSOA21_WD25_LAD25_EW_LU_v2", "25")):
+            table = pd.DataFrame({"FID": range(1, len(lk) + 1), "LSOA21CD": lk["lsoa21_code"],
+                                  "LSOA21NM": lk["lsoa21_name"],
+                                  f"WD{yy}CD": lk["ward24_code"],
+                                  f"WD{yy}NM": lk["ward24_name"],
+                                  f"LAD{yy}CD": lk["ltla24_code"],
+                                  f"LAD{yy}NM": lk["ltla24_name"]})
+            self.layers[name] = Layer(name, table, None, max_records=1000)
         l11 = pd.read_csv(ons / "lookup_lsoa11_lsoa21_ltla22.csv", dtype=str)
         l11 = pd.DataFrame({"FID": range(1, len(l11) + 1), "LSOA11CD": l11["lsoa11_code"],
                             "LSOA11NM": l11["lsoa11_name"], "LSOA21CD": l11["lsoa21_code"],
@@ -191,7 +236,8 @@ class FakeServer:
                             "LAD22CD": l11["ltla22_code"]})
         self.layers["LSOA11_LSOA21_LAD22_EW_LU_v5"] = Layer("LSOA11_LSOA21_LAD22_EW_LU_v5",
                                                             l11, None, max_records=2000)
-        self.extra_services = ["Wards_May_2025_Boundaries_UK_BSC",
+        self.extra_services = ["WD_DEC_2025_UK_BSC", "Wards_May_2025_Boundaries_UK_BSC",
+                               "WD_MAY_2025_UK_BGC_V2_view_centroids",
                                "Counties_and_Unitary_Authorities_December_2024_Boundaries_UK_BGC",
                                "Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V4"]
         self._build_static(shared)
@@ -231,6 +277,19 @@ class FakeServer:
         regs = regs.loc[:, [c for c in regs.columns if not c.startswith("Unnamed")]]
         self.static["gp-reg-pat-prac-lsoa-all.csv"] = regs.to_csv(index=False).encode()
         self.static["ePCN.xlsx"] = (shared / "nhs" / "ods-2020" / "ePCN_2020-04.xlsx").read_bytes()
+        # As published: registrations in a zip of three CSVs, ePCN.xlsx in a zip.
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            all_ = regs.to_csv(index=False)
+            zf.writestr("gp-reg-pat-prac-lsoa-female.csv", all_.replace(",ALL,", ",FEMALE,"))
+            zf.writestr("gp-reg-pat-prac-lsoa-all.csv", all_)
+            zf.writestr("gp-reg-pat-prac-lsoa-male.csv", all_.replace(",ALL,", ",MALE,"))
+        self.static["gp-reg-pat-prac-lsoa-male-female-Oct-25.zip"] = buf.getvalue()
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("ePCN.xlsx Specification.txt", "specification")
+            zf.writestr("ePCN.xlsx", self.static["ePCN.xlsx"])
+        self.static["ePCN.zip"] = buf.getvalue()
 
     # ----------------------------------------------------------------- control
     def fault(self, prefix: str, kind: str, times: int = 1, **kw: Any) -> None:
@@ -241,7 +300,9 @@ class FakeServer:
     def _take_fault(self, path: str, query: dict[str, str]) -> Fault | None:
         with self._lock:
             for prefix, queue in self.faults.items():
-                if not path.startswith(prefix) or not queue:
+                exact = prefix.endswith("$")  # "...$": this path only, not those under it
+                if not queue or (path.rstrip("/") != prefix[:-1] if exact
+                                 else not path.startswith(prefix)):
                     continue
                 when = queue[0].when or {}
                 if all(query.get(k) == v for k, v in when.items()):
@@ -279,6 +340,8 @@ class FakeServer:
                 server._handle(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # A client that stops reading a hostile body resets the connection: expected.
+        self.httpd.handle_error = lambda *args: None  # type: ignore[method-assign]
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
@@ -325,8 +388,14 @@ class FakeServer:
             self._send(h, fault.status, b'{"error": "busy"}', headers=headers)
             return
         if fault is not None and fault.kind == "error":
-            self._json(h, _error(400, fault.message or "Unable to complete operation.",
+            self._json(h, _error(fault.code, fault.message or "Unable to complete operation.",
                                  ["'where' parameter is invalid"]))
+            return
+        if fault is not None and fault.kind in HOSTILE:
+            try:
+                HOSTILE[fault.kind](self, h, path, query)
+            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+                h.close_connection = True
             return
         if path.startswith("/static/"):
             self._static(h, path[len("/static/"):], rng, fault, record)
@@ -356,7 +425,13 @@ class FakeServer:
             self._send(h, 404, b"Not Found", "text/plain")
             return
         ctype = "application/octet-stream"
-        m = re.fullmatch(r"bytes=(\d+)-", rng or "")
+        m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng or "")
+        if m and self.range_support and m.group(2):  # a first slice, e.g. bytes=0-1023
+            start, end = int(m.group(1)), min(int(m.group(2)), len(body) - 1)
+            record["status"] = 206
+            self._send(h, 206, body[start:end + 1], ctype,
+                       {"Content-Range": f"bytes {start}-{end}/{len(body)}"})
+            return
         if m and self.range_support:
             start = int(m.group(1))
             if start >= len(body):
@@ -364,14 +439,37 @@ class FakeServer:
                 self._send(h, 416, b"", ctype, {"Content-Range": f"bytes */{len(body)}"})
                 return
             record["status"] = 206
+            if fault is not None and fault.kind == "bad206":  # claims the rest, sends it all
+                self._send(h, 206, body, ctype,
+                           {"Content-Range": f"bytes 0-{len(body) - 1}/{len(body)}"})
+                return
             self._send(h, 206, body[start:], ctype,
                        {"Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}",
                         "Accept-Ranges": "bytes"},
                        truncate=fault is not None and fault.kind == "truncate")
             return
+        kind = fault.kind if fault is not None else ""
+        if kind == "gzip":  # correctly encoded: Content-Length counts the gzip bytes
+            self._send(h, 200, gzip.compress(body), ctype, {"Content-Encoding": "gzip"})
+            return
+        if kind == "reissue":  # the same table, other bytes (CRLF line ends)
+            self._send(h, 200, body.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"), ctype)
+            return
+        if kind == "cut_nolength":  # half the body, no Content-Length, then close
+            h.send_response(200)
+            h.send_header("Content-Type", ctype)
+            h.send_header("Connection", "close")
+            h.end_headers()
+            h.wfile.write(body[: len(body) // 2 + 7])
+            h.wfile.flush()
+            h.close_connection = True
+            return
+        if kind == "bad206" and m is None:  # truncated first, so that a Range follows
+            self._send(h, 200, body, ctype, {"Accept-Ranges": "bytes"}, truncate=True)
+            return
         self._send(h, 200, body, ctype,
                    {"Accept-Ranges": "bytes"} if self.range_support else None,
-                   truncate=fault is not None and fault.kind == "truncate")
+                   truncate=kind == "truncate")
 
     def _query(self, h: BaseHTTPRequestHandler, layer: Layer, q: dict[str, str],
                fault: Fault | None) -> None:
@@ -404,7 +502,7 @@ class FakeServer:
             idx = sorted(idx, key=lambda i: frame.at[i, order.split()[0]])
         offset = int(q.get("resultOffset", 0))
         size = min(int(q.get("resultRecordCount", layer.max_records)), layer.max_records)
-        page = idx[offset: offset + size]
+        page = idx[offset: offset + size] if kind != "always_exceeded" else idx[:size]
         exceeded = offset + len(page) < len(idx)
         fields = q.get("outFields", "*")
         cols = list(frame.columns) if fields == "*" else [c for c in fields.split(",")
@@ -414,6 +512,8 @@ class FakeServer:
         attrs = frame.loc[page, cols].to_dict("records")
         geo = layer.geoms is not None and q.get("returnGeometry", "true") == "true"
         fmt = q.get("f", "html")
+        if kind == "always_exceeded":
+            exceeded = True
         if fmt == "geojson":
             geoms = _to_4326([layer.geoms[i] for i in page]) if geo else [None] * len(page)
             body: dict[str, Any] = {
@@ -447,3 +547,124 @@ class FakeServer:
         if exceeded:
             body["exceededTransferLimit"] = True
         self._json(h, body)
+
+
+# --------------------------------------------------------------------------- hostile answers
+
+_ZEROS = 64 << 20
+
+
+def _stream_head(h: BaseHTTPRequestHandler, ctype: str,
+                 headers: dict[str, str] | None = None) -> None:
+    h.send_response(200)
+    h.send_header("Content-Type", ctype)
+    for k, v in (headers or {}).items():
+        h.send_header(k, v)
+    h.send_header("Connection", "close")
+    h.end_headers()
+    h.close_connection = True
+
+
+def _html(srv: FakeServer, h: BaseHTTPRequestHandler, path: str, q: dict[str, str]) -> None:
+    srv._send(h, 200, b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>"
+              b"<body><h1>Sorry, we are busy</h1></body></html>\n", "text/html")
+
+
+def _empty_listing(srv: FakeServer, h: BaseHTTPRequestHandler, path: str,
+                   q: dict[str, str]) -> None:
+    srv._json(h, {"currentVersion": 11.3, "folders": [], "services": []})
+
+
+def _endless(srv: FakeServer, h: BaseHTTPRequestHandler, path: str, q: dict[str, str]) -> None:
+    """A body that never ends (no Content-Length): JSON for services, CSV rows for files."""
+    if path.startswith("/static/"):
+        _stream_head(h, "text/csv")
+        h.wfile.write(b"LSOA code (2021),LSOA name (2021),Index of Multiple Deprivation\n")
+        row = b"E01000001,City of London 001A,1\n" * 2048
+    else:
+        _stream_head(h, "application/json")
+        h.wfile.write(b'{"services": [')
+        row = b'{"name": "WD_MAY_2025_UK_BGC_V2", "type": "FeatureServer"},' * 1024
+    while True:
+        h.wfile.write(row)
+
+
+def _gzip_member(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9)
+
+
+_BOMB_CACHE: dict[str, bytes] = {}
+
+
+def gzip_bomb(prefix: bytes, fill: bytes, total: int) -> bytes:
+    """Multi-member gzip: ``prefix`` then ``fill`` repeated to ``total`` bytes inflated."""
+    key = f"{prefix[:20]!r}{fill[:1]!r}{total}"
+    if key not in _BOMB_CACHE:
+        member = _gzip_member(fill * (_ZEROS // len(fill)))
+        _BOMB_CACHE[key] = _gzip_member(prefix) + member * (total // _ZEROS)
+    return _BOMB_CACHE[key]
+
+
+def zip_bomb(name: str, total: int) -> bytes:
+    """A zip whose one member (correctly described) inflates to ``total`` zero bytes."""
+    import struct
+
+    key = f"zip{name}{total}"
+    if key in _BOMB_CACHE:
+        return _BOMB_CACHE[key]
+    chunk = bytes(_ZEROS)
+    n = total // _ZEROS
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
+    again = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
+    data = first + again * (n - 1) + comp.flush(zlib.Z_FINISH)
+    crc = 0
+    for _ in range(n):
+        crc = zlib.crc32(chunk, crc)
+    size = n * _ZEROS
+    raw = name.encode()
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), size,
+                        len(raw), 0) + raw
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc,
+                          len(data), size, len(raw), 0, 0, 0, 0, 0, 0) + raw
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central),
+                      len(local) + len(data), 0)
+    _BOMB_CACHE[key] = local + data + central + end
+    return _BOMB_CACHE[key]
+
+
+def _gzip_bomb(srv: FakeServer, h: BaseHTTPRequestHandler, path: str,
+               q: dict[str, str]) -> None:
+    """Correctly gzip-encoded (Content-Length right) but inflating to 3 GiB."""
+    if path.startswith("/static/"):
+        body = gzip_bomb(b"LSOA code (2021),x\n", b"0", 3 << 30)
+    else:
+        body = gzip_bomb(b'{"services": [', b" ", 3 << 30)
+    srv._send(h, 200, body, "application/octet-stream", {"Content-Encoding": "gzip"})
+
+
+def _zip_bomb(srv: FakeServer, h: BaseHTTPRequestHandler, path: str,
+              q: dict[str, str]) -> None:
+    srv._send(h, 200, zip_bomb("census2021-ts001-lsoa.csv", 3 << 30), "application/zip")
+
+
+def _deep_json(srv: FakeServer, h: BaseHTTPRequestHandler, path: str,
+               q: dict[str, str]) -> None:
+    srv._send(h, 200, b'{"features": ' + b"[" * 200_000 + b"]" * 200_000 + b"}")
+
+
+def _bad_features(srv: FakeServer, h: BaseHTTPRequestHandler, path: str,
+                  q: dict[str, str]) -> None:
+    srv._json(h, {"features": [1, "x"], "spatialReference": {"wkid": 27700}})
+
+
+def _string_rings(srv: FakeServer, h: BaseHTTPRequestHandler, path: str,
+                  q: dict[str, str]) -> None:
+    srv._json(h, {"spatialReference": {"wkid": 27700}, "features": [
+        {"attributes": {"FID": 1, "LSOA21CD": "E01011949"},
+         "geometry": {"rings": ["abc", "def"]}}]})
+
+
+HOSTILE = {"html": _html, "empty_listing": _empty_listing, "endless": _endless,
+           "gzip_bomb": _gzip_bomb, "zip_bomb": _zip_bomb, "deep_json": _deep_json,
+           "bad_features": _bad_features, "string_rings": _string_rings}

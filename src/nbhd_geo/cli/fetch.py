@@ -7,13 +7,14 @@ status 2; anything unexpected is one line and exit status 3 (``-v`` for the trac
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from nbhd_geo.cli._common import _friendly, _progress, _setup_logging
 from nbhd_geo.errors import InputError
 
 __all__ = ["fetch_cmd"]
-
 
 
 def _none(value: str | None) -> str | None:
@@ -26,6 +27,48 @@ def _extent(path: str) -> tuple[float, float, float, float]:
     data, _ = read_drawings(path)
     xmin, ymin, xmax, ymax = (float(v) for v in data.to_crs(27700).total_bounds)
     return xmin, ymin, xmax, ymax
+
+
+def _options(base_url: str | None, static_url: str | None, cache_dir: str | None,
+             offline: bool | None, accept: tuple[str, ...], retries: int | None,
+             max_mb: float | None, progress: bool) -> Any:
+    from nbhd_geo.official import FetchOptions, Limits
+
+    pairs = {}
+    for item in accept:
+        key, sep, digest = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"{item!r} is not KEY=SHA256", argument="--accept",
+                             fix="e.g. --accept imd2025=<the 64-hex digest the error printed>")
+        pairs[key.strip()] = digest.strip()
+    changes: dict[str, Any] = {}
+    if retries is not None:
+        changes["retries"] = retries
+    if max_mb is not None:
+        changes["max_bytes"] = int(max_mb * (1 << 20))
+    return FetchOptions(base_url=base_url, static_base_url=static_url, cache_dir=cache_dir,
+                        offline=offline, accept=pairs, progress=progress,
+                        limits=Limits().replace(**changes))
+
+
+def _check(opts: Any, resolution: str) -> None:
+    from nbhd_geo.official import DataError, check_sources
+
+    if opts.offline:
+        raise InputError("needs network access", argument="--check",
+                         fix="drop --offline / unset NBHD_GEO_OFFLINE")
+    table = check_sources(opts, resolution=resolution.upper())
+    for r in table.itertuples():
+        mark = "ok  " if r.status == "ok" else ("FAIL" if r.required else "warn")
+        click.echo(f"{mark} {r.item:<18} {r.uses}")
+        click.echo(f"     {'':<18} {r.detail}")
+    failed = table[(table["status"] != "ok") & table["required"]]
+    if len(failed):
+        raise DataError(f"{len(failed)} required source(s) do not resolve today",
+                        argument="--check", ids=list(failed["item"]),
+                        fix="see the lines marked FAIL; a moved service or file needs "
+                        "--base-url/--static-url, a new vintage, or an updated nbhd_geo")
+    click.echo("every required source resolves")
 
 
 @click.command("fetch")
@@ -58,6 +101,19 @@ def _extent(path: str) -> tuple[float, float, float, float]:
 @click.option("--static-url", default=None,
               help="Root for published files, fetched as <root>/<file name> "
               "(default NBHD_GEO_STATIC_URL, else each publisher's URL).")
+@click.option("--resolution", type=click.Choice(["BGC", "BFC"], case_sensitive=False),
+              default="BGC", show_default=True,
+              help="Boundaries generalised (BGC) or full resolution (BFC).")
+@click.option("--accept", "accept", multiple=True, metavar="KEY=SHA256",
+              help="Accept these bytes for a published file (a re-issue whose digest a "
+              "checksum error printed), e.g. --accept imd2025=<64 hex digits>.")
+@click.option("--retries", type=int, default=None,
+              help="Retries per request on 429/5xx/ArcGIS errors (default 6).")
+@click.option("--max-mb", type=float, default=None,
+              help="Largest download in MiB (default 1024).")
+@click.option("--check", "check", is_flag=True,
+              help="Live smoke test: which services and files resolve today and what a "
+              "default fetch would use; exit 2 if a required one fails.")
 @click.option("--list", "list_", is_flag=True, help="List the datasets and exit.")
 @click.option("--dataset", default=None,
               help="Fetch one dataset: a file name prints its cached path; an ONS product "
@@ -69,16 +125,23 @@ def fetch_cmd(district: str | None, extent_path: str | None, out: str | None,
               ward_year: int | None, imd: str, population: str, registrations: str | None,
               membership: str | None, convert_registrations: bool, no_oa: bool, no_msoa: bool,
               offline: bool | None, cache_dir: str | None, base_url: str | None,
-              static_url: str | None, list_: bool, dataset: str | None, verbose: int,
-              quiet: int) -> None:
+              static_url: str | None, resolution: str, accept: tuple[str, ...],
+              retries: int | None, max_mb: float | None, check: bool, list_: bool,
+              dataset: str | None, verbose: int, quiet: int) -> None:
     """Fetch official data (ONS, MHCLG, NHS) for a district into one GeoPackage.
 
     Example: ``nbhd-geo fetch --district E08000036 --out wakefield.gpkg``, then
     ``nbhd-geo report drawings.geojson --geography wakefield.gpkg --out report/``.
+    ``nbhd-geo fetch --check`` shows what resolves today.
     """
     from nbhd_geo import official as data
 
     quiet = _setup_logging(verbose, quiet)
+    opts = _options(base_url, static_url, cache_dir, offline, accept, retries, max_mb,
+                    _progress(quiet))
+    if check:
+        _check(opts, resolution)
+        return
     if list_:
         table = data.list_datasets()
         for row in table.itertuples():
@@ -87,13 +150,13 @@ def fetch_cmd(district: str | None, extent_path: str | None, out: str | None,
         return
     if dataset is not None:
         if dataset in data.STATIC:
-            path = data.fetch_static(dataset, base_url=static_url, cache_dir=cache_dir,
-                                     offline=offline, progress=_progress(quiet))
+            path = data.fetch_static(dataset, options=opts)
             click.echo(str(path))
             return
         if dataset in data.PRODUCTS:
-            client = data.ArcGISClient(base_url, cache_dir=cache_dir, offline=offline)
-            svc = client.resolve(dataset)
+            from nbhd_geo.official.geography import client_for
+
+            svc = client_for(opts).resolve(dataset)
             click.echo(f"{svc.describe()}\n{svc.url}")
             return
         raise InputError(f"unknown dataset {dataset!r}", argument="--dataset",
@@ -104,13 +167,12 @@ def fetch_cmd(district: str | None, extent_path: str | None, out: str | None,
     if (district is None) == (extent_path is None):
         raise InputError("give exactly one of --district and --extent", argument="--district",
                          fix="e.g. --district E08000036")
+    layers = [k for k, off in (("oa21", no_oa), ("msoa21", no_msoa)) if not off]
     geo = data.fetch_geography(
         district, bbox=_extent(extent_path) if extent_path else None, out=out,
-        ward_year=ward_year, include_oa=not no_oa, include_msoa=not no_msoa, imd=_none(imd),
+        ward_year=ward_year, resolution=resolution.upper(), layers=layers, imd=_none(imd),
         population=_none(population), registrations=registrations, membership=membership,
-        convert_registrations=convert_registrations, base_url=base_url,
-        static_base_url=static_url, cache_dir=cache_dir, offline=offline,
-        progress=_progress(quiet))
+        convert_registrations=convert_registrations, options=opts)
     for row in geo.vintages.itertuples():
         click.echo(f"  {row.layer:<14} {row.service} ({row.vintage}; {row.source})")
     for note in geo.notes:

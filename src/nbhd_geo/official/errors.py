@@ -25,6 +25,7 @@ __all__ = [
     "ServiceError",
     "ServiceNotFoundError",
     "CountMismatchError",
+    "LimitError",
 ]
 
 
@@ -34,6 +35,13 @@ class DataError(NbhdGeoError):
 
 class DownloadError(DataError):
     """A download failed (HTTP error, connection refused, truncated body, retries spent)."""
+
+
+class LimitError(DownloadError):
+    """A download passed one of its :class:`~nbhd_geo.official.Limits` (bytes, time, pages).
+
+    Never retried: the same server would send the same thing again.
+    """
 
 
 class OfflineError(DataError):

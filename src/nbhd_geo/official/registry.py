@@ -3,9 +3,13 @@
 Two kinds of dataset:
 
 * :class:`Product` — a family of ONS Open Geography Portal ArcGIS REST services, one
-  per vintage (``Wards_May_2025_Boundaries_UK_BGC``, ``Wards_December_2024_...``). The
-  newest is found in the services directory listing by the product's name pattern;
-  ``pinned`` lists known service names used when the listing cannot be read.
+  per vintage. ONS has named them in two styles: the long one up to 2024
+  (``Wards_December_2024_Boundaries_UK_BGC``) and a short one since 2025
+  (``WD_MAY_2025_UK_BGC_V2``, ``LAD_DEC_2025_UK_BGC``); both are matched, case
+  apart, with an optional ``_V<n>`` re-issue number (the highest wins). A name only
+  makes a service a *candidate*: :class:`~nbhd_geo.official.ArcGISClient` confirms it
+  by its fields and extent. ``pinned`` lists service names known to exist, used when
+  the listing cannot be read.
 * :class:`StaticFile` — a published file (gov.uk, NHS England, Nomis) with a fixed URL
   and, where the file never changes, a pinned SHA-256. Files without a stable URL
   (NHS monthly registrations) have ``url=None``: pass your own file or URL.
@@ -16,8 +20,12 @@ and ``NBHD_GEO_STATIC_URL`` makes every static file come from ``<base>/<filename
 
 Examples
 --------
->>> PRODUCTS["wards"].parse("Wards_May_2025_Boundaries_UK_BGC").year
-2025
+>>> PRODUCTS["wards"].parse("WD_MAY_2025_UK_BGC_V2")
+ServiceVersion(year=2025, month=5, version=2, name='WD_MAY_2025_UK_BGC_V2')
+>>> PRODUCTS["wards"].parse("Wards_December_2024_Boundaries_UK_BGC").label
+'December 2024'
+>>> PRODUCTS["wards"].parse("WD_MAY_2025_UK_BSC") is None
+True
 >>> PRODUCTS["lsoa21_ward_lad"].parse("LSOA21_WD24_LAD24_EW_LU").year
 2024
 >>> PRODUCTS["wards"].field("code", 2024)
@@ -32,6 +40,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import pandas as pd
+
+from nbhd_geo.official.cache import Known
 
 __all__ = [
     "ARCGIS_URL",
@@ -56,9 +66,10 @@ _ONS_ATTR = ("Source: Office for National Statistics licensed under the Open Gov
 _ONS_LU_ATTR = ("Source: Office for National Statistics licensed under the Open Government "
                 "Licence v.3.0")
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-     "October", "November", "December"], start=1)}
+_MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December"]
+_MONTHS = {m.lower(): i for i, m in enumerate(_MONTH_NAMES, start=1)} | {
+    m[:3].lower(): i for i, m in enumerate(_MONTH_NAMES, start=1)}
 
 
 @dataclass(frozen=True, order=True)
@@ -81,8 +92,9 @@ class ServiceVersion:
     @property
     def label(self) -> str:
         """Human-readable vintage, e.g. ``"May 2025"``."""
-        month = next((m for m, i in _MONTHS.items() if i == self.month), None)
-        return f"{month} {self.year}" if month and self.month else str(self.year)
+        if 1 <= self.month <= 12:
+            return f"{_MONTH_NAMES[self.month - 1]} {self.year}"
+        return str(self.year)
 
 
 @dataclass(frozen=True)
@@ -95,12 +107,13 @@ class Product:
         Short name (``"wards"``).
     title
         What it is.
-    pattern
-        Regular expression matching the service names; groups ``year`` (2 or 4
-        digits), optional ``month`` and ``ver``.
+    patterns
+        Regular expressions matching the service names (case-insensitive, whole
+        name); groups ``year`` (2 or 4 digits), optional ``month`` and ``ver``.
     fields
         Role -> field name template, ``{yy}`` standing for the two-digit year
-        (``{"code": "WD{yy}CD", "name": "WD{yy}NM"}``).
+        (``{"code": "WD{yy}CD", "name": "WD{yy}NM"}``). The roles in ``required``
+        must be fields of a service for it to be used.
     geometry
         False for lookup tables.
     pinned
@@ -113,23 +126,27 @@ class Product:
 
     key: str
     title: str
-    pattern: str
+    patterns: tuple[str, ...]
     fields: dict[str, str]
     geometry: bool
     pinned: tuple[str, ...]
     geography: str
     landing: str = "https://geoportal.statistics.gov.uk/"
     layer: int = 0
+    required: tuple[str, ...] = ("code",)
 
     def parse(self, name: str) -> ServiceVersion | None:
         """Return the vintage of service ``name``, or None when it is not of this product."""
-        m = re.fullmatch(self.pattern, name)
-        if not m:
+        for pattern in self.patterns:
+            m = re.fullmatch(pattern, name, flags=re.IGNORECASE)
+            if m:
+                break
+        else:
             return None
         groups = m.groupdict()
         year = int(groups["year"])
         year = year + 2000 if year < 100 else year
-        month = _MONTHS.get(groups.get("month") or "", 0)
+        month = _MONTHS.get((groups.get("month") or "").lower(), 0)
         ver = int(groups.get("ver") or 0)
         return ServiceVersion(year, month, ver, name)
 
@@ -159,9 +176,14 @@ class StaticFile:
         Default address; None when the publisher has no stable URL.
     filename
         Name under ``NBHD_GEO_STATIC_URL`` and in the cache.
-    sha256
-        Pinned digest where the file is fixed, else None (the digest of the first
-        download is recorded in the cache and checked on reuse).
+    known
+        The published versions (:class:`~nbhd_geo.official.cache.Known`: SHA-256 and
+        size) the project has checked; other bytes are refused with the fix. Empty
+        when no copy could be checked: the first digest downloaded is then pinned in
+        the cache (``pins.json``) and a different one later is refused until accepted
+        (``--accept KEY=SHA256``).
+    alternates
+        Other addresses the same file is published at (tried when the first is gone).
     vintage, geography
         E.g. ``"IoD2025"`` on ``"LSOA21"``.
     landing, publisher, attribution
@@ -177,80 +199,96 @@ class StaticFile:
     landing: str
     publisher: str
     attribution: str
-    sha256: str | None = None
+    known: tuple[Known, ...] = ()
+    alternates: tuple[str, ...] = ()
     licence: str = OGL
 
 
 _M = r"(?:(?P<month>January|April|May|July|December)_)?"
+_MS = r"(?:(?P<month>JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)_)?"
 _V = r"(?:_[vV](?P<ver>\d+))?"
 
 
-def _bnd(key: str, title: str, stem: str, code: str, name: str, pinned: tuple[str, ...],
-         geography: str, *, res: str = "BGC", tail: str = "_Boundaries_UK_") -> Product:
-    return Product(key, title, rf"{stem}_{_M}(?P<year>20\d\d){tail}{res}{_V}",
+def _bnd(key: str, title: str, stems: tuple[str, str], code: str, name: str,
+         pinned: tuple[str, ...], geography: str, *, res: str = "BGC",
+         area: str = "UK") -> Product:
+    long_area = {"UK": "_Boundaries_UK_", "EW": "_Boundaries_EW_",
+                 "EN": "_(?:Boundaries_)?EN_"}[area]
+    return Product(key, title, (rf"{stems[0]}_{_M}(?P<year>20\d\d){long_area}{res}{_V}",
+                                rf"{stems[1]}_{_MS}(?P<year>20\d\d)_{area}_{res}{_V}"),
                    {"code": code, "name": name}, True, pinned, geography)
 
 
+# Pinned names are services known to exist on the ONS portal (checked against public code
+# that queries them); the newest are in the short style ONS adopted in 2025.
+_WARDS_FULL = ("WD_DEC_2025_UK_BFC", "WD_MAY_2025_UK_BFC", "Wards_December_2024_Boundaries_UK_BFC")
+_LADS_FULL = ("LAD_MAY_2025_UK_BFC_V2", "Local_Authority_Districts_December_2024_Boundaries_UK_BFC")
+_WARDS = ("WD_DEC_2025_UK_BGC", "WD_MAY_2025_UK_BGC_V2",
+          "Wards_December_2024_Boundaries_UK_BGC", "Wards_May_2024_Boundaries_UK_BGC",
+          "Wards_December_2023_Boundaries_UK_BGC", "Wards_December_2022_Boundaries_UK_BGC")
+_LADS = ("LAD_DEC_2025_UK_BGC", "LAD_MAY_2025_UK_BGC_V2",
+         "Local_Authority_Districts_December_2024_Boundaries_UK_BGC",
+         "Local_Authority_Districts_May_2024_Boundaries_UK_BGC")
+_LOOKUP_FIELDS = {"lsoa": "LSOA21CD", "lsoa_name": "LSOA21NM", "ward": "WD{yy}CD",
+                  "ward_name": "WD{yy}NM", "lad": "LAD{yy}CD", "lad_name": "LAD{yy}NM"}
+
 PRODUCTS: dict[str, Product] = {p.key: p for p in [
     Product("oa21", "Output Areas (2021) boundaries, generalised (20 m) clipped",
-            rf"Output_Areas_{_M}(?P<year>2021)_(?:Boundaries_)?EW_BGC{_V}",
+            (rf"Output_Areas_{_M}(?P<year>2021)_(?:Boundaries_)?EW_BGC{_V}",
+             rf"OA_{_MS}(?P<year>2021)_EW_BGC{_V}"),
             {"code": "OA21CD"}, True, ("Output_Areas_2021_EW_BGC_V2",), "OA21"),
     Product("oa21_full", "Output Areas (2021) boundaries, full resolution clipped",
-            rf"Output_Areas_{_M}(?P<year>2021)_(?:Boundaries_)?EW_BFC{_V}",
+            (rf"Output_Areas_{_M}(?P<year>2021)_(?:Boundaries_)?EW_BFC{_V}",
+             rf"OA_{_MS}(?P<year>2021)_EW_BFC{_V}"),
             {"code": "OA21CD"}, True, ("Output_Areas_2021_EW_BFC_V8",), "OA21"),
     _bnd("lsoa21", "Lower layer Super Output Areas (2021) boundaries, generalised clipped",
-         "Lower_layer_Super_Output_Areas", "LSOA21CD", "LSOA21NM",
+         ("Lower_layer_Super_Output_Areas", "LSOA"), "LSOA21CD", "LSOA21NM",
          ("Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V5",), "LSOA21",
-         tail="_Boundaries_EW_"),
+         area="EW"),
     _bnd("lsoa21_full", "Lower layer Super Output Areas (2021) boundaries, full resolution",
-         "Lower_layer_Super_Output_Areas", "LSOA21CD", "LSOA21NM",
+         ("Lower_layer_Super_Output_Areas", "LSOA"), "LSOA21CD", "LSOA21NM",
          ("Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BFC_V10",), "LSOA21",
-         res="BFC", tail="_Boundaries_EW_"),
+         res="BFC", area="EW"),
     _bnd("msoa21", "Middle layer Super Output Areas (2021) boundaries, generalised clipped",
-         "Middle_layer_Super_Output_Areas", "MSOA21CD", "MSOA21NM",
+         ("Middle_layer_Super_Output_Areas", "MSOA"), "MSOA21CD", "MSOA21NM",
          ("Middle_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V3",), "MSOA21",
-         tail="_Boundaries_EW_"),
+         area="EW"),
     _bnd("msoa21_full", "Middle layer Super Output Areas (2021) boundaries, full resolution",
-         "Middle_layer_Super_Output_Areas", "MSOA21CD", "MSOA21NM",
+         ("Middle_layer_Super_Output_Areas", "MSOA"), "MSOA21CD", "MSOA21NM",
          ("Middle_layer_Super_Output_Areas_December_2021_Boundaries_EW_BFC_V7",), "MSOA21",
-         res="BFC", tail="_Boundaries_EW_"),
+         res="BFC", area="EW"),
     _bnd("wards", "Electoral wards boundaries, generalised clipped (each vintage from 2022)",
-         "Wards", "WD{yy}CD", "WD{yy}NM",
-         ("Wards_May_2025_Boundaries_UK_BGC", "Wards_December_2024_Boundaries_UK_BGC",
-          "Wards_May_2024_Boundaries_UK_BGC", "Wards_December_2023_Boundaries_UK_BGC",
-          "Wards_May_2023_Boundaries_UK_BGC", "Wards_December_2022_Boundaries_UK_BGC",
-          "Wards_May_2022_Boundaries_UK_BGC"), "WD"),
+         ("Wards", "WD"), "WD{yy}CD", "WD{yy}NM", _WARDS, "WD"),
     _bnd("wards_full", "Electoral wards boundaries, full resolution clipped",
-         "Wards", "WD{yy}CD", "WD{yy}NM",
-         ("Wards_May_2025_Boundaries_UK_BFC", "Wards_December_2024_Boundaries_UK_BFC"), "WD",
-         res="BFC"),
+         ("Wards", "WD"), "WD{yy}CD", "WD{yy}NM",
+         _WARDS_FULL, "WD", res="BFC"),
     _bnd("lad", "Local Authority Districts boundaries, generalised clipped",
-         "Local_Authority_Districts", "LAD{yy}CD", "LAD{yy}NM",
-         ("Local_Authority_Districts_May_2025_Boundaries_UK_BGC",
-          "Local_Authority_Districts_December_2024_Boundaries_UK_BGC",
-          "Local_Authority_Districts_May_2024_Boundaries_UK_BGC"), "LAD"),
+         ("Local_Authority_Districts", "LAD"), "LAD{yy}CD", "LAD{yy}NM", _LADS, "LAD"),
+    _bnd("lad_full", "Local Authority Districts boundaries, full resolution clipped",
+         ("Local_Authority_Districts", "LAD"), "LAD{yy}CD", "LAD{yy}NM",
+         _LADS_FULL, "LAD", res="BFC"),
     _bnd("icb", "Integrated Care Boards boundaries, generalised clipped",
-         "Integrated_Care_Boards", "ICB{yy}CD", "ICB{yy}NM",
-         ("Integrated_Care_Boards_April_2023_EN_BGC",), "ICB",
-         tail="_(?:Boundaries_)?EN_"),
+         ("Integrated_Care_Boards", "ICB"), "ICB{yy}CD", "ICB{yy}NM",
+         ("Integrated_Care_Boards_April_2023_EN_BGC",), "ICB", area="EN"),
     _bnd("sicbl", "Sub Integrated Care Board Locations boundaries, generalised clipped",
-         "Sub_ICB_Locations", "SICBL{yy}CD", "SICBL{yy}NM",
-         ("Sub_ICB_Locations_April_2023_EN_BGC",), "SICBL", tail="_(?:Boundaries_)?EN_"),
+         ("Sub_ICB_Locations", "SICBL"), "SICBL{yy}CD", "SICBL{yy}NM",
+         ("Sub_ICB_Locations_April_2023_EN_BGC",), "SICBL", area="EN"),
     Product("lsoa21_ward_lad", "Lookup LSOA (2021) -> electoral ward -> LAD (best fit)",
-            rf"LSOA21_WD(?P<year>\d\d)_LAD(?P=year)_EW_LU{_V}",
-            {"lsoa": "LSOA21CD", "lsoa_name": "LSOA21NM", "ward": "WD{yy}CD",
-             "ward_name": "WD{yy}NM", "lad": "LAD{yy}CD", "lad_name": "LAD{yy}NM"},
-            False, ("LSOA21_WD25_LAD25_EW_LU_v2", "LSOA21_WD24_LAD24_EW_LU"), "LSOA21"),
+            (rf"LSOA21_WD(?P<year>\d\d)_LAD(?P=year)_EW_LU{_V}",),
+            _LOOKUP_FIELDS, False, ("LSOA21_WD25_LAD25_EW_LU_v2", "LSOA21_WD24_LAD24_EW_LU"),
+            "LSOA21", required=("lsoa", "ward", "lad")),
     Product("lsoa21_icb", "Lookup LSOA (2021) -> sub-ICB location -> ICB -> LAD",
-            rf"LSOA21_SICBL(?P<year>\d\d)_ICB(?P=year)_LAD(?P=year)_EN_LU{_V}",
+            (rf"LSOA21_SICBL(?P<year>\d\d)_ICB(?P=year)_LAD(?P=year)_EN_LU{_V}",),
             {"lsoa": "LSOA21CD", "sicbl": "SICBL{yy}CD", "sicbl_name": "SICBL{yy}NM",
              "icb": "ICB{yy}CD", "icb_name": "ICB{yy}NM", "lad": "LAD{yy}CD"},
-            False, ("LSOA21_SICBL23_ICB23_LAD23_EN_LU",), "LSOA21"),
+            False, ("LSOA21_SICBL23_ICB23_LAD23_EN_LU",), "LSOA21",
+            required=("lsoa", "icb")),
     Product("lsoa11_lsoa21", "Lookup LSOA (2011) -> LSOA (2021) -> LAD (2022), exact fit",
-            rf"LSOA11_LSOA21_LAD(?P<year>22)_EW_LU{_V}",
+            (rf"LSOA11_LSOA21_LAD(?P<year>22)_EW_LU{_V}",),
             {"lsoa11": "LSOA11CD", "lsoa21": "LSOA21CD", "change": "CHGIND",
              "lad": "LAD22CD"},
-            False, ("LSOA11_LSOA21_LAD22_EW_LU_v5",), "LSOA11"),
+            False, ("LSOA11_LSOA21_LAD22_EW_LU_v5",), "LSOA11",
+            required=("lsoa11", "lsoa21", "change")),
 ]}
 
 _GOVUK = "https://assets.publishing.service.gov.uk"
@@ -266,7 +304,12 @@ STATIC: dict[str, StaticFile] = {s.key: s for s in [
         "File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv",
         "IoD2025", "LSOA21",
         "https://www.gov.uk/government/statistics/english-indices-of-deprivation-2025",
-        "MHCLG", _IOD_ATTR.format(y=2025)),
+        "MHCLG", _IOD_ATTR.format(y=2025),
+        # Public code downloads File 7 from two gov.uk media addresses; the second is
+        # tried when the first is gone. Their digests could not be checked when this
+        # was written (no network), so the first copy fetched is pinned in the cache.
+        alternates=(f"{_GOVUK}/media/691ded56d140bbbaa59a2a7d/"
+                    "File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv",)),
     StaticFile(
         "imd2019", "English Indices of Deprivation 2019, File 7: all ranks, scores, deciles "
         "and population denominators by LSOA (2011)",
@@ -285,7 +328,9 @@ STATIC: dict[str, StaticFile] = {s.key: s for s in [
         "Open Government Licence v3.0"),
     StaticFile(
         "gp_registrations", "Patients registered at a GP practice, by practice and LSOA "
-        "(NHS England, quarterly; LSOA 2011 codes before 2023, LSOA 2021 after)",
+        "(NHS England, quarterly zip gp-reg-pat-prac-lsoa-male-female-<Mon>-<YY>.zip with "
+        "all/male/female CSVs, the 'all' one is read; LSOA 2011 codes before 2023, LSOA "
+        "2021 after)",
         None, "gp-reg-pat-prac-lsoa-all.csv", "quarterly", "LSOA21",
         "https://digital.nhs.uk/data-and-information/publications/statistical/"
         "patients-registered-at-a-gp-practice", "NHS England",
@@ -293,7 +338,8 @@ STATIC: dict[str, StaticFile] = {s.key: s for s in [
         "Government Licence v3.0"),
     StaticFile(
         "epcn", "ODS ePCN: practices -> Primary Care Networks (current)",
-        "https://files.digital.nhs.uk/assets/ods/current/ePCN.zip", "ePCN.zip", "current",
+        "https://digital.nhs.uk/binaries/content/assets/website-assets/services/ods/"
+        "data-downloads-other-nhs-organisations/epcn.zip", "ePCN.zip", "current",
         "practice",
         "https://digital.nhs.uk/services/organisation-data-service/export-data-files/"
         "csv-downloads/gp-and-gp-practice-related-data", "NHS England (ODS)",
