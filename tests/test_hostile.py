@@ -9,6 +9,7 @@ connection, and ``socket.socket.connect`` is guarded in-process as well.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 import socket
@@ -342,7 +343,7 @@ def test_read_keep_column_override(tmp_path):
     columns = set(pyogrio.read_dataframe(out / "drawings.gpkg").columns)
     assert "age" in columns and "email" not in columns
     summary = (out / "read_summary.txt").read_text()
-    assert "dropped personal columns: email (column name suggests e-mail)" in summary
+    assert "columns left out (keep one with --keep-column NAME): email (column name suggests e-mail)" in summary
     assert "email" in result.stderr  # the read says what it dropped
 
 
@@ -526,3 +527,73 @@ def test_report_keeps_a_kept_column_and_drops_the_rest(tmp_path):
     for layer in ("drawings", "areas"):
         columns = set(pyogrio.read_dataframe(out / "layers.gpkg", layer=layer).columns)
         assert "age" in columns and not {"Your name", "email"} & columns, (layer, columns)
+
+
+# ------------------------------------------------------------------ names that could break the page
+
+PAGE_BREAKERS = ["Hollins <!--<script> Green", "Low </script><b>Moor", "Ash\u2028Vale",
+                 "Mill & <!-- --> Dale"]
+
+
+@pytest.fixture(scope="module")
+def page_breaker_report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("page_breakers")
+    grid = _grid(folder / "grid.gpkg")
+    rows = []
+    for k, name in enumerate(PAGE_BREAKERS):
+        for j in range(3):
+            x = 427_000 + 800 * k + 40 * j
+            rows.append({"drawing_id": f"{k}-{j}", "name": name,
+                         "geometry": shapely.box(x, 421_000, x + 700, 421_800)})
+    drawings = folder / "drawings.geojson"
+    gpd.GeoDataFrame(rows, crs=27700).to_file(drawings, driver="GeoJSON")
+    out = folder / "report"
+    proc = run("-q", "report", str(drawings), "--layer", f"grid={grid}",
+               "--layer-population", "grid=pop", "--name-col", "name", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def _script_bodies(html: str) -> list[str]:
+    return re.findall(r"<script[^>]*>(.*?)</script>", html, flags=re.DOTALL)
+
+
+def test_page_breaking_names_stay_inside_their_script(page_breaker_report):
+    html = (page_breaker_report / "index.html").read_text(encoding="utf-8")
+    bodies = _script_bodies(html)
+    assert len(bodies) == html.count("<script")  # every script ends where it should
+    layers = [b for b in bodies if b.startswith('{"type":"FeatureCollection"')]
+    assert layers
+    for body in bodies:
+        assert "<!--" not in body and "<script" not in body.lower()
+        assert "\u2028" not in body and "\u2029" not in body
+    names = {v for body in layers for f in json.loads(body)["features"]
+             for v in f["properties"].values() if isinstance(v, str)}
+    assert set(PAGE_BREAKERS) <= names  # read back exactly, once parsed as JSON
+
+
+@pytest.mark.browser
+def test_page_breaking_names_leave_the_map_and_scripts_running(page_breaker_report):
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("headless Chromium not installed (install Debian's chromium)")
+    pytest.importorskip("playwright", reason="playwright (test extra) not installed")
+    from playwright.sync_api import sync_playwright
+
+    html = (page_breaker_report / "index.html").read_text(encoding="utf-8")
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe,
+                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+        page.goto((page_breaker_report / "index.html").as_uri(), wait_until="load")
+        n_scripts = page.evaluate("document.scripts.length")
+        map_ready = page.evaluate("document.querySelector('#map.leaflet-container') !== null")
+        n_shapes = page.evaluate("document.querySelectorAll('#map path').length")
+        injected = page.evaluate("document.querySelectorAll('b').length")
+        browser.close()
+    assert problems == []
+    assert n_scripts == html.count("<script")
+    assert map_ready and n_shapes >= len(PAGE_BREAKERS)
+    assert injected == html.count("<b>")  # no element made from a name

@@ -42,7 +42,7 @@ from nbhd_geo.io.disclosure import suppress_small_counts
 from nbhd_geo.io.privacy import personal_column_reasons
 
 __all__ = ["write_csv", "neutralise_formulas", "publish_frame", "count_columns", "write_gpkg",
-           "staged_output", "check_output_folder", "escape_mathtext"]
+           "staged_output", "check_output_folder", "escape_mathtext", "json_for_html"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Count columns found by name: people (populations, patients) and drawers.
@@ -229,6 +229,31 @@ def write_gpkg(gdf: Any, path: str | Path, layer: str, *, counts: Iterable[str] 
 
 def _safe_layer(name: str) -> str:
     return re.sub(r"[^\w-]", "_", str(name))[:60] or "layer"
+
+
+_HTML_UNSAFE_IN_JSON = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                                       "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_for_html(text: str) -> str:
+    r"""Make JSON text safe to place inside a ``<script>`` element of an HTML page.
+
+    ``<``, ``>``, ``&``, U+2028 and U+2029 become ``\u`` escapes, which JSON reads as
+    the same characters, so no value can close the script (``</script``), open a
+    comment or a nested script (``<!--``, ``<script``: these make the HTML parser
+    swallow the end tag and every script after it) or end a JavaScript line. Outside
+    strings, JSON holds none of these characters, so the whole text can be escaped.
+
+    Examples
+    --------
+    >>> import json
+    >>> safe = json_for_html(json.dumps({"name": "Hollins <!--<script> Green"}))
+    >>> safe
+    '{"name": "Hollins \\u003c!--\\u003cscript\\u003e Green"}'
+    >>> json.loads(safe)["name"]
+    'Hollins <!--<script> Green'
+    """
+    return text.translate(_HTML_UNSAFE_IN_JSON)
 
 
 def escape_mathtext(text: Any) -> str:
