@@ -9,12 +9,14 @@ connection, and ``socket.socket.connect`` is guarded in-process as well.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -342,7 +344,7 @@ def test_read_keep_column_override(tmp_path):
     columns = set(pyogrio.read_dataframe(out / "drawings.gpkg").columns)
     assert "age" in columns and "email" not in columns
     summary = (out / "read_summary.txt").read_text()
-    assert "dropped personal columns: email (column name suggests e-mail)" in summary
+    assert "columns left out (keep one with --keep-column NAME): email (column name suggests e-mail)" in summary
     assert "email" in result.stderr  # the read says what it dropped
 
 
@@ -526,3 +528,205 @@ def test_report_keeps_a_kept_column_and_drops_the_rest(tmp_path):
     for layer in ("drawings", "areas"):
         columns = set(pyogrio.read_dataframe(out / "layers.gpkg", layer=layer).columns)
         assert "age" in columns and not {"Your name", "email"} & columns, (layer, columns)
+
+
+# ------------------------------------------------------------------ names that could break the page
+
+PAGE_BREAKERS = ["Hollins <!--<script> Green", "Low </script><b>Moor", "Ash\u2028Vale",
+                 "Mill & <!-- --> Dale"]
+
+
+@pytest.fixture(scope="module")
+def page_breaker_report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("page_breakers")
+    grid = _grid(folder / "grid.gpkg")
+    rows = []
+    for k, name in enumerate(PAGE_BREAKERS):
+        for j in range(3):
+            x = 427_000 + 800 * k + 40 * j
+            rows.append({"drawing_id": f"{k}-{j}", "name": name,
+                         "geometry": shapely.box(x, 421_000, x + 700, 421_800)})
+    drawings = folder / "drawings.geojson"
+    gpd.GeoDataFrame(rows, crs=27700).to_file(drawings, driver="GeoJSON")
+    out = folder / "report"
+    proc = run("-q", "report", str(drawings), "--layer", f"grid={grid}",
+               "--layer-population", "grid=pop", "--name-col", "name", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def _script_bodies(html: str) -> list[str]:
+    return re.findall(r"<script[^>]*>(.*?)</script>", html, flags=re.DOTALL)
+
+
+def test_page_breaking_names_stay_inside_their_script(page_breaker_report):
+    html = (page_breaker_report / "index.html").read_text(encoding="utf-8")
+    bodies = _script_bodies(html)
+    assert len(bodies) == html.count("<script")  # every script ends where it should
+    layers = [b for b in bodies if b.startswith('{"type":"FeatureCollection"')]
+    assert layers
+    for body in bodies:
+        assert "<!--" not in body and "<script" not in body.lower()
+        assert "\u2028" not in body and "\u2029" not in body
+    names = {v for body in layers for f in json.loads(body)["features"]
+             for v in f["properties"].values() if isinstance(v, str)}
+    assert set(PAGE_BREAKERS) <= names  # read back exactly, once parsed as JSON
+
+
+@pytest.mark.browser
+def test_page_breaking_names_leave_the_map_and_scripts_running(page_breaker_report):
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("headless Chromium not installed (install Debian's chromium)")
+    pytest.importorskip("playwright", reason="playwright (test extra) not installed")
+    from playwright.sync_api import sync_playwright
+
+    html = (page_breaker_report / "index.html").read_text(encoding="utf-8")
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe,
+                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+        page.goto((page_breaker_report / "index.html").as_uri(), wait_until="load")
+        n_scripts = page.evaluate("document.scripts.length")
+        map_ready = page.evaluate("document.querySelector('#map.leaflet-container') !== null")
+        n_shapes = page.evaluate("document.querySelectorAll('#map path').length")
+        injected = page.evaluate("document.querySelectorAll('b').length")
+        browser.close()
+    assert problems == []
+    assert n_scripts == html.count("<script")
+    assert map_ready and n_shapes >= len(PAGE_BREAKERS)
+    assert injected == html.count("<b>")  # no element made from a name
+
+
+# ------------------------------------------------------------------ one writer per output folder
+
+_HOLDER = """
+import sys, time, pathlib
+from nbhd_geo.io.publish import staged_output
+out, ready, seconds = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), float(sys.argv[3])
+with staged_output(out, overwrite=True) as stage:
+    (stage / "who.txt").write_text("holder")
+    ready.write_text("ready")
+    time.sleep(seconds)
+"""
+
+
+def _start_holder(out: Path, tmp_path: Path, seconds: float) -> subprocess.Popen[bytes]:
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(out), str(ready), str(seconds)])
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    return proc
+
+
+def _tiny_drawings(path: Path) -> Path:
+    gpd.GeoDataFrame({"drawing_id": ["a"]}, geometry=[shapely.box(430000, 420000, 430100,
+                                                                  420100)],
+                     crs=27700).to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_second_writer_to_the_same_out_stops_with_exit_2(tmp_path):
+    out = tmp_path / "out"
+    holder = _start_holder(out, tmp_path, seconds=30)
+    try:
+        started = time.monotonic()
+        proc = run("read", str(_tiny_drawings(tmp_path / "d.geojson")), "--out", str(out))
+        waited = time.monotonic() - started
+    finally:
+        holder.wait(timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "another nbhd-geo run is writing" in proc.stderr and "Traceback" not in proc.stderr
+    assert waited >= 5  # it waited for the lock before giving up
+    assert (out / "who.txt").read_text() == "holder"  # the first run's output, whole
+    assert not list(tmp_path.glob(".out.*"))  # lock and staging folders gone
+
+
+def test_run_killed_mid_write_keeps_the_old_output_and_is_cleaned_next_time(tmp_path):
+    out = tmp_path / "out"
+    with staged_output(out) as stage:
+        (stage / "who.txt").write_text("old")
+    holder = _start_holder(out, tmp_path, seconds=60)
+    holder.kill()  # SIGKILL: no cleanup of any kind
+    holder.wait(timeout=30)
+    assert (out / "who.txt").read_text() == "old"
+    assert list(tmp_path.glob(".out.partial-*"))  # what the killed run left
+    proc = run("read", str(_tiny_drawings(tmp_path / "d.geojson")), "--out", str(out),
+               "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "drawings.gpkg").exists() and not (out / "who.txt").exists()
+    assert not list(tmp_path.glob(".out.*"))
+
+
+def test_kill_between_two_renames_is_recovered_at_the_next_run(tmp_path):
+    # The state a run killed between "out -> .out.old-*" and ".partial -> out" leaves.
+    out = tmp_path / "out"
+    old = tmp_path / ".out.old-x1"
+    old.mkdir()
+    (old / "who.txt").write_text("old")
+    with pytest.raises(RuntimeError), staged_output(out, overwrite=True):
+        raise RuntimeError("the next run fails early")
+    assert (out / "who.txt").read_text() == "old"
+    assert not list(tmp_path.glob(".out.*"))
+
+
+def test_swap_leaves_a_complete_output_at_every_moment(tmp_path):
+    out = tmp_path / "out"
+    with staged_output(out) as stage:
+        (stage / "who.txt").write_text("0")
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                seen.append((out / "who.txt").read_text())
+            except FileNotFoundError:
+                seen.append("missing")
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for k in range(1, 40):
+            with staged_output(out, overwrite=True) as stage:
+                (stage / "who.txt").write_text(str(k))
+    finally:
+        stop.set()
+        watcher.join()
+    assert "missing" not in seen and len(seen) > 40
+    assert (out / "who.txt").read_text() == "39"
+
+
+def _encrypted_flag(zip_path: Path) -> None:
+    """Set the "encrypted" bit of every member, as a password-protected zip has."""
+    data = bytearray(zip_path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start != -1:
+            data[start + offset] |= 0x1
+            start = data.find(signature, start + 4)
+    zip_path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".kmz"])
+def test_encrypted_zip_is_a_clear_exit_2(tmp_path, suffix):
+    import zipfile
+
+    src = tmp_path / "shape"
+    src.mkdir()
+    gpd.GeoDataFrame({"drawing_id": ["a"]}, geometry=[shapely.box(-1.5, 53.6, -1.49, 53.61)],
+                     crs=4326).to_file(src / "d.shp")
+    path = tmp_path / f"locked{suffix}"
+    with zipfile.ZipFile(path, "w") as zf:
+        for member in sorted(src.iterdir()):
+            zf.write(member, member.name)
+    _encrypted_flag(path)
+    assert all(i.flag_bits & 0x1 for i in zipfile.ZipFile(path).infolist())
+    proc = run("-q", "read", str(path), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stderr
+    assert "encrypted (password-protected) zip" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and not (tmp_path / "out").exists()

@@ -124,7 +124,7 @@ def test_personal_columns_dropped(workshop):
     assert list(report.dropped_columns) == ["contributor_name", "contributor_email", "phone",
                                             "comments"]
     assert data.columns.tolist() == ["neighbourhood", "geometry"]
-    assert "dropped personal columns: contributor_name (column name suggests contributor)" in (
+    assert "columns left out (keep one with --keep-column NAME): contributor_name (column name suggests contributor)" in (
         report.summary()
     )
 
@@ -442,7 +442,11 @@ def test_kml_as_exported_by_web_maps(tmp_path):
     assert "description" in report.dropped_columns
     assert "Z coordinates dropped" in report.notes
     assert not shapely.has_z(data.geometry.values).any()
-    assert "kml_folder" in data.columns
+    # The folder names are typed by whoever made the map: left out unless kept.
+    assert "kml_folder" not in data.columns and "kml_folder" in report.dropped_columns
+    kept, _ = read_drawings(path, id_col="drawing_id", name_col="Name",
+                            keep_columns=["kml_folder"])
+    assert "kml_folder" in kept.columns
     only, _ = read_drawings(path, layer="Pins")
     assert len(only) == 0
 

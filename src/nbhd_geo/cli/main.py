@@ -86,7 +86,9 @@ def _reading_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Features outside Great Britain or with impossible coordinates: "
                           "stop with an error, or reject them and go on."),
         click.option("--keep-column", "keep_columns", multiple=True,
-                     help="Keep this column although it looks personal. Repeatable."),
+                     help="Keep this column of the drawings in the outputs (only the id, "
+                          "the name column and the geometry are kept otherwise); personal "
+                          "data inside it is still blanked out. Repeatable."),
         click.option("--overwrite", is_flag=True,
                      help="Replace a non-empty --out folder."),
         click.option("--max-features", type=int, default=None,
@@ -138,7 +140,7 @@ def _read_all_drawings(drawings: Sequence[str], *, name_col: str | None, id_col:
     log.info("read %d features: %d usable", len(report), len(data))
     for rep in reports:
         if rep.dropped_columns:
-            log.info("%s: dropped personal columns: %s (keep one with --keep-column NAME)",
+            log.info("%s: columns left out: %s (keep one with --keep-column NAME)",
                      rep.source, ", ".join(f"{c} ({r})" for c, r in rep.dropped_columns.items()))
     if len(data) == 0:
         said = report.loc[report["reason"].fillna("") != "", "reason"]
@@ -159,7 +161,8 @@ def pd_unique(values: Any) -> list[str]:
 @click.argument("drawings", nargs=-1, required=True)
 @click.option("--name-col", default=None, help="Column with the neighbourhood name.")
 @click.option("--id-col", default=None, help="Column with the drawing id.")
-@click.option("--keep-personal", is_flag=True, help="Keep columns that look like personal data.")
+@click.option("--keep-personal", is_flag=True,
+              help="Keep every column and id as read, unredacted (not for publishing).")
 @_reading_options
 @click.option("--out", required=True, type=click.Path(), help="Output folder.")
 @_common

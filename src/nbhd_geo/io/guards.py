@@ -207,6 +207,12 @@ def zip_members_size(path: Path, label: str, limits: Limits) -> list[str]:
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"is not a readable zip file ({exc})", argument=label,
                          fix="re-create the zip, or unzip it and pass the .shp") from None
+    locked = [i.filename for i in infos if i.flag_bits & 0x1]
+    if locked:
+        raise InputError(f"is an encrypted (password-protected) zip: {', '.join(locked[:5])}"
+                         f"{' …' if len(locked) > 5 else ''}", argument=label,
+                         fix="unzip it with its password and pass the files, or zip them "
+                             "again without a password")
     limits.check_bytes(sum(i.file_size for i in infos), label)
     return [i.filename for i in infos]
 

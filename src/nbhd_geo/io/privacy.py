@@ -24,12 +24,20 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import re
+import secrets
 from collections.abc import Iterable
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["personal_columns", "personal_column_reasons", "drop_personal", "nhs_number_valid"]
+__all__ = ["personal_columns", "personal_column_reasons", "drop_personal", "nhs_number_valid",
+           "allowlist_columns", "personal_value_kind", "redact_text", "redact_column",
+           "pseudonym", "pseudonym_key", "pseudonymise_ids", "NOT_USED"]
 
 # Tokens of a column name that mark it as personal. Column names are split on
 # non-letters and camelCase, lower-cased, then matched token by token; a few compound
@@ -314,3 +322,199 @@ def drop_personal(df: pd.DataFrame, *, keep: Iterable[str] = ()) -> pd.DataFrame
     ['nbhd']
     """
     return df.drop(columns=personal_columns(df, keep=keep))
+
+
+# ----------------------------------------------------------------------------- allowlist
+
+# Personal patterns found *inside* text, in any case: "near s1 4xy", "ring 07700 900123".
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_POSTCODE_ANYCASE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}"
+                               r"(?![A-Za-z0-9])")
+_PHONE_IN_TEXT = re.compile(r"(?<![\w+])(?:\+44\s?\(?0?\)?\s?|\(?0)\d{2,5}\)?[\s-]?\d{3,4}"
+                            r"[\s-]?\d{3,4}(?!\d)")
+_NHS_IN_TEXT = re.compile(r"(?<!\d)\d{3}[\s-]?\d{3}[\s-]?\d{4}(?!\d)")
+
+_REDACTIONS = (("e-mail address", _EMAIL_IN_TEXT, "[e-mail]"),
+               ("NHS number", _NHS_IN_TEXT, "[NHS number]"),
+               ("phone number", _PHONE_IN_TEXT, "[phone]"),
+               ("postcode", _POSTCODE_ANYCASE, "[postcode]"))
+
+NOT_USED = "not used by the analysis"
+
+
+def personal_value_kind(value: object) -> str | None:
+    """Tell what personal datum ``value`` holds anywhere in it, or None.
+
+    E-mail addresses, NHS numbers (Modulus 11 checked), UK phone numbers and postcodes
+    are found in any case and inside longer text.
+
+    Examples
+    --------
+    >>> personal_value_kind("near s1 4xy"), personal_value_kind("Belle Isle")
+    ('postcode', None)
+    >>> personal_value_kind("ring me 07700 900123"), personal_value_kind("JO@X.ORG")
+    ('phone number', 'e-mail address')
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value)
+    for what, pattern, _ in _REDACTIONS:
+        for match in pattern.finditer(text):
+            if what != "NHS number" or nhs_number_valid(match.group()):
+                return what
+    return None
+
+
+def redact_text(value: object) -> tuple[object, list[str]]:
+    """``value`` with e-mail addresses, NHS numbers, phones and postcodes blanked out.
+
+    Returns the redacted value (non-text values unchanged) and what was redacted.
+
+    Examples
+    --------
+    >>> redact_text("Hollins, near s1 4xy (call 07700 900123)")
+    ('Hollins, near [postcode] (call [phone])', ['phone number', 'postcode'])
+    """
+    if not isinstance(value, str):
+        return value, []
+    found: list[str] = []
+    text = value
+    for what, pattern, mark in _REDACTIONS:
+        def swap(match: re.Match[str], what: str = what, mark: str = mark) -> str:
+            if what == "NHS number" and not nhs_number_valid(match.group()):
+                return match.group()
+            found.append(what)
+            return mark
+        text = pattern.sub(swap, text)
+    return text, sorted(set(found))
+
+
+def redact_column(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Redact every text cell of ``values`` (:func:`redact_text`); say what was found.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out, found = redact_column(pd.Series(["a@b.org", "Eastmoor"]))
+    >>> out.tolist(), found
+    (['[e-mail]', 'Eastmoor'], ['e-mail address'])
+    """
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return values, []
+    found: set[str] = set()
+    out: dict[object, object] = {}
+    for v in values.dropna().unique():
+        new, what = redact_text(v)
+        if what:
+            out[v] = new
+            found.update(what)
+    if not out:
+        return values, []
+    redacted = [out.get(v, v) if isinstance(v, str) else v for v in values]
+    return pd.Series(redacted, index=values.index, name=values.name, dtype=object), sorted(found)
+
+
+def allowlist_columns(df: pd.DataFrame, allowed: Iterable[str]) -> tuple[pd.DataFrame,
+                                                                        dict[str, str]]:
+    """Keep only the ``allowed`` columns of ``df``; say why each other one was left out.
+
+    The reason names what the column *looks like* (from its name and content) when it
+    looks personal, else :data:`NOT_USED`. Reasons never quote a value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"nbhd": ["Eastmoor"], "e_mail": ["x"], "Telefonnummer": ["y"]})
+    >>> kept, left = allowlist_columns(df, ["nbhd"])
+    >>> kept.columns.tolist()
+    ['nbhd']
+    >>> left
+    {'e_mail': 'column name suggests e-mail', 'Telefonnummer': 'not used by the analysis'}
+    """
+    keep = set(allowed)
+    geometry = getattr(df, "_geometry_column_name", None)
+    if geometry is not None:
+        keep.add(geometry)
+    left: dict[str, str] = {}
+    for column in df.columns:
+        if column in keep:
+            continue
+        series = df[column]
+        reason = _name_reason(str(column))
+        if reason is None and isinstance(series, pd.Series) and len(series) <= 1_000_000:
+            reason = _content_reason(series)
+        left[str(column)] = reason or NOT_USED
+    return df.drop(columns=list(left)), left
+
+
+# ----------------------------------------------------------------------------- pseudonyms
+
+_KEY_ENV = "NBHD_GEO_PSEUDONYM_KEY"
+_KEY_FILE_ENV = "NBHD_GEO_PSEUDONYM_KEY_FILE"
+
+
+def pseudonym_key() -> bytes:
+    """Return the secret key of :func:`pseudonym`, kept outside every output folder.
+
+    Taken from the environment variable ``NBHD_GEO_PSEUDONYM_KEY`` when set; else read
+    from the key file ``NBHD_GEO_PSEUDONYM_KEY_FILE`` (default
+    ``~/.config/nbhd_geo/pseudonym.key``), which is created, readable by its owner
+    only, with 32 random bytes on first use. The same key gives the same pseudonyms
+    run after run; whoever holds it can test a guessed id, so keep it private.
+    """
+    env = os.environ.get(_KEY_ENV)
+    if env:
+        return env.encode()
+    path = Path(os.environ.get(_KEY_FILE_ENV)
+                or Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+                / "nbhd_geo" / "pseudonym.key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+    return path.read_text(encoding="utf-8").strip().encode()
+
+
+def pseudonym(value: object, key: bytes | None = None) -> str:
+    """Return a stable pseudonym for a personal id: ``pid-`` and 12 hex digits of a keyed hash.
+
+    HMAC-SHA256 with :func:`pseudonym_key`: without the key a pseudonym cannot be
+    turned back into the id, nor a guessed id checked. The mapping is never written.
+
+    Examples
+    --------
+    >>> pseudonym("jo@example.org", key=b"k")
+    'pid-79839681ef7d'
+    >>> pseudonym("jo@example.org", key=b"k") == pseudonym("jo@example.org", key=b"k")
+    True
+    """
+    secret = pseudonym_key() if key is None else key
+    digest = hmac.new(secret, str(value).encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"pid-{digest[:12]}"
+
+
+def pseudonymise_ids(ids: np.ndarray, key: bytes | None = None) -> tuple[np.ndarray, int]:
+    """Replace each id that holds personal data (:func:`personal_value_kind`) by a pseudonym.
+
+    Returns the new ids (a copy) and how many were replaced.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> new, n = pseudonymise_ids(np.array(["d1", "jo@x.org"], dtype=object), key=b"k")
+    >>> new[0], new[1].startswith("pid-"), n
+    ('d1', True, 1)
+    """
+    out = ids.copy()
+    personal = [i for i, v in enumerate(ids) if personal_value_kind(v) is not None]
+    if not personal:
+        return out, 0
+    secret = pseudonym_key() if key is None else key
+    for i in personal:
+        out[i] = pseudonym(ids[i], secret)
+    return out, len(personal)

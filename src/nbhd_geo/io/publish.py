@@ -42,7 +42,7 @@ from nbhd_geo.io.disclosure import suppress_small_counts
 from nbhd_geo.io.privacy import personal_column_reasons
 
 __all__ = ["write_csv", "neutralise_formulas", "publish_frame", "count_columns", "write_gpkg",
-           "staged_output", "check_output_folder", "escape_mathtext"]
+           "staged_output", "check_output_folder", "escape_mathtext", "json_for_html"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Count columns found by name: people (populations, patients) and drawers.
@@ -231,6 +231,31 @@ def _safe_layer(name: str) -> str:
     return re.sub(r"[^\w-]", "_", str(name))[:60] or "layer"
 
 
+_HTML_UNSAFE_IN_JSON = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                                       "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_for_html(text: str) -> str:
+    r"""Make JSON text safe to place inside a ``<script>`` element of an HTML page.
+
+    ``<``, ``>``, ``&``, U+2028 and U+2029 become ``\u`` escapes, which JSON reads as
+    the same characters, so no value can close the script (``</script``), open a
+    comment or a nested script (``<!--``, ``<script``: these make the HTML parser
+    swallow the end tag and every script after it) or end a JavaScript line. Outside
+    strings, JSON holds none of these characters, so the whole text can be escaped.
+
+    Examples
+    --------
+    >>> import json
+    >>> safe = json_for_html(json.dumps({"name": "Hollins <!--<script> Green"}))
+    >>> safe
+    '{"name": "Hollins \\u003c!--\\u003cscript\\u003e Green"}'
+    >>> json.loads(safe)["name"]
+    'Hollins <!--<script> Green'
+    """
+    return text.translate(_HTML_UNSAFE_IN_JSON)
+
+
 def escape_mathtext(text: Any) -> str:
     r"""Return text for a matplotlib label: ``$`` escaped so it is never read as mathtext.
 
@@ -270,15 +295,111 @@ def check_output_folder(out: str | Path, *, overwrite: bool = False,
                          fix=f"use {argument} with a folder you can write to")
 
 
+_LOCK_WAIT_S = 5.0
+_RENAME_EXCHANGE = 2  # renameat2 flag (Linux): swap two paths in one atomic step
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2); False where the system cannot."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    return bool(done == 0)
+
+
+@contextmanager
+def _folder_lock(out: Path, argument: str, wait_s: float) -> Iterator[None]:
+    """Hold an exclusive lock beside ``out``: one writer per output folder.
+
+    The lock file ``.<out>.lock`` is removed on release. A waiting run that then gets
+    the lock of the removed file sees that the path no longer names it, and locks the
+    file now there instead, so two runs never both hold the lock.
+    """
+    import fcntl
+    import time
+
+    lock = out.parent / f".{out.name}.lock"
+    deadline = time.monotonic() + wait_s
+    while True:
+        handle = open(lock, "a+b")  # noqa: SIM115 - held for the whole body
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            if time.monotonic() >= deadline:
+                raise InputError(
+                    f"another nbhd-geo run is writing {str(out)!r}", argument=argument,
+                    fix=f"wait for it to finish, or use {argument} with another folder"
+                ) from None
+            time.sleep(0.1)
+            continue
+        try:
+            same = os.path.samestat(os.fstat(handle.fileno()), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        handle.close()
+
+
+def _recover(out: Path) -> None:
+    """Undo what a run killed mid-way left beside ``out`` (called under the folder lock).
+
+    A run killed between the two renames of the fallback swap left the previous
+    report as ``.<out>.old-*`` and no ``out``: it is put back. Staging folders of
+    killed runs (``.<out>.partial-*``) and old copies are removed.
+    """
+    parent = out.parent
+    olds = sorted(parent.glob(f".{glob_escape(out.name)}.old-*"), key=lambda p: p.stat().st_mtime)
+    if not out.exists() and olds:
+        olds.pop().rename(out)
+    for stale in [*olds, *parent.glob(f".{glob_escape(out.name)}.partial-*")]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def glob_escape(name: str) -> str:
+    """Escape ``name`` for :meth:`pathlib.Path.glob`.
+
+    Examples
+    --------
+    >>> glob_escape("report[1]")
+    'report[[]1]'
+    """
+    import glob
+
+    return glob.escape(name)
+
+
 @contextmanager
 def staged_output(out: str | Path, *, overwrite: bool = False,
-                  argument: str = "--out") -> Iterator[Path]:
-    """Write an output folder in a temporary folder beside it; move it into place at the end.
+                  argument: str = "--out", lock_wait_s: float = _LOCK_WAIT_S) -> Iterator[Path]:
+    """Write an output folder in a temporary folder beside it; swap it into place at the end.
 
-    The checks come first, before any computing: ``out`` must not be a file, must be
-    empty unless ``overwrite`` (then it is replaced as a whole, stale files gone), and
-    its parent must be writable. If the body raises, the temporary folder is removed
-    and ``out`` is left as it was.
+    One writer per folder: a lock file ``.<out>.lock`` beside ``out`` is held from the
+    start to the end; a second run waits up to ``lock_wait_s`` seconds, then stops with
+    an :class:`~nbhd_geo.errors.InputError` (exit 2 in the CLI). Under the lock, what
+    killed runs left behind is cleaned (``.<out>.partial-*`` staging folders) or
+    recovered (a previous report left as ``.<out>.old-*``), then the checks run:
+    ``out`` must not be a file, must be empty unless ``overwrite`` (then it is
+    replaced as a whole, stale files gone), and its parent must be writable. If the
+    body raises, the staging folder is removed and ``out`` is left as it was.
+
+    The new folder replaces the old one in one atomic step (Linux ``renameat2``
+    exchange): at every moment ``out`` holds either the complete old or the complete
+    new output. Where the system cannot exchange, two renames are used and a run
+    killed between them is recovered by the next run.
 
     Parameters
     ----------
@@ -288,6 +409,8 @@ def staged_output(out: str | Path, *, overwrite: bool = False,
         Replace a non-empty ``out``.
     argument
         Name of the option in messages.
+    lock_wait_s
+        How long to wait for another run writing the same folder.
 
     Yields
     ------
@@ -305,31 +428,39 @@ def staged_output(out: str | Path, *, overwrite: bool = False,
     """
     out = Path(out)
     check_output_folder(out, overwrite=overwrite, argument=argument)
-    parent = out.resolve().parent
+    out = out.resolve()
+    parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
     except OSError as exc:
         raise InputError(f"cannot write in {str(parent)!r} ({exc.strerror or exc})",
                          argument=argument,
                          fix=f"use {argument} with a folder you can write to") from None
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    os.chmod(stage, 0o755)
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-        os.rmdir(old)
-        out.rename(old)
-    try:
-        stage.rename(out)
-    except OSError:
+    with _folder_lock(out, argument, lock_wait_s):
+        _recover(out)
+        # Again under the lock: a run that held it may have just written `out`.
+        check_output_folder(out, overwrite=overwrite, argument=argument)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+        try:
+            yield stage
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        os.chmod(stage, 0o755)
+        if out.exists() and _exchange(stage, out):
+            shutil.rmtree(stage, ignore_errors=True)  # now the previous output
+            return
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            os.rmdir(old)
+            out.rename(old)
+        try:
+            stage.rename(out)
+        except OSError:
+            if old is not None:
+                old.rename(out)
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
         if old is not None:
-            old.rename(out)
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)

@@ -6,8 +6,9 @@ Two readers share one pipeline:
   unique and every feature must survive validation: otherwise a single
   :class:`~nbhd_geo.errors.ValidationError` lists *every* problem (``strict=True``).
 * :func:`read_drawings` reads resident-drawn neighbourhoods. It is lenient: faulty
-  drawings are repaired or rejected, duplicate ids are made unique, columns that look
-  like personal data are dropped, and each decision is recorded in the report.
+  drawings are repaired or rejected, duplicate ids are made unique, only the columns
+  the analysis uses (or the user keeps) are kept, and each decision is recorded in the
+  report.
 
 Both accept a GeoDataFrame or a path to GeoJSON, GeoPackage, Shapefile (also zipped),
 KML/KMZ, FlatGeobuf, GeoParquet or CSV (a WKT column or x/y columns); a ``.gz`` suffix
@@ -67,7 +68,7 @@ from nbhd_geo.io.guards import (
     DEFAULT_LIMITS,
     Limits,
 )
-from nbhd_geo.io.privacy import personal_column_reasons
+from nbhd_geo.io.privacy import allowlist_columns, pseudonymise_ids, redact_column
 from nbhd_geo.io.readreport import ReadReport, ReadResult
 from nbhd_geo.io.validate import validate_points, validate_polygons
 
@@ -187,6 +188,37 @@ def _safe_columns(attrs: pd.DataFrame, *, kind: str, index_name: str,
     return attrs.rename(columns=mapping), [note]
 
 
+def _allowlist(attrs: pd.DataFrame, frame: pd.DataFrame, name_col: str | None,
+               keep_columns: Sequence[str] | None) -> tuple[pd.DataFrame, dict[str, str],
+                                                            list[str]]:
+    """Only the name column and the kept columns pass; personal text inside them is blanked.
+
+    A list of personal column names can never be complete (survey tools export whatever
+    their authors typed, in any language), so drawings keep what the analysis uses and
+    what the user named, nothing else. Returns the attributes, ``{left-out column:
+    reason}`` and notes.
+    """
+    keep = list(keep_columns or [])
+    unknown = [c for c in keep if c not in frame.columns]
+    if unknown:
+        raise ColumnError(f"columns {format_ids(unknown)} not found; columns are "
+                          f"{format_ids(list(attrs.columns), 50)}",
+                          argument="keep_columns", fix="pass existing column names")
+    allowed = list(dict.fromkeys([*([name_col] if name_col else []), *keep]))
+    attrs, left = allowlist_columns(attrs, [c for c in allowed if c in attrs.columns])
+    notes: list[str] = []
+    redacted = {}
+    for col in allowed:
+        if col in attrs.columns:
+            attrs[col], found = redact_column(attrs[col])
+            if found:
+                redacted[col] = found
+    if redacted:
+        notes.append("personal data inside kept columns blanked out: " + "; ".join(
+            f"{c}: {', '.join(f)}" for c, f in redacted.items()))
+    return attrs, left, notes
+
+
 def _prepare(
     raw: _Raw,
     *,
@@ -235,6 +267,12 @@ def _prepare(
         raw_ids = pd.Series(raw_ids, dtype=object).astype(str).to_numpy(dtype=object)
         raw_ids[rows_missing] = fill
         _append(reasons, rows_missing, "missing id; assigned '" + fill + "'")
+        if kind == "drawings" and not keep_personal:
+            # Before de-duplication, so that "x#2" suffixes and reasons name pseudonyms.
+            raw_ids, n_pseudo = pseudonymise_ids(raw_ids)
+            if n_pseudo:
+                notes.append(f"{n_pseudo} ids holding personal data (e-mail, phone, postcode, "
+                             "NHS number) replaced by keyed pseudonyms 'pid-…'")
         cap = limits.max_label_length
         if cap is not None:
             long_ids = np.flatnonzero([len(v) > cap for v in raw_ids])
@@ -401,15 +439,8 @@ def _prepare(
     dropped: dict[str, str] = {}
     attrs = frame.drop(columns=["geometry"] + ([used_id_col] if used_id_col else []))
     if kind == "drawings" and not keep_personal:
-        keep = list(keep_columns or [])
-        unknown = [c for c in keep if c not in frame.columns]
-        if unknown:
-            raise ColumnError(f"columns {format_ids(unknown)} not found; columns are "
-                              f"{format_ids(list(attrs.columns), 50)}",
-                              argument="keep_columns", fix="pass existing column names")
-        keep += [name_col] if name_col else []
-        dropped = personal_column_reasons(attrs, keep=keep)
-        attrs = attrs.drop(columns=list(dropped))
+        attrs, dropped, more = _allowlist(attrs, frame, name_col, keep_columns)
+        notes += more
     attrs, renamed = _safe_columns(attrs, kind=kind, index_name=used_id_col or "feature_id",
                                    name_col=name_col)
     notes += renamed
@@ -581,8 +612,14 @@ def read_drawings(
     their polygonal parts; invalid polygons (bow-ties, …) are repaired with
     ``shapely.make_valid``; rings are oriented counter-clockwise; duplicate ids become
     ``x``, ``x#2``, …; features with an empty ``name_col`` are kept and reported as
-    ``"no neighbourhood name"``. Columns that look like personal data (contributor name,
-    e-mail, phone, comments, …; see :func:`nbhd_geo.io.privacy.personal_columns`) are dropped.
+    ``"no neighbourhood name"``.
+
+    Privacy by allowlist: the data holds the id (as index), ``name_col``, the
+    ``keep_columns`` and the geometry, nothing else; the report lists every other
+    column, by name, as left out. Ids holding an e-mail address, phone number,
+    postcode or NHS number become keyed pseudonyms ``pid-…``
+    (:func:`nbhd_geo.io.privacy.pseudonym`); e-mail addresses, phone numbers,
+    postcodes and NHS numbers inside the name and kept columns are blanked out.
 
     Parameters
     ----------
@@ -599,9 +636,11 @@ def read_drawings(
     crs
         CRS to assume when the source has none.
     keep_columns
-        Columns to keep even though they look personal.
+        Further columns to keep (they are checked: personal data inside their values
+        is blanked out).
     keep_personal
-        Keep every column (the report then lists no dropped columns).
+        Keep every column and every id as read, unredacted (the report then lists no
+        left-out columns). Outputs then carry whatever the source held.
     repair
         Repair invalid polygons; if False they are rejected.
     min_area_m2

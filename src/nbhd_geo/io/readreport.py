@@ -27,7 +27,10 @@ class ReadReport:
         ``rejected``), ``reason`` (``""`` when nothing to say; several reasons are
         joined by ``"; "``), ``area_in_m2`` and ``area_out_m2`` (in the working CRS).
     dropped_columns
-        Columns dropped as personal data, with the reason for each.
+        Columns left out of the data, by name, with the reason for each (what the
+        column looks like when it looks personal, else "not used by the analysis").
+        Only the id, the name column and the columns kept on request are read into
+        the data; values are never quoted here.
     crs_in
         The source CRS (``"EPSG:4326"``, …), or the ``crs=`` assumed when it had none.
     crs_out
@@ -112,7 +115,7 @@ class ReadReport:
         if len(tally):
             head.append("counts: " + "; ".join(f"{k} ×{c}" for k, c in tally.items()))
         if self.dropped_columns:
-            head.append("dropped personal columns: " + ", ".join(
+            head.append("columns left out (keep one with --keep-column NAME): " + ", ".join(
                 f"{c} ({r})" for c, r in self.dropped_columns.items()))
         lines = self.lines()
         if max_lines is not None and len(lines) > max_lines:

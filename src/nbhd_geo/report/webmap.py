@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from nbhd_geo.io.publish import json_for_html
+
 __all__ = ["geojson_layer", "svg_map"]
 
 
@@ -73,7 +75,8 @@ def geojson_layer(
         for p, g in zip(props, texts, strict=True)
         if g is not None and g != "null"
     ]
-    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+    # Placed inside a <script> element of the page: names must not be able to end it.
+    return json_for_html('{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}")
 
 
 def _path(geom: Any, x0: float, y1: float, k: float) -> str:
