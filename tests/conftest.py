@@ -1,4 +1,10 @@
-"""Shared fixtures. Real data lives in ../shared/data beside the checkout (never copied here)."""
+"""Shared fixtures. Real data lives in ../shared/data beside the checkout (never copied here).
+
+With the shared data present, a skipped test fails the run (as geopandas' CI does): a skip
+there means a test silently stopped testing. Only skips whose reason names a missing
+system tool (see ``ALLOWED_SKIPS``) stay skips; ``NBHD_GEO_ALLOW_SKIPS=1`` turns the rule
+off for a local run.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,15 @@ matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 SHARED = Path(os.environ.get("NBHD_GEO_SHARED", ROOT.parent / "shared" / "data")).resolve()
+
+#: Skip reasons (lower case substrings) that stay skips even with the shared data present:
+#: a system tool or service the machine may lack, not data this project provides.
+ALLOWED_SKIPS = ("chromium", "npm", "postgis", "playwright")
+
+
+def shared_present() -> bool:
+    """True when ../shared/data (or $NBHD_GEO_SHARED) holds the project's real data."""
+    return (SHARED / "SOURCES.md").is_file()
 
 
 def shared_path(*parts: str) -> Path:
@@ -35,3 +50,43 @@ def shared():
 @pytest.fixture
 def samples() -> Path:
     return SAMPLES
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``shared`` every test that reaches the ``shared`` fixture, however indirectly."""
+    for item in items:
+        if "shared" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("shared"):
+            item.add_marker(pytest.mark.shared)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def skip_is_allowed(reason: str) -> bool:
+    """Whether a skip with this reason may stay a skip when the shared data is present."""
+    low = reason.lower()
+    return any(word in low for word in ALLOWED_SKIPS)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    if os.environ.get("NBHD_GEO_ALLOW_SKIPS") == "1" or not shared_present():
+        return
+    reason = _skip_reason(report)
+    if skip_is_allowed(reason):
+        return
+    report.outcome = "failed"
+    report.longrepr = (
+        f"skipped although the shared data is present under {SHARED}: {reason}\n"
+        "A skip here means the test stopped testing: fix the cause, or if a missing system "
+        "tool is the reason, name it so tests/conftest.py ALLOWED_SKIPS accepts it "
+        "(NBHD_GEO_ALLOW_SKIPS=1 allows every skip for a local run)."
+    )

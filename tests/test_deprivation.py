@@ -188,10 +188,7 @@ def test_imd_summary_passes_weights_and_apportions(two):
                             geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],
                             crs=27700)
     drawn = gpd.GeoDataFrame({"name": ["X"]}, geometry=[shapely.box(60, 0, 200, 100)], crs=27700)
-    try:
-        s = imd_summary(drawn, lsoa, imd2, area_id="name")
-    except (ImportError, TypeError) as exc:  # the lead's apportion may still change
-        pytest.skip(f"nbhd_geo.overlay.apportion.apportion not usable yet: {exc}")
+    s = imd_summary(drawn, lsoa, imd2, area_id="name")
     assert s.attrs["apportioned_by"] == "area" and set(s["apportioned_by"]) == {"area"}
     assert _v(s, "all", "population") == pytest.approx(1900)
     assert _v(s, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.4 / 1.4)
@@ -410,12 +407,9 @@ def test_sample_town_area_vs_population(samples):
     lsoa = gpd.read_file(town, layer="lsoa")
     oa = gpd.read_file(town, layer="oa")
     areas = gpd.read_file(truth, layer="neighbourhood_truth")
-    try:
-        by_area = imd_summary(areas, lsoa, imd, area_id="neighbourhood")
-        by_pop = imd_summary(areas, lsoa, imd, area_id="neighbourhood", population=oa,
-                             population_col="population")
-    except (ImportError, TypeError) as exc:
-        pytest.skip(f"nbhd_geo.overlay.apportion.apportion not usable yet: {exc}")
+    by_area = imd_summary(areas, lsoa, imd, area_id="neighbourhood")
+    by_pop = imd_summary(areas, lsoa, imd, area_id="neighbourhood", population=oa,
+                         population_col="population")
     assert by_area.attrs["apportioned_by"] == "area"
     assert by_pop.attrs["apportioned_by"] == "polygons"
     n = areas["neighbourhood"].nunique()

@@ -71,7 +71,14 @@ def test_notebook_imports_only_public_api(path):
     )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def _needs_shared(path: Path) -> list[str]:
+    return nbformat.read(path, as_version=4).metadata.get("nbhd_geo", {}).get("requires_shared", [])
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(p, id=p.stem, marks=[pytest.mark.shared] if _needs_shared(p) else [])
+    for p in NOTEBOOKS
+])
 def test_notebook_runs(path, tmp_path, monkeypatch):
     nb = nbformat.read(path, as_version=4)
     needed = nb.metadata.get("nbhd_geo", {}).get("requires_shared", [])

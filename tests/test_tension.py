@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.measures.boundary import boundary_f1, hausdorff
+from nbhd_geo.measures.options import BoundaryOptions, EngineOptions, SliverTolerance
 from nbhd_geo.measures.split import fragmentation, unit_splits
 from nbhd_geo.measures.tension import layer_tension, tension
 
@@ -79,8 +80,8 @@ def test_coi_by_unit_inside(square):
                                   .difference(shapely.box(60, 40, 70, 50)),
                                   shapely.box(60, 40, 70, 50)], col="u")
     units = pd.concat([units, gdf(["D"], [shapely.box(50, -500, 600, 40)], col="u")], ignore_index=True)
-    f = fragmentation(square, units, area_id="name", unit_id="u", threshold=0.6, sliver_share=0,
-                      engine=ENGINE)
+    f = fragmentation(square, units, area_id="name", unit_id="u", threshold=0.6,
+                      sliver=SliverTolerance(share=0), engine=ENGINE)
     assert f.loc["C", "share_in_main_unit"] < 0.6
     assert f.loc["C", "max_unit_share_inside"] == pytest.approx(1.0)
     assert bool(f.loc["C", "coi_preserved"])
@@ -94,13 +95,13 @@ def test_sliver_ignored(wards):
     assert f.loc["C", "n_slivers"] == 1
     assert f.loc["C", "eff_units"] == pytest.approx(1 / (0.7**2 + 0.3**2), rel=1e-9)
     assert f.loc["C", "entropy"] == pytest.approx(h2(0.7, 0.3), rel=1e-9)
-    kept = fragmentation(c, wards, area_id="name", unit_id="ward", sliver_share=0, sliver_m2=0,
+    kept = fragmentation(c, wards, area_id="name", unit_id="ward", sliver=SliverTolerance(0, 0),
                          engine=ENGINE)
     assert kept.loc["C", "n_units"] == 3
     assert kept.loc["C", "n_slivers"] == 0
     # The m² rule alone also catches it.
-    by_m2 = fragmentation(c, wards, area_id="name", unit_id="ward", sliver_share=0,
-                          sliver_m2=1.0, engine=ENGINE)
+    by_m2 = fragmentation(c, wards, area_id="name", unit_id="ward", sliver=SliverTolerance(0, 1.0),
+                          engine=ENGINE)
     assert by_m2.loc["C", "n_units"] == 2
 
 
@@ -108,7 +109,7 @@ def test_sliver_share_rule(wards):
     # 50 m² of a 10,050 m² area in W3: 0.5 % < 1 %, a sliver; kept at sliver_share=0.001.
     c = gdf(["C"], [shapely.box(-0.5, 0, 100, 100)], col="name")
     assert fragmentation(c, wards, area_id="name", unit_id="ward", engine=ENGINE).loc["C", "n_units"] == 2
-    assert fragmentation(c, wards, area_id="name", unit_id="ward", sliver_share=0.001,
+    assert fragmentation(c, wards, area_id="name", unit_id="ward", sliver=SliverTolerance(0.001),
                          engine=ENGINE).loc["C", "n_units"] == 3
 
 
@@ -335,7 +336,8 @@ def test_tension_population(two_units, people):
 
 def test_tension_columns_and_order(grid):
     c = gdf(["b", "a"], [shapely.box(10, 10, 300, 300), shapely.box(0, 0, 250, 250)], col="name")
-    t = tension(c, grid, area_id="name", unit_id="cell", tolerances=(10, 30), engine=ENGINE)
+    t = tension(c, grid, area_id="name", unit_id="cell", boundary=BoundaryOptions(tolerances=(10, 30)),
+                engine=ENGINE)
     assert list(t.index) == ["b", "a"]
     for col in ("f1_10", "f1_30", "f1_50", "precision_10", "recall_30", "hausdorff_p95_m",
                 "n_units", "entropy", "iou", "coi_preserved", "tension"):
@@ -365,20 +367,61 @@ def test_engines_agree(grid):
     [
         ({"threshold": 0}, "threshold"),
         ({"threshold": 1.5}, "threshold"),
-        ({"sliver_share": -0.1}, "sliver_share"),
-        ({"sliver_m2": -1}, "sliver_m2"),
-        ({"tolerances": (25, -1)}, "tolerances"),
         ({"score_weights": (1, 1)}, "score_weights"),
         ({"score_weights": (0, 0, 0)}, "score_weights"),
-        ({"spacing": 0}, "spacing"),
+        ({"score_weights": "best"}, "score_weights"),
+        ({"engine": "fast"}, "engine"),
     ],
 )
 def test_bad_arguments(grid, kwargs, argument):
     c = gdf(["N"], [shapely.box(0, 0, 10, 10)], col="name")
     with pytest.raises(NbhdGeoError, match=argument) as err:
-        tension(c, grid, area_id="name", unit_id="cell", engine=ENGINE, **kwargs)
+        tension(c, grid, area_id="name", unit_id="cell", **{"engine": ENGINE, **kwargs})
     assert err.value.argument == argument
     assert err.value.fix
+
+
+@pytest.mark.parametrize(
+    ("make", "argument"),
+    [
+        (lambda: SliverTolerance(share=-0.1), "sliver_share"),
+        (lambda: SliverTolerance(share=1.01), "sliver_share"),
+        (lambda: SliverTolerance(m2=-1), "sliver_m2"),
+        (lambda: SliverTolerance(m2=float("inf")), "sliver_m2"),
+        (lambda: BoundaryOptions(tolerances=(25, -1)), "tolerances"),
+        (lambda: BoundaryOptions(score_tolerance=float("nan")), "tolerances"),
+        (lambda: BoundaryOptions(spacing=0), "spacing"),
+        (lambda: EngineOptions("fast"), "engine"),
+        (lambda: EngineOptions(threads=0), "threads"),
+        (lambda: EngineOptions(threads=1.5), "threads"),
+        (lambda: EngineOptions(threads=True), "threads"),
+    ],
+)
+def test_options_are_checked_when_made(make, argument):
+    with pytest.raises(NbhdGeoError, match=argument) as err:
+        make()
+    assert err.value.argument == argument
+    assert err.value.fix
+
+
+def test_options_defaults_and_normal_forms():
+    assert SliverTolerance().share == 0.01 and SliverTolerance().area_m2 == 1.0
+    assert SliverTolerance(m2=0).area_m2 == 0.0 and SliverTolerance(share=1).share == 1.0
+    b = BoundaryOptions(tolerances=[10, 50], score_tolerance=50, spacing=2)
+    assert b.tolerances == (10.0, 50.0) and b.all_tolerances == (10.0, 50.0)
+    assert BoundaryOptions().all_tolerances == (25.0, 50.0, 100.0)
+    assert BoundaryOptions(tolerances=(25,), score_tolerance=40).all_tolerances == (25.0, 40.0)
+    assert EngineOptions.of("geos") == EngineOptions("geos", None)
+    two = EngineOptions("exact", threads=2)
+    assert EngineOptions.of(two) is two
+
+
+def test_engine_options_reach_the_engine(grid):
+    c = gdf(["N"], [shapely.box(10, 10, 600, 420)], col="name")
+    by_name = tension(c, grid, area_id="name", unit_id="cell", engine="exact")
+    by_options = tension(c, grid, area_id="name", unit_id="cell",
+                         engine=EngineOptions("exact", threads=1))
+    pd.testing.assert_frame_equal(by_name, by_options)
 
 
 # --- layer × layer --------------------------------------------------------------------------

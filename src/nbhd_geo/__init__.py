@@ -48,6 +48,9 @@ from nbhd_geo.io import (
     suppress_small_counts,
 )
 from nbhd_geo.measures import (
+    BoundaryOptions,
+    EngineOptions,
+    SliverTolerance,
     boundary_f1,
     fragmentation,
     hausdorff,
@@ -129,6 +132,9 @@ __all__ = [
     "unit_splits",
     "boundary_f1",
     "hausdorff",
+    "SliverTolerance",
+    "BoundaryOptions",
+    "EngineOptions",
     # deprivation
     "read_imd",
     "IMDTable",

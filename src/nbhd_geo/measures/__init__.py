@@ -9,6 +9,7 @@ from nbhd_geo.measures.boundary import (
     boundary_f1,
     hausdorff,
 )
+from nbhd_geo.measures.options import BoundaryOptions, EngineOptions, SliverTolerance
 from nbhd_geo.measures.split import fragmentation, unit_splits
 from nbhd_geo.measures.tension import layer_tension, tension
 
@@ -19,4 +20,7 @@ __all__ = [
     "unit_splits",
     "boundary_f1",
     "hausdorff",
+    "SliverTolerance",
+    "BoundaryOptions",
+    "EngineOptions",
 ]

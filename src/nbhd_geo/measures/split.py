@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from nbhd_geo import settings
-from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.io.layers import prepare_polygons
+from nbhd_geo.measures.options import (
+    DEFAULT_SLIVER,
+    Engine,
+    EngineOptions,
+    SliverTolerance,
+    _check_fraction,
+)
 from nbhd_geo.overlay.apportion import Apportionment, apportion, reuse_or_apportion
 from nbhd_geo.overlay.crosswalk import Crosswalk
 
 __all__ = ["fragmentation", "unit_splits"]
-
-Engine = Literal["exact", "geos"]
-
-
-def _check_fraction(value: float, argument: str, *, low_open: bool, example: str) -> float:
-    value = float(value)
-    ok = np.isfinite(value) and (0 < value if low_open else 0 <= value) and value <= 1
-    if not ok:
-        interval = "(0, 1]" if low_open else "[0, 1]"
-        raise NbhdGeoError(
-            f"must be a fraction in {interval}, got {value!r}",
-            argument=argument,
-            fix=f"pass e.g. {argument}={example}",
-        )
-    return value
-
-
-def _sliver_m2(sliver_m2: float | None) -> float:
-    tol = settings.sliver_tol_m2 if sliver_m2 is None else float(sliver_m2)
-    if not np.isfinite(tol) or tol < 0:
-        raise NbhdGeoError(
-            f"must be a finite area ≥ 0 in m², got {sliver_m2!r}",
-            argument="sliver_m2",
-            fix="pass e.g. sliver_m2=1.0",
-        )
-    return tol
-
 
 def _split_stats(weight: np.ndarray, key: np.ndarray, n_keys: int) -> dict[str, np.ndarray]:
     """Effective number, effective splits and entropy of the shares within each key.
@@ -89,8 +65,7 @@ def _fragmentation_table(
     with_pop: bool,
     *,
     threshold: float,
-    sliver_share: float,
-    sliver_m2: float,
+    sliver: SliverTolerance,
 ) -> pd.DataFrame:
     """Fragmentation columns per area from an apportion/best-fit member table."""
     n = len(area_ids)
@@ -99,15 +74,16 @@ def _fragmentation_table(
     share_of_area = overlap / area_m2[key]
     unit_inside = members["area_share"].to_numpy(float)
     # A sliver is a piece that is small for both polygons (C grazes S), or below sliver_m2.
-    sliver = (overlap < sliver_m2) | ((share_of_area < sliver_share) & (unit_inside < sliver_share))
-    keep = ~sliver
+    small = sliver.share
+    is_sliver = (overlap < sliver.area_m2) | ((share_of_area < small) & (unit_inside < small))
+    keep = ~is_sliver
     unit_ids = members["unit_id"].to_numpy()
 
     cols: dict[str, object] = {
         "area_m2": area_m2,
         "covered_share": np.bincount(key, weights=overlap, minlength=n) / area_m2,
         "n_units": np.bincount(key[keep], minlength=n),
-        "n_slivers": np.bincount(key[sliver], minlength=n),
+        "n_slivers": np.bincount(key[is_sliver], minlength=n),
     }
     cols.update(_split_stats(overlap[keep], key[keep], n))
     cols.update(_containment(share_of_area, unit_inside, unit_ids, key, n, threshold, ""))
@@ -188,11 +164,9 @@ def fragmentation(
     weights: gpd.GeoDataFrame | None = None,
     weight_col: str | None = None,
     threshold: float = 0.5,
-    sliver_share: float = 0.01,
-    sliver_m2: float | None = None,
+    sliver: SliverTolerance = DEFAULT_SLIVER,
     crs: object | None = None,
-    engine: Engine = "exact",
-    threads: int | None = None,
+    engine: Engine | EngineOptions = "exact",
     crosswalk: Crosswalk | Apportionment | None = None,
 ) -> pd.DataFrame:
     """How many statutory units split each area, how evenly, and whether it is preserved.
@@ -215,14 +189,17 @@ def fragmentation(
         inside each unit are the units' populations, and the ``pop_`` columns appear.
     threshold
         ``T`` of community-of-interest preservation.
-    sliver_share, sliver_m2
+    sliver
         A piece ``C ∩ S_j`` is a sliver, and ignored by the split measures, when it
-        is smaller than ``sliver_share`` of both ``C``'s area and ``S_j``'s area
-        (``C``'s boundary merely grazes ``S_j``), or smaller than ``sliver_m2`` m²
-        (default ``settings.sliver_tol_m2``). A small unit wholly inside ``C`` is
-        never a sliver, however many units ``C`` covers.
-    crs, engine, threads
+        is smaller than ``sliver.share`` of both ``C``'s area and ``S_j``'s area
+        (``C``'s boundary merely grazes ``S_j``), or smaller than ``sliver.m2`` m²
+        (default ``settings.sliver_tol_m2``); see :class:`SliverTolerance`. A small
+        unit wholly inside ``C`` is never a sliver, however many units ``C`` covers.
+    crs
         As for :func:`nbhd_geo.crosswalk`.
+    engine
+        ``"exact"``, ``"geos"`` or :class:`EngineOptions` (engine and threads), as
+        for :func:`nbhd_geo.crosswalk`.
     crosswalk
         The :class:`~nbhd_geo.Crosswalk` (or :class:`~nbhd_geo.Apportionment`) of these
         same layers, already computed: reused instead of intersecting again.
@@ -280,18 +257,17 @@ def fragmentation(
     N           2     1.7241   0.8813        W1           True
     """
     threshold = _check_fraction(threshold, "threshold", low_open=True, example="0.5")
-    sliver_share = _check_fraction(sliver_share, "sliver_share", low_open=False, example="0.01")
-    tol_m2 = _sliver_m2(sliver_m2)
+    eng = EngineOptions.of(engine)
     a = prepare_polygons(areas, argument="areas", id_col=area_id, crs=crs)
     ap = reuse_or_apportion(
         crosswalk, a.frame, units, area_id=area_id, unit_id=unit_id,
         unit_population=unit_population, weights=weights, weight_col=weight_col, crs=crs,
-        engine=engine, threads=threads,
+        engine=eng.engine, threads=eng.threads,
     )
     out = _fragmentation_table(
         ap.table, a.ids, shapely.area(a.geoms),
         unit_population is not None or weights is not None,
-        threshold=threshold, sliver_share=sliver_share, sliver_m2=tol_m2,
+        threshold=threshold, sliver=sliver,
     )
     out.index = pd.Index(a.ids, name=a.id_name)
     return out
@@ -306,11 +282,9 @@ def unit_splits(
     unit_population: str | pd.Series | None = None,
     weights: gpd.GeoDataFrame | None = None,
     weight_col: str | None = None,
-    sliver_share: float = 0.01,
-    sliver_m2: float | None = None,
+    sliver: SliverTolerance = DEFAULT_SLIVER,
     crs: object | None = None,
-    engine: Engine = "exact",
-    threads: int | None = None,
+    engine: Engine | EngineOptions = "exact",
     crosswalk: Crosswalk | Apportionment | None = None,
 ) -> pd.DataFrame:
     r"""Per statutory unit: which neighbourhoods cut it, how evenly, and what is left out.
@@ -329,14 +303,14 @@ def unit_splits(
         Where people live inside units (OA polygons or address points with
         counts), as for :func:`nbhd_geo.apportion`; alone, they also add the
         ``pop_`` columns (their counts are then the units' populations).
-    sliver_share, sliver_m2
-        A piece ``S ∩ C_k`` smaller than ``sliver_share`` of both the unit's and
-        the area's area, or than ``sliver_m2`` m² (default
+    sliver
+        A piece ``S ∩ C_k`` smaller than ``sliver.share`` of both the unit's and
+        the area's area, or than ``sliver.m2`` m² (default
         ``settings.sliver_tol_m2``), is ignored by ``n_areas``, ``areas``/``shares``
         and the split measures; so is an outside part smaller than
-        ``sliver_share`` of the unit or ``sliver_m2``.
-    crs, engine, threads
-        As for :func:`nbhd_geo.crosswalk`.
+        ``sliver.share`` of the unit or ``sliver.m2`` (:class:`SliverTolerance`).
+    crs, engine
+        As for :func:`fragmentation`.
     crosswalk
         The :class:`~nbhd_geo.Crosswalk` (or :class:`~nbhd_geo.Apportionment`) of these
         same layers, already computed: reused instead of intersecting again.
@@ -384,8 +358,8 @@ def unit_splits(
     W1          2  (N, M)  (0.5, 0.5)            0.0            1.0
     W2          0      ()          ()            1.0            0.0
     """
-    sliver_share = _check_fraction(sliver_share, "sliver_share", low_open=False, example="0.01")
-    tol_m2 = _sliver_m2(sliver_m2)
+    sliver_share, tol_m2 = sliver.share, sliver.area_m2
+    eng = EngineOptions.of(engine)
     # A population is known when given per unit or by a weighting layer (whose own
     # counts then are the units' populations, as in apportion).
     with_pop = unit_population is not None or weights is not None
@@ -393,7 +367,7 @@ def unit_splits(
     u = prepare_polygons(units, argument="units", id_col=unit_id, crs=crs)
     common = {
         "unit_id": unit_id, "unit_population": unit_population, "weights": weights,
-        "weight_col": weight_col, "crs": crs, "engine": engine, "threads": threads,
+        "weight_col": weight_col, "crs": crs, "engine": eng.engine, "threads": eng.threads,
     }
     ap = reuse_or_apportion(crosswalk, a.frame, u.frame, area_id=area_id, **common)
     union = gpd.GeoDataFrame(

@@ -33,21 +33,19 @@ import shapely
 
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.io.layers import prepare_polygons
-from nbhd_geo.measures.boundary import (
-    _boundary_metrics,
-    _check_spacing,
-    _check_tolerances,
-    _clean_reference,
-    _tol_label,
-)
-from nbhd_geo.measures.split import (
+from nbhd_geo.measures.boundary import _boundary_metrics, _clean_reference, _tol_label
+from nbhd_geo.measures.options import (
+    DEFAULT_BOUNDARY,
+    DEFAULT_SLIVER,
+    BoundaryOptions,
     Engine,
+    EngineOptions,
+    SliverTolerance,
     _check_fraction,
-    _fragmentation_table,
-    _sliver_m2,
 )
+from nbhd_geo.measures.split import _fragmentation_table
 from nbhd_geo.overlay.apportion import Apportionment
-from nbhd_geo.overlay.bestfit import best_fit
+from nbhd_geo.overlay.bestfit import BestFit, best_fit
 from nbhd_geo.overlay.crosswalk import Crosswalk
 
 __all__ = ["tension", "layer_tension"]
@@ -104,15 +102,11 @@ def tension(
     weights: gpd.GeoDataFrame | None = None,
     weight_col: str | None = None,
     threshold: float = 0.5,
-    tolerances: Sequence[float] = (25, 50, 100),
-    score_tolerance: float = 50,
+    boundary: BoundaryOptions = DEFAULT_BOUNDARY,
     score_weights: Sequence[float] | Literal["auto"] = (1, 1, 1),
-    sliver_share: float = 0.01,
-    sliver_m2: float | None = None,
-    spacing: float = 10.0,
+    sliver: SliverTolerance = DEFAULT_SLIVER,
     crs: object | None = None,
-    engine: Engine = "exact",
-    threads: int | None = None,
+    engine: Engine | EngineOptions = "exact",
     crosswalk: Crosswalk | Apportionment | None = None,
 ) -> pd.DataFrame:
     r"""Every tension metric between drawn areas and one statutory layer, per area.
@@ -134,23 +128,22 @@ def tension(
         ``pop_`` columns (their counts are then the units' populations).
     threshold
         ``T`` of community-of-interest preservation.
-    tolerances
-        Distances in metres for boundary F1.
-    score_tolerance
-        The F1 tolerance used in the composite score (added to ``tolerances`` if
-        absent).
+    boundary
+        :class:`BoundaryOptions`: the distances in metres of boundary F1
+        (``tolerances``), the F1 tolerance used in the composite score
+        (``score_tolerance``, added to ``tolerances`` if absent) and the
+        densification step of the Hausdorff distances (``spacing``, see
+        :func:`nbhd_geo.hausdorff`).
     score_weights
         Weights of (1 − IoU, 1 − F1, 1 − 1/N) in the composite score, or ``"auto"``:
         the Methods page's weights by layer type — (1, 1, 0) for a building-block
         layer (its median unit smaller than the median neighbourhood, e.g. LSOAs),
         (1, 1, 1) otherwise (wards, PCNs). The weights used are in ``attrs``.
-    sliver_share, sliver_m2
-        Sliver tolerance of the split measures; see :func:`fragmentation`.
-    spacing
-        Densification step in metres of the Hausdorff distances; see
-        :func:`nbhd_geo.hausdorff`.
-    crs, engine, threads
-        As for :func:`nbhd_geo.crosswalk`.
+    sliver
+        Sliver tolerance of the split measures (:class:`SliverTolerance`); see
+        :func:`fragmentation`.
+    crs, engine
+        As for :func:`fragmentation`.
     crosswalk
         The :class:`~nbhd_geo.Crosswalk` (or :class:`~nbhd_geo.Apportionment`) of these
         same layers, already computed: reused instead of intersecting again.
@@ -181,7 +174,7 @@ def tension(
     the Wakefield LSOAs has 2,185 pinholes and many slits) whose rings would
     otherwise count as statutory boundary, doubling its length. Gaps narrower
     than 0.1 m are closed (mitred buffer out and back by 0.05 m) and holes
-    smaller than ``sliver_share`` of the smallest unit (or ``sliver_m2``) are
+    smaller than ``sliver.share`` of the smallest unit (or ``sliver.m2``) are
     filled: a hole of a union of units is either a gap or a whole unit left
     out, and only the latter is statutory boundary.
 
@@ -192,7 +185,7 @@ def tension(
         \tau = \frac{w_1 (1 - \mathrm{IoU}) + w_2 (1 - F1_{d}) + w_3 (1 - 1/N)}
                      {w_1 + w_2 + w_3}
 
-    with ``d = score_tolerance`` (50 m) and ``N`` the effective number of units,
+    with ``d = boundary.score_tolerance`` (50 m) and ``N`` the effective number of units,
     so ``1 − 1/N = 1 − Σ p_j²`` is the Gini–Simpson index of ``C``'s split.
     ``pop_tension`` uses ``pop_iou`` and the population ``N``. Why these terms:
     the best-fit IoU measures how much area (people) a whole-unit stand-in gets
@@ -228,18 +221,8 @@ def tension(
     shifted        2  0.538    0.4        300.0    0.494
     """
     threshold = _check_fraction(threshold, "threshold", low_open=True, example="0.5")
-    sliver_share = _check_fraction(sliver_share, "sliver_share", low_open=False, example="0.01")
-    tol_m2 = _sliver_m2(sliver_m2)
-    tol = _check_tolerances(tolerances)
-    score_tol = _check_tolerances([score_tolerance])[0]
-    if score_tol not in tol:
-        tol = (*tol, score_tol)
-    auto = isinstance(score_weights, str)
-    if auto and score_weights != "auto":
-        raise NbhdGeoError(f"unknown option {score_weights!r}", argument="score_weights",
-                           fix="pass 'auto' or three weights such as (1, 1, 0)")
-    w = (1.0, 1.0, 1.0) if auto else _check_score_weights(score_weights)  # type: ignore[arg-type]
-    spacing = _check_spacing(spacing)
+    auto, w = _score_weights_option(score_weights)
+    eng = EngineOptions.of(engine)
     # A population is known when given per unit or by a weighting layer (whose own
     # counts then are the units' populations, as in apportion).
     with_pop = unit_population is not None or weights is not None
@@ -248,31 +231,20 @@ def tension(
     fit = best_fit(
         a.frame, units, method="max_iou", area_id=area_id, unit_id=unit_id,
         unit_population=unit_population, weights=weights, weight_col=weight_col,
-        crs=crs, engine=engine, threads=threads, crosswalk=crosswalk,
+        crs=crs, engine=eng.engine, threads=eng.threads, crosswalk=crosswalk,
     )
     area_m2 = shapely.area(a.geoms)
     frag = _fragmentation_table(
-        fit.members, a.ids, area_m2, with_pop,
-        threshold=threshold, sliver_share=sliver_share, sliver_m2=tol_m2,
+        fit.members, a.ids, area_m2, with_pop, threshold=threshold, sliver=sliver
     )
-    q = fit.quality.reindex(pd.Index(a.ids))
-    fit_cols = {
-        "iou": q["iou"].to_numpy(float),
-        "n_fit_units": q["n_units_selected"].to_numpy(),
-        "included_outside_share": q["included_outside_share"].to_numpy(float),
-        "excluded_inside_share": q["excluded_inside_share"].to_numpy(float),
-    }
-    if with_pop:
-        fit_cols["pop_iou"] = q["pop_iou"].to_numpy(float)
-    ref = fit.geometries().geometry.reindex(pd.Index(a.ids))
-    b = np.asarray(ref.array, dtype=object)
-    b = np.where(shapely.is_missing(b), shapely.Polygon(), b)
-    unit_m2 = shapely.area(np.asarray(fit.units.geometry.array, dtype=object))
-    b = _clean_reference(b, np.full(len(b), max(tol_m2, sliver_share * unit_m2.min())))
-    bcols = _boundary_metrics(a.geoms, b, tolerances=tol, spacing=spacing)
-
-    out = pd.concat([frag, pd.DataFrame(fit_cols), pd.DataFrame(bcols)], axis=1)
-    f1 = out[f"f1_{_tol_label(score_tol)}"].to_numpy(float)
+    ref, unit_m2 = _reference_boundaries(fit, a.ids, sliver)
+    bcols = _boundary_metrics(
+        a.geoms, ref, tolerances=boundary.all_tolerances, spacing=boundary.spacing
+    )
+    out = pd.concat(
+        [frag, pd.DataFrame(_fit_columns(fit, a.ids, with_pop)), pd.DataFrame(bcols)], axis=1
+    )
+    f1 = out[f"f1_{_tol_label(boundary.score_tolerance)}"].to_numpy(float)
     out["boundary_agreement"] = f1
     if auto:
         w = _auto_score_weights(area_m2, unit_m2)
@@ -286,6 +258,48 @@ def tension(
     return out
 
 
+def _score_weights_option(
+    score_weights: Sequence[float] | Literal["auto"],
+) -> tuple[bool, tuple[float, float, float]]:
+    """(auto?, weights): ``"auto"`` is resolved later, from the layers' unit sizes."""
+    if isinstance(score_weights, str):
+        if score_weights != "auto":
+            raise NbhdGeoError(f"unknown option {score_weights!r}", argument="score_weights",
+                               fix="pass 'auto' or three weights such as (1, 1, 0)")
+        return True, (1.0, 1.0, 1.0)
+    return False, _check_score_weights(score_weights)
+
+
+def _fit_columns(fit: BestFit, ids: np.ndarray, with_pop: bool) -> dict[str, np.ndarray]:
+    """Return the maximum-IoU best fit's quality per area, in the order of ``ids``."""
+    q = fit.quality.reindex(pd.Index(ids))
+    cols = {
+        "iou": q["iou"].to_numpy(float),
+        "n_fit_units": q["n_units_selected"].to_numpy(),
+        "included_outside_share": q["included_outside_share"].to_numpy(float),
+        "excluded_inside_share": q["excluded_inside_share"].to_numpy(float),
+    }
+    if with_pop:
+        cols["pop_iou"] = q["pop_iou"].to_numpy(float)
+    return cols
+
+
+def _reference_boundaries(
+    fit: BestFit, ids: np.ndarray, sliver: SliverTolerance
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each area's best-fit union, cleaned of hairline gaps; and the units' areas.
+
+    Holes smaller than the sliver tolerance of the smallest unit are gaps between
+    generalised boundaries, not units left out (see :func:`tension`, Notes).
+    """
+    ref = fit.geometries().geometry.reindex(pd.Index(ids))
+    b = np.asarray(ref.array, dtype=object)
+    b = np.where(shapely.is_missing(b), shapely.Polygon(), b)
+    unit_m2 = shapely.area(np.asarray(fit.units.geometry.array, dtype=object))
+    min_hole = max(sliver.area_m2, sliver.share * unit_m2.min())
+    return _clean_reference(b, np.full(len(b), min_hole)), unit_m2
+
+
 def layer_tension(
     a: gpd.GeoDataFrame,
     b: gpd.GeoDataFrame,
@@ -296,15 +310,11 @@ def layer_tension(
     weights: gpd.GeoDataFrame | None = None,
     weight_col: str | None = None,
     threshold: float = 0.5,
-    tolerances: Sequence[float] = (25, 50, 100),
-    score_tolerance: float = 50,
+    boundary: BoundaryOptions = DEFAULT_BOUNDARY,
     score_weights: Sequence[float] | Literal["auto"] = (1, 1, 1),
-    sliver_share: float = 0.01,
-    sliver_m2: float | None = None,
-    spacing: float = 10.0,
+    sliver: SliverTolerance = DEFAULT_SLIVER,
     crs: object | None = None,
-    engine: Engine = "exact",
-    threads: int | None = None,
+    engine: Engine | EngineOptions = "exact",
 ) -> pd.DataFrame:
     """Tension between two statutory layers: each unit of ``a`` against layer ``b``.
 
@@ -324,9 +334,7 @@ def layer_tension(
     b_population
         Population of the units of ``b`` (column or Series): adds the ``pop_``
         columns.
-    weights, weight_col, threshold, tolerances, score_tolerance, score_weights
-        As for :func:`tension`.
-    sliver_share, sliver_m2, spacing, crs, engine, threads
+    weights, weight_col, threshold, boundary, score_weights, sliver, crs, engine
         As for :func:`tension`.
 
     Returns
@@ -361,10 +369,8 @@ def layer_tension(
     """
     return tension(
         a, b, area_id=a_id, unit_id=b_id, unit_population=b_population, weights=weights,
-        weight_col=weight_col, threshold=threshold, tolerances=tolerances,
-        score_tolerance=score_tolerance, score_weights=score_weights,
-        sliver_share=sliver_share, sliver_m2=sliver_m2, spacing=spacing, crs=crs,
-        engine=engine, threads=threads,
+        weight_col=weight_col, threshold=threshold, boundary=boundary,
+        score_weights=score_weights, sliver=sliver, crs=crs, engine=engine,
     )
 
 

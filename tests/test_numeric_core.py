@@ -1,0 +1,411 @@
+"""The numeric core against values worked out by hand, never against its own output.
+
+Each expected number below is computed in the comment beside it (or by a one-line
+formula written independently of the code under test), so a wrong operator, constant or
+comparison in the IMD summaries, the allocation, the split and tension measures, or the
+apportion and crosswalk wrappers changes a value these tests check. ``make mutants``
+(benchmarks/mutants.py) measures how many such changes they catch.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from nbhd_geo.deprivation.allocation import AllocationWarning, allocate, rank_targets
+from nbhd_geo.deprivation.imd import IMDTable
+from nbhd_geo.deprivation.summary import (
+    extent_weight,
+    imd_summary,
+    imd_summary_from_weights,
+    rank_areas,
+    to_wide,
+    whole_lsoa_weights,
+)
+from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError
+
+N19 = 32_844  # LSOAs ranked in IoD2019
+RP = {"A": N19 + 1 - 100, "B": N19 + 1 - 5000, "C": N19 + 1 - 20000}  # r′ = N + 1 − rank
+
+
+def box(x0: float, y0: float, x1: float, y1: float) -> shapely.Polygon:
+    return shapely.box(x0, y0, x1, y1)
+
+
+def gdf(ids: list[str], geoms: list[shapely.Geometry], col: str = "id", **cols) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({col: ids, **cols}, geometry=geoms, crs=27700)
+
+
+# ============================================================== IMD summaries (MHCLG method)
+
+
+def test_extent_weight_at_every_band_edge():
+    # p = ceil(100·rank/N): rank 3284 → 9.9988 → p 10 (w 1); 3285 → 10.0018 → p 11 (0.95);
+    # 6569 → 20.0006 → p 21: 0.95 − 0.9/19·10 = 0.476316; 9853 → 29.9994 → p 30 (0.05);
+    # 9854 → 30.0025 → p 31 (0); rank 1 → p 1 (1).
+    w = extent_weight([1, 3284, 3285, 6569, 9853, 9854, 32844], N19)
+    expected = [1.0, 1.0, 0.95, 0.95 - 0.9 / 19 * 10, 0.05, 0.0, 0.0]
+    assert w.tolist() == pytest.approx(expected, abs=1e-12)
+    # exactly on a percentile: rank 10 of 100 → p = 10 → 1; rank 30 → p = 30 → 0.05
+    assert extent_weight([10, 11, 30, 31], 100).tolist() == pytest.approx([1.0, 0.95, 0.05, 0.0])
+
+
+@pytest.fixture
+def three() -> IMDTable:
+    """LSOAs A (rank 100), B (5000), C (20000) with IMD, income and employment rows."""
+    codes = ["A", "B", "C"]
+    rows = pd.DataFrame(
+        {
+            "lsoa_code": codes * 3,
+            "domain": ["imd"] * 3 + ["income"] * 3 + ["employment"] * 3,
+            "score": [60.0, 30.0, 10.0, 0.2, 0.1, 0.05, 0.1, 0.08, 0.02],
+            "rank": [100, 5000, 20000] * 3,
+            "decile": [1, 2, 7] * 3,
+        }
+    )
+    den = pd.DataFrame(
+        {
+            "lsoa_code": codes,
+            "population": [1000, 500, 1500],
+            "working_age_population": [600, 300, 750],
+        }
+    )
+    return IMDTable.from_frames(rows, vintage="IoD2019", denominators=den)
+
+
+def _value(s: pd.DataFrame, domain: str, measure: str, area: str = "X") -> float:
+    col = s.attrs.get("area_col", "area_id")
+    hit = s[(s[col] == area) & (s["domain"] == domain) & (s["measure"] == measure)]
+    assert len(hit) == 1, (domain, measure, area)
+    return float(hit["value"].iloc[0])
+
+
+def _weights(pops: dict[str, float], area: str = "X") -> pd.DataFrame:
+    return pd.DataFrame(
+        {"area_id": area, "lsoa_code": list(pops), "population": list(pops.values())}
+    )
+
+
+def test_imd_summary_by_hand(three):
+    # Area X holds 100 of A's 1000 people, all 500 of B and 1400 of C's 1500: P = 2000.
+    s = imd_summary_from_weights(_weights({"A": 100, "B": 500, "C": 1400}), three)
+    assert _value(s, "all", "population") == 2000
+    # average score Σ P·score / Σ P = (100·60 + 500·30 + 1400·10) / 2000
+    assert _value(s, "imd", "average_score") == pytest.approx(35000 / 2000)
+    # average rank Σ P·r′ / Σ P
+    avg_rank = (100 * RP["A"] + 500 * RP["B"] + 1400 * RP["C"]) / 2000
+    assert _value(s, "imd", "average_rank") == pytest.approx(avg_rank)
+    # most deprived 10 %: LSOAs counted by the share of each inside: 0.1 of A is decile 1,
+    # of 0.1 + 1 + 14/15 LSOAs
+    assert _value(s, "imd", "proportion_most_deprived_10pct") == pytest.approx(
+        0.1 / (0.1 + 1 + 1400 / 1500)
+    )
+    # extent: A p=1 → 1; B p=ceil(15.22)=16 → 0.95 − 0.9/19·5; C p=61 → 0
+    w_b = 0.95 - 0.9 / 19 * 5
+    assert _value(s, "imd", "extent") == pytest.approx((100 * 1 + 500 * w_b) / 2000)
+    # local concentration: 10 % of 2000 = 200 people, most deprived first: all 100 of A
+    # and 100 of B's 500 (the straddling LSOA gives only what is needed)
+    assert _value(s, "imd", "local_concentration") == pytest.approx(
+        (100 * RP["A"] + 100 * RP["B"]) / 200
+    )
+    # income scale: Σ P × rate = 100·0.2 + 500·0.1 + 1400·0.05 = 140 people
+    assert _value(s, "income", "income_scale") == pytest.approx(140)
+    # employment on working-age people: 60 % of A and B, 50 % of C inside
+    # → 60, 300, 700; scale 60·0.1 + 300·0.08 + 700·0.02 = 44, average 44/1060
+    assert _value(s, "employment", "employment_scale") == pytest.approx(44)
+    assert _value(s, "employment", "average_score") == pytest.approx(44 / 1060)
+    # with total population instead: 100·0.1 + 500·0.08 + 1400·0.02 = 78
+    tot = imd_summary_from_weights(
+        _weights({"A": 100, "B": 500, "C": 1400}), three, employment_population="total"
+    )
+    assert _value(tot, "employment", "employment_scale") == pytest.approx(78)
+    assert s.attrs["n"] == N19 and s.attrs["lsoa_count"] == "fractional"
+
+
+def test_local_concentration_inside_the_first_lsoa_and_exactly_on_the_line(three):
+    # 10 % of 1000 = 100 people, all from A (300 inside): LC = r′ of A.
+    s = imd_summary_from_weights(_weights({"A": 300, "C": 700}), three)
+    assert _value(s, "imd", "local_concentration") == pytest.approx(RP["A"])
+    # A holds exactly 10 %: B contributes nothing.
+    s = imd_summary_from_weights(_weights({"A": 100, "B": 500, "C": 400}), three)
+    assert _value(s, "imd", "local_concentration") == pytest.approx(RP["A"])
+    # input order does not matter: the most deprived LSOA is taken first
+    s = imd_summary_from_weights(_weights({"C": 900, "B": 50, "A": 50}), three)
+    assert _value(s, "imd", "local_concentration") == pytest.approx((50 * RP["A"] + 50 * RP["B"]) / 100)
+
+
+def test_lsoa_count_any_counts_whole_lsoas(three):
+    w = _weights({"A": 100, "B": 500, "C": 0})
+    s = imd_summary_from_weights(w, three, lsoa_count="any")
+    # any LSOA with people inside counts as one: A and B, of which A is decile 1
+    assert _value(s, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.5)
+    frac = imd_summary_from_weights(w, three)
+    assert _value(frac, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.1 / 1.1)
+    # more people than the denominator never count as more than one LSOA
+    over = imd_summary_from_weights(_weights({"A": 2000, "B": 500}), three)
+    assert _value(over, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.5)
+
+
+def test_two_areas_are_summarised_and_ranked_apart(three):
+    w = pd.concat([_weights({"A": 1000}, "X"), _weights({"B": 250, "C": 750}, "Y")])
+    s = imd_summary_from_weights(w, three)
+    assert _value(s, "imd", "average_score", "X") == pytest.approx(60)
+    assert _value(s, "imd", "average_score", "Y") == pytest.approx((250 * 30 + 750 * 10) / 1000)
+    assert _value(s, "all", "population", "Y") == 1000
+    assert _value(s, "imd", "extent", "Y") == pytest.approx(250 * (0.95 - 0.9 / 19 * 5) / 1000)
+    ranks = s.set_index(["area_id", "domain", "measure"])["rank"]
+    # X is more deprived on every measure: rank 1
+    assert ranks[("X", "imd", "average_score")] == 1 and ranks[("Y", "imd", "average_score")] == 2
+    assert ranks[("X", "imd", "extent")] == 1 and ranks[("Y", "imd", "extent")] == 2
+    assert np.isnan(ranks[("X", "all", "population")])
+    wide = to_wide(s, ranks=True)
+    assert wide.loc["Y", "population"] == 1000
+    assert wide.loc["X", "imd_average_score_rank"] == 1
+    assert list(wide.columns[:3]) == ["imd_average_score", "imd_average_score_rank",
+                                      "imd_average_rank"]
+
+
+def test_an_area_without_people_has_no_measures(three):
+    w = pd.concat([_weights({"A": 0.0}, "E"), _weights({"B": 500}, "X")])
+    s = imd_summary_from_weights(w, three)
+    assert math.isnan(_value(s, "imd", "average_score", "E"))
+    assert math.isnan(_value(s, "imd", "local_concentration", "E"))
+    assert _value(s, "all", "population", "E") == 0
+    assert any("1 area(s) have no population" in n for n in s.attrs["notes"])
+    assert _value(s, "imd", "average_score") == pytest.approx(30)
+
+
+def test_missing_score_makes_the_average_missing_not_zero():
+    rows = pd.DataFrame({"lsoa_code": ["A", "B"], "domain": "imd", "score": [40.0, np.nan],
+                         "rank": [100, 200], "decile": [1, 1]})
+    imd = IMDTable.from_frames(
+        rows, vintage="IoD2019",
+        denominators=pd.DataFrame({"lsoa_code": ["A", "B"], "population": [100, 100]}),
+    )
+    s = imd_summary_from_weights(
+        pd.concat([_weights({"A": 100, "B": 100}, "X"), _weights({"A": 50, "B": 0}, "Y")]), imd
+    )
+    assert math.isnan(_value(s, "imd", "average_score", "X"))
+    # Y's only person-bearing LSOA has a score: 40
+    assert _value(s, "imd", "average_score", "Y") == pytest.approx(40)
+
+
+def test_working_age_missing_falls_back_to_total_with_a_note():
+    rows = pd.DataFrame({"lsoa_code": ["A"], "domain": "employment", "score": [0.1],
+                         "rank": [100], "decile": [1]})
+    imd = IMDTable.from_frames(
+        rows, vintage="IoD2019",
+        denominators=pd.DataFrame({"lsoa_code": ["A"], "population": [1000]}),
+    )
+    s = imd_summary_from_weights(_weights({"A": 500}), imd)
+    assert _value(s, "employment", "employment_scale") == pytest.approx(50)
+    assert any("working-age" in n for n in s.attrs["notes"])
+
+
+def test_rank_areas_largest_first_ties_by_id_nan_unranked():
+    s = pd.DataFrame({"area_id": ["b", "a", "c", "d"], "domain": "imd", "measure": "extent",
+                      "value": [0.3, 0.3, np.nan, 0.5]})
+    r = rank_areas(s, area_col="area_id")
+    assert r["rank"].tolist()[:2] == [3.0, 2.0] and math.isnan(r["rank"].iloc[2])
+    assert r["rank"].iloc[3] == 1.0
+    assert s["value"].iloc[0] == 0.3 and "rank" not in s.columns  # input untouched
+
+
+def test_whole_lsoa_weights_full_denominators(three):
+    m = pd.DataFrame({"lad": ["D", "D", "E"], "code": ["A", "B", "Z"]})
+    w = whole_lsoa_weights(three, m, area_col="lad", lsoa_col="code")
+    assert w.to_dict("list") == {"area_id": ["D", "D"], "lsoa_code": ["A", "B"],
+                                 "population": [1000.0, 500.0]}
+    with pytest.raises(ColumnError, match="membership"):
+        whole_lsoa_weights(three, m)
+    with pytest.raises(ColumnError, match="district"):
+        whole_lsoa_weights(three)
+
+
+def test_weights_are_checked(three):
+    with pytest.raises(InputError, match="≥ 0"):
+        imd_summary_from_weights(_weights({"A": -1}), three)
+    with pytest.raises(InputError, match="more than one row"):
+        imd_summary_from_weights(pd.concat([_weights({"A": 1}), _weights({"A": 2})]), three)
+    with pytest.raises(InputError, match="lsoa_count"):
+        imd_summary_from_weights(_weights({"A": 1}), three, lsoa_count="half")
+    with pytest.raises(InputError, match="employment_population"):
+        imd_summary_from_weights(_weights({"A": 1}), three, employment_population="adults")
+    with pytest.raises(InputError, match="domains"):
+        imd_summary_from_weights(_weights({"A": 1}), three, domains=["health"])
+
+
+def test_imd_summary_shares_a_partly_covered_lsoa_by_area(three):
+    lsoa = gdf(["A", "B", "C"], [box(0, 0, 100, 100), box(100, 0, 200, 100),
+                                 box(200, 0, 300, 100)], col="lsoa_code")
+    # X covers 30 % of A, all of B, none of C; Y covers 50 % of C
+    drawn = gdf(["X", "Y"], [box(70, 0, 200, 100), box(250, 0, 300, 100)], col="name")
+    s = imd_summary(drawn, lsoa, three, area_id="name")
+    assert s.attrs["apportioned_by"] == "area"
+    assert _value(s, "all", "population", "X") == pytest.approx(0.3 * 1000 + 500)
+    assert _value(s, "all", "population", "Y") == pytest.approx(750)
+    assert _value(s, "imd", "average_score", "X") == pytest.approx((300 * 60 + 500 * 30) / 800)
+    assert _value(s, "imd", "proportion_most_deprived_10pct", "X") == pytest.approx(0.3 / 1.3)
+
+
+def test_imd_summary_leaves_welsh_and_unknown_lsoas_out(three):
+    lsoa = gdf(["A", "W01000001", "Q"], [box(0, 0, 100, 100), box(100, 0, 200, 100),
+                                         box(200, 0, 300, 100)], col="lsoa_code")
+    drawn = gdf(["X"], [box(0, 0, 300, 100)], col="name")
+    s = imd_summary(drawn, lsoa, three, area_id="name")
+    notes = " ".join(s.attrs["notes"])
+    assert "1 Welsh LSOAs" in notes and "1 LSOAs of lsoa_layer are not in the IMD" in notes
+    assert _value(s, "all", "population") == pytest.approx(1000)
+
+
+# ============================================================== allocation
+
+
+def test_allocate_by_hand():
+    # Budget 1000, floor 30 % per head over 3 × 1000 people: 100 each. The other 700 by
+    # P·(1 + x), x = (score − 10)/(40 − 10) = 1, 1/3, 0 → g = 2, 4/3, 1, Σ = 13/3.
+    areas = pd.DataFrame({"area_id": ["a", "b", "c"], "score": [40.0, 20.0, 10.0],
+                          "pop": [1000, 1000, 1000]})
+    out = allocate(1000, areas, need="score", population="pop", floor_share=0.3)
+    exact = [100 + 700 * g / (13 / 3) for g in (2, 4 / 3, 1)]
+    assert out["exact"].tolist() == pytest.approx(exact)
+    assert out["gradient_weight"].tolist() == pytest.approx([2, 4 / 3, 1])
+    assert out["floor"].tolist() == pytest.approx([100, 100, 100])
+    # 423.08, 315.38, 261.54: floors 423 + 315 + 261 = 999; the pound left goes to c (.54)
+    assert out["allocation"].tolist() == [423, 315, 262]
+    assert out["per_head"].tolist() == pytest.approx([0.423, 0.315, 0.262])
+    assert out.attrs["budget"] == 1000 and out.attrs["floor_share"] == 0.3
+
+
+def test_allocate_floor_equal_rank_scale_and_gradient():
+    areas = pd.DataFrame({"id": ["a", "b", "c", "d"], "rank": [4, 1, 3, 2],
+                          "pop": [100, 300, 100, 500]})
+    # need = rank with 1 = most deprived; rank scale: oriented −rank ranks 1..4 →
+    # x = (r − 1)/3: a 0, b 1, c 1/3, d 2/3; gradient 3 → g = 1, 4, 2, 3
+    # d (more deprived) gets (500 + 8000·1500/3000)/500 = £9 a head, c £1033.33/100
+    with pytest.warns(AllocationWarning, match=r"'d' \(more deprived\) gets £9.00 a head "
+                      r"and 'c' £10.33"):
+        out = allocate(10_000, areas, need="rank", population="pop", id_col="id",
+                       floor_share=0.2, floor_by="equal", gradient=3.0, need_scale="rank",
+                       higher_is_more_deprived=False)
+    assert out["gradient_weight"].tolist() == pytest.approx([1, 4, 2, 3])
+    assert out["floor"].tolist() == pytest.approx([500] * 4)  # 20 % of 10,000 / 4
+    pg = np.array([100 * 1, 300 * 4, 100 * 2, 500 * 3])
+    assert out["exact"].tolist() == pytest.approx((500 + 8000 * pg / pg.sum()).tolist())
+    assert out["allocation"].sum() == 10_000
+
+
+def test_allocate_gradient_zero_is_per_head_and_callable_gradient():
+    areas = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 9.0], "p": [100, 300]})
+    flat = allocate(400, areas, need="s", population="p", gradient=0.0)
+    assert flat["allocation"].tolist() == [100, 300]
+    steep = allocate(400, areas, need="s", population="p", floor_share=0.0,
+                     gradient=lambda need: need)  # weights 1 and 9: 100·1 : 300·9
+    assert steep["exact"].tolist() == pytest.approx([400 * 100 / 2800, 400 * 2700 / 2800])
+    assert steep.attrs["gradient"] == "<lambda>"
+
+
+def test_largest_remainder_ties_go_to_the_more_deprived_then_the_smaller_id():
+    # three equal areas, budget 10: exact 3.333 each; the one pound left goes by need
+    areas = pd.DataFrame({"area_id": ["c", "a", "b"], "s": [5.0, 5.0, 7.0],
+                          "p": [1, 1, 1]})
+    out = allocate(10, areas, need="s", population="p", floor_share=1.0)
+    assert out["allocation"].tolist() == [3, 3, 4]
+    even = allocate(11, areas.assign(s=5.0), need="s", population="p", floor_share=1.0)
+    # 3.667 each: two pounds left, to the smallest ids a and b
+    assert even["allocation"].tolist() == [3, 4, 4]
+
+
+def test_allocate_budget_zero_and_checks():
+    areas = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 2.0], "p": [10, 10]})
+    assert allocate(0, areas, need="s", population="p")["allocation"].tolist() == [0, 0]
+    for bad in (-1, 10.5, "ten", float("nan")):
+        with pytest.raises(InputError, match="budget"):
+            allocate(bad, areas, need="s", population="p")
+    for share in (-0.1, 1.1):
+        with pytest.raises(InputError, match="floor_share"):
+            allocate(10, areas, need="s", population="p", floor_share=share)
+    with pytest.raises(InputError, match="gradient"):
+        allocate(10, areas, need="s", population="p", gradient=-1)
+    with pytest.raises(InputError, match="gradient"):
+        allocate(10, areas, need="s", population="p", gradient=lambda x: -x)
+    with pytest.raises(InputError, match="population"):
+        allocate(10, areas.assign(p=[10, -1]), need="s", population="p")
+    with pytest.raises(InputError, match="need"):
+        allocate(10, areas.assign(s=[1.0, np.inf]), need="s", population="p")
+    with pytest.raises(InputError, match="population"):
+        allocate(10, areas.assign(p=0), need="s", population="p")
+    with pytest.raises(InputError, match="unique"):
+        allocate(10, areas.assign(area_id="a"), need="s", population="p")
+    with pytest.raises(InputError, match="need_scale"):
+        allocate(10, areas, need="s", population="p", need_scale="log")
+    with pytest.raises(InputError, match="floor_by"):
+        allocate(10, areas, need="s", population="p", floor_by="area")
+    with pytest.raises(ColumnError):
+        allocate(10, areas, need="score", population="p")
+    # no people but the whole budget is the floor: shared equally
+    eq = allocate(10, areas.assign(p=0), need="s", population="p", floor_by="equal",
+                  floor_share=1.0)
+    assert eq["allocation"].tolist() == [5, 5] and eq["per_head"].isna().all()
+
+
+def test_equal_floor_that_makes_per_head_fall_is_warned():
+    # tiny deprived-less area a gets half the floor: £500 for 10 people, vs b's 500 + 0 for
+    # 10,000 — per head falls as deprivation rises
+    areas = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 9.0], "p": [10, 10_000]})
+    with pytest.warns(AllocationWarning, match="'b' \\(more deprived\\)"):
+        allocate(1000, areas, need="s", population="p", floor_by="equal", floor_share=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        allocate(1000, areas, need="s", population="p")  # per-head floor: no warning
+
+
+def _summary(values: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame({"area_id": list(values), "domain": "imd", "measure": "average_score",
+                         "value": list(values.values())})
+
+
+def test_rank_targets_top_decile_by_ceiling_and_shifts():
+    # 15 areas: the top decile is ceil(1.5) = 2 areas.
+    ids = [f"a{i:02d}" for i in range(15)]
+    a = _summary({k: 100.0 - i for i, k in enumerate(ids)})
+    # b swaps the 2nd and 3rd: a02 enters the top 2, a01 leaves
+    vals = {k: 100.0 - i for i, k in enumerate(ids)}
+    vals["a01"], vals["a02"] = vals["a02"], vals["a01"]
+    r = rank_targets(a, _summary(vals), area_col="area_id")
+    assert r.attrs["top_changed"] == ["a01", "a02"]
+    assert r.attrs["max_abs_shift"] == 1
+    assert r.attrs["mean_abs_shift"] == pytest.approx(2 / 15)
+    # Spearman of two rankings differing by one adjacent swap: 1 − 6·Σd²/(n(n²−1))
+    assert r.attrs["spearman"] == pytest.approx(1 - 6 * 2 / (15 * (15**2 - 1)))
+    assert r["area_id"].tolist()[:3] == ["a00", "a01", "a02"]  # sorted by rank_area
+    assert r["shift"].tolist()[:3] == [0, 1, -1]
+    # with 9 areas the top decile is 1 area (ceil 0.9), never 0
+    few = rank_targets(_summary({f"b{i}": float(i) for i in range(9)}),
+                       _summary({f"b{i}": float(8 - i) if i in (0, 8) else float(i)
+                                 for i in range(9)}), area_col="area_id")
+    assert few.attrs["top_changed"] == ["b0", "b8"]
+
+
+def test_rank_targets_one_area_and_missing_values():
+    one = rank_targets(_summary({"x": 1.0}), _summary({"x": 2.0}), area_col="area_id")
+    assert math.isnan(one.attrs["spearman"]) and one.attrs["max_abs_shift"] == 0
+    two = rank_targets(_summary({"x": 1.0, "y": np.nan, "z": 3.0}),
+                       _summary({"x": 1.0, "y": 2.0, "z": 3.0}), area_col="area_id")
+    # y is unranked by area: the correlation uses x and z only, which agree
+    assert two.attrs["spearman"] == pytest.approx(1.0)
+    with pytest.raises(InputError, match="different areas"):
+        rank_targets(_summary({"x": 1.0}), _summary({"y": 1.0}), area_col="area_id")
+    with pytest.raises(InputError, match="extent"):
+        rank_targets(_summary({"x": 1.0}), _summary({"x": 1.0}), measure="extent",
+                     area_col="area_id")
+
+
+def test_nbhd_geo_error_is_the_base():
+    assert issubclass(InputError, NbhdGeoError)
