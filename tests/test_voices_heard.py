@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from nbhd_geo import NbhdGeoError, read_drawings, read_imd, read_layer, samples
+from nbhd_geo.errors import NbhdGeoWarning
 from nbhd_geo.report.heard import councillors_section, who_was_heard_section
 from nbhd_geo.voices.compare import compare_drawings
 from nbhd_geo.voices.consensus import consensus
@@ -195,6 +196,115 @@ def test_compare_synthetic_sets_and_names_in_one_set_only():
     assert frame.loc["Northgate", "in"] == "a only"
     with pytest.raises(NbhdGeoError, match="no neighbourhood name is drawn in both sets"):
         compare_drawings(a, b.assign(neighbourhood="Elsewhere"), n_perm=19)
+
+
+def _town(rng: np.random.Generator, sizes: np.ndarray) -> gpd.GeoDataFrame:
+    """One neighbourhood per size, 3 km apart, each drawn ``size`` times (600 m blobs)."""
+    names, shapes = [], []
+    for k, n in enumerate(sizes):
+        cx, cy = X0 + 3000 * (k % 6), Y0 + 3000 * (k // 6)
+        names += [f"N{k:02d}"] * int(n)
+        shapes += [_blob(rng, cx, cy, 600) for _ in range(int(n))]
+    return gpd.GeoDataFrame({"neighbourhood": names}, geometry=shapes, crs=CRS,
+                            index=pd.Index([f"d{i:05d}" for i in range(len(names))]))
+
+
+SIZES = np.geomspace(6, 120, 20).astype(int)
+
+
+@pytest.mark.parametrize("rep", [0, 1])
+def test_compare_identical_halves_flag_no_name(rep):
+    rng = np.random.default_rng(100 + rep)
+    d = _town(rng, SIZES)
+    half = rng.random(len(d)) < 0.5
+    c = compare_drawings(d[half], d[~half], cell_size=25.0, seed=rep)
+    t = c.table
+    assert not t["significant"].any()
+    # the family: names with at least m / alpha distinct relabellings (C(n_a+n_b, n_a))
+    from math import comb
+    m = int(t["tested"].sum())
+    assert (t["tested"] == [comb(a + b, a) >= m / 0.05
+                            for a, b in zip(t["n_a"], t["n_b"], strict=True)]).all()
+    assert c.n_tested == m and c.n_perm == int(np.ceil(2 * m / 0.05)) - 1
+    assert c.min_attainable_p == pytest.approx(m / (c.n_perm + 1))
+    # sequential: names with no change stop at their 10th exceedance, p = 10 / L, and
+    # stop long before the budget
+    stopped = t["n_perm"] < c.n_perm
+    assert stopped.mean() > 0.8
+    assert np.allclose(t.loc[stopped, "p_value"], 10 / t.loc[stopped, "n_perm"])
+    assert t["n_perm"].sum() < 0.25 * c.n_perm * len(t)
+
+
+def test_compare_300m_shift_flags_every_large_name():
+    rng = np.random.default_rng(7)
+    d = _town(rng, SIZES)
+    half = rng.random(len(d)) < 0.5
+    moved = d[~half].copy()
+    moved["geometry"] = moved.translate(300, 0)
+    c = compare_drawings(d[half], moved, cell_size=25.0)
+    t = c.table
+    large = (t["n_a"] >= 10) & (t["n_b"] >= 10)
+    assert large.sum() >= 10 and t.loc[large, "significant"].all()
+    # no permutation reached the shifted cores: p = 1 / (B + 1), Holm = m / (B + 1)
+    assert (t.loc[large, "p_value"] == 1 / (c.n_perm + 1)).all()
+    assert t.loc[large, "p_holm"].max() == pytest.approx(c.n_tested / (c.n_perm + 1))
+    assert c.significant and c.overall_n_perm == 199 and c.p_value == 1 / 200
+    # the old default, 199 permutations, cannot flag any of these names: it says so
+    with pytest.warns(NbhdGeoWarning, match=r"smallest attainable Holm-adjusted p-value is "
+                                            rf"{c.n_tested / 200:.3g} > alpha = 0.05"):
+        old = compare_drawings(d[half], moved, cell_size=25.0, n_perm=199)
+    assert not old.table["significant"].any()
+    # Benjamini-Hochberg needs only 1 / alpha permutations when every name moved
+    bh = compare_drawings(d[half], moved, cell_size=25.0, n_perm=199, correction="bh")
+    assert bh.table.loc[large, "significant"].all()
+    assert bh.table.loc[large, "p_bh"].max() == pytest.approx(1 / 200)
+
+
+def test_compare_p_value_agrees_with_exact_enumeration():
+    """Sequential Monte Carlo p against every one of the C(10, 5) = 252 relabellings."""
+    from itertools import combinations
+
+    from nbhd_geo.voices._runs import DrawingRuns
+
+    rng = np.random.default_rng(5)
+    shapes = [_blob(rng, X0, Y0, 300) for _ in range(5)] + [
+        _blob(rng, X0 + 40, Y0, 300) for _ in range(5)]
+    d = gpd.GeoDataFrame({"neighbourhood": ["A"] * 10}, geometry=shapes, crs=CRS,
+                         index=[f"d{i}" for i in range(10)])
+    c = compare_drawings(d.iloc[:5], d.iloc[5:], cell_size=20.0, exceedances=60,
+                         n_perm=1999)
+    # independent: the observed IoU of the two 50 % cores from consensus (shapely areas)
+    ca, cb = _core20(d.iloc[:5]), _core20(d.iloc[5:])
+    assert c.table.loc["A", "iou"] == pytest.approx(_iou(ca, cb), abs=1e-9)
+    runs = DrawingRuns.build(np.asarray(d.geometry.array), np.array(["A"] * 10), 20.0)
+
+    def stat(lab: np.ndarray) -> float:
+        iou = runs.iou(runs.core(lab.astype(float), 0.5), runs.core(1.0 - lab, 0.5))[0]
+        return 1.0 - iou
+
+    obs = stat(np.r_[np.ones(5), np.zeros(5)])
+    all_stats = []
+    for pick in combinations(range(10), 5):
+        lab = np.zeros(10)
+        lab[list(pick)] = 1
+        all_stats.append(stat(lab))
+    exact = float(np.mean(np.array(all_stats) >= obs - 1e-12))
+    assert exact == pytest.approx(30 / 252)  # 30 of the 252 relabellings reach it
+    p = c.table.loc["A", "p_value"]
+    # Besag-Clifford with h = 60: relative standard error about 1 / sqrt(60)
+    assert abs(p - exact) < 4 * exact / np.sqrt(60)
+
+
+def _core20(drawings: gpd.GeoDataFrame) -> shapely.Geometry:
+    return consensus(drawings, base=20.0, thresholds=(0.5,)).cores.geometry.iat[0]
+
+
+def test_compare_rejects_bad_options():
+    d = _town(np.random.default_rng(1), np.array([12]))
+    with pytest.raises(NbhdGeoError, match="correction: unknown correction 'bonferroni'"):
+        compare_drawings(d, d, correction="bonferroni")  # type: ignore[arg-type]
+    with pytest.raises(NbhdGeoError, match="n_perm: needs at least 19 permutations"):
+        compare_drawings(d, d, n_perm=10)
 
 
 @pytest.fixture(scope="module")
