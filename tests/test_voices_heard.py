@@ -411,6 +411,33 @@ def test_coverage_spreads_unhomed_drawings_by_people_or_area():
                             deprivation=pd.Series({"U1": 3}))
 
 
+def test_coverage_works_in_the_drawings_own_projected_crs():
+    # two 1 km LSOA-like squares in New York, UTM 18N; drawings in the same CRS
+    x, y = 583_000.0, 4_507_000.0
+    units = gpd.GeoDataFrame({"pop": [1000.0, 3000.0]}, index=["U1", "U2"], crs=32618,
+                             geometry=[shapely.box(x, y, x + 1000, y + 1000),
+                                       shapely.box(x + 1000, y, x + 2000, y + 1000)])
+    d = gpd.GeoDataFrame(geometry=[shapely.box(x + 500, y, x + 1500, y + 1000),
+                                   shapely.box(x + 100, y + 100, x + 200, y + 200)],
+                         index=["d1", "d2"], crs=32618)
+    cov = engagement_coverage(d, units, unit_population="pop", spread="area")
+    # d1 is half in each; d2 wholly in U1: 1.5 and 0.5 drawings, per 1,000: 1.5 and 1/6
+    assert cov.table["drawings"].tolist() == pytest.approx([1.5, 0.5])
+    assert cov.table["per_1000"].tolist() == pytest.approx([1.5, 0.5 / 3])
+    # the same with the drawings in degrees: the units' projected CRS is used, not 27700
+    deg = engagement_coverage(d.to_crs(4326), units, unit_population="pop", spread="area")
+    assert deg.table["drawings"].tolist() == pytest.approx([1.5, 0.5], abs=1e-6)
+    # layers in degrees far from Britain: the British grid breaks them; the error names crs=
+    far = gpd.GeoDataFrame({"pop": [100.0]}, index=["F1"], crs=4326,
+                           geometry=[shapely.box(80.0, 0.0, 83.0, 2.0).segmentize(0.1)])
+    with pytest.raises(NbhdGeoError, match=r"(?s)units: 1 features checked after reprojecting "
+                       r"from EPSG:4326 to the working CRS EPSG:27700 \(all valid in "
+                       r"EPSG:4326\).*Fix: pass crs='EPSG:32644', the local UTM zone"):
+        engagement_coverage(far, far, unit_population="pop")
+    ok = engagement_coverage(far, far, unit_population="pop", crs="EPSG:32644")
+    assert ok.table.loc["F1", "drawings"] == pytest.approx(1.0)
+
+
 @pytest.mark.shared
 def test_coverage_on_wakefield_points(shared):
     lsoa, _ = read_layer(shared("ons", "wakefield", "lsoa11.geojson"), id_col="LSOA11CD")
@@ -434,6 +461,25 @@ def test_coverage_on_wakefield_points(shared):
 
 
 # ------------------------------------------------------------------ councillors
+
+
+def test_councillors_view_explains_missing_shares():
+    lsoa = gpd.GeoDataFrame({"pop": [1000, 2000]}, index=["L1", "L2"], crs=27700,
+                            geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)])
+    wards = gpd.GeoDataFrame({"ward": ["W1", "W2"]}, crs=27700,
+                             geometry=[shapely.box(0, 0, 150, 100), shapely.box(150, 0, 400, 100)])
+    nbhd = gpd.GeoDataFrame({"name": ["Oakfield", "Riverside", "Faraway"]}, crs=27700,
+                            geometry=[shapely.box(50, 0, 200, 100), shapely.box(300, 0, 350, 100),
+                                      shapely.box(5000, 0, 5100, 100)])
+    with pytest.warns(NbhdGeoWarning, match="2 neighbourhoods touch no ward or hold no "
+                                            "residents.*'Riverside', 'Faraway'"):
+        v = councillor_view(nbhd, wards, lsoa, unit_population="pop", name_col="name",
+                            ward_id="ward")
+    n = v.neighbourhoods
+    assert n.loc["Oakfield", "note"] == "" and n.loc["Oakfield", "population"] == 2500.0
+    assert n.loc["Riverside", "note"].startswith("no residents of any unit inside it")
+    assert np.isnan(n.loc["Riverside", "largest_share"])
+    assert n.loc["Faraway", "note"] == "touches no ward: no shares"
 
 
 def test_councillors_view_on_the_sample_town(town):
