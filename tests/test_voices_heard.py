@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from nbhd_geo import NbhdGeoError, read_drawings, read_imd, read_layer, samples
+from nbhd_geo.errors import NbhdGeoWarning
 from nbhd_geo.report.heard import councillors_section, who_was_heard_section
 from nbhd_geo.voices.compare import compare_drawings
 from nbhd_geo.voices.consensus import consensus
@@ -152,8 +153,13 @@ def test_bootstrap_flags_the_core_of_few_scattered_drawings():
     assert not s.unstable["Millbank"]
     assert s.unstable["Castle Hill"]
     assert s.summary.loc["Castle Hill", "reason"] == (
-        "5 % of resampled cores have IoU < 0.73 with the full core (< 0.75)")
+        "15.0% of resampled cores have IoU < 0.75 with the full core (more than 5%)")
     assert s.summary.loc["Castle Hill", "iou_p05"] == pytest.approx(0.726, abs=1e-3)
+    # decided beyond Monte Carlo error (after doubling the resamples once)
+    row = s.summary.loc["Castle Hill"]
+    assert row["p_below"] == 18 / 120 and row["n_resamples"] == 120
+    assert row["decision"] == "unstable" and not row["undecided"]
+    assert abs(18 / 120 - 0.05) > 2.576 * np.sqrt(0.05 * 0.95 / 120)
     assert s.summary.loc["Millbank", "iou_median"] > 0.9
     assert s.summary.loc["Castle Hill", "band_ratio"] < s.summary.loc["Millbank", "band_ratio"]
     # bands nest: inner ⊆ core-ish ⊆ outer, and the band is outer minus inner
@@ -170,6 +176,88 @@ def test_bootstrap_flags_the_core_of_few_scattered_drawings():
     # seeded: the same seed gives the same bands
     again = core_stability(pd.concat([many, few]), n_boot=60, seed=5, cell_size=25.0)
     pd.testing.assert_frame_equal(s.summary, again.summary)
+
+
+def _near_line() -> gpd.GeoDataFrame:
+    """Four neighbourhoods of 12-20 loose drawings, two within Monte Carlo error of the line."""
+    rng = np.random.default_rng(2)
+    names, shapes = [], []
+    for k, n in enumerate([12, 14, 16, 18]):
+        for _ in range(n):
+            t = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+            scale = 500 * rng.uniform(0.8, 1.2)
+            wob = 1 + 0.05 * np.sin(3 * t + rng.uniform(0, 2 * np.pi))
+            dx, dy = rng.normal(0, 120, 2)
+            names.append(f"S{k}")
+            shapes.append(shapely.Polygon(np.c_[X0 + 3000 * k + dx + scale * wob * np.cos(t),
+                                                Y0 + dy + scale * wob * np.sin(t)]))
+    return gpd.GeoDataFrame({"neighbourhood": names}, geometry=shapes, crs=CRS,
+                            index=[f"s{i:03d}" for i in range(len(names))])
+
+
+def test_unstable_flag_does_not_flip_with_the_seed():
+    d = _near_line()
+    runs = [core_stability(d, cell_size=25.0, seed=seed, min_iou=0.78)
+            for seed in range(5)]
+    flags = pd.DataFrame({seed: r.unstable for seed, r in enumerate(runs)})
+    # the old rule (5th percentile of 200 resamples below min_iou) flips with the seed
+    naive = pd.DataFrame({seed: r.summary["iou_p05"] < 0.78 for seed, r in enumerate(runs)})
+    assert (naive.nunique(axis=1) > 1).sum() >= 2
+    # the sequential decision does not
+    assert (flags.nunique(axis=1) == 1).all()
+    # S1 and S3 sit at 4.4-4.8 % (undecided after 4,000 resamples: not flagged), S0 at
+    # 6-8 % (unstable once resampled enough), S2 at 1-3 %
+    assert flags[0].tolist() == [True, False, False, False]
+    dec = pd.DataFrame({seed: r.summary["decision"] for seed, r in enumerate(runs)})
+    assert (dec.loc["S3"] == "undecided").all() and (dec.loc["S0"] == "unstable").all()
+    for r in runs:
+        t = r.summary
+        # p_below is a share of n_resamples; undecided names ran max_boot and sit within
+        # z standard errors of 5 %
+        assert np.allclose(t["p_below"] * t["n_resamples"],
+                           np.round(t["p_below"] * t["n_resamples"]))
+        und = t["undecided"]
+        assert (t.loc[und, "n_resamples"] == 4000).all()
+        assert (abs(t.loc[und, "p_below"] - 0.05) <= 2.576 * np.sqrt(0.05 * 0.95 / 4000)).all()
+        assert (t.loc[~und, "decision"] == np.where(t.loc[~und, "p_below"] > 0.05, "unstable",
+                                                    "stable")).all()
+        assert t["mc_se"].tolist() == pytest.approx(
+            np.sqrt(t["p_below"] * (1 - t["p_below"]) / t["n_resamples"]).tolist())
+
+
+def test_simultaneous_band_holds_fresh_resampled_cores():
+    d = _near_line()
+    s = core_stability(d, cell_size=25.0, seed=0, n_boot=200)
+    b = s.bands.set_index(["name", "kind"])["geometry"]
+    # independent resamples, cores from consensus() on the same aligned 25 m grid
+    rng = np.random.default_rng(99)
+    for name in ("S0", "S2"):
+        mine = d[d["neighbourhood"] == name].reset_index(drop=True)
+        sim = pw = 0
+        n = 30
+        for _ in range(n):
+            pick = mine.iloc[rng.integers(0, len(mine), len(mine))].reset_index(drop=True)
+            core = _core25(pick)
+
+            def between(inner: shapely.Geometry, outer: shapely.Geometry,
+                        core: shapely.Geometry = core) -> bool:
+                return (shapely.area(shapely.difference(core, outer)) < 1.0
+                        and shapely.area(shapely.difference(inner, core)) < 1.0)
+
+            sim += between(b[(name, "sim_inner")], b[(name, "sim_outer")])
+            pw += between(b[(name, "inner")], b[(name, "outer")])
+        # the simultaneous band holds ~90 % of whole cores; the pointwise one far fewer
+        assert sim / n >= 0.8
+        assert pw / n < sim / n
+    # the simultaneous band contains the pointwise one
+    for name in s.summary.index:
+        assert shapely.area(shapely.difference(b[(name, "outer")], b[(name, "sim_outer")])) == 0
+        assert shapely.area(shapely.difference(b[(name, "sim_inner")], b[(name, "inner")])) == 0
+    assert (s.summary["sim_level"] < 0.05).all()
+
+
+def _core25(drawings: gpd.GeoDataFrame) -> shapely.Geometry:
+    return consensus(drawings, base=25.0, thresholds=(0.5,)).cores.geometry.iat[0]
 
 
 def test_compare_synthetic_sets_and_names_in_one_set_only():
@@ -195,6 +283,115 @@ def test_compare_synthetic_sets_and_names_in_one_set_only():
     assert frame.loc["Northgate", "in"] == "a only"
     with pytest.raises(NbhdGeoError, match="no neighbourhood name is drawn in both sets"):
         compare_drawings(a, b.assign(neighbourhood="Elsewhere"), n_perm=19)
+
+
+def _town(rng: np.random.Generator, sizes: np.ndarray) -> gpd.GeoDataFrame:
+    """One neighbourhood per size, 3 km apart, each drawn ``size`` times (600 m blobs)."""
+    names, shapes = [], []
+    for k, n in enumerate(sizes):
+        cx, cy = X0 + 3000 * (k % 6), Y0 + 3000 * (k // 6)
+        names += [f"N{k:02d}"] * int(n)
+        shapes += [_blob(rng, cx, cy, 600) for _ in range(int(n))]
+    return gpd.GeoDataFrame({"neighbourhood": names}, geometry=shapes, crs=CRS,
+                            index=pd.Index([f"d{i:05d}" for i in range(len(names))]))
+
+
+SIZES = np.geomspace(6, 120, 20).astype(int)
+
+
+@pytest.mark.parametrize("rep", [0, 1])
+def test_compare_identical_halves_flag_no_name(rep):
+    rng = np.random.default_rng(100 + rep)
+    d = _town(rng, SIZES)
+    half = rng.random(len(d)) < 0.5
+    c = compare_drawings(d[half], d[~half], cell_size=25.0, seed=rep)
+    t = c.table
+    assert not t["significant"].any()
+    # the family: names with at least m / alpha distinct relabellings (C(n_a+n_b, n_a))
+    from math import comb
+    m = int(t["tested"].sum())
+    assert (t["tested"] == [comb(a + b, a) >= m / 0.05
+                            for a, b in zip(t["n_a"], t["n_b"], strict=True)]).all()
+    assert c.n_tested == m and c.n_perm == int(np.ceil(2 * m / 0.05)) - 1
+    assert c.min_attainable_p == pytest.approx(m / (c.n_perm + 1))
+    # sequential: names with no change stop at their 10th exceedance, p = 10 / L, and
+    # stop long before the budget
+    stopped = t["n_perm"] < c.n_perm
+    assert stopped.mean() > 0.8
+    assert np.allclose(t.loc[stopped, "p_value"], 10 / t.loc[stopped, "n_perm"])
+    assert t["n_perm"].sum() < 0.25 * c.n_perm * len(t)
+
+
+def test_compare_300m_shift_flags_every_large_name():
+    rng = np.random.default_rng(7)
+    d = _town(rng, SIZES)
+    half = rng.random(len(d)) < 0.5
+    moved = d[~half].copy()
+    moved["geometry"] = moved.translate(300, 0)
+    c = compare_drawings(d[half], moved, cell_size=25.0)
+    t = c.table
+    large = (t["n_a"] >= 10) & (t["n_b"] >= 10)
+    assert large.sum() >= 10 and t.loc[large, "significant"].all()
+    # no permutation reached the shifted cores: p = 1 / (B + 1), Holm = m / (B + 1)
+    assert (t.loc[large, "p_value"] == 1 / (c.n_perm + 1)).all()
+    assert t.loc[large, "p_holm"].max() == pytest.approx(c.n_tested / (c.n_perm + 1))
+    assert c.significant and c.overall_n_perm == 199 and c.p_value == 1 / 200
+    # the old default, 199 permutations, cannot flag any of these names: it says so
+    with pytest.warns(NbhdGeoWarning, match=r"smallest attainable Holm-adjusted p-value is "
+                                            rf"{c.n_tested / 200:.3g} > alpha = 0.05"):
+        old = compare_drawings(d[half], moved, cell_size=25.0, n_perm=199)
+    assert not old.table["significant"].any()
+    # Benjamini-Hochberg needs only 1 / alpha permutations when every name moved
+    bh = compare_drawings(d[half], moved, cell_size=25.0, n_perm=199, correction="bh")
+    assert bh.table.loc[large, "significant"].all()
+    assert bh.table.loc[large, "p_bh"].max() == pytest.approx(1 / 200)
+
+
+def test_compare_p_value_agrees_with_exact_enumeration():
+    """Sequential Monte Carlo p against every one of the C(10, 5) = 252 relabellings."""
+    from itertools import combinations
+
+    from nbhd_geo.voices._runs import DrawingRuns
+
+    rng = np.random.default_rng(5)
+    shapes = [_blob(rng, X0, Y0, 300) for _ in range(5)] + [
+        _blob(rng, X0 + 40, Y0, 300) for _ in range(5)]
+    d = gpd.GeoDataFrame({"neighbourhood": ["A"] * 10}, geometry=shapes, crs=CRS,
+                         index=[f"d{i}" for i in range(10)])
+    c = compare_drawings(d.iloc[:5], d.iloc[5:], cell_size=20.0, exceedances=60,
+                         n_perm=1999)
+    # independent: the observed IoU of the two 50 % cores from consensus (shapely areas)
+    ca, cb = _core20(d.iloc[:5]), _core20(d.iloc[5:])
+    assert c.table.loc["A", "iou"] == pytest.approx(_iou(ca, cb), abs=1e-9)
+    runs = DrawingRuns.build(np.asarray(d.geometry.array), np.array(["A"] * 10), 20.0)
+
+    def stat(lab: np.ndarray) -> float:
+        iou = runs.iou(runs.core(lab.astype(float), 0.5), runs.core(1.0 - lab, 0.5))[0]
+        return 1.0 - iou
+
+    obs = stat(np.r_[np.ones(5), np.zeros(5)])
+    all_stats = []
+    for pick in combinations(range(10), 5):
+        lab = np.zeros(10)
+        lab[list(pick)] = 1
+        all_stats.append(stat(lab))
+    exact = float(np.mean(np.array(all_stats) >= obs - 1e-12))
+    assert exact == pytest.approx(30 / 252)  # 30 of the 252 relabellings reach it
+    p = c.table.loc["A", "p_value"]
+    # Besag-Clifford with h = 60: relative standard error about 1 / sqrt(60)
+    assert abs(p - exact) < 4 * exact / np.sqrt(60)
+
+
+def _core20(drawings: gpd.GeoDataFrame) -> shapely.Geometry:
+    return consensus(drawings, base=20.0, thresholds=(0.5,)).cores.geometry.iat[0]
+
+
+def test_compare_rejects_bad_options():
+    d = _town(np.random.default_rng(1), np.array([12]))
+    with pytest.raises(NbhdGeoError, match="correction: unknown correction 'bonferroni'"):
+        compare_drawings(d, d, correction="bonferroni")  # type: ignore[arg-type]
+    with pytest.raises(NbhdGeoError, match="n_perm: needs at least 19 permutations"):
+        compare_drawings(d, d, n_perm=10)
 
 
 @pytest.fixture(scope="module")
@@ -301,6 +498,33 @@ def test_coverage_spreads_unhomed_drawings_by_people_or_area():
                             deprivation=pd.Series({"U1": 3}))
 
 
+def test_coverage_works_in_the_drawings_own_projected_crs():
+    # two 1 km LSOA-like squares in New York, UTM 18N; drawings in the same CRS
+    x, y = 583_000.0, 4_507_000.0
+    units = gpd.GeoDataFrame({"pop": [1000.0, 3000.0]}, index=["U1", "U2"], crs=32618,
+                             geometry=[shapely.box(x, y, x + 1000, y + 1000),
+                                       shapely.box(x + 1000, y, x + 2000, y + 1000)])
+    d = gpd.GeoDataFrame(geometry=[shapely.box(x + 500, y, x + 1500, y + 1000),
+                                   shapely.box(x + 100, y + 100, x + 200, y + 200)],
+                         index=["d1", "d2"], crs=32618)
+    cov = engagement_coverage(d, units, unit_population="pop", spread="area")
+    # d1 is half in each; d2 wholly in U1: 1.5 and 0.5 drawings, per 1,000: 1.5 and 1/6
+    assert cov.table["drawings"].tolist() == pytest.approx([1.5, 0.5])
+    assert cov.table["per_1000"].tolist() == pytest.approx([1.5, 0.5 / 3])
+    # the same with the drawings in degrees: the units' projected CRS is used, not 27700
+    deg = engagement_coverage(d.to_crs(4326), units, unit_population="pop", spread="area")
+    assert deg.table["drawings"].tolist() == pytest.approx([1.5, 0.5], abs=1e-6)
+    # layers in degrees far from Britain: the British grid breaks them; the error names crs=
+    far = gpd.GeoDataFrame({"pop": [100.0]}, index=["F1"], crs=4326,
+                           geometry=[shapely.box(80.0, 0.0, 83.0, 2.0).segmentize(0.1)])
+    with pytest.raises(NbhdGeoError, match=r"(?s)units: 1 features checked after reprojecting "
+                       r"from EPSG:4326 to the working CRS EPSG:27700 \(all valid in "
+                       r"EPSG:4326\).*Fix: pass crs='EPSG:32644', the local UTM zone"):
+        engagement_coverage(far, far, unit_population="pop")
+    ok = engagement_coverage(far, far, unit_population="pop", crs="EPSG:32644")
+    assert ok.table.loc["F1", "drawings"] == pytest.approx(1.0)
+
+
 @pytest.mark.shared
 def test_coverage_on_wakefield_points(shared):
     lsoa, _ = read_layer(shared("ons", "wakefield", "lsoa11.geojson"), id_col="LSOA11CD")
@@ -324,6 +548,25 @@ def test_coverage_on_wakefield_points(shared):
 
 
 # ------------------------------------------------------------------ councillors
+
+
+def test_councillors_view_explains_missing_shares():
+    lsoa = gpd.GeoDataFrame({"pop": [1000, 2000]}, index=["L1", "L2"], crs=27700,
+                            geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)])
+    wards = gpd.GeoDataFrame({"ward": ["W1", "W2"]}, crs=27700,
+                             geometry=[shapely.box(0, 0, 150, 100), shapely.box(150, 0, 400, 100)])
+    nbhd = gpd.GeoDataFrame({"name": ["Oakfield", "Riverside", "Faraway"]}, crs=27700,
+                            geometry=[shapely.box(50, 0, 200, 100), shapely.box(300, 0, 350, 100),
+                                      shapely.box(5000, 0, 5100, 100)])
+    with pytest.warns(NbhdGeoWarning, match="2 neighbourhoods touch no ward or hold no "
+                                            "residents.*'Riverside', 'Faraway'"):
+        v = councillor_view(nbhd, wards, lsoa, unit_population="pop", name_col="name",
+                            ward_id="ward")
+    n = v.neighbourhoods
+    assert n.loc["Oakfield", "note"] == "" and n.loc["Oakfield", "population"] == 2500.0
+    assert n.loc["Riverside", "note"].startswith("no residents of any unit inside it")
+    assert np.isnan(n.loc["Riverside", "largest_share"])
+    assert n.loc["Faraway", "note"] == "touches no ward: no shares"
 
 
 def test_councillors_view_on_the_sample_town(town):

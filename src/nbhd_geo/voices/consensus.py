@@ -22,8 +22,8 @@ import pandas as pd
 import shapely
 
 from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError
-from nbhd_geo.io.layers import prepare_polygons, working_crs
 from nbhd_geo.voices import _pieces as _pc
+from nbhd_geo.voices._crs import prepare_layer, voices_crs
 from nbhd_geo.voices._grid import Grid
 
 __all__ = ["Consensus", "consensus", "auto_cell_size"]
@@ -389,10 +389,8 @@ def checked_drawings(drawings: gpd.GeoDataFrame, *, by: str, weight_col: str | N
         raise ColumnError(f"has no column {weight_col!r}", argument="weight_col",
                           fix="pass an existing numeric column (e.g. weights from "
                               "nbhd_geo.rake) or None")
-    if crs is None and drawings.crs is not None and drawings.crs.is_projected:
-        crs = drawings.crs
-    target = working_crs(crs)
-    return prepare_polygons(drawings, argument=argument, crs=target).frame, target
+    target = voices_crs(crs, drawings)
+    return prepare_layer(drawings, argument=argument, crs=target).frame, target
 
 
 def drawing_weights(frame: gpd.GeoDataFrame, weight_col: str | None) -> np.ndarray:

@@ -10,6 +10,7 @@ share of the ward's own people live in each.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +19,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from nbhd_geo.errors import NbhdGeoError
-from nbhd_geo.io.layers import prepare_polygons, working_crs
+from nbhd_geo.errors import NbhdGeoError, NbhdGeoWarning, format_ids
 from nbhd_geo.overlay.apportion import apportion, check_reuse
 from nbhd_geo.overlay.crosswalk import Crosswalk
 from nbhd_geo.overlay.crosswalk import crosswalk as _crosswalk
+from nbhd_geo.voices._crs import prepare_layer, voices_crs
 
 __all__ = ["CouncillorView", "councillor_view"]
 
@@ -45,7 +46,10 @@ class CouncillorView:
         population where neighbourhoods overlap) and ``summary`` (plain words).
     neighbourhoods
         Per neighbourhood: ``population``, ``n_wards`` (wards holding ≥
-        ``min_share``), ``largest_ward``, ``largest_share``.
+        ``min_share``), ``largest_ward``, ``largest_share`` and ``note`` (why the
+        shares are missing: the neighbourhood touches no ward, or holds no residents
+        of ``units``, so its shares are 0 / 0; ``""`` otherwise). Such neighbourhoods
+        also raise a :class:`~nbhd_geo.errors.NbhdGeoWarning` naming them.
     min_share
         The share of a neighbourhood's people a ward must hold to count.
     weighted_by
@@ -110,7 +114,8 @@ def councillor_view(
         A ward *holds* a neighbourhood when it has at least this share of its people
         (default 5 %, so slivers along a boundary are not listed).
     crs
-        Projected working CRS (default ``settings.working_crs``).
+        Projected working CRS; default: the first projected CRS of
+        ``neighbourhoods``, ``wards``, ``units``, else ``settings.working_crs``.
     crosswalk, unit_crosswalk
         The crosswalks of ``neighbourhoods`` × ``wards`` and ``neighbourhoods`` ×
         ``units`` already computed (e.g. by the overlap report): reused instead of
@@ -148,9 +153,9 @@ def councillor_view(
     if not 0 <= min_share <= 1:
         raise NbhdGeoError(f"must be a share in [0, 1], got {min_share!r}",
                            argument="min_share", fix="pass e.g. min_share=0.05")
-    target = working_crs(crs)
-    nb = prepare_polygons(neighbourhoods, argument="neighbourhoods", id_col=name_col, crs=target)
-    wd = prepare_polygons(wards, argument="wards", id_col=ward_id, crs=target)
+    target = voices_crs(crs, neighbourhoods, wards, units)
+    nb = prepare_layer(neighbourhoods, argument="neighbourhoods", id_col=name_col, crs=target)
+    wd = prepare_layer(wards, argument="wards", id_col=ward_id, crs=target)
     names = wd.frame[ward_name].astype(str).to_numpy() if ward_name else wd.ids.astype(str)
     if crosswalk is not None:  # the caller's neighbourhoods x wards: not intersected again
         cw = check_reuse(crosswalk, nb.ids, wd.ids)
@@ -240,4 +245,15 @@ def _neighbourhoods(table: pd.DataFrame, ids: np.ndarray, pop: pd.Series) -> pd.
            .groupby("neighbourhood").head(1).set_index("neighbourhood"))
     out["largest_ward"] = top["ward"].reindex(ids).to_numpy()
     out["largest_share"] = top["share_of_neighbourhood"].reindex(ids).to_numpy()
+    in_ward = pd.Index(ids).isin(table["neighbourhood"])
+    people = out["population"].to_numpy() > 0
+    out["note"] = np.where(~in_ward, "touches no ward: no shares",
+                           np.where(~people, "no residents of any unit inside it: shares "
+                                             "undefined (NaN)", ""))
+    empty = out.index[~in_ward | ~people]
+    if len(empty):
+        warnings.warn(NbhdGeoWarning(
+            f"{len(empty)} neighbourhoods touch no ward or hold no residents of `units`, so "
+            f"their shares are NaN (see the `note` column): {format_ids(empty)}. Check that "
+            "the layers cover the same place (and CRS)"), stacklevel=3)
     return out

@@ -20,10 +20,10 @@ import pandas as pd
 import shapely
 
 from nbhd_geo import settings
-from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError
+from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError, ValidationError
 from nbhd_geo.io.disclosure import suppress_small_counts
-from nbhd_geo.io.layers import prepare_polygons, working_crs
 from nbhd_geo.overlay.apportion import apportion
+from nbhd_geo.voices._crs import crs_hint, prepare_layer, voices_crs
 
 __all__ = ["Coverage", "engagement_coverage"]
 
@@ -159,7 +159,9 @@ def engagement_coverage(
         Finer population (Output Areas, address points) for ``spread="population"``,
         as for :func:`nbhd_geo.apportion`.
     crs
-        Projected working CRS (default ``settings.working_crs``).
+        Projected working CRS; default: the drawings' CRS when projected, else the
+        units' when projected, else ``settings.working_crs`` (only layers in degrees
+        are moved to the British National Grid).
 
     Returns
     -------
@@ -193,8 +195,8 @@ def engagement_coverage(
         raise NbhdGeoError("drawing ids are not unique", argument="drawings",
                            ids=drawings.index[drawings.index.duplicated()].unique(),
                            fix="read them with nbhd_geo.read_drawings, which makes ids unique")
-    target = working_crs(crs)
-    u = prepare_polygons(units, argument="units", id_col=unit_id, crs=target)
+    target = voices_crs(crs, drawings, units)
+    u = prepare_layer(units, argument="units", id_col=unit_id, crs=target)
     ids = pd.Index(u.ids, name=u.id_name if u.id_name != "index" else "unit_id")
     pop = _pop_series(units, unit_population, ids)
     home = (drawings[home_col] if home_col is not None
@@ -218,8 +220,14 @@ def engagement_coverage(
     outside = 0.0
     poly = rest[~is_point]
     if len(poly):
-        got = _spread(poly, u.frame.set_index(ids), ids, pop, spread, weights, weight_col,
-                      target)
+        try:
+            got = _spread(poly, u.frame.set_index(ids), ids, pop, spread, weights,
+                          weight_col, target)
+        except ValidationError as err:
+            better = crs_hint(err, poly, "drawings", target)
+            if better is None:
+                raise
+            raise better from err
         from_drawing += got.reindex(ids, fill_value=0.0)
         outside = float(len(poly) - got.sum())
     table = pd.DataFrame({"population": pop.to_numpy(), "from_home": from_home.to_numpy(),

@@ -18,8 +18,8 @@ import pandas as pd
 import shapely
 
 from nbhd_geo.errors import ColumnError, NbhdGeoError
-from nbhd_geo.io.layers import prepare_polygons, working_crs
 from nbhd_geo.overlay.crosswalk import pair_areas
+from nbhd_geo.voices._crs import prepare_layer, voices_crs
 from nbhd_geo.voices.consensus import consensus as _consensus
 
 __all__ = ["FLAGS", "outliers", "robust_far"]
@@ -210,9 +210,7 @@ def outliers(
     if by not in drawings.columns:
         raise ColumnError(f"has no column {by!r}", argument="by",
                           fix=f"choose one of {[c for c in drawings.columns if c != 'geometry']}")
-    if crs is None and drawings.crs is not None and drawings.crs.is_projected:
-        crs = drawings.crs
-    prep = prepare_polygons(drawings, argument="drawings", crs=working_crs(crs))
+    prep = prepare_layer(drawings, argument="drawings", crs=voices_crs(crs, drawings))
     geoms = prep.geoms
     names = prep.frame[by].astype("string").fillna("").to_numpy(dtype=object)
     area = shapely.area(geoms)

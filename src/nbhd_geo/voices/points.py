@@ -17,8 +17,8 @@ import pandas as pd
 import shapely
 
 from nbhd_geo.errors import ColumnError, CRSError, InputError, NbhdGeoError
-from nbhd_geo.io.layers import working_crs
 from nbhd_geo.voices import _grid
+from nbhd_geo.voices._crs import voices_crs
 from nbhd_geo.voices.outliers import robust_far
 
 __all__ = ["PointFootprints", "point_footprints"]
@@ -140,7 +140,8 @@ def point_footprints(
     min_points
         Names with fewer points get no footprint and are listed in ``skipped``.
     crs
-        Projected working CRS; default ``settings.working_crs``.
+        Projected working CRS; default: the points' CRS when projected, else
+        ``settings.working_crs``.
 
     Returns
     -------
@@ -183,7 +184,7 @@ def point_footprints(
     if not 0 < level < 1:
         raise NbhdGeoError(f"must be in (0, 1), got {level!r}", argument="level",
                            fix="pass e.g. 0.75")
-    frame = points.to_crs(working_crs(crs))
+    frame = points.to_crs(voices_crs(crs, points))
     geoms = np.asarray(frame.geometry.array, dtype=object)
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms) | (shapely.get_type_id(geoms) != 0)
     if bad.any():
