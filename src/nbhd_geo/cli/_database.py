@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
+
+_URL = re.compile(r"postgres(?:ql)?://\S+", re.IGNORECASE)
 
 __all__: list[str] = []
 
@@ -19,10 +22,17 @@ db_out_option = click.option(
 
 def _shown(value: Any) -> Any:
     """Return an option value fit for the run table: database URLs without credentials."""
-    from nbhd_geo.io.postgis import is_postgis_url, parse_source
+    from nbhd_geo.errors import InputError
+    from nbhd_geo.io.postgis import parse_source
 
-    if isinstance(value, str) and is_postgis_url(value):
-        return parse_source(value).label
+    def label(match: re.Match[str]) -> str:
+        try:
+            return parse_source(match.group(0)).label
+        except InputError:
+            return "postgresql://***"
+
+    if isinstance(value, str):  # also NAME=URL (--layer) and URLs inside other text
+        return _URL.sub(label, value)
     if isinstance(value, list | tuple):
         return [_shown(v) for v in value]
     return value

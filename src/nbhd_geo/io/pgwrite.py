@@ -69,15 +69,17 @@ def column_type(values: pd.Series) -> str:
 
 
 def _geometry_type(geoms: np.ndarray) -> tuple[str, np.ndarray]:
-    """Return the geometry type; polygons are made multipolygons so one type fits."""
+    """Return the geometry type; mixed polygons and multipolygons all made multi."""
     kinds = set(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
-    if kinds and kinds <= {3, 6}:  # Polygon, MultiPolygon
+    names = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint",
+             5: "MultiLineString", 6: "MultiPolygon"}
+    if len(kinds) == 1 and next(iter(kinds)) in names:  # one type: kept as it is
+        return names[next(iter(kinds))], geoms
+    if kinds == {3, 6}:  # Polygon and MultiPolygon: all multi, as GIS layers have them
         promote = shapely.get_type_id(geoms) == 3
         geoms = geoms.copy()
         geoms[promote] = [shapely.MultiPolygon([g]) for g in geoms[promote]]
         return "MultiPolygon", geoms
-    if kinds == {0}:
-        return "Point", geoms
     return "Geometry", geoms
 
 

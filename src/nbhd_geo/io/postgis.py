@@ -287,6 +287,80 @@ def _crs_of(srids: np.ndarray, declared: int, source: PgSource, argument: str) -
                            "with --override-crs") from None
 
 
+def _fetch(conn: Any, source: PgSource, argument: str, limits: Limits,
+           batch_size: int) -> tuple[list[str], str, list[tuple[Any, ...]], int]:
+    """Run the read: (attribute columns, geometry column, rows, declared SRID)."""
+    sql = _psycopg().sql
+    cur = conn.cursor()
+    if not _has_postgis(cur):
+        raise InputError(f"{source.label.split(' ')[0]} has no PostGIS",
+                         argument=argument, fix="CREATE EXTENSION postgis in that database")
+    if source.table is None and source.query is None:
+        raise InputError(f"names no table (tables with geometry: "
+                         f"{format_ids(_geometry_tables(cur), 20) or 'none'})",
+                         argument=argument,
+                         fix="add ?table=SCHEMA.NAME or ?query=SELECT… to the URL")
+    declared = 0
+    if source.table is not None:
+        schema, table, geom, declared = _resolve_table(cur, source, argument)
+        relation = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+        cur.execute("SELECT column_name FROM information_schema.columns WHERE "
+                    "table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+                    (schema, table))
+        columns = [r[0] for r in cur.fetchall() if r[0] != geom]
+        # An integer primary key is the row's feature id, not an attribute: GDAL reads
+        # PostGIS (and GeoPackage) tables the same way, so ids are found alike.
+        cur.execute("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON "
+                    "a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+                    "WHERE i.indrelid = %s::regclass AND i.indisprimary AND "
+                    "a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)",
+                    (relation.as_string(conn),))
+        keys = [r[0] for r in cur.fetchall()]
+        if len(keys) == 1 and keys[0] in columns:
+            columns.remove(keys[0])
+    else:
+        relation = sql.SQL("({}) AS q").format(sql.SQL(source.query))
+        try:
+            cur.execute(sql.SQL("SELECT * FROM {} LIMIT 0").format(relation))
+        except _psycopg().Error as exc:
+            conn.rollback()
+            raise InputError(f"query failed ({' '.join(str(exc).split())[:300]})",
+                             argument=argument,
+                             fix="give one read-only SELECT (no ';'); test it in psql "
+                                 "first") from None
+        names = [d.name for d in cur.description]
+        oids = {d.name: d.type_code for d in cur.description}
+        cur.execute("SELECT oid FROM pg_type WHERE typname = 'geometry'")
+        geo_oid = cur.fetchone()[0]
+        geoms = [n for n in names if oids[n] == geo_oid]
+        if not geoms or len(names) != len(set(names)):
+            raise InputError("query returns no geometry column" if not geoms else
+                             "query returns two columns of the same name",
+                             argument=argument,
+                             fix="return one geometry column and distinct column names")
+        geom = geoms[0]
+        columns = [n for n in names if n != geom]
+    g = sql.Identifier(geom)
+    cur.execute(sql.SQL("SELECT count(*) FROM {}").format(relation))
+    limits.check_features(int(cur.fetchone()[0]), argument)
+    select = sql.SQL("SELECT ST_AsBinary({g}), ST_SRID({g}){more} FROM {rel}").format(
+        g=g, rel=relation,
+        more=sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(c)) for c in columns))
+    rows: list[tuple[Any, ...]] = []
+    vertices = 0
+    with conn.cursor(name="nbhd_geo_read") as stream:
+        stream.itersize = batch_size
+        stream.execute(select)
+        while batch := stream.fetchmany(batch_size):
+            vertices += int(shapely.get_num_coordinates(shapely.from_wkb(
+                [bytes(r[0]) if r[0] is not None else None for r in batch],
+                on_invalid="ignore")).sum())
+            limits.check_vertices(vertices, argument)
+            rows.extend(batch)
+    conn.rollback()  # READ ONLY: nothing to keep
+    return columns, geom, rows, declared
+
+
 def read_postgis_raw(url: str, *, layer: str | None, label: str | None,
                      limits: Limits = DEFAULT_LIMITS, batch_size: int = 5000) -> Any:
     """Read a database source into the raw features the reading pipeline checks.
@@ -297,77 +371,17 @@ def read_postgis_raw(url: str, *, layer: str | None, label: str | None,
     """
     from nbhd_geo.io.formats import _parse_wkb, _Raw
 
-    argument = label or "src"
-    source = parse_source(url, layer=layer, argument=argument)
+    source = parse_source(url, layer=layer, argument=label or "src")
+    argument = f"src ({label or source.label})"
     psycopg = _psycopg()
-    sql = psycopg.sql
-    with connect(source, argument=argument, read_only=True) as conn, conn.cursor() as cur:
-        if not _has_postgis(cur):
-            raise InputError(f"{source.label.split(' ')[0]} has no PostGIS",
-                             argument=argument, fix="CREATE EXTENSION postgis in that database")
-        if source.table is None and source.query is None:
-            raise InputError(f"names no table (tables with geometry: "
-                             f"{format_ids(_geometry_tables(cur), 20) or 'none'})",
-                             argument=argument,
-                             fix="add ?table=SCHEMA.NAME or ?query=SELECT… to the URL")
-        declared = 0
-        if source.table is not None:
-            schema, table, geom, declared = _resolve_table(cur, source, argument)
-            relation = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
-            cur.execute("SELECT column_name FROM information_schema.columns WHERE "
-                        "table_schema = %s AND table_name = %s ORDER BY ordinal_position",
-                        (schema, table))
-            columns = [r[0] for r in cur.fetchall() if r[0] != geom]
-            # An integer primary key is the row's feature id, not an attribute: GDAL reads
-            # PostGIS (and GeoPackage) tables the same way, so ids are found alike.
-            cur.execute("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON "
-                        "a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
-                        "WHERE i.indrelid = %s::regclass AND i.indisprimary AND "
-                        "a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)",
-                        (relation.as_string(conn),))
-            keys = [r[0] for r in cur.fetchall()]
-            if len(keys) == 1 and keys[0] in columns:
-                columns.remove(keys[0])
-        else:
-            relation = sql.SQL("({}) AS q").format(sql.SQL(source.query))
-            try:
-                cur.execute(sql.SQL("SELECT * FROM {} LIMIT 0").format(relation))
-            except psycopg.Error as exc:
-                conn.rollback()
-                raise InputError(f"query failed ({' '.join(str(exc).split())[:300]})",
-                                 argument=argument,
-                                 fix="give one read-only SELECT (no ';'); test it in psql "
-                                     "first") from None
-            names = [d.name for d in cur.description]
-            oids = {d.name: d.type_code for d in cur.description}
-            cur.execute("SELECT oid FROM pg_type WHERE typname = 'geometry'")
-            geo_oid = cur.fetchone()[0]
-            geoms = [n for n in names if oids[n] == geo_oid]
-            if not geoms or len(names) != len(set(names)):
-                raise InputError("query returns no geometry column" if not geoms else
-                                 "query returns two columns of the same name",
-                                 argument=argument,
-                                 fix="return one geometry column and distinct column names")
-            geom = geoms[0]
-            columns = [n for n in names if n != geom]
-        g = sql.Identifier(geom)
-        cur.execute(sql.SQL("SELECT count(*) FROM {}").format(relation))
-        limits.check_features(int(cur.fetchone()[0]), argument)
-        select = sql.SQL("SELECT ST_AsBinary({g}), ST_SRID({g}){more} FROM {rel}").format(
-            g=g, rel=relation,
-            more=sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(c)) for c in columns))
-        rows: list[tuple[Any, ...]] = []
-        vertices = 0
-        with conn.cursor(name="nbhd_geo_read") as stream:
-            stream.itersize = batch_size
-            stream.execute(select)
-            while batch := stream.fetchmany(batch_size):
-                vertices += int(shapely.get_num_coordinates(shapely.from_wkb(
-                    [bytes(r[0]) if r[0] is not None else None for r in batch],
-                    on_invalid="ignore")).sum())
-                limits.check_vertices(vertices, argument)
-                rows.extend(batch)
-        conn.rollback()  # READ ONLY: nothing to keep
+    with connect(source, argument=argument, read_only=True) as conn:
+        try:
+            columns, geom, rows, declared = _fetch(conn, source, argument, limits, batch_size)
+        except psycopg.Error as exc:
+            reason = " ".join(redact(str(exc), source).split())[:300]
+            raise InputError(f"reading {source.label} failed ({reason})", argument=argument,
+                             fix="check the table or query (a query must be one read-only "
+                                 "SELECT, no ';'); test it in psql first") from None
     wkb = [bytes(r[0]) if r[0] is not None else None for r in rows]
     srids = np.array([r[1] for r in rows], dtype=object)
     attrs = pd.DataFrame([[_plain(v) for v in r[2:]] for r in rows], columns=columns)
