@@ -19,6 +19,7 @@ import pandas as pd
 from tqdm.std import tqdm
 
 from nbhd_geo.io.layers import LayerSpec
+from nbhd_geo.io.postgis import is_postgis_url, parse_source
 from nbhd_geo.io.read import read_drawings
 from nbhd_geo.overlay.apportion import Apportionment, apportion
 from nbhd_geo.overlay.bestfit import BestFit, best_fit
@@ -71,14 +72,21 @@ def read_drawings_many(
     frames, reports, stems = [], [], []
     for item in sources:
         opts = {"name_col": name_col, **kwargs, **_source(item)}
-        path = Path(opts.pop("path"))
-        data, report = read_drawings(path, **opts)
+        raw = opts.pop("path")
+        if is_postgis_url(raw):  # a database table: named by host, database and table
+            pg = parse_source(raw, layer=opts.get("layer"))
+            data, report = read_drawings(raw, **opts)
+            name, stem = pg.label, pg.stem
+        else:
+            path = Path(raw)
+            data, report = read_drawings(path, **opts)
+            name, stem = path.name, path.name.split(".")[0].removeprefix("drawings_")
         col = opts.get("name_col")
         if col and col != "neighbourhood":
             data = data.rename(columns={col: "neighbourhood"})
-        frames.append(data.assign(source=path.name))
+        frames.append(data.assign(source=name))
         reports.append(report)
-        stems.append(path.name.split(".")[0].removeprefix("drawings_"))
+        stems.append(stem)
     ids = pd.concat([pd.Series(f.index.astype(str)) for f in frames], ignore_index=True)
     clash = set(ids[ids.duplicated()])
     renamed = [

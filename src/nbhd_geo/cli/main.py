@@ -22,6 +22,7 @@ from nbhd_geo.cli._common import (
     _setup_logging,
     log,
 )
+from nbhd_geo.cli._database import check_db_out, db_out_option, to_database
 from nbhd_geo.errors import InputError
 
 __all__ = ["main", "cli"]
@@ -34,9 +35,14 @@ def write_csv(df: Any, path: str | Path, *, index: bool = False) -> Path:
     return _write(df, path, index=index)
 
 
+def _is_db(spec: str) -> bool:
+    """Tell a ``postgresql://`` source (read by :mod:`nbhd_geo.io.postgis`), not a file."""
+    return spec.strip().lower().startswith(("postgresql://", "postgres://"))
+
+
 def _split_layer(spec: str) -> tuple[str, str | None]:
-    """``path.gpkg:layer`` -> (path, layer); plain paths unchanged."""
-    if ":" in spec and not Path(spec).exists():
+    """``path.gpkg:layer`` -> (path, layer); plain paths and database URLs unchanged."""
+    if ":" in spec and not _is_db(spec) and not Path(spec).exists():
         path, _, layer = spec.rpartition(":")
         if Path(path).exists():
             return path, layer
@@ -47,7 +53,7 @@ def _read_layer(spec: str, *, id_col: str | None, argument: str, limits: Any = N
     from nbhd_geo.io.read import read_layer
 
     path, layer = _split_layer(spec)
-    if not Path(path).exists():
+    if not _is_db(path) and not Path(path).exists():
         raise InputError(
             f"file not found: {path}", argument=argument, fix="check the path (use path.gpkg:layer)"
         )
@@ -127,7 +133,7 @@ def _read_all_drawings(drawings: Sequence[str], *, name_col: str | None, id_col:
     reports: list[Any] = []
     for spec in drawings:
         path, _ = _split_layer(spec)
-        if not Path(path).exists():
+        if not _is_db(path) and not Path(path).exists():
             raise InputError(f"file not found: {path}", argument="DRAWINGS",
                              fix="check the path (use path.gpkg:layer for one layer)")
     kw: dict[str, Any] = dict(name_col=name_col, id_col=id_col, keep_personal=keep_personal,
@@ -205,15 +211,17 @@ def read_cmd(drawings: tuple[str, ...], name_col: str | None, id_col: str | None
 @click.option("--sliver-tol", type=float, default=None, help="Flag overlaps below this many m².")
 @click.option("--engine", type=click.Choice(["exact", "geos"]), default="exact", show_default=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
+@db_out_option
 @_common
 @_friendly
 def crosswalk_cmd(source: str, target: str, source_id: str | None, target_id: str | None,
                   sliver_tol: float | None, engine: str, out: str, verbose: int,
-                  quiet: int) -> None:
+                  quiet: int, db_out: str | None = None) -> None:
     """Exact overlap table between two polygon layers (path or path.gpkg:layer)."""
     from nbhd_geo.overlay.crosswalk import crosswalk
 
     _setup_logging(verbose, quiet)
+    check_db_out(db_out)
     src = _read_layer(source, id_col=source_id, argument="SOURCE")
     tgt = _read_layer(target, id_col=target_id, argument="TARGET")
     cw = crosswalk(src, tgt, sliver_tol_m2=sliver_tol, engine=engine)  # type: ignore[arg-type]
@@ -224,6 +232,8 @@ def crosswalk_cmd(source: str, target: str, source_id: str | None, target_id: st
         f"{s['pairs']} overlapping pairs ({s['slivers']} slivers < {s['sliver_tol_m2']} m²); "
         f"{s['sources_without_overlap']} source features overlap nothing; wrote {out}"
     )
+    if db_out:
+        to_database(db_out, [out], inputs=[source, target])
 
 
 @cli.command("best-fit")
@@ -345,6 +355,7 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 @click.option("--id-col", default=None, help="Drawing id column of DRAWINGS.")
 @_reading_options
 @click.option("--out", required=True, type=click.Path(), help="Output folder.")
+@db_out_option
 @_common
 @_friendly
 def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geography: str | None,
@@ -359,7 +370,8 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                keep_columns: tuple[str, ...], overwrite: bool, max_features: int | None,
                max_vertices: int | None, max_bytes: int | None,
                max_label_length: int | None, out: str, verbose: int, quiet: int,
-               propose: bool = False, propose_size: str = "30000,50000") -> None:
+               propose: bool = False, propose_size: str = "30000,50000",
+               db_out: str | None = None) -> None:
     """Write the overlap report for DRAWINGS against statutory layers."""
     from nbhd_geo.io.publish import check_output_folder
     from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas
@@ -373,6 +385,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
 
     quiet = _setup_logging(verbose, quiet)
     check_output_folder(out, overwrite=overwrite)
+    check_db_out(db_out)
     limits = _limits(max_features, max_vertices, max_bytes, max_label_length)
     if small_count is not None and small_count < 0:
         raise InputError(f"must be 0 or more, not {small_count}", argument="--small-count",
@@ -457,7 +470,15 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         budget=budget, floor_share=floor_share, gradient=gradient, unit_labels=label_cols,
         population_note=pop_note, progress=_progress(quiet), overwrite=overwrite,
         propose=size, study_area=study)
-    click.echo(f"report written to {out}/index.html ({len(result.files)} files)")
+    from nbhd_geo.report.qgis import qgis_ready
+
+    qgis_ready(out, layers, imd=imd, title=title)
+    click.echo(f"report written to {out}/index.html ({len(result.files)} files; "
+               f"open {out}/layers.qgs in QGIS)")
+    if db_out:
+        to_database(db_out, out, inputs=[*drawings, *paths.values()],
+                    vintages={"imd": imd.vintage if imd is not None else None},
+                    overwrite=overwrite)
     if pdf:
         from nbhd_geo.report.pdf import print_pdf
 

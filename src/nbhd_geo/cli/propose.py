@@ -13,6 +13,7 @@ import pandas as pd
 
 from nbhd_geo import settings
 from nbhd_geo.cli._common import _friendly, _setup_logging
+from nbhd_geo.cli._database import check_db_out, db_out_option, to_database
 from nbhd_geo.errors import InputError
 
 __all__ = ["propose_cmd"]
@@ -20,9 +21,12 @@ __all__ = ["propose_cmd"]
 
 
 def _layer(spec: str, id_col: str | None, argument: str):  # type: ignore[no-untyped-def]
+    from nbhd_geo.io.postgis import is_postgis_url
     from nbhd_geo.io.read import read_layer
 
     path, layer = spec, None
+    if is_postgis_url(spec):  # postgresql://…?table=…: read from the database
+        return read_layer(spec, id_col=id_col)[0]
     if ":" in spec and not Path(spec).exists():
         head, _, tail = spec.rpartition(":")
         if Path(head).exists():
@@ -66,27 +70,33 @@ def _suppress(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
               help="GeoPackage to write: layers plan_N (footprints) and plan_N_units.")
 @click.option("--scorecards", default=None, type=click.Path(dir_okay=False),
               help="CSV of scorecards (default: OUT with _scorecards.csv).")
+@db_out_option
 @click.option("-v", "--verbose", count=True, help="More output (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Less output.")
 @_friendly
 def propose_cmd(units: str, population: str, id_col: str | None, neighbourhoods: str | None,
                 neighbourhood_id: str | None, pcn_csv: str | None, min_size: float,
                 max_size: float, within: str | None, n_plans: int, seed: int, bridge_m: float,
-                out: str, scorecards: str | None, verbose: int, quiet: int) -> None:
+                out: str, scorecards: str | None, verbose: int, quiet: int,
+                db_out: str | None = None) -> None:
     """Propose footprints of MIN–MAX people built from whole UNITS.
 
     Writes every plan to OUT (EPSG:27700), the scorecards to a CSV and, with
     neighbourhoods, which neighbourhoods each plan keeps whole to a second CSV.
     """
     _setup_logging(verbose, quiet)
-    _run(units, population, id_col, neighbourhoods, neighbourhood_id, pcn_csv,
-         (min_size, max_size), within, n_plans, seed, bridge_m, out, scorecards)
+    check_db_out(db_out)
+    written = _run(units, population, id_col, neighbourhoods, neighbourhood_id, pcn_csv,
+                   (min_size, max_size), within, n_plans, seed, bridge_m, out, scorecards)
+    if db_out:
+        to_database(db_out, written, inputs=[units, *([neighbourhoods] if neighbourhoods
+                                                      else [])])
 
 
 def _run(units: str, population: str, id_col: str | None, neighbourhoods: str | None,
          neighbourhood_id: str | None, pcn_csv: str | None, size: tuple[float, float],
          within: str | None, n_plans: int, seed: int, bridge_m: float, out: str,
-         scorecards: str | None) -> None:
+         scorecards: str | None) -> list[str]:
     from nbhd_geo.plan import propose_footprints
 
     unit_layer = _layer(units, id_col, "units")
@@ -131,3 +141,4 @@ def _run(units: str, population: str, id_col: str | None, neighbourhoods: str | 
         f"{summary['bridges']}, enclaves {summary['enclaves']}"
     )
     click.echo("wrote " + ", ".join(written))
+    return written
