@@ -80,7 +80,9 @@ Map of this module (in file order; everything above the driver is numba-compiled
 
 from __future__ import annotations
 
+import atexit
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -89,7 +91,12 @@ import numba as nb
 import numpy as np
 import shapely
 
-__all__ = ["intersection_areas", "intersection_areas_stats"]
+__all__ = [
+    "compile_in_background",
+    "compile_kernels",
+    "intersection_areas",
+    "intersection_areas_stats",
+]
 
 _EPS = 2.0**-53
 # Shewchuk's orient2d error bound for the floating-point filter.
@@ -130,13 +137,121 @@ _COORD_MAX = 2.0**400
 
 _JIT: dict[str, Any] = {"nogil": True, "cache": True, "fastmath": False, "boundscheck": False}
 
+# Argument types of the kernels. Each kernel is compiled for exactly one signature (see
+# :func:`compile_kernels`): C-contiguous float64/int64/bool arrays, int64 and float64 scalars;
+# ``r`` marks a read-only array (module-level constants such as ``_NO_INDEX`` are read-only in
+# numba, and a writable array converts to read-only, never the reverse).
+f8 = nb.float64
+i8 = nb.int64
+F1 = nb.float64[::1]
+F2 = nb.float64[:, ::1]
+I1 = nb.int64[::1]
+I2 = nb.int64[:, ::1]
+B1 = nb.boolean[::1]
+F2r = nb.types.Array(nb.float64, 2, "C", readonly=True)
+I1r = nb.types.Array(nb.int64, 1, "C", readonly=True)
+# what :meth:`_Layer.arrays` gives the kernel
+_LAYER = nb.types.Tuple((F2, I1, I1, I1, I1, F2, F2, I2, I1, I1, F2))
+
+#: Every kernel with its one signature, in definition order (callees before callers).
+_KERNELS: list[tuple[Any, tuple[Any, ...]]] = []
+_compile_lock = threading.Lock()
+_compiled: dict[str, float] = {}  # "seconds" once compile_kernels has run
+_stop_background = threading.Event()
+
+
+def _kernel(sig: tuple[Any, ...]) -> Any:
+    """Declare a numba kernel with its one signature; compiled by :func:`compile_kernels`.
+
+    Compilation is lazy (nothing happens at import), but once :func:`compile_kernels` has
+    compiled the signature the kernel accepts no other: a caller passing a literal ``1`` or a
+    read-only array gets the one machine-code version (numba would otherwise compile, and
+    cache, one version per literal value and per writability of each argument, three to four
+    of some kernels).
+    """
+
+    def wrap(fn: Any) -> Any:
+        disp = nb.njit(**_JIT)(fn)
+        _KERNELS.append((disp, sig))
+        return disp
+
+    return wrap
+
+
+def compile_kernels() -> float:
+    """Compile every kernel once, or load it from numba's on-disk cache; return seconds spent.
+
+    Idempotent and thread-safe: a second caller waits for the first (e.g. the background
+    compilation started by :func:`compile_in_background`) and returns at once afterwards.
+    The cache lives where numba puts it: ``$NUMBA_CACHE_DIR`` when set, otherwise the
+    ``__pycache__`` folder beside this file when writable (an editable install, or a
+    site-packages you own), otherwise numba's per-user cache directory
+    (``~/.cache/numba/...`` on Linux). A cache that cannot be written is not an error: the
+    kernels are compiled in every process instead (about 20 s of CPU).
+
+    Examples
+    --------
+    >>> seconds = compile_kernels()
+    >>> compile_kernels() == seconds  # the second call does nothing
+    True
+    """
+    if "seconds" in _compiled:
+        return _compiled["seconds"]
+    with _compile_lock:
+        if "seconds" not in _compiled:
+            t0 = time.perf_counter()
+            for disp, sig in _KERNELS:
+                if threading.current_thread() is not threading.main_thread() and (
+                    _stop_background.is_set()
+                ):
+                    return time.perf_counter() - t0  # the interpreter is exiting
+                disp.compile(sig)
+                disp.disable_compile()
+            _compiled["seconds"] = time.perf_counter() - t0
+    return _compiled["seconds"]
+
+
+def _finish_background(thread: threading.Thread) -> None:
+    # Let a background compilation finish the kernel it is on, rather than tear down the
+    # interpreter (and LLVM) under it.
+    _stop_background.set()
+    thread.join()
+
+
+def compile_in_background() -> threading.Thread | None:
+    """Start :func:`compile_kernels` in a daemon thread, so reading inputs overlaps it.
+
+    Returns the thread, or ``None`` when the kernels are already compiled. A process that
+    exits before it finishes waits only for the kernel being compiled (the rest is compiled,
+    or loaded from the cache, by the next process).
+
+    Examples
+    --------
+    >>> t = compile_in_background()
+    >>> compile_kernels() >= 0  # waits for the background thread if it is still running
+    True
+    """
+    if "seconds" in _compiled:
+        return None
+
+    def run() -> None:
+        try:
+            compile_kernels()
+        except Exception:  # noqa: BLE001 - the foreground call compiles again and raises
+            pass
+
+    thread = threading.Thread(target=run, name="nbhd_geo-compile-kernels", daemon=True)
+    thread.start()
+    atexit.register(_finish_background, thread)
+    return thread
+
 
 # ---------------------------------------------------------------------------------------------
 # Exact orientation (``scr`` is a per-thread scratch buffer of at least 24 doubles)
 # ---------------------------------------------------------------------------------------------
 
 
-@nb.njit(**_JIT)
+@_kernel((f8, f8,))
 def _two_product(a: float, b: float) -> tuple[float, float]:
     x = a * b
     c = _SPLITTER * a
@@ -152,7 +267,7 @@ def _two_product(a: float, b: float) -> tuple[float, float]:
     return x, y
 
 
-@nb.njit(**_JIT)
+@_kernel((f8, f8, f8, f8, f8, f8, F1,))
 def _orient_expansion(
     ax: float, ay: float, bx: float, by: float, cx: float, cy: float, scr: np.ndarray
 ) -> int:
@@ -186,7 +301,7 @@ def _orient_expansion(
     return m
 
 
-@nb.njit(**_JIT)
+@_kernel((f8, f8, f8, f8, f8, f8, F1,))
 def _orient(
     ax: float, ay: float, bx: float, by: float, cx: float, cy: float, scr: np.ndarray
 ) -> int:
@@ -205,7 +320,7 @@ def _orient(
     return 1 if scr[11 + m] > 0.0 else -1
 
 
-@nb.njit(**_JIT)
+@_kernel((f8, f8, f8, f8, f8, f8, F1,))
 def _orient_value(
     ax: float, ay: float, bx: float, by: float, cx: float, cy: float, scr: np.ndarray
 ) -> float:
@@ -225,7 +340,7 @@ def _orient_value(
     return v
 
 
-@nb.njit(**_JIT)
+@_kernel((f8, f8, f8, f8, f8, f8, i8, F1,))
 def _orient_shift(
     ax: float, ay: float, bx: float, by: float, cx: float, cy: float, s: int, scr: np.ndarray
 ) -> int:
@@ -245,7 +360,7 @@ def _orient_shift(
 # ---------------------------------------------------------------------------------------------
 
 
-@nb.njit(**_JIT)
+@_kernel((F1, F1, i8, i8, F1,))
 def _ring_orientation(x: np.ndarray, y: np.ndarray, c0: int, c1: int, scr: np.ndarray) -> int:
     """+1 if the closed ring ``x/y[c0:c1]`` is counter-clockwise, -1 if clockwise.
 
@@ -278,7 +393,7 @@ def _ring_orientation(x: np.ndarray, y: np.ndarray, c0: int, c1: int, scr: np.nd
     return 1 if twice > 0.0 else -1
 
 
-@nb.njit(**_JIT)
+@_kernel((F1, F1, I1, I1, B1, i8, F2, I1, I1, i8,))
 def _build_edges(
     x: np.ndarray,
     y: np.ndarray,
@@ -328,7 +443,7 @@ def _build_edges(
 # ---------------------------------------------------------------------------------------------
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, i8, f8, f8, f8, f8,))
 def _seg_box(e: np.ndarray, k: int, xmin: float, ymin: float, xmax: float, ymax: float) -> bool:
     x0 = e[k, 0]
     x1 = e[k, 2]
@@ -341,7 +456,7 @@ def _seg_box(e: np.ndarray, k: int, xmin: float, ymin: float, xmax: float, ymax:
     return True
 
 
-@nb.njit(**_JIT)
+@_kernel((f8, f8, F2r, i8, i8, F1,))
 def _ray_toggle(px: float, py: float, e: np.ndarray, k: int, s: int, scr: np.ndarray) -> int:
     """1 if edge e[k], translated by s·v, crosses the ray from p towards +x, else 0."""
     x0 = e[k, 0]
@@ -366,7 +481,7 @@ def _ray_toggle(px: float, py: float, e: np.ndarray, k: int, s: int, scr: np.nda
     return 1 if o < 0 else 0
 
 
-@nb.njit(**_JIT)
+@_kernel((f8, f8, F2, i8, i8, i8, F1,))
 def _point_in_polygon(
     px: float, py: float, e: np.ndarray, e0: int, e1: int, s: int, scr: np.ndarray
 ) -> int:
@@ -377,7 +492,7 @@ def _point_in_polygon(
     return inside
 
 
-@nb.njit(**_JIT)
+@_kernel((f8, f8, i8, f8, f8, I1r, F2r, F1,))
 def _point_in_polygon_banded(
     px: float,
     py: float,
@@ -407,7 +522,7 @@ def _point_in_polygon_banded(
 # ---------------------------------------------------------------------------------------------
 
 
-@nb.njit(**_JIT)
+@_kernel((f8, f8, f8, i8,))
 def _band_of(y: float, y0: float, h: float, nband: int) -> int:
     """Return the band holding height y (monotone in y, clamped to [0, nband))."""
     if h <= 0.0:
@@ -420,7 +535,7 @@ def _band_of(y: float, y0: float, h: float, nband: int) -> int:
     return int(g)
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, I1, i8, f8, f8, i8,))
 def _band_count(e: np.ndarray, ks: np.ndarray, n: int, y0: float, h: float, nband: int) -> int:
     """Entries needed to list each of the n edges e[ks[:n]] in every band it spans."""
     tot = 0
@@ -432,7 +547,7 @@ def _band_count(e: np.ndarray, ks: np.ndarray, n: int, y0: float, h: float, nban
     return tot
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, I1, i8, F2, I1, i8, f8, f8,))
 def _sweep_is_costly(
     ea: np.ndarray,
     sela: np.ndarray,
@@ -462,7 +577,7 @@ def _sweep_is_costly(
     return tests > _SWEEP_EXCESS * (na + nb_)
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, I1, i8, F2, I1, i8, f8, f8,))
 def _choose_bands(
     e1: np.ndarray,
     ks1: np.ndarray,
@@ -502,7 +617,7 @@ def _choose_bands(
     return nband
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, I1, i8, f8, f8, i8,))
 def _bands(
     e: np.ndarray, ks: np.ndarray, n: int, y0: float, h: float, nband: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -528,7 +643,7 @@ def _bands(
     return off, idx
 
 
-@nb.njit(**_JIT)
+@_kernel((f8, f8, f8,))
 def _at(v0: float, v1: float, t: float) -> float:
     if t <= 0.0:
         return v0
@@ -539,7 +654,7 @@ def _at(v0: float, v1: float, t: float) -> float:
     return v1 - (1.0 - t) * (v1 - v0)
 
 
-@nb.njit(**_JIT)
+@_kernel((I2, F2, i8, i8, i8, I1, I1,))
 def _group(
     ci: np.ndarray,
     cf: np.ndarray,
@@ -587,7 +702,7 @@ def _group(
             order[w + 1] = v
 
 
-@nb.njit(**_JIT)
+@_kernel((f8, f8, f8,))
 def _acc(total: float, comp: float, v: float) -> tuple[float, float]:
     """Add v to total, keeping the rounding error in comp (Neumaier)."""
     t = total + v
@@ -598,7 +713,7 @@ def _acc(total: float, comp: float, v: float) -> tuple[float, float]:
     return t, comp
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, I1, I1, I1, I1, i8, I1, I1, I2, F2, F2, i8, i8, i8, f8, f8, f8, f8, I1r, F2r, F1,))
 def _walk(
     e: np.ndarray,
     ring_of_edge: np.ndarray,
@@ -704,7 +819,7 @@ def _walk(
     return total + comp, bound
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, i8, i8, F2, i8, i8, f8, f8, I2, F2, i8, F1,))
 def _test_pair(
     ea: np.ndarray,
     ka: int,
@@ -764,7 +879,7 @@ def _test_pair(
     return nc + 1
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, I1, F1, F2, I1, F1, I1r, i8, I1r, i8, i8, f8, f8, i8, f8, f8, I2, F2, i8, F1,))
 def _sweep(
     ea: np.ndarray,
     sela: np.ndarray,
@@ -859,7 +974,7 @@ def _sweep(
     return nc
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, I1, I1, I1, I1, i8, F2, i8, i8,))
 def _pip_index(
     e: np.ndarray,
     ring_of_edge: np.ndarray,
@@ -902,7 +1017,7 @@ def _pip_index(
     return ymin, h, off, _band_edges(qe, qe0, idx)
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, i8, I1,))
 def _band_edges(e: np.ndarray, e0: int, idx: np.ndarray) -> np.ndarray:
     """Copy the edges ``e[e0 + idx]`` in band order (so that a band is scanned contiguously)."""
     out = np.empty((idx.shape[0], 4))
@@ -913,7 +1028,7 @@ def _band_edges(e: np.ndarray, e0: int, idx: np.ndarray) -> np.ndarray:
     return out
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, I1, F2, B1,))
 def _polygon_bands(
     edges: np.ndarray, pe: np.ndarray, box: np.ndarray, want: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -962,7 +1077,7 @@ def _polygon_bands(
     return y0, h, nband, start, off, idx, _band_edges_by_polygon(edges, pe, nband, start, off, idx)
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, I1, I1, I1, I1, I1,))
 def _band_edges_by_polygon(
     edges: np.ndarray,
     pe: np.ndarray,
@@ -983,7 +1098,7 @@ def _band_edges_by_polygon(
     return out
 
 
-@nb.njit(**_JIT)
+@_kernel((I1, i8,))
 def _sort_small(v: np.ndarray, n: int) -> None:
     """Sort v[:n] in place (insertion sort when short)."""
     if n > 32:
@@ -998,7 +1113,7 @@ def _sort_small(v: np.ndarray, n: int) -> None:
         v[w + 1] = x
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, i8, i8, f8, f8, f8, f8, I1, f8, f8, i8, I1, I1, F2,))
 def _select(
     e: np.ndarray,
     e0: int,
@@ -1044,7 +1159,7 @@ def _select(
     return n
 
 
-@nb.njit(**_JIT)
+@_kernel((i8, i8, _LAYER, _LAYER, I1, I1, F1, F1, I1, I2, F2, I1, F1,))
 def _pair_area(
     i: int,
     j: int,
@@ -1163,7 +1278,7 @@ def _pair_area(
     return sa + sb, ba + bb, nc
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, i8, i8, F2, i8, i8,))
 def _polygon_greater(ea: np.ndarray, a0: int, a1: int, eb: np.ndarray, b0: int, b1: int) -> bool:
     """Tell whether polygon ea[a0:a1] sorts after eb[b0:b1] (edge count, then coordinates)."""
     if a1 - a0 != b1 - b0:
@@ -1175,7 +1290,7 @@ def _polygon_greater(ea: np.ndarray, a0: int, a1: int, eb: np.ndarray, b0: int, 
     return False
 
 
-@nb.njit(**_JIT)
+@_kernel((I1, I1, i8, i8, _LAYER, _LAYER, F1, F1, I1,))
 def _pairs_kernel(
     pi: np.ndarray,
     pj: np.ndarray,
@@ -1396,7 +1511,7 @@ def _check_coordinates(coords: np.ndarray) -> None:
     coords[mag < _COORD_MIN] = 0.0
 
 
-@nb.njit(**_JIT)
+@_kernel((F2, I1,))
 def _boxes(edges: np.ndarray, poly_e: np.ndarray) -> np.ndarray:
     """Bounding box (xmin, ymin, xmax, ymax) of each polygon's edges."""
     n = poly_e.shape[0] - 1
@@ -1535,6 +1650,7 @@ def intersection_areas_stats(
         query), ``prepare`` (edge arrays of the polygons in a candidate pair), ``kernel`` and
         ``total``.
     """
+    compile_kernels()
     t0 = time.perf_counter()
     nthreads = _default_threads() if threads is None else int(threads)
     if nthreads < 1:
