@@ -36,10 +36,11 @@ class AllocationOptions:
     --------
     >>> AllocationOptions(1_000_000).gradient
     1.0
-    >>> AllocationOptions(0)
-    Traceback (most recent call last):
-    ...
-    nbhd_geo.errors.InputError: budget: must be more than £0, not £0. Fix: give the whole pounds to share.
+    >>> try:
+    ...     AllocationOptions(0)
+    ... except InputError as err:
+    ...     print(str(err).split(".")[0])
+    budget: must be more than £0, not £0
     """
 
     budget: int
