@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -51,9 +50,13 @@ def city(tmp_path_factory):
             "--out", str(out)]
     if shutil.which("chromium"):
         args.append("--pdf")
-    t0 = time.perf_counter()
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Processor time, not wall time: the test machine is shared.
+    seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert proc.returncode == 0, proc.stderr
     return c, out, proc, seconds
 
@@ -108,7 +111,7 @@ def test_city_report_reads_like_a_planner_would_want(city):
     assert "Deprivation (IoD2025" in html
     # Population from the census CSV, keyed by LSOA code.
     assert "counts per LSOA from census2021_population.csv (column usual_residents_total)" in html
-    assert seconds < 60  # the benchmark measures the 15 s target on a quiet machine
+    assert seconds < 60  # processor seconds; the benchmark measures the 15 s target
 
 
 @pytest.mark.shared

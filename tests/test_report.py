@@ -15,6 +15,7 @@ from nbhd_geo.io.disclosure import suppress_small_counts
 from nbhd_geo.reconcile import LayerSpec
 from nbhd_geo.report.demo import run_demo
 from nbhd_geo.report.html import neighbourhood_paragraph, table_html
+from nbhd_geo.report.options import LabelOptions, PageOptions
 from nbhd_geo.report.overlap import overlap_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,8 +66,8 @@ def squares_case(tmp_path):
         index=pd.Index(["n1", "n2"], name="id"),
     )
     layers = [LayerSpec("lsoa", units, "pop"), LayerSpec("ward", wards)]
-    return overlap_report(areas, layers, tmp_path, label_col="name", progress=False,
-                          unit_labels={"ward": "ward"})
+    return overlap_report(areas, layers, tmp_path, labels=LabelOptions("name", {"ward": "ward"}),
+                          progress=False)
 
 
 def test_report_files_and_numbers(tmp_path):
@@ -193,7 +194,8 @@ def test_report_on_real_wakefield_layers(shared, tmp_path):
     assert len(areas) == 4
     rep = overlap_report(areas, [LayerSpec("lsoa", lsoa), LayerSpec("ward", ward),
                                  LayerSpec("msoa", msoa)],
-                         tmp_path, label_col=label_col, intro=intro, progress=False)
+                         tmp_path, labels=LabelOptions(label_col),
+                         page=PageOptions(intro=intro), progress=False)
     t = rep.tension
     assert set(t["layer"]) == {"lsoa", "ward", "msoa"}
     assert t["tension"].between(0, 1).all()

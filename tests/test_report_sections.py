@@ -23,6 +23,12 @@ from nbhd_geo.deprivation.imd import read_imd
 from nbhd_geo.plan import check_plan
 from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas, read_drawings_many
 from nbhd_geo.report.demo import _sample_layers, run_demo
+from nbhd_geo.report.options import (
+    DeprivationOptions,
+    LabelOptions,
+    PageOptions,
+    PopulationOptions,
+)
 from nbhd_geo.report.overlap import overlap_report
 from nbhd_geo.report.plan_section import read_size_option
 from nbhd_geo.samples import get_path
@@ -54,10 +60,11 @@ def proposed(tmp_path_factory):
     drawings = _drawings()
     layers, points = _sample_layers()
     areas, label_col, intro, cons = neighbourhood_areas(drawings)
-    overlap_report(areas, layers, out, label_col=label_col, drawings=drawings, consensus=cons,
-                   weights=points, weight_col="count", primary="lsoa", intro=intro,
-                   imd=read_imd(get_path("imd")), sample_data=True, progress=False,
-                   propose=SIZE)
+    overlap_report(areas, layers, out, labels=LabelOptions(label_col), drawings=drawings,
+                   consensus=cons, population=PopulationOptions(points, "count"),
+                   deprivation=DeprivationOptions(read_imd(get_path("imd"))),
+                   page=PageOptions(intro=intro, primary="lsoa", sample_data=True),
+                   progress=False, propose=SIZE)
     return out, (out / "index.html").read_text(encoding="utf-8"), layers, areas
 
 
@@ -230,7 +237,8 @@ def test_plan_error_is_a_sentence_and_no_voices_without_names(tmp_path):
                                        shapely.box(430150, 420000, 430400, 420100)],
                              crs=27700, index=pd.Index(["n1", "n2"], name="id"))
     overlap_report(areas, [LayerSpec("lsoa", units, "pop"), LayerSpec("ward", wards)],
-                   tmp_path, label_col="name", progress=False, propose=(30_000, 50_000))
+                   tmp_path, labels=LabelOptions("name"), progress=False,
+                   propose=(30_000, 50_000))
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     text = _text(_section(page, "proposed-footprints"))
     # 2,405 people cannot make footprints of 30,000–50,000: said, not raised.

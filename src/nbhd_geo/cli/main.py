@@ -462,14 +462,26 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         areas, label_col, intro, cons = data, None, [], None
     log.info("reconciling %d areas with %s and writing the report …", len(areas),
              ", ".join(s.name for s in layers))
+    from nbhd_geo.report.options import (
+        AllocationOptions,
+        DeprivationOptions,
+        LabelOptions,
+        PageOptions,
+        PopulationOptions,
+    )
+
+    dep = None
+    if imd is not None:
+        allocation = (AllocationOptions(budget, floor_share, gradient)
+                      if budget is not None else None)
+        dep = DeprivationOptions(imd, imd_layer_name(layers, imd_layer), allocation)
     result = overlap_report(
-        areas, layers, out, label_col=label_col, read_report=report, drawings=data,
-        consensus=cons, weights=weights, weight_col=population_col, title=title,
-        threshold=small_count, intro=intro, imd=imd,
-        imd_layer=imd_layer_name(layers, imd_layer) if imd is not None else "lsoa",
-        budget=budget, floor_share=floor_share, gradient=gradient, unit_labels=label_cols,
-        population_note=pop_note, progress=_progress(quiet), overwrite=overwrite,
-        propose=size, study_area=study)
+        areas, layers, out, labels=LabelOptions(label_col, label_cols), read_report=report,
+        drawings=data, consensus=cons,
+        population=PopulationOptions(weights, population_col if weights is not None else None,
+                                     pop_note),
+        deprivation=dep, page=PageOptions(title=title, intro=intro, threshold=small_count),
+        progress=_progress(quiet), overwrite=overwrite, propose=size, study_area=study)
     from nbhd_geo.report.qgis import qgis_ready
 
     qgis_ready(out, layers, imd=imd, title=title)

@@ -15,6 +15,13 @@ from nbhd_geo.reconcile import (
     neighbourhood_areas,
     read_drawings_many,
 )
+from nbhd_geo.report.options import (
+    AllocationOptions,
+    DeprivationOptions,
+    LabelOptions,
+    PageOptions,
+    PopulationOptions,
+)
 from nbhd_geo.report.overlap import overlap_report
 from nbhd_geo.samples import get_path
 
@@ -69,10 +76,12 @@ def run_demo(out: Path, *, progress: bool = True, overwrite: bool = False) -> li
     layers, points = _sample_layers()
     areas, label_col, intro, cons = neighbourhood_areas(drawings)
     result = overlap_report(
-        areas, layers, out, label_col=label_col, read_report=report, drawings=drawings,
-        consensus=cons, weights=points,
-        weight_col="count", primary="lsoa", title="Brackenfield (sample town): overlap report",
-        intro=intro, imd=read_imd(get_path("imd")), budget=1_000_000, sample_data=True,
+        areas, layers, out, labels=LabelOptions(label_col), read_report=report,
+        drawings=drawings, consensus=cons, population=PopulationOptions(points, "count"),
+        deprivation=DeprivationOptions(read_imd(get_path("imd")),
+                                       allocation=AllocationOptions(1_000_000)),
+        page=PageOptions(title="Brackenfield (sample town): overlap report", intro=intro,
+                         primary="lsoa", sample_data=True),
         progress=progress, overwrite=overwrite,
     )
     return result.files

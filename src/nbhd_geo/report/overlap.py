@@ -34,6 +34,12 @@ from nbhd_geo.measures.tension import tension
 from nbhd_geo.overlay.apportion import apportion
 from nbhd_geo.reconcile import LayerSpec, Reconciliation, reconcile
 from nbhd_geo.report.html import Section
+from nbhd_geo.report.options import (
+    DeprivationOptions,
+    LabelOptions,
+    PageOptions,
+    PopulationOptions,
+)
 
 __all__ = ["OverlapReport", "overlap_report"]
 
@@ -129,29 +135,17 @@ def overlap_report(
     layers: Sequence[LayerSpec],
     out: str | Path,
     *,
-    label_col: str | None = None,
+    labels: LabelOptions | None = None,
     read_report: pd.DataFrame | None = None,
     drawings: gpd.GeoDataFrame | None = None,
     consensus: Any = None,
-    weights: gpd.GeoDataFrame | None = None,
-    weight_col: str | None = None,
-    primary: str | None = None,
-    title: str = "Neighbourhood overlap report",
-    threshold: int | None = None,
-    extra_sections: Sequence[Section] = (),
-    intro: Sequence[str] = (),
-    imd: Any = None,
-    imd_layer: str = "lsoa",
-    budget: int | None = None,
-    floor_share: float = 0.2,
-    gradient: float = 1.0,
+    population: PopulationOptions | None = None,
+    deprivation: DeprivationOptions | None = None,
+    page: PageOptions | None = None,
     propose: tuple[float, float] | None = None,
-    unit_labels: Mapping[str, str] | None = None,
-    population_note: str = "",
-    sample_data: bool = False,
+    study_area: Any = None,
     progress: bool = True,
     overwrite: bool = False,
-    study_area: Any = None,
 ) -> OverlapReport:
     """Reconcile areas with statutory layers and write the planner's overlap report.
 
@@ -167,8 +161,9 @@ def overlap_report(
         Statutory layers (:class:`nbhd_geo.reconcile.LayerSpec`).
     out
         Output folder.
-    label_col
-        Column naming each area in the text (default: the id).
+    labels
+        How neighbourhoods and units are named (:class:`~nbhd_geo.report.options.LabelOptions`;
+        default: the areas' ids, units by a ``*NM``/``*_name`` column).
     read_report
         Per-feature read report(s) of the inputs, written as ``read_report.csv``.
     drawings
@@ -178,50 +173,46 @@ def overlap_report(
         The :class:`~nbhd_geo.voices.consensus.Consensus` of ``drawings``: adds the "many
         voices" section (agreement maps, disputed ground, outlier list),
         ``consensus_summary.csv``, ``outliers.csv`` and layer ``consensus_zones``.
-    weights, weight_col
-        Population layer (OA polygons or address points) and its count column.
-    primary
-        The layer described in each paragraph's best-fit sentence (default: first).
-    title
-        Page title.
-    threshold
-        Small-count threshold (default ``settings.small_count_threshold``).
-    extra_sections
-        More sections (deprivation, consensus) placed after the overlap sections.
-    intro
-        Paragraphs at the top of the report.
-    imd
-        An :class:`~nbhd_geo.deprivation.imd.IMDTable`: adds the deprivation section (decile map,
-        ranked table, ``deprivation.csv``) computed on layer ``imd_layer``.
-    imd_layer
-        The layer holding LSOAs of ``imd``'s vintage.
-    budget
-        With ``imd``: whole pounds to allocate by proportionate universalism
-        (``allocation.csv``).
-    floor_share, gradient
-        Allocation parameters (see :func:`nbhd_geo.allocate`).
+    population
+        A finer population layer (OA polygons or address points) and where the people
+        came from, in words (:class:`~nbhd_geo.report.options.PopulationOptions`).
+    deprivation
+        The indices, their LSOA layer and an optional allocation
+        (:class:`~nbhd_geo.report.options.DeprivationOptions`): adds the deprivation
+        figures (``deprivation.csv``) and, with an allocation, ``allocation.csv``.
+    page
+        Title, opening paragraphs, small-count threshold and more
+        (:class:`~nbhd_geo.report.options.PageOptions`).
     propose
         ``(min, max)`` people: adds "Proposed footprints" (:mod:`nbhd_geo.plan`) built
         from whole units of the population layer.
-    unit_labels
-        Layer name -> column naming its units (default: a ``*NM``/``*_name`` column).
-    population_note
-        Where the population came from, in words (shown in the board summary).
-    sample_data
-        The inputs are the bundled fictional sample town (says so in the footer).
-    progress
-        Show progress bars.
-    overwrite
-        Replace a non-empty ``out`` folder (else an InputError, before any computing).
     study_area
         A :class:`~nbhd_geo.report.study_area.StudyArea` (what ``--clip-to`` kept): the
         page names it and reports the parts of neighbourhoods beyond it
         (``outside_study_area.csv``).
+    progress
+        Show progress bars.
+    overwrite
+        Replace a non-empty ``out`` folder (else an InputError, before any computing).
 
     Returns
     -------
     OverlapReport
     """
+    lab = labels or LabelOptions()
+    pop_opts = population or PopulationOptions()
+    dep_opts = deprivation
+    opts = page or PageOptions()
+    label_col, unit_labels = lab.areas, dict(lab.units)
+    weights, weight_col, population_note = pop_opts.weights, pop_opts.column, pop_opts.note
+    imd: Any = dep_opts.imd if dep_opts is not None else None
+    imd_layer = dep_opts.layer if dep_opts is not None else "lsoa"
+    alloc = dep_opts.allocation if dep_opts is not None else None
+    budget = alloc.budget if alloc is not None else None
+    floor_share = alloc.floor_share if alloc is not None else 0.2
+    gradient = alloc.gradient if alloc is not None else 1.0
+    title, intro, extra_sections = opts.title, opts.intro, opts.extra_sections
+    primary, threshold, sample_data = opts.primary, opts.threshold, opts.sample_data
     final = Path(out)
     # Everything is written to a staging folder beside `out` and moved into place only
     # when complete: a failed report leaves nothing (unsuppressed or stale) behind.
@@ -267,8 +258,8 @@ def overlap_report(
         splits = pd.concat(split_frames, ignore_index=True)
         splits = splits[["layer"] + [c for c in splits.columns if c != "layer"]]
         pop_cols = [c for c in tens.columns if c.startswith("population") or c.endswith("_people")]
-        labels = _label(areas, label_col)
-        files.append(_publish(_named_tension(tens, labels, names), out / "tension.csv",
+        area_labels = _label(areas, label_col)
+        files.append(_publish(_named_tension(tens, area_labels, names), out / "tension.csv",
                               pop_cols, limit))
         split_pop = [c for c in splits.columns if "population" in c]
         files.append(_publish(_named_splits(splits, names), out / "unit_splits.csv", split_pop,
@@ -277,7 +268,7 @@ def overlap_report(
         bf = rec.best_fit_table()
         if {"area_id", "layer"} <= set(bf.columns):
             bf.insert(0, "area_id", bf.pop("area_id"))
-            bf.insert(1, "name", labels.reindex(bf["area_id"]).astype(str).to_numpy())
+            bf.insert(1, "name", area_labels.reindex(bf["area_id"]).astype(str).to_numpy())
         files.append(_publish(bf, out / "best_fit.csv", _POP_COLS, limit))
         if read_report is not None:
             path = out / "read_report.csv"
@@ -319,30 +310,30 @@ def overlap_report(
                 if name == "deprivation.csv":
                     table = published_deprivation(table)
                 files.append(_publish(table, out / name, ["population"], limit))
-        page = _planner_page(areas, layers, rec, tens, splits, label_col, limit, title, intro,
+        sheet = _planner_page(areas, layers, rec, tens, splits, label_col, limit, title, intro,
                              imd, imd_layer, dep, budget, read_report, weights, weight_col,
                              dict(unit_labels or {}), population_note, sample_data, page_extra)
         if study_area is not None:
-            files += _study_area(page, study_area, areas, layers, unit_labels or {}, out,
+            files += _study_area(sheet, study_area, areas, layers, unit_labels or {}, out,
                                  limit)
         # --- extra sections: who was heard, councillors' view, proposed footprints
         from nbhd_geo.report.voices_sections import add_voices_sections
 
-        files += add_voices_sections(page, out, areas=areas, drawings=drawings, layers=layers,
+        files += add_voices_sections(sheet, out, areas=areas, drawings=drawings, layers=layers,
                                      primary=primary, imd=imd, imd_layer=imd_layer,
                                      weights=weights, weight_col=weight_col,
                                      crosswalks=rec.crosswalks)
         if propose is not None:
             from nbhd_geo.report.plan_section import add_plan_section
 
-            files += add_plan_section(page, out, areas=areas, layers=layers, imd_layer=imd_layer,
+            files += add_plan_section(sheet, out, areas=areas, layers=layers, imd_layer=imd_layer,
                                       size=propose)
         # --- end extra sections
         files += [out / "index.html", out / "board_facts.csv"]
-        page.files = sorted({p.name for p in files})
+        sheet.files = sorted({p.name for p in files})
         from nbhd_geo.report.assemble import write_page
 
-        write_page(page, out / "index.html", pop_check=page_pop_check(page, rec, layers))
+        write_page(sheet, out / "index.html", pop_check=page_pop_check(sheet, rec, layers))
         log.debug("page: %s", out / "index.html")
         files = sorted({final / f.relative_to(stage) for f in files})
         result = OverlapReport(reconciliation=rec, tension=tens, splits=splits,
