@@ -977,3 +977,13 @@ def test_check_resolves_today_against_the_stand_in(fake, tmp_path):
     assert "FAIL imd2025" in res.output and "an HTML page, not the file" in res.output
     assert "error: --check: 1 required source(s) do not resolve today (ids: 'imd2025')" in \
         res.output
+
+
+def test_every_fetch_option_is_documented():
+    page = (Path(__file__).resolve().parents[1] / "docs" / "how-to" / "fetch.md").read_text()
+    opts = [o for p in fetch_cmd.params for o in getattr(p, "opts", [])
+            if o.startswith("--") and o not in ("--help", "--verbose", "--quiet")]
+    missing = [o for o in opts if f"`{o}" not in page]
+    assert not missing, f"fetch options not documented: {missing}"
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "nbhd-geo fetch --check" in readme and "WD_MAY_2025_UK_BGC_V2" in readme
