@@ -997,3 +997,18 @@ def test_a_trickling_body_stops_at_max_seconds(fake, tmp_path):
             retries=2, backoff=0.01, max_seconds=1.0)))
     assert time.monotonic() - t0 < 5
     _cache_is_clean(tmp_path)
+
+
+def test_static_file_tries_its_second_address_when_the_first_is_gone(fake, tmp_path,
+                                                                    monkeypatch):
+    from nbhd_geo.official.registry import STATIC, StaticFile
+
+    item = STATIC["imd2025"]
+    moved = StaticFile("imd2025", item.title, f"{fake.static_url}/gone/{IMD_FILE}", IMD_FILE,
+                       item.vintage, item.geography, item.landing, item.publisher,
+                       item.attribution, alternates=(f"{fake.static_url}/{IMD_FILE}",))
+    monkeypatch.setitem(STATIC, "imd2025", moved)
+    path = fetch_static("imd2025", options=FetchOptions(cache_dir=tmp_path, progress=False,
+                                                        limits=LIM))
+    assert path.read_bytes() == fake.static[IMD_FILE]
+    assert [r["status"] for r in fake.requests] == [404, 200]
