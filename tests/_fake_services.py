@@ -665,6 +665,18 @@ def _string_rings(srv: FakeServer, h: BaseHTTPRequestHandler, path: str,
          "geometry": {"rings": ["abc", "def"]}}]})
 
 
-HOSTILE = {"html": _html, "empty_listing": _empty_listing, "endless": _endless,
+def _slow(srv: FakeServer, h: BaseHTTPRequestHandler, path: str, q: dict[str, str]) -> None:
+    """A body that trickles: one row every 50 ms, for ever."""
+    import time
+
+    _stream_head(h, "text/csv")
+    h.wfile.write(b"LSOA code (2021),x\n")
+    while True:
+        h.wfile.write(b"E01000001,1\n")
+        h.wfile.flush()
+        time.sleep(0.05)
+
+
+HOSTILE = {"slow": _slow, "html": _html, "empty_listing": _empty_listing, "endless": _endless,
            "gzip_bomb": _gzip_bomb, "zip_bomb": _zip_bomb, "deep_json": _deep_json,
            "bad_features": _bad_features, "string_rings": _string_rings}

@@ -19,6 +19,8 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -192,8 +194,53 @@ def iter_body(resp: requests.Response, *, limits: Limits, url: str, cap: int,
             f"the server announces {declared / MiB:,.1f} MiB, more than max_bytes "
             f"({limits.max_bytes / MiB:,.0f} MiB)", argument=url,
             fix="check that this is the file meant; if so raise Limits(max_bytes=...)")
+    # A body that trickles in never trips the socket timeout; a watchdog cuts the
+    # connection at the deadline so that the blocked read returns.
+    fired = threading.Event()
+    watchdog = threading.Timer(max(0.0, limits.max_seconds - (time.monotonic() - started)),
+                               _cut, (resp, fired))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        yield from _chunks(resp, limits=limits, url=url, cap=cap, started=started,
+                           fired=fired)
+    except Exception:
+        if fired.is_set():
+            raise _too_slow(limits, url) from None
+        raise
+    finally:
+        watchdog.cancel()
+    if fired.is_set():
+        raise _too_slow(limits, url)
+
+
+def _cut(resp: requests.Response, fired: threading.Event) -> None:
+    fired.set()
+    sock = getattr(getattr(resp.raw, "_connection", None), "sock", None)
+    if sock is None:  # a "Connection: close" answer holds its socket in the file object
+        fp = getattr(getattr(resp.raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    try:
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    resp.close()
+
+
+def _too_slow(limits: Limits, url: str) -> LimitError:
+    return LimitError(
+        f"the download took longer than max_seconds ({limits.max_seconds:.0f} s) and was "
+        "stopped", argument=url,
+        fix="retry later or on a faster connection, or raise Limits(max_seconds=...)")
+
+
+def _chunks(resp: requests.Response, *, limits: Limits, url: str, cap: int, started: float,
+            fired: threading.Event) -> Iterator[bytes]:
     got = 0
     for chunk in resp.iter_content(CHUNK):
+        if fired.is_set():
+            raise _too_slow(limits, url)
         got += len(chunk)
         if got > cap:
             raise LimitError(
@@ -208,10 +255,7 @@ def iter_body(resp: requests.Response, *, limits: Limits, url: str, cap: int,
                 "stopped", argument=url,
                 fix="retry later; if the file really is this large raise Limits(max_bytes=...)")
         if time.monotonic() - started > limits.max_seconds:
-            raise LimitError(
-                f"the download took longer than max_seconds ({limits.max_seconds:.0f} s) and "
-                "was stopped", argument=url,
-                fix="retry later or on a faster connection, or raise Limits(max_seconds=...)")
+            raise _too_slow(limits, url)
         yield chunk
 
 

@@ -480,7 +480,8 @@ def _download(url: str, part: Path, *, limits: Limits, progress: bool,
             have = 0
             if not encoded:
                 total = _http.declared_length(resp)
-        cap = limits.max_decompressed if encoded else limits.max_bytes
+        # A file on disk is never larger than max_bytes, encoded on the wire or not.
+        cap = min(limits.max_decompressed, limits.max_bytes) if encoded else limits.max_bytes
         if size_cap is not None:
             cap = min(cap, size_cap)
         got = have

@@ -10,7 +10,8 @@ the command line) instead of unbounded memory, disk or time:
 ``backoff``            first wait in seconds, doubled each time (``Retry-After`` wins)
 ``max_retry_time``     seconds one request may spend waiting between attempts in all
 ``timeout``            seconds of silence on a connection before it counts as failed
-``max_bytes``          bytes received (on the wire) by one download or answer
+``max_bytes``          bytes received (on the wire) by one download or answer, and
+                       the size of a downloaded file
 ``max_decompressed``   bytes after decoding (``Content-Encoding: gzip``, a zip member)
 ``max_json_bytes``     decoded bytes of one JSON answer (it is parsed in memory)
 ``max_pages``          pages of one ArcGIS query
