@@ -99,6 +99,8 @@ def _reading_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Largest file once decompressed, in bytes (default 1 GB)."),
         click.option("--max-label-length", type=int, default=None,
                      help="Longest id or name kept whole (default 200 characters)."),
+        click.option("--max-attribute-bytes", type=int, default=None,
+                     help="Most bytes of attribute values read per file (default 256 MB)."),
     ]
     for opt in reversed(options):
         func = opt(func)
@@ -106,17 +108,19 @@ def _reading_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _limits(max_features: int | None, max_vertices: int | None, max_bytes: int | None,
-            max_label_length: int | None) -> Any:
+            max_label_length: int | None, max_attribute_bytes: int | None = None) -> Any:
     from nbhd_geo.io.guards import DEFAULT_LIMITS
 
     for name, value in (("--max-features", max_features), ("--max-vertices", max_vertices),
-                        ("--max-bytes", max_bytes), ("--max-label-length", max_label_length)):
+                        ("--max-bytes", max_bytes), ("--max-label-length", max_label_length),
+                        ("--max-attribute-bytes", max_attribute_bytes)):
         if value is not None and value < 1:
             raise InputError(f"must be a positive number, not {value}", argument=name,
                              fix=f"use {name} 1 or more")
     return DEFAULT_LIMITS.with_overrides(max_features=max_features, max_vertices=max_vertices,
                                          max_bytes=max_bytes,
-                                         max_label_length=max_label_length)
+                                         max_label_length=max_label_length,
+                                         max_attribute_bytes=max_attribute_bytes)
 
 
 def _read_all_drawings(drawings: Sequence[str], *, name_col: str | None, id_col: str | None,
@@ -171,7 +175,8 @@ def read_cmd(drawings: tuple[str, ...], name_col: str | None, id_col: str | None
              keep_personal: bool, crs: str | None, override_crs: bool, to_crs: str | None,
              swap_xy: bool, outside: str, keep_columns: tuple[str, ...], overwrite: bool,
              max_features: int | None, max_vertices: int | None, max_bytes: int | None,
-             max_label_length: int | None, out: str, verbose: int, quiet: int) -> None:
+             max_label_length: int | None, max_attribute_bytes: int | None, out: str,
+             verbose: int, quiet: int) -> None:
     """Read, validate and repair DRAWINGS; write them and the read report.
 
     Writes drawings.gpkg (personal columns dropped), read_report.csv (one row per input
@@ -181,7 +186,8 @@ def read_cmd(drawings: tuple[str, ...], name_col: str | None, id_col: str | None
 
     _setup_logging(verbose, quiet)
     check_output_folder(out, overwrite=overwrite)
-    limits = _limits(max_features, max_vertices, max_bytes, max_label_length)
+    limits = _limits(max_features, max_vertices, max_bytes, max_label_length,
+                     max_attribute_bytes)
     data, report, reports = _read_all_drawings(
         drawings, name_col=name_col, id_col=id_col, keep_personal=keep_personal, crs=crs,
         override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
@@ -354,8 +360,9 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                override_crs: bool, to_crs: str | None, swap_xy: bool, outside: str,
                keep_columns: tuple[str, ...], overwrite: bool, max_features: int | None,
                max_vertices: int | None, max_bytes: int | None,
-               max_label_length: int | None, out: str, verbose: int, quiet: int,
-               propose: bool = False, propose_size: str = "30000,50000") -> None:
+               max_label_length: int | None, max_attribute_bytes: int | None, out: str,
+               verbose: int, quiet: int, propose: bool = False,
+               propose_size: str = "30000,50000") -> None:
     """Write the overlap report for DRAWINGS against statutory layers."""
     from nbhd_geo.io.publish import check_output_folder
     from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas
@@ -369,7 +376,8 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
 
     quiet = _setup_logging(verbose, quiet)
     check_output_folder(out, overwrite=overwrite)
-    limits = _limits(max_features, max_vertices, max_bytes, max_label_length)
+    limits = _limits(max_features, max_vertices, max_bytes, max_label_length,
+                     max_attribute_bytes)
     if small_count is not None and small_count < 0:
         raise InputError(f"must be 0 or more, not {small_count}", argument="--small-count",
                          fix="use --small-count 10 (the default) or another whole number")
