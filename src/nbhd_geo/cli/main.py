@@ -343,6 +343,11 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
               help="Also print the board summary and index to report.pdf (needs Chromium).")
 @click.option("--small-count", type=int, default=None,
               help="Suppress counts below this in published tables (default 10).")
+@click.option("--include-drawings", is_flag=True,
+              help="Also publish every individual drawing (layers.gpkg layer 'drawings', "
+                   "outliers.csv). Off by default: one row per drawing shows how many "
+                   "people drew each name even where counts below --small-count are "
+                   "suppressed, so the report is then no longer fit to publish.")
 @click.option("--title", default="Neighbourhood overlap report", show_default=True)
 @click.option("--id-col", default=None, help="Drawing id column of DRAWINGS.")
 @_reading_options
@@ -355,7 +360,8 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                population_col: str | None, population_key: str | None, name_col: str | None,
                consensus: bool | None, imd_path: str | None, imd_population: str | None,
                imd_layer: str | None, budget: int | None, floor_share: float, gradient: float,
-               clip_to: str | None, pdf: bool, small_count: int | None, title: str,
+               clip_to: str | None, pdf: bool, small_count: int | None,
+               include_drawings: bool, title: str,
                id_col: str | None, crs: str | None,
                override_crs: bool, to_crs: str | None, swap_xy: bool, outside: str,
                keep_columns: tuple[str, ...], overwrite: bool, max_features: int | None,
@@ -454,7 +460,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         imd_layer=imd_layer_name(layers, imd_layer) if imd is not None else "lsoa",
         budget=budget, floor_share=floor_share, gradient=gradient, unit_labels=label_cols,
         population_note=pop_note, progress=_progress(quiet), overwrite=overwrite,
-        propose=size)
+        propose=size, include_drawings=include_drawings)
     click.echo(f"report written to {out}/index.html ({len(result.files)} files)")
     if pdf:
         from nbhd_geo.report.pdf import print_pdf
