@@ -145,7 +145,7 @@ def test_complementary_suppression_defeats_total_minus_parts():
             shown = pd.to_numeric(rows.loc[~hidden, "people"]).sum()
             assert totals[ward] - shown == t.loc[rows.index[hidden], "people"].sum()
             assert hidden.sum() >= 2
-    assert (out["people"] == "<10").sum() == ((t["people"] < 10)).sum()
+    assert (out["people"] == "<10").sum() == (t["people"] < 10).sum()
 
 
 def test_ratio_of_small_counts_blanked_and_others_rounded():
