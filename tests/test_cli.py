@@ -48,11 +48,11 @@ def test_demo_accounts_for_every_input_feature(demo):
     n_input += kml.count("<Placemark")
     assert len(report) == n_input
     assert set(report["status"]) <= {"kept", "repaired", "rejected"}
-    drawings = gpd.read_file(out / "layers.gpkg", layer="drawings")
-    assert len(drawings) == (report["status"] != "rejected").sum()
-    # Personal columns never reach the outputs.
-    for col in ["contributor_name", "contributor_email", "phone", "comments", "email"]:
-        assert col not in drawings.columns
+    # Individual drawings are published only with --include-drawings.
+    import pyogrio
+
+    assert "drawings" not in pyogrio.list_layers(out / "layers.gpkg")[:, 0]
+    assert not (out / "outliers.csv").exists()
 
 
 def test_demo_area_conservation(demo):
@@ -187,7 +187,7 @@ def test_report_command_on_samples(tmp_path):
                "--out", str(out), "-q")
     assert proc.returncode == 0, proc.stderr
     for name in ["index.html", "crosswalk_lsoa.csv", "crosswalk_ward.csv", "tension.csv",
-                 "best_fit.csv", "read_report.csv", "layers.gpkg", "outliers.csv"]:
+                 "best_fit.csv", "read_report.csv", "layers.gpkg"]:
         assert (out / name).exists(), name
     tension = pd.read_csv(out / "tension.csv")
     assert set(tension["layer"]) == {"lsoa", "ward"}

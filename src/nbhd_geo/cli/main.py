@@ -105,6 +105,8 @@ def _reading_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Largest file once decompressed, in bytes (default 1 GB)."),
         click.option("--max-label-length", type=int, default=None,
                      help="Longest id or name kept whole (default 200 characters)."),
+        click.option("--max-attribute-bytes", type=int, default=None,
+                     help="Most bytes of attribute values read per file (default 256 MB)."),
     ]
     for opt in reversed(options):
         func = opt(func)
@@ -112,17 +114,19 @@ def _reading_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _limits(max_features: int | None, max_vertices: int | None, max_bytes: int | None,
-            max_label_length: int | None) -> Any:
+            max_label_length: int | None, max_attribute_bytes: int | None = None) -> Any:
     from nbhd_geo.io.guards import DEFAULT_LIMITS
 
     for name, value in (("--max-features", max_features), ("--max-vertices", max_vertices),
-                        ("--max-bytes", max_bytes), ("--max-label-length", max_label_length)):
+                        ("--max-bytes", max_bytes), ("--max-label-length", max_label_length),
+                        ("--max-attribute-bytes", max_attribute_bytes)):
         if value is not None and value < 1:
             raise InputError(f"must be a positive number, not {value}", argument=name,
                              fix=f"use {name} 1 or more")
     return DEFAULT_LIMITS.with_overrides(max_features=max_features, max_vertices=max_vertices,
                                          max_bytes=max_bytes,
-                                         max_label_length=max_label_length)
+                                         max_label_length=max_label_length,
+                                         max_attribute_bytes=max_attribute_bytes)
 
 
 def _read_all_drawings(drawings: Sequence[str], *, name_col: str | None, id_col: str | None,
@@ -177,7 +181,8 @@ def read_cmd(drawings: tuple[str, ...], name_col: str | None, id_col: str | None
              keep_personal: bool, crs: str | None, override_crs: bool, to_crs: str | None,
              swap_xy: bool, outside: str, keep_columns: tuple[str, ...], overwrite: bool,
              max_features: int | None, max_vertices: int | None, max_bytes: int | None,
-             max_label_length: int | None, out: str, verbose: int, quiet: int) -> None:
+             max_label_length: int | None, max_attribute_bytes: int | None, out: str,
+             verbose: int, quiet: int) -> None:
     """Read, validate and repair DRAWINGS; write them and the read report.
 
     Writes drawings.gpkg (personal columns dropped), read_report.csv (one row per input
@@ -187,7 +192,8 @@ def read_cmd(drawings: tuple[str, ...], name_col: str | None, id_col: str | None
 
     _setup_logging(verbose, quiet)
     check_output_folder(out, overwrite=overwrite)
-    limits = _limits(max_features, max_vertices, max_bytes, max_label_length)
+    limits = _limits(max_features, max_vertices, max_bytes, max_label_length,
+                     max_attribute_bytes)
     data, report, reports = _read_all_drawings(
         drawings, name_col=name_col, id_col=id_col, keep_personal=keep_personal, crs=crs,
         override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
@@ -351,6 +357,11 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
               help="Also print the board summary and index to report.pdf (needs Chromium).")
 @click.option("--small-count", type=int, default=None,
               help="Suppress counts below this in published tables (default 10).")
+@click.option("--include-drawings", is_flag=True,
+              help="Also publish every individual drawing (layers.gpkg layer 'drawings', "
+                   "outliers.csv). Off by default: one row per drawing shows how many "
+                   "people drew each name even where counts below --small-count are "
+                   "suppressed, so the report is then no longer fit to publish.")
 @click.option("--title", default="Neighbourhood overlap report", show_default=True)
 @click.option("--id-col", default=None, help="Drawing id column of DRAWINGS.")
 @_reading_options
@@ -364,14 +375,15 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                population_col: str | None, population_key: str | None, name_col: str | None,
                consensus: bool | None, imd_path: str | None, imd_population: str | None,
                imd_layer: str | None, budget: int | None, floor_share: float, gradient: float,
-               clip_to: str | None, pdf: bool, small_count: int | None, title: str,
+               clip_to: str | None, pdf: bool, small_count: int | None,
+               include_drawings: bool, title: str,
                id_col: str | None, crs: str | None,
                override_crs: bool, to_crs: str | None, swap_xy: bool, outside: str,
                keep_columns: tuple[str, ...], overwrite: bool, max_features: int | None,
                max_vertices: int | None, max_bytes: int | None,
-               max_label_length: int | None, out: str, verbose: int, quiet: int,
-               propose: bool = False, propose_size: str = "30000,50000",
-               db_out: str | None = None) -> None:
+               max_label_length: int | None, max_attribute_bytes: int | None, out: str,
+               verbose: int, quiet: int, propose: bool = False,
+               propose_size: str = "30000,50000", db_out: str | None = None) -> None:
     """Write the overlap report for DRAWINGS against statutory layers."""
     from nbhd_geo.io.publish import check_output_folder
     from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas
@@ -386,7 +398,8 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
     quiet = _setup_logging(verbose, quiet)
     check_output_folder(out, overwrite=overwrite)
     check_db_out(db_out)
-    limits = _limits(max_features, max_vertices, max_bytes, max_label_length)
+    limits = _limits(max_features, max_vertices, max_bytes, max_label_length,
+                     max_attribute_bytes)
     if small_count is not None and small_count < 0:
         raise InputError(f"must be 0 or more, not {small_count}", argument="--small-count",
                          fix="use --small-count 10 (the default) or another whole number")
@@ -481,7 +494,8 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         population=PopulationOptions(weights, population_col if weights is not None else None,
                                      pop_note),
         deprivation=dep, page=PageOptions(title=title, intro=intro, threshold=small_count),
-        progress=_progress(quiet), overwrite=overwrite, propose=size, study_area=study)
+        progress=_progress(quiet), overwrite=overwrite, propose=size, study_area=study,
+        include_drawings=include_drawings)
     from nbhd_geo.report.qgis import qgis_ready
 
     qgis_ready(out, layers, imd=imd, title=title)

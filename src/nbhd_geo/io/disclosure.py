@@ -3,11 +3,13 @@
 Counts of people below a threshold (default ``settings.small_count_threshold`` = 10)
 are replaced by ``"<10"`` in tables that leave the analyst's hands (report HTML and
 CSV). Analysis objects keep the exact numbers; only what is published is suppressed.
+Where a group's total is published, :func:`suppress_with_total` adds complementary
+suppression so that the total minus the other cells gives no suppressed cell back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ import pandas as pd
 from nbhd_geo import settings
 from nbhd_geo.errors import ColumnError
 
-__all__ = ["suppress_small_counts"]
+__all__ = ["suppress_small_counts", "suppress_with_total"]
 
 
 def suppress_small_counts(
@@ -84,4 +86,63 @@ def suppress_small_counts(
         out[col] = np.where(small, f"<{limit}", text)
         counts[col] = int(small.sum())
     out.attrs["suppressed"] = counts
+    return out
+
+
+def suppress_with_total(
+    df: pd.DataFrame,
+    column: str,
+    *,
+    by: str | Sequence[str] | None = None,
+    threshold: int | None = None,
+) -> pd.DataFrame:
+    """Suppress small counts, and a second cell wherever a published total would give one back.
+
+    Within each group of rows (``by``; the whole table when None) whose counts add up
+    to a total published elsewhere, a single suppressed cell equals the total minus
+    the others. So when a group has exactly one suppressed cell, the smallest other
+    non-zero cell is suppressed too (complementary suppression); that cell's value
+    then cannot be told from the first one's.
+
+    Parameters
+    ----------
+    df
+        The table (not modified).
+    column
+        The count column.
+    by
+        Columns naming the groups that add up to a published total.
+    threshold
+        As for :func:`suppress_small_counts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``column`` as text: ``"<10"`` for small counts, ``"suppressed"``
+        for the complementary cells (they are not small); ``attrs["suppressed"]``
+        counts both.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"ward": ["A", "A", "A", "B", "B"], "people": [3, 40, 25, 50, 60]})
+    >>> suppress_with_total(t, "people", by="ward")["people"].tolist()
+    ['<10', '40', 'suppressed', '50', '60']
+    """
+    limit = settings.small_count_threshold if threshold is None else int(threshold)
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(float)
+    small = np.isfinite(values) & (values > 0) & (values < limit)
+    groups = (np.zeros(len(df), dtype=int) if by is None
+              else df.groupby(by, sort=False).ngroup().to_numpy())
+    extra = np.zeros(len(df), dtype=bool)
+    for g in np.unique(groups):
+        rows = np.flatnonzero(groups == g)
+        if small[rows].sum() != 1:
+            continue
+        others = rows[~small[rows] & np.isfinite(values[rows]) & (values[rows] > 0)]
+        if len(others):
+            extra[others[np.argmin(values[others])]] = True
+    out = suppress_small_counts(df, [column], threshold=limit)
+    out[column] = np.where(extra, "suppressed", out[column].to_numpy(dtype=object))
+    out.attrs["suppressed"] = {column: int((small | extra).sum())}
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,8 @@ from nbhd_geo.io import crs as _crs
 from nbhd_geo.io.guards import (
     DEFAULT_LIMITS,
     Limits,
+    check_gpkg_cost,
+    check_parquet_cost,
     clean_geojson,
     no_network,
     read_bytes_bounded,
@@ -78,6 +80,20 @@ class _Raw:
     row_problems: dict[int, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     crs_from_file: str | None = None
+    unread: list[str] = field(default_factory=list)  # columns left unread (not wanted)
+
+
+# Given a file's attribute columns, those to read (None: all of them).
+ColumnFilter = Callable[[Sequence[str]], list[str]]
+
+
+def _wanted(fields: Sequence[str], columns: ColumnFilter | None) -> tuple[list[str] | None,
+                                                                          list[str]]:
+    """Columns to read (None: all) and those left unread, in file order."""
+    if columns is None:
+        return None, []
+    keep = set(columns(list(fields)))
+    return [f for f in fields if f in keep], [f for f in fields if f not in keep]
 
 
 def _suffixes(path: Path) -> tuple[str, bool]:
@@ -114,11 +130,13 @@ def _parse_wkb(wkb: Sequence[Any]) -> tuple[np.ndarray, dict[int, str]]:
     return geoms, problems
 
 
-def _arrow_frame(target: Any, layer: str | None,
-                 max_features: int | None = None) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
+def _arrow_frame(target: Any, layer: str | None, max_features: int | None = None,
+                 columns: list[str] | None = None) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
     kwargs: dict[str, Any] = {"layer": layer}
     if max_features is not None:
         kwargs["max_features"] = max_features
+    if columns is not None:
+        kwargs["columns"] = columns
     meta, table = pyogrio.read_arrow(target, **kwargs)
     geom_name = meta.get("geometry_name") or "wkb_geometry"
     if geom_name in table.column_names:
@@ -134,19 +152,32 @@ def _arrow_frame(target: Any, layer: str | None,
 
 
 def _ogr_read(target: Any, layer: str | None, label: str, fmt: str,
-              limits: Limits = DEFAULT_LIMITS) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
-    """Read one layer; per-feature failures become ``{row: reason}``, never a crash."""
+              limits: Limits = DEFAULT_LIMITS,
+              columns: ColumnFilter | None = None) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
+    """Read one layer; per-feature failures become ``{row: reason}``, never a crash.
+
+    Only the wanted columns are read (``frame.attrs["unread_columns"]`` names the
+    others); a GeoPackage's cost is checked in SQL before anything is decoded.
+    """
     no_network()
     expected = -1
+    fields: list[str] = []
     try:
-        expected = int(pyogrio.read_info(target, layer=layer).get("features", -1))
+        info = pyogrio.read_info(target, layer=layer)
+        expected = int(info.get("features", -1))
+        fields = [str(f) for f in info.get("fields", [])]
     except Exception:  # noqa: BLE001 - the read below says what is wrong
         pass
     if expected > 0:
         limits.check_features(expected, label)
+    read_cols, unread = _wanted(fields, columns)
+    if isinstance(target, str) and fmt.endswith("GeoPackage") and not target.startswith("/vsi"):
+        check_gpkg_cost(Path(target), layer, read_cols, label, limits)
     try:
         try:
-            return _arrow_frame(target, layer)
+            frame, problems = _arrow_frame(target, layer, columns=read_cols)
+            frame.attrs["unread_columns"] = unread
+            return frame, problems
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
                 pyogrio.errors.FieldError):
             raise
@@ -159,12 +190,12 @@ def _ogr_read(target: Any, layer: str | None, label: str, fmt: str,
         while lo < hi:
             mid = (lo + hi + 1) // 2
             try:
-                _arrow_frame(target, layer, max_features=mid)
+                _arrow_frame(target, layer, max_features=mid, columns=read_cols)
                 lo = mid
             except Exception:  # noqa: BLE001
                 hi = mid - 1
         if lo:
-            frame, problems = _arrow_frame(target, layer, max_features=lo)
+            frame, problems = _arrow_frame(target, layer, max_features=lo, columns=read_cols)
         else:
             frame, problems = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], dtype="geometry")), {}
         frame = frame.reindex(pd.RangeIndex(expected))
@@ -172,6 +203,7 @@ def _ogr_read(target: Any, layer: str | None, label: str, fmt: str,
         for i in range(lo, expected):
             problems[i] = f"feature unreadable: {fmt} file truncated or corrupt " \
                           f"from feature {lo} on"
+        frame.attrs["unread_columns"] = unread
         return frame, problems
     except pyogrio.errors.DataSourceError as exc:
         raise InputError(
@@ -227,8 +259,9 @@ def _choose_layer(target: str, layer: str | None, label: str, fmt: str,
     )
 
 
-def _read_kml(target: str, layer: str | None, label: str, fmt: str,
-              limits: Limits) -> tuple[gpd.GeoDataFrame, list[str], dict[int, str]]:
+def _read_kml(target: str, layer: str | None, label: str, fmt: str, limits: Limits,
+              columns: ColumnFilter | None = None
+              ) -> tuple[gpd.GeoDataFrame, list[str], dict[int, str]]:
     layers = _list_layers(target, label, fmt)
     names = [str(n) for n in layers[:, 0]]
     notes: list[str] = []
@@ -237,7 +270,7 @@ def _read_kml(target: str, layer: str | None, label: str, fmt: str,
     if not names:
         raise InputError(f"{fmt} file contains no placemarks", argument=label,
                          fix="export the map again with its drawn shapes")
-    read = [_ogr_read(target, name, label, fmt, limits) for name in names]
+    read = [_ogr_read(target, name, label, fmt, limits, columns) for name in names]
     frames = [f for f, _ in read]
     problems: dict[int, str] = {}
     offset = 0
@@ -249,8 +282,10 @@ def _read_kml(target: str, layer: str | None, label: str, fmt: str,
             frame.insert(0, "kml_folder", name)
         notes.append(f"KML folders read and combined (column 'kml_folder'): "
                      f"{format_ids(names, 50)}")
+    unread = list(dict.fromkeys(c for f in frames for c in f.attrs.get("unread_columns", [])))
     frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
                              crs=frames[0].crs)
+    frame.attrs["unread_columns"] = [c for c in unread if c not in _KML_STYLING]
     styling = [c for c in _KML_STYLING if c in frame.columns]
     if "id" in frame.columns and frame["id"].isna().all():
         styling.append("id")
@@ -364,7 +399,7 @@ def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col:
 
 def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str | None,
                x_col: str | None, y_col: str | None, id_col: str | None,
-               limits: Limits = DEFAULT_LIMITS) -> _Raw:
+               limits: Limits = DEFAULT_LIMITS, columns: ColumnFilter | None = None) -> _Raw:
     path = Path(src).expanduser()
     if not path.exists():
         hint = ""
@@ -393,7 +428,7 @@ def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str |
         if gz:
             raise InputError("cannot read a gzipped GeoParquet", argument=label,
                              fix="decompress it first (gunzip)")
-        return _read_parquet(path, label, source, limits)
+        return _read_parquet(path, label, source, limits, columns)
     target = str(path.resolve())
     notes: list[str] = []
     problems: dict[int, str] = {}
@@ -401,9 +436,9 @@ def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str |
         # Parsed here first: GDAL never sees a linked CRS, and skipped entries are counted.
         data = read_bytes_bounded(path, gz, label, limits)
         clean, notes, problems = clean_geojson(data, label, limits)
-        frame, more = _ogr_read(clean, None, label, fmt, limits)
+        frame, more = _ogr_read(clean, None, label, fmt, limits, columns)
         problems = {**more, **problems}
-        return _Raw(frame, source, problems, notes)
+        return _Raw(frame, source, problems, notes, unread=frame.attrs.get("unread_columns", []))
     if gz:
         if suffix in (".zip", ".gpkg", ".kmz"):
             raise InputError(f"cannot read a gzipped {fmt}", argument=label,
@@ -432,8 +467,9 @@ def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str |
             if Path(inner[0]).suffix.lower() in (".geojson", ".json"):
                 data = read_bytes_bounded(path, False, label, limits, member=inner[0])
                 clean, notes, problems = clean_geojson(data, label, limits)
-                frame, more = _ogr_read(clean, None, label, fmt, limits)
-                return _Raw(frame, source, {**more, **problems}, notes)
+                frame, more = _ogr_read(clean, None, label, fmt, limits, columns)
+                return _Raw(frame, source, {**more, **problems}, notes,
+                            unread=frame.attrs.get("unread_columns", []))
             target = f"/vsizip/{target}/{inner[0]}"
         elif not shps:
             raise InputError(f"zip file contains no shapefile (members: "
@@ -465,19 +501,20 @@ def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str |
                              read_bytes_bounded(path, False, label, limits, member=dbf_name))
             suffix = ".shp"
     if suffix in (".kml", ".kmz"):
-        frame, notes, problems = _read_kml(target, layer, label, fmt, limits)
+        frame, notes, problems = _read_kml(target, layer, label, fmt, limits, columns)
     elif suffix in _SINGLE_LAYER and layer is None:
-        frame, problems = _ogr_read(target, None, label, fmt, limits)
+        frame, problems = _ogr_read(target, None, label, fmt, limits, columns)
     else:
         layers = _list_layers(target, label, fmt)
         chosen = _choose_layer(target, layer, label, fmt, layers)
-        frame, problems = _ogr_read(target, chosen, label, fmt, limits)
+        frame, problems = _ogr_read(target, chosen, label, fmt, limits, columns)
         if len(layers) > 1:
             source = f"{source} (layer {chosen!r})"
+    unread = frame.attrs.get("unread_columns", [])
     if shp_bytes is not None:
         frame, problems, more_notes = _shapes_beyond_dbf(frame, problems, *shp_bytes)
         notes += more_notes
-    return _Raw(frame, source, problems, notes=notes)
+    return _Raw(frame, source, problems, notes=notes, unread=unread)
 
 
 def _shp_record_count(shp: bytes) -> int:
@@ -509,8 +546,17 @@ def _shapes_beyond_dbf(frame: gpd.GeoDataFrame, problems: dict[int, str], shp: b
                              f"{n_shp - n} shapes rejected"]
 
 
-def _read_parquet(path: Path, label: str, source: str, limits: Limits) -> _Raw:
-    """GeoParquet with WKB geometries, parsed one blob at a time where one is bad."""
+_PARQUET_BATCH = 65_536  # rows decoded at a time
+
+
+def _read_parquet(path: Path, label: str, source: str, limits: Limits,
+                  columns: ColumnFilter | None = None) -> _Raw:
+    """GeoParquet with WKB geometries, read in bounded batches after a cost check.
+
+    The metadata (row groups, page sizes, dictionary pages) is checked against the
+    limits before any geometry is decoded: a small file whose rows share one
+    dictionary-encoded polygon is refused at once, not after gigabytes are built.
+    """
     import json
 
     import pyarrow.parquet as pq
@@ -519,7 +565,6 @@ def _read_parquet(path: Path, label: str, source: str, limits: Limits) -> _Raw:
         pf = pq.ParquetFile(path)
         limits.check_features(pf.metadata.num_rows, label)
         meta = json.loads((pf.schema_arrow.metadata or {}).get(b"geo", b"{}"))
-        table = pf.read()
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - arrow errors on hostile files
@@ -528,27 +573,56 @@ def _read_parquet(path: Path, label: str, source: str, limits: Limits) -> _Raw:
                          ) from None
     column = meta.get("primary_column")
     info = (meta.get("columns") or {}).get(column, {}) if column else {}
-    if not column or column not in table.column_names:
+    names = list(pf.schema_arrow.names)
+    if not column or column not in names:
         raise InputError("has no GeoParquet geometry metadata", argument=label,
                          fix="write it with geopandas .to_parquet() or GDAL")
+    fields = [n for n in names if n != column]
+    read_cols, unread = _wanted(fields, columns)
+    wanted = [column, *(fields if read_cols is None else read_cols)]
+    try:
+        check_parquet_cost(path, wanted, column, label, limits)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - arrow errors on hostile files
+        raise InputError(f"cannot be read as GeoParquet ({_short(exc)})", argument=label,
+                         fix="check the file is GeoParquet (parquet with geo metadata)"
+                         ) from None
     if str(info.get("encoding", "WKB")).upper() != "WKB":
-        frame = gpd.read_parquet(path)
-        return _Raw(frame, source)
-    wkb = table.column(column).to_pylist()
-    attrs = table.drop([column]).to_pandas()
-    geoms, problems = _parse_wkb(wkb)
+        frame = gpd.read_parquet(path, columns=wanted)
+        return _Raw(frame, source, unread=unread)
+    parts: list[np.ndarray] = []
+    attrs_parts: list[pd.DataFrame] = []
+    problems: dict[int, str] = {}
+    offset = 0
+    try:
+        for batch in pf.iter_batches(batch_size=_PARQUET_BATCH, columns=wanted):
+            wkb = batch.column(column).to_pylist()
+            geoms, probs = _parse_wkb(wkb)
+            problems.update({offset + k: v for k, v in probs.items()})
+            parts.append(geoms)
+            attrs_parts.append(batch.drop_columns([column]).to_pandas())
+            offset += batch.num_rows
+    except Exception as exc:  # noqa: BLE001 - arrow errors on hostile files
+        raise InputError(f"cannot be read as GeoParquet ({_short(exc)})", argument=label,
+                         fix="check the file is GeoParquet (parquet with geo metadata)"
+                         ) from None
+    geoms_all = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+    attrs = (pd.concat(attrs_parts, ignore_index=True) if attrs_parts
+             else pd.DataFrame(columns=wanted[1:]))
     crs: Any = info.get("crs", "OGC:CRS84")
     if isinstance(crs, dict):
         from pyproj import CRS
 
         crs = CRS.from_json_dict(crs)
-    frame = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, index=attrs.index), crs=crs)
-    return _Raw(frame, source, problems)
+    frame = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms_all, index=attrs.index),
+                             crs=crs)
+    return _Raw(frame, source, problems, unread=unread)
 
 
 def _read_any(src: Any, layer: str | None, label: str | None, geometry_col: str | None,
               x_col: str | None, y_col: str | None, id_col: str | None,
-              limits: Limits = DEFAULT_LIMITS) -> _Raw:
+              limits: Limits = DEFAULT_LIMITS, columns: ColumnFilter | None = None) -> _Raw:
     if isinstance(src, gpd.GeoDataFrame):
         active = src.active_geometry_name
         if active is None or active not in src.columns:
@@ -561,7 +635,7 @@ def _read_any(src: Any, layer: str | None, label: str | None, geometry_col: str 
         return read_postgis_raw(src, layer=layer, label=label, limits=limits)
     if isinstance(src, str | Path):
         return _read_path(src, layer, f"src ({label or Path(src).name})", geometry_col, x_col,
-                          y_col, id_col, limits)
+                          y_col, id_col, limits, columns)
     raise InputError(
         f"cannot read an object of type {type(src).__name__}", argument=label or "src",
         fix="pass a GeoDataFrame or the path of a GeoJSON, GeoPackage, Shapefile, KML or CSV file",

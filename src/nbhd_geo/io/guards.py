@@ -30,7 +30,10 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import sqlite3
 import zipfile
+from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +41,7 @@ from typing import Any
 from nbhd_geo.errors import CRSError, InputError
 
 __all__ = ["Limits", "DEFAULT_LIMITS", "no_network", "read_bytes_bounded", "clean_geojson",
-           "zip_members_size"]
+           "zip_members_size", "check_gpkg_cost", "check_parquet_cost"]
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,34 @@ class Limits:
     max_label_length
         Longest id or neighbourhood name, in characters (default 200); longer ones are
         cut to this length and the cut is reported.
+    max_attribute_bytes
+        Largest total size of the attribute values read from one file (text counted in
+        characters), default 256,000,000. Columns not read (drawings read only their
+        id, name and kept columns) do not count.
+
+    Notes
+    -----
+    GeoPackage and GeoParquet are checked before anything is decoded: feature counts,
+    geometry sizes and attribute sizes come from SQL (GeoPackage) or the file's
+    metadata and dictionary pages (GeoParquet). Vertices are then estimated from the
+    size of the geometry blobs (16 bytes per 2-D vertex). Peak memory of an accepted
+    read stays within a small multiple of the geometry bytes the limits allow.
     """
 
     max_bytes: int | None = 1_000_000_000
     max_features: int | None = 1_000_000
     max_vertices: int | None = 50_000_000
     max_label_length: int | None = 200
+    max_attribute_bytes: int | None = 256_000_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_features", "max_vertices", "max_label_length",
+                     "max_attribute_bytes"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise InputError(f"must be a whole number of 1 or more (or None), not "
+                                 f"{value!r}", argument=name,
+                                 fix=f"pass {name}=<n> with n >= 1, or None for no limit")
 
     def with_overrides(self, **kw: int | None) -> Limits:
         """Return a copy with the given limits changed (``None`` values are ignored)."""
@@ -85,14 +110,26 @@ class Limits:
                 argument=label,
                 fix=f"pass --max-features {n} (max_features={n}) if the file is trusted")
 
-    def check_vertices(self, n: int, label: str) -> None:
+    def check_vertices(self, n: int, label: str, estimated: bool = False) -> None:
         """Raise InputError when ``n`` exceeds ``max_vertices``."""
         if self.max_vertices is not None and n > self.max_vertices:
+            about = "about " if estimated else ""
+            how = " (estimated from the size of its geometries, before reading them)" \
+                if estimated else ""
             raise InputError(
-                f"has {n:,} vertices, more than the limit of {self.max_vertices:,}",
-                argument=label,
+                f"has {about}{n:,} vertices{how}, more than the limit of "
+                f"{self.max_vertices:,}", argument=label,
                 fix=f"pass --max-vertices {n} (max_vertices={n}) if the file is trusted, "
                     "or simplify the shapes first")
+
+    def check_attribute_bytes(self, n: int, label: str) -> None:
+        """Raise InputError when ``n`` exceeds ``max_attribute_bytes``."""
+        if self.max_attribute_bytes is not None and n > self.max_attribute_bytes:
+            raise InputError(
+                f"has {n:,} bytes of attribute values to read, more than the limit of "
+                f"{self.max_attribute_bytes:,}", argument=label,
+                fix=f"pass --max-attribute-bytes {n} (max_attribute_bytes={n}) if the file "
+                    "is trusted, or read fewer columns (drop --keep-column/--keep-personal)")
 
 
 DEFAULT_LIMITS = Limits()
@@ -315,3 +352,105 @@ def clean_geojson(data: bytes, label: str, limits: Limits) -> tuple[bytes, list[
         if crs is not None:
             out["crs"] = crs
     return json.dumps(out).encode(), notes, skipped
+
+
+_WKB_HEADER = 13  # byte order, type, ring count, point count of a one-ring polygon
+_GPKG_HEADER = 8  # magic, version, flags, srs id (no envelope)
+
+
+def _vertices_from_bytes(nbytes: int, rows: int, per_vertex: int, header: int) -> int:
+    """Vertices that ``nbytes`` of WKB in ``rows`` geometries hold, at most."""
+    return max(0, int(nbytes) - rows * header) // per_vertex
+
+
+def _quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def check_gpkg_cost(path: Path, layer: str | None, columns: Sequence[str] | None,
+                    label: str, limits: Limits) -> None:
+    """Check a GeoPackage layer against ``limits`` in SQL, before GDAL decodes anything.
+
+    Counts features, sums the geometry blob sizes (vertices estimated from them) and
+    the sizes of the attribute values to be read (``columns``; None: all). A file
+    SQLite cannot read this way is left to GDAL, which reports what is wrong.
+    """
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return
+    with closing(con):
+        try:
+            geoms = con.execute("select table_name, column_name, z, m "
+                                "from gpkg_geometry_columns").fetchall()
+            chosen = [g for g in geoms if layer is None or g[0] == layer]
+            if len(chosen) != 1:
+                return
+            table, geom, z, m = chosen[0]
+            info = con.execute(f"pragma table_info({_quote(table)})").fetchall()
+            names = [r[1] for r in info if r[1] != geom and not r[5]]  # r[5]: primary key
+            attrs = names if columns is None else [c for c in names if c in set(columns)]
+            sums = [f"coalesce(sum(length({_quote(c)})), 0)" for c in attrs]
+            n, gbytes, *abytes = con.execute(
+                f"select count(*), coalesce(sum(length({_quote(geom)})), 0)"
+                f"{''.join(', ' + x for x in sums)} from {_quote(table)}").fetchone()
+        except sqlite3.Error:
+            return
+    limits.check_features(int(n), label)
+    per_vertex = 16 + 8 * bool(z == 1) + 8 * bool(m == 1)
+    limits.check_vertices(_vertices_from_bytes(gbytes, int(n), per_vertex,
+                                               _GPKG_HEADER + _WKB_HEADER), label,
+                          estimated=True)
+    limits.check_attribute_bytes(int(sum(abytes)), label)
+
+
+def check_parquet_cost(path: Path, columns: Sequence[str], geometry: str, label: str,
+                       limits: Limits) -> None:
+    """Check a GeoParquet file against ``limits`` from its metadata, before decoding.
+
+    Each column chunk's uncompressed size is read from the footer; where a chunk is
+    dictionary-encoded, only its dictionary and indices are read, and the size the
+    column would take once expanded (each row's value repeated) is what counts. The
+    geometry's expanded size gives the vertex estimate; the other ``columns`` count
+    towards ``max_attribute_bytes``.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    md = pf.metadata
+    wanted = set(columns)
+    geo_bytes = attr_bytes = geo_rows = 0
+    for rg in range(md.num_row_groups):
+        group = md.row_group(rg)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            name = chunk.path_in_schema
+            if name not in wanted:
+                continue
+            size = int(chunk.total_uncompressed_size)
+            dictionary = any("DICTIONARY" in str(e) for e in chunk.encodings)
+            if dictionary and chunk.physical_type == "BYTE_ARRAY":
+                col = pq.ParquetFile(path, read_dictionary=[name]).read_row_group(
+                    rg, columns=[name]).column(0)
+                size = 0
+                for part in col.chunks:
+                    if not isinstance(part, pa.DictionaryArray):
+                        size += int(part.nbytes)
+                        continue
+                    lengths = pc.binary_length(part.dictionary).to_numpy(zero_copy_only=False)
+                    idx = pc.drop_null(part.indices).to_numpy()
+                    size += int(np.bincount(idx, minlength=len(lengths)) @ lengths)
+            elif dictionary:
+                size = max(size, int(chunk.num_values) * 8)
+            if name == geometry:
+                geo_bytes += size
+                geo_rows += group.num_rows
+            else:
+                attr_bytes += size
+            limits.check_bytes(geo_bytes, label)
+            limits.check_vertices(_vertices_from_bytes(geo_bytes, geo_rows, 16,
+                                                       _WKB_HEADER), label, estimated=True)
+            limits.check_attribute_bytes(attr_bytes, label)

@@ -37,7 +37,7 @@ import pandas as pd
 
 __all__ = ["personal_columns", "personal_column_reasons", "drop_personal", "nhs_number_valid",
            "allowlist_columns", "personal_value_kind", "redact_text", "redact_column",
-           "pseudonym", "pseudonym_key", "pseudonymise_ids", "NOT_USED"]
+           "pseudonym", "pseudonym_key", "pseudonymise_ids", "NOT_USED", "left_out_reason"]
 
 # Tokens of a column name that mark it as personal. Column names are split on
 # non-letters and camelCase, lower-cased, then matched token by token; a few compound
@@ -445,6 +445,17 @@ def allowlist_columns(df: pd.DataFrame, allowed: Iterable[str]) -> tuple[pd.Data
             reason = _content_reason(series)
         left[str(column)] = reason or NOT_USED
     return df.drop(columns=list(left)), left
+
+
+def left_out_reason(column: str) -> str:
+    """Why a column that was not even read is left out: what its name suggests, if anything.
+
+    Examples
+    --------
+    >>> left_out_reason("Contributor e-mail"), left_out_reason("Kommentar")
+    ('column name suggests contributor', 'not used by the analysis')
+    """
+    return _name_reason(str(column)) or NOT_USED
 
 
 # ----------------------------------------------------------------------------- pseudonyms

@@ -5,7 +5,9 @@ r"""Writing what leaves the analyst's hands: safe CSV, suppressed counts, staged
   leading ``'``) and quotes every text cell, so a bare ``\r`` cannot split a row.
 * :func:`publish_frame` suppresses small counts in every count column: populations
   (rounded to whole people), counts of drawers, patients; values below the threshold
-  become ``"<10"``.
+  become ``"<10"``. Ratios of such counts (``pop_iou``, a mean agreement of drawings)
+  are rounded to 2 decimals, and blanked (``"suppressed"``) in rows where a count
+  was suppressed, since an unrounded ratio of small numbers gives them back.
 * :func:`write_gpkg` writes a GeoPackage layer with the same suppression, personal
   columns dropped and column names that GeoPackage accepts.
 * :func:`staged_output` builds an output folder beside the real one and moves it into
@@ -34,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from nbhd_geo import settings
@@ -42,7 +45,8 @@ from nbhd_geo.io.disclosure import suppress_small_counts
 from nbhd_geo.io.privacy import personal_column_reasons
 
 __all__ = ["write_csv", "neutralise_formulas", "publish_frame", "count_columns", "write_gpkg",
-           "staged_output", "check_output_folder", "escape_mathtext", "json_for_html"]
+           "staged_output", "check_output_folder", "escape_mathtext", "json_for_html",
+           "PER_DRAWING_FILES", "SUPPRESSED"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Count columns found by name: people (populations, patients) and drawers.
@@ -160,6 +164,39 @@ def publish_frame(df: pd.DataFrame, *, counts: Iterable[str] = (),
     out = suppress_small_counts(df, numeric, threshold=limit) if numeric else df.copy()
     for c in text_lists:
         out[c] = _suppress_text_lists(out[c], limit)
+    return _protect_derived(out, numeric, limit)
+
+
+# Ratios computed from counts of people or drawings: an unrounded one gives a count back.
+_DERIVED = re.compile(r"(^pop_|population|people|patients|drawers|drawings|agreement|voices)",
+                      re.IGNORECASE)
+SUPPRESSED = "suppressed"
+# Report files with one row per drawing: written only when individual drawings are asked for.
+PER_DRAWING_FILES = ("outliers.csv",)
+
+
+def _protect_derived(out: pd.DataFrame, counts: Sequence[str], limit: int) -> pd.DataFrame:
+    """Ratios of counts: blanked where a count of the row is suppressed, else 2 decimals.
+
+    A share or overlap of populations (``pop_iou``), or a mean agreement of a few
+    drawings, is a ratio of small whole numbers: unrounded, it gives them back.
+    """
+    if limit <= 0:
+        return out
+    marker = f"<{limit}"
+    small = np.zeros(len(out), dtype=bool)
+    for c in counts:
+        small |= (out[c].astype(str) == marker).to_numpy()
+    for col in out.columns:
+        if col in counts or not isinstance(col, str) or not _DERIVED.search(col):
+            continue
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        rounded = out[col].round(2)
+        if small.any():
+            out[col] = rounded.astype(object).where(~small, SUPPRESSED)
+        else:
+            out[col] = rounded
     return out
 
 

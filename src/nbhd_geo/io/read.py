@@ -68,7 +68,12 @@ from nbhd_geo.io.guards import (
     DEFAULT_LIMITS,
     Limits,
 )
-from nbhd_geo.io.privacy import allowlist_columns, pseudonymise_ids, redact_column
+from nbhd_geo.io.privacy import (
+    allowlist_columns,
+    left_out_reason,
+    pseudonymise_ids,
+    redact_column,
+)
 from nbhd_geo.io.readreport import ReadReport, ReadResult
 from nbhd_geo.io.validate import validate_points, validate_polygons
 
@@ -87,13 +92,14 @@ Outside = Literal["raise", "reject"]
 
 
 def _resolve_ids(frame: pd.DataFrame, id_col: str | None, kind: str,
-                 label: str, points: bool = False) -> tuple[np.ndarray, str | None, str]:
+                 label: str, points: bool = False,
+                 unread: Sequence[str] = ()) -> tuple[np.ndarray, str | None, str]:
     """Raw ids (object array, may hold None), the id column used, and a note."""
     columns = [c for c in frame.columns if c != frame.geometry.name]
     if id_col is not None:
         if id_col not in frame.columns:
             raise ColumnError(f"column {id_col!r} not found; columns are "
-                              f"{format_ids(columns, 50)}", argument="id_col",
+                              f"{format_ids([*columns, *unread], 50)}", argument="id_col",
                               fix="pass one of the listed columns, or id_col=None to "
                                   "auto-detect or create ids")
         values = frame[id_col]
@@ -188,9 +194,20 @@ def _safe_columns(attrs: pd.DataFrame, *, kind: str, index_name: str,
     return attrs.rename(columns=mapping), [note]
 
 
+def _drawing_columns(id_col: str | None, name_col: str | None,
+                     keep: Sequence[str] | None) -> Callable[[Sequence[str]], list[str]]:
+    """Choose the columns of a drawings file worth reading: id, name, kept ones."""
+    named = {c for c in (id_col, name_col, *(keep or ())) if c}
+
+    def choose(fields: Sequence[str]) -> list[str]:
+        return [f for f in fields if f in named or str(f).lower() in _ID_CANDIDATES]
+
+    return choose
+
+
 def _allowlist(attrs: pd.DataFrame, frame: pd.DataFrame, name_col: str | None,
-               keep_columns: Sequence[str] | None) -> tuple[pd.DataFrame, dict[str, str],
-                                                            list[str]]:
+               keep_columns: Sequence[str] | None, unread: Sequence[str] = ()
+               ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """Only the name column and the kept columns pass; personal text inside them is blanked.
 
     A list of personal column names can never be complete (survey tools export whatever
@@ -202,7 +219,7 @@ def _allowlist(attrs: pd.DataFrame, frame: pd.DataFrame, name_col: str | None,
     unknown = [c for c in keep if c not in frame.columns]
     if unknown:
         raise ColumnError(f"columns {format_ids(unknown)} not found; columns are "
-                          f"{format_ids(list(attrs.columns), 50)}",
+                          f"{format_ids([*attrs.columns, *unread], 50)}",
                           argument="keep_columns", fix="pass existing column names")
     allowed = list(dict.fromkeys([*([name_col] if name_col else []), *keep]))
     attrs, left = allowlist_columns(attrs, [c for c in allowed if c in attrs.columns])
@@ -258,7 +275,7 @@ def _prepare(
 
     # --- ids
     raw_ids, used_id_col, id_note = _resolve_ids(frame, id_col, kind, label,
-                                                 points=geom_type == "point")
+                                                 points=geom_type == "point", unread=raw.unread)
     notes.append(id_note)
     missing_id = pd.isna(raw_ids)
     rows_missing = np.flatnonzero(missing_id)
@@ -302,7 +319,7 @@ def _prepare(
     # --- name column
     if name_col is not None:
         if name_col not in frame.columns:
-            cols = [c for c in frame.columns if c != "geometry"]
+            cols = [*(c for c in frame.columns if c != "geometry"), *raw.unread]
             raise ColumnError(f"column {name_col!r} not found; columns are "
                               f"{format_ids(cols, 50)}", argument="name_col",
                               fix="pass one of the listed columns")
@@ -439,8 +456,9 @@ def _prepare(
     dropped: dict[str, str] = {}
     attrs = frame.drop(columns=["geometry"] + ([used_id_col] if used_id_col else []))
     if kind == "drawings" and not keep_personal:
-        attrs, dropped, more = _allowlist(attrs, frame, name_col, keep_columns)
+        attrs, dropped, more = _allowlist(attrs, frame, name_col, keep_columns, raw.unread)
         notes += more
+        dropped.update({c: left_out_reason(c) for c in raw.unread if c not in dropped})
     attrs, renamed = _safe_columns(attrs, kind=kind, index_name=used_id_col or "feature_id",
                                    name_col=name_col)
     notes += renamed
@@ -676,14 +694,16 @@ def read_drawings(
     kept row_1: no neighbourhood name
     """
     limits = DEFAULT_LIMITS if limits is None else limits
-    raw = _read_any(src, layer, name, geometry_col, x_col, y_col, id_col, limits)
+    keep = list(keep_columns) if keep_columns is not None else None
+    # Columns the analysis does not use are never decoded (nor can they cost memory).
+    wanted = None if keep_personal else _drawing_columns(id_col, name_col, keep)
+    raw = _read_any(src, layer, name, geometry_col, x_col, y_col, id_col, limits, wanted)
     label = name or (Path(src).name if isinstance(src, str | Path) else "<GeoDataFrame>")
     result = _prepare(
         raw, kind="drawings", label=label, id_col=id_col, name_col=name_col, crs=crs,
         override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
         repair=repair, min_area_m2=min_area_m2, strict=False, geom_type="polygon",
-        keep_columns=list(keep_columns) if keep_columns is not None else None,
-        keep_personal=keep_personal, limits=limits,
+        keep_columns=keep, keep_personal=keep_personal, limits=limits,
     )
     if on_report is not None:
         on_report(result.report)

@@ -28,7 +28,13 @@ from tqdm.std import tqdm
 
 from nbhd_geo import settings
 from nbhd_geo.errors import NbhdGeoError
-from nbhd_geo.io.publish import publish_frame, staged_output, write_csv, write_gpkg
+from nbhd_geo.io.publish import (
+    PER_DRAWING_FILES,
+    publish_frame,
+    staged_output,
+    write_csv,
+    write_gpkg,
+)
 from nbhd_geo.measures.split import unit_splits
 from nbhd_geo.measures.tension import tension
 from nbhd_geo.overlay.apportion import apportion
@@ -146,6 +152,7 @@ def overlap_report(
     study_area: Any = None,
     progress: bool = True,
     overwrite: bool = False,
+    include_drawings: bool = False,
 ) -> OverlapReport:
     """Reconcile areas with statutory layers and write the planner's overlap report.
 
@@ -192,6 +199,10 @@ def overlap_report(
         (``outside_study_area.csv``).
     progress
         Show progress bars.
+    include_drawings
+        Also write each individual drawing (layer ``drawings`` of ``layers.gpkg``) and
+        the per-drawing ``outliers.csv``. Off by default: one row per drawing tells how
+        many people drew each name, however the counts are suppressed elsewhere.
     overwrite
         Replace a non-empty ``out`` folder (else an InputError, before any computing).
 
@@ -275,9 +286,10 @@ def overlap_report(
             write_csv(read_report, path)
             files.append(path)
         _write_split_units(out / "layers.gpkg", layers, _named_splits(splits, names), limit)
-        source = drawings if drawings is not None else areas
-        write_gpkg(source, out / "layers.gpkg", "drawings", threshold=limit,
-                   keep=[c for c in ("neighbourhood", label_col) if c])
+        if include_drawings:  # individual drawings: only when asked (see docs/privacy.md)
+            source = drawings if drawings is not None else areas
+            write_gpkg(source, out / "layers.gpkg", "drawings", threshold=limit,
+                       keep=[c for c in ("neighbourhood", label_col) if c])
 
         page_extra = [(s.title, _section_html(s)) for s in extra_sections]
         if consensus is not None and drawings is not None:
@@ -292,6 +304,8 @@ def overlap_report(
                     zones = gpd.GeoDataFrame(table, geometry="geometry", crs=areas.crs)
                     write_gpkg(zones, out / "layers.gpkg", "consensus_zones", threshold=limit,
                                drop_personal=False)
+                elif name in PER_DRAWING_FILES and not include_drawings:
+                    continue
                 else:
                     files.append(_publish(table, out / name, (), limit))
         dep = None

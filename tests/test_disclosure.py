@@ -1,0 +1,157 @@
+"""Disclosure control over all outputs of one run: no suppressed count comes back.
+
+The sample run (``nbhd-geo demo``) is attacked the ways a reader could: counting the
+rows of per-drawing outputs, reading counts back from unrounded ratios of them, and
+subtracting the published cells of a column from a total published anywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+
+from nbhd_geo.io.disclosure import suppress_with_total
+from nbhd_geo.io.publish import SUPPRESSED, publish_frame
+
+EXE = [sys.executable, "-m", "nbhd_geo.cli"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("disclosure") / "demo"
+    proc = subprocess.run([*EXE, "-q", "demo", "--out", str(out)], capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def _tables(out):
+    """Every published table: CSV files and GeoPackage layers, as text."""
+    tables = {p.name: pd.read_csv(p, dtype=str, keep_default_na=False)
+              for p in sorted(out.glob("*.csv"))}
+    for layer in pyogrio.list_layers(out / "layers.gpkg")[:, 0]:
+        frame = pyogrio.read_dataframe(out / "layers.gpkg", layer=layer, read_geometry=False)
+        tables[f"layers.gpkg:{layer}"] = frame.astype(str)
+    return tables
+
+
+def _true_drawing_counts():
+    from nbhd_geo.reconcile import read_drawings_many
+    from nbhd_geo.samples import get_path
+
+    sources = [(get_path("drawings_workshop"), "drawings"), get_path("drawings_online"),
+               {"path": get_path("drawings_mapmaker"), "name_col": "Name"},
+               {"path": get_path("drawings_survey"), "crs": "EPSG:27700"}]
+    drawings, _ = read_drawings_many(sources, name_col="neighbourhood")
+    return drawings["neighbourhood"].value_counts().to_dict()
+
+
+@pytest.mark.slow
+def test_no_per_drawing_output_by_default(demo):
+    tables = _tables(demo)
+    assert "outliers.csv" not in tables and "layers.gpkg:drawings" not in tables
+    assert len(tables) >= 10
+
+
+@pytest.mark.slow
+def test_suppressed_drawing_counts_not_recovered_from_row_counts(demo):
+    truth = _true_drawing_counts()
+    summary = pd.read_csv(demo / "consensus_summary.csv", dtype=str)
+    hidden = {n: truth[n] for n, c in zip(summary["name"], summary["n_drawings"], strict=True)
+              if c == "<10"}
+    assert hidden, "the sample run suppresses some counts of drawings"
+    recovered = []
+    for where, table in _tables(demo).items():
+        for col in table.columns:
+            counts = Counter(table[col])
+            per_name = {n: counts.get(n, 0) for n in truth}
+            if len(set(per_name.values())) <= 1:
+                continue  # one row per name (or per name and layer): nothing to count
+            # A table with one row per drawing gives every name's count (the published
+            # ones show the reader it is such a table); a chance match (pieces of a
+            # crosswalk) tells the reader nothing.
+            if per_name == truth:
+                recovered += [(where, col, n) for n in hidden]
+    assert recovered == []
+
+
+def _float_cells(series):
+    return [v for v in series if re.fullmatch(r"-?\d+\.\d+", v)]
+
+
+@pytest.mark.slow
+def test_ratios_of_suppressed_counts_are_not_published_unrounded(demo):
+    checked = 0
+    for where, table in _tables(demo).items():
+        counts = [c for c in table.columns if (table[c] == "<10").any()]
+        if not counts:
+            continue
+        small = np.zeros(len(table), dtype=bool)
+        for c in counts:
+            small |= (table[c] == "<10").to_numpy()
+        for col in table.columns:
+            if not re.search(r"(^pop_|population|agreement|drawers|drawings)", col):
+                continue
+            rows = table.loc[small, col]
+            for value in _float_cells(rows):
+                pytest.fail(f"{where}:{col} publishes {value} in a row with a suppressed count")
+            checked += int((rows == SUPPRESSED).sum())
+    assert checked > 0  # ratios were there to protect, and were
+
+
+def _published_numbers(out):
+    numbers = set()
+    for text in [p.read_text(encoding="utf-8", errors="replace")
+                 for p in [out / "index.html", out / "checks.json"]]:
+        numbers |= {float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
+    return numbers
+
+
+@pytest.mark.slow
+def test_total_minus_published_parts_gives_no_suppressed_cell(demo):
+    """A column with one suppressed cell, whose total appears anywhere, gives it back."""
+    numbers = _published_numbers(demo)
+    for where, table in _tables(demo).items():
+        for col in table.columns:
+            values = table[col]
+            if (values == "<10").sum() != 1:
+                continue
+            rest = pd.to_numeric(values[values != "<10"], errors="coerce")
+            if rest.isna().any():
+                continue
+            for x in range(1, 10):
+                assert float(rest.sum() + x) not in numbers or rest.sum() + x < 100, (
+                    where, col, x)
+
+
+def test_complementary_suppression_defeats_total_minus_parts():
+    rng = np.random.default_rng(7)
+    t = pd.DataFrame({"ward": np.repeat(["A", "B", "C", "D"], 5),
+                      "people": rng.integers(1, 60, 20)})
+    totals = t.groupby("ward")["people"].sum()  # published elsewhere
+    out = suppress_with_total(t, "people", by="ward")
+    for ward, rows in out.groupby("ward"):
+        hidden = rows["people"].isin(["<10", SUPPRESSED])
+        assert hidden.sum() != 1, ward  # never one unknown left to solve for
+        if hidden.any():
+            shown = pd.to_numeric(rows.loc[~hidden, "people"]).sum()
+            assert totals[ward] - shown == t.loc[rows.index[hidden], "people"].sum()
+            assert hidden.sum() >= 2
+    assert (out["people"] == "<10").sum() == (t["people"] < 10).sum()
+
+
+def test_ratio_of_small_counts_blanked_and_others_rounded():
+    t = pd.DataFrame({"population": [7.0, 1520.4], "fit_population": [9.0, 1400.0],
+                      "pop_iou": [0.7777777, 0.84121], "iou": [0.5123456, 0.61]})
+    out = publish_frame(t)
+    assert out["pop_iou"].tolist() == [SUPPRESSED, 0.84]
+    assert out["iou"].tolist() == [0.5123456, 0.61]  # areas, not counts: exact
+    assert json.dumps(out["population"].tolist()) == '["<10", "1520"]'
