@@ -672,3 +672,246 @@ def test_layer_tension_passes_its_options_on(row3):
     assert r["pop_share_in_main_unit"] == pytest.approx(0.6)
     # at 0.6 it is below both: a sliver
     assert layer_tension(a, row3, sliver=SliverTolerance(share=0.6), **kw).loc["A", "n_units"] == 1
+
+
+# ============================================================== crosswalk and apportion wrappers
+
+from nbhd_geo.errors import CRSError, ValidationError  # noqa: E402
+from nbhd_geo.overlay.apportion import Apportionment, apportion, reuse_or_apportion  # noqa: E402
+from nbhd_geo.overlay.crosswalk import (  # noqa: E402
+    _layer_key,
+    crosswalk,
+    pair_areas,
+    record_passes,
+)
+
+
+@pytest.fixture
+def cw_layers():
+    # sources: S (100 m², 70 in W1, 30 in W2), P (half beyond the layer), F (far away)
+    src = gdf(["S", "P", "F"], [box(0, 0, 10, 10), box(15, 0, 25, 10), box(90, 90, 95, 95)],
+              col="sid")
+    tgt = gdf(["W1", "W2"], [box(0, 0, 7, 10), box(7, 0, 20, 10)], col="tid")
+    return src, tgt
+
+
+@pytest.mark.parametrize("engine", ["geos", "exact"])
+def test_crosswalk_table_by_hand(cw_layers, engine):
+    src, tgt = cw_layers
+    cw = crosswalk(src, tgt, source_id="sid", target_id="tid", sliver_tol_m2=30.5, engine=engine)
+    t = cw.table
+    assert t[["source_id", "target_id"]].values.tolist() == [["S", "W1"], ["S", "W2"],
+                                                              ["P", "W2"]]
+    assert t["area_m2"].tolist() == pytest.approx([70, 30, 50])
+    assert t["share_of_source"].tolist() == pytest.approx([0.7, 0.3, 0.5])
+    assert t["share_of_target"].tolist() == pytest.approx([1.0, 30 / 130, 50 / 130])
+    assert t["is_sliver"].tolist() == [False, True, False]  # 30 < 30.5
+    assert crosswalk(src, tgt, source_id="sid", target_id="tid", sliver_tol_m2=30,
+                     engine=engine).table["is_sliver"].tolist() == [False] * 3  # not ≤
+    assert cw.engine == engine and cw.crs == "EPSG:27700" and cw.sliver_tol_m2 == 30.5
+
+
+def test_crosswalk_coverage_signs_and_summary(cw_layers):
+    src, tgt = cw_layers
+    cw = crosswalk(src, tgt, source_id="sid", target_id="tid", engine="geos")
+    s = cw.coverage("source")
+    assert s.index.name == "source_id" and list(s.index) == ["S", "P", "F"]
+    assert s["area_m2"].tolist() == pytest.approx([100, 100, 25])
+    assert s["overlap_m2"].tolist() == pytest.approx([100, 50, 0])
+    assert s["share_covered"].tolist() == pytest.approx([1.0, 0.5, 0.0])
+    # uncovered = area − overlap: positive where a polygon runs off the other layer
+    assert s["uncovered_m2"].tolist() == pytest.approx([0, 50, 25])
+    assert s["n_partners"].tolist() == [2, 1, 0]
+    g = cw.coverage("target")
+    assert g["overlap_m2"].tolist() == pytest.approx([70, 80])
+    assert g["uncovered_m2"].tolist() == pytest.approx([0, 50])
+    assert g["share_covered"].tolist() == pytest.approx([1.0, 80 / 130])
+    summ = cw.summary()
+    assert summ == {
+        "pairs": 3, "slivers": 0, "sliver_area_m2": 0.0, "sliver_tol_m2": 1.0,
+        "source_features": 3, "target_features": 2, "source_area_m2": pytest.approx(225),
+        "target_area_m2": pytest.approx(200), "overlap_area_m2": pytest.approx(150),
+        "sources_without_overlap": 1, "crs": "EPSG:27700", "engine": "geos",
+    }
+    with pytest.raises(NbhdGeoError, match="side"):
+        cw.coverage("both")
+
+
+def test_crosswalk_sliver_summary_and_checks(cw_layers):
+    src, tgt = cw_layers
+    cw = crosswalk(src, tgt, source_id="sid", target_id="tid", sliver_tol_m2=40, engine="geos")
+    summ = cw.summary()
+    assert summ["slivers"] == 1 and summ["sliver_area_m2"] == pytest.approx(30)
+    for tol in (-1, float("nan"), float("inf")):
+        with pytest.raises(NbhdGeoError, match="sliver_tol_m2"):
+            crosswalk(src, tgt, sliver_tol_m2=tol)
+    with pytest.raises(NbhdGeoError, match="engine"):
+        crosswalk(src, tgt, engine="fast")
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_pair_areas_geos_in_chunks_sorted_and_without_touching_pairs(threads):
+    # b[0] only touches a[0] along x = 10 (area 0): not a pair
+    a = np.array([box(0, 0, 10, 10), box(20, 0, 30, 10), box(5, 0, 25, 10)])
+    b = np.array([box(10, 0, 15, 10), box(0, 0, 30, 5)])
+    ia, ib, area = pair_areas(a, b, engine="geos", threads=threads)
+    assert list(zip(ia.tolist(), ib.tolist(), strict=True)) == [(0, 1), (1, 1), (2, 0), (2, 1)]
+    assert area.tolist() == pytest.approx([50, 50, 50, 100])
+    assert ia.dtype == np.int64 and ib.dtype == np.int64 and area.dtype == np.float64
+    none = pair_areas(a[:1], np.array([box(50, 50, 60, 60)]), engine="geos", threads=threads)
+    assert [len(x) for x in none] == [0, 0, 0] and none[0].dtype == np.int64
+
+
+def test_pair_areas_checks_every_position():
+    good = box(0, 0, 1, 1)
+    with pytest.raises(InputError, match="1-D"):
+        pair_areas(np.array([[good]], dtype=object), np.array([good]))
+    bad = np.array([good, shapely.Point(0, 0), shapely.Polygon(),
+                    shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])], dtype=object)
+    with pytest.raises(ValidationError) as err:
+        pair_areas(bad, np.array([box(0, 0, 2, 2)]))
+    text = "\n".join(err.value.problems)
+    assert "empty or missing geometry at positions: 2" in text
+    assert "not a polygon at positions: 1" in text
+    assert "invalid geometry at positions: 3" in text
+    # an invalid polygon far from the other layer is not looked at
+    far = np.array([shapely.Polygon([(50, 50), (51, 51), (51, 50), (50, 51)])], dtype=object)
+    assert [len(x) for x in pair_areas(far, np.array([good]), engine="geos")] == [0, 0, 0]
+
+
+def test_record_passes_counts_each_pass_and_restores():
+    a = np.array([box(0, 0, 10, 10)])
+    b = np.array([box(0, 0, 5, 5), box(5, 5, 20, 20)])
+    with record_passes() as outer:
+        pair_areas(a, b, engine="geos")
+        with record_passes() as inner:
+            pair_areas(b, a, engine="geos")
+        pair_areas(a, a, engine="geos")
+    assert inner == [(_layer_key(b), _layer_key(a))]
+    assert outer == [(_layer_key(a), _layer_key(b)), (_layer_key(a), _layer_key(a))]
+    assert _layer_key(a) != _layer_key(b) and _layer_key(a).startswith("1:")
+    assert _layer_key(np.array([], dtype=object)).startswith("0:")
+
+
+@pytest.fixture
+def two_lsoas():
+    return gdf(["L1", "L2"], [box(0, 0, 100, 100), box(100, 0, 200, 100)], col="code",
+               pop=[1000, 500])
+
+
+def test_apportion_by_area_and_conservation(two_lsoas):
+    drawn = gdf(["O", "Q"], [box(60, 0, 150, 100), box(0, 0, 100, 100)], col="name")
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
+                   engine="geos")
+    t = ap.table
+    assert t[["area_id", "unit_id"]].values.tolist() == [["O", "L1"], ["O", "L2"], ["Q", "L1"]]
+    assert t["overlap_m2"].tolist() == pytest.approx([4000, 5000, 10000])
+    assert t["area_share"].tolist() == pytest.approx([0.4, 0.5, 1.0])
+    assert t["population"].tolist() == pytest.approx([400, 250, 1000])
+    c = ap.conservation()
+    # L1 is in both O (40 %) and Q (100 %): 1.4 of it allocated, over-allocated
+    assert c.loc["L1", "allocated"] == pytest.approx(1400)
+    assert c.loc["L1", "share_allocated"] == pytest.approx(1.4)
+    assert c.loc["L1", "unallocated"] == pytest.approx(-400)
+    assert bool(c.loc["L1", "over_allocated"]) and not bool(c.loc["L2", "over_allocated"])
+    assert c.loc["L2", "unallocated"] == pytest.approx(250)
+    assert c.loc["TOTAL", "population"] == 1500
+    assert c.loc["TOTAL", "allocated"] == pytest.approx(1650)
+    assert c.loc["TOTAL", "unallocated"] == pytest.approx(-150)
+    assert bool(c.loc["TOTAL", "over_allocated"]) and math.isnan(c.loc["TOTAL", "share_allocated"])
+    b = ap.by_area()
+    assert b.loc["O", "population"] == pytest.approx(650)
+    assert b.loc["O", "overlap_m2"] == pytest.approx(9000)
+    assert ap.by == "area" and ap.units["weighted_by"].tolist() == ["area", "area"]
+    assert ap.units["weight_total"].tolist() == pytest.approx([10000, 10000])
+    # exactly all of a unit, once: not over-allocated
+    whole = apportion(gdf(["Q"], [box(0, 0, 100, 100)], col="name"), two_lsoas, area_id="name",
+                      unit_id="code", unit_population="pop", engine="geos").conservation()
+    assert not bool(whole.loc["L1", "over_allocated"])
+    assert whole.loc["L2", "allocated"] == 0 and whole.loc["L2", "unallocated"] == 500
+
+
+def test_apportion_by_points(two_lsoas):
+    # 10 people at (50, 50), 30 at (90, 50), 7 on the L1|L2 line (counted in L1, the
+    # first), 5 outside every unit; L2 has nobody: it falls back to area
+    pts = gpd.GeoDataFrame(
+        {"n": [10, 30, 7, 5]},
+        geometry=[shapely.Point(50, 50), shapely.Point(90, 50), shapely.Point(100, 50),
+                  shapely.Point(500, 500)], crs=27700,
+    )
+    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
+                   weights=pts, weight_col="n", engine="geos")
+    assert ap.by == "points"
+    assert ap.units["weight_total"].tolist() == pytest.approx([47, 0])
+    assert ap.units["weighted_by"].tolist() == ["points", "area"]
+    t = ap.table.set_index("unit_id")
+    # O holds 30 + 7 of L1's 47 counted people; L2 by area: half
+    assert t.loc["L1", "pop_share"] == pytest.approx(37 / 47)
+    assert t.loc["L2", "pop_share"] == pytest.approx(0.5)
+    assert t.loc["L1", "population"] == pytest.approx(1000 * 37 / 47)
+    # without unit populations, the points' own counts are the populations
+    own = apportion(drawn, two_lsoas, area_id="name", unit_id="code", weights=pts,
+                    weight_col="n", engine="geos")
+    assert own.units["population"].tolist() == pytest.approx([47, 0])
+    assert own.table.set_index("unit_id").loc["L1", "population"] == pytest.approx(37)
+
+
+def test_apportion_by_fine_polygons(two_lsoas):
+    # L1 split in two OAs: west (x 0–50) 100 people, east (50–100) 300; L2 one OA of 0
+    oas = gdf(["a", "b", "c"], [box(0, 0, 50, 100), box(50, 0, 100, 100),
+                                box(100, 0, 200, 100)], col="oa", people=[100, 300, 0])
+    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
+                   weights=oas, weight_col="people", engine="geos")
+    assert ap.by == "polygons"
+    t = ap.table.set_index("unit_id")
+    # O holds 40 of the east OA's 50 m width: 240 of L1's 400 counted people
+    assert t.loc["L1", "pop_share"] == pytest.approx(240 / 400)
+    assert t.loc["L2", "pop_share"] == pytest.approx(0.5)  # nobody counted: by area
+    assert ap.units["weight_total"].tolist() == pytest.approx([400, 0])
+
+
+def test_apportion_checks(two_lsoas):
+    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    kw = {"area_id": "name", "unit_id": "code", "engine": "geos"}
+    with pytest.raises(ColumnError, match="people"):
+        apportion(drawn, two_lsoas, unit_population="people", **kw)
+    with pytest.raises(NbhdGeoError, match="unit_population"):
+        apportion(drawn, two_lsoas.assign(pop=[1000, -1]), unit_population="pop", **kw)
+    with pytest.raises(NbhdGeoError, match="unit_population"):
+        apportion(drawn, two_lsoas, unit_population=pd.Series({"L1": 5.0}), **kw)
+    with pytest.raises(NbhdGeoError, match="by"):
+        apportion(drawn, two_lsoas, by="volume", **kw)
+    with pytest.raises(InputError, match="weights"):
+        apportion(drawn, two_lsoas, by="points", **kw)
+    pts = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(1, 1)], crs=27700)
+    with pytest.raises(ColumnError, match="weight_col"):
+        apportion(drawn, two_lsoas, weights=pts, weight_col="m", **kw)
+    with pytest.raises(NbhdGeoError, match="counts"):
+        apportion(drawn, two_lsoas, weights=pts.assign(n=[-1]), weight_col="n", **kw)
+    with pytest.raises(CRSError):
+        apportion(drawn, two_lsoas, weights=pts.set_crs(None, allow_override=True),
+                  weight_col="n", **kw)
+    with pytest.raises(InputError, match="Point"):
+        apportion(drawn, two_lsoas, weights=two_lsoas, weight_col="pop", by="points", **kw)
+
+
+def test_reuse_of_a_crosswalk_and_of_an_apportionment(two_lsoas):
+    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    three = pd.concat([two_lsoas, gdf(["L3"], [box(200, 0, 300, 100)], col="code", pop=[9])],
+                      ignore_index=True)
+    cw = crosswalk(drawn, three, source_id="name", target_id="code", engine="geos")
+    # the units without L3: the crosswalk's rows for L3 are left out
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
+                   crosswalk=cw)
+    assert ap.table["unit_id"].tolist() == ["L1", "L2"]
+    assert ap.table["population"].tolist() == pytest.approx([400, 250])
+    assert reuse_or_apportion(ap, drawn, two_lsoas, area_id="name", unit_id="code") is ap
+    with pytest.raises(InputError, match="other target features"):
+        apportion(drawn, three, area_id="name", unit_id="code",
+                  crosswalk=crosswalk(drawn, two_lsoas, source_id="name", target_id="code",
+                                      engine="geos"))
+    with pytest.raises(InputError, match="Crosswalk"):
+        apportion(drawn, two_lsoas, area_id="name", unit_id="code", crosswalk=ap)  # type: ignore[arg-type]
+    assert isinstance(ap, Apportionment)
