@@ -408,7 +408,9 @@ def _short(m: Mutant) -> str:
     return f"{m.function}: {m.what} in {m.source}"
 
 
-def run_module(module: str, only: set[str] | None, log: Path) -> dict[str, int]:
+def run_module(
+    module: str, only: set[str] | None, log: Path, max_test_seconds: float = float("inf")
+) -> dict[str, int]:
     """Mutate one module; write one JSON line per mutant to ``log``."""
     files = [f for f in TARGETS[module] if (ROOT / f).exists()]
     hits = _Hits()
@@ -428,7 +430,8 @@ def run_module(module: str, only: set[str] | None, log: Path) -> dict[str, int]:
             key = m.key
             if only is not None and key not in only:
                 continue
-            tests = sorted((t for t, f in hits.by_test.items() if m.function in f),
+            tests = sorted((t for t, f in hits.by_test.items()
+                            if m.function in f and hits.duration[t] <= max_test_seconds),
                            key=lambda t: hits.duration[t])
             status, by = "no_tests", ""
             if tests:
@@ -470,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true", help="print the mutants and stop")
     ap.add_argument("--survivors", action="store_true",
                     help="re-run only the survivors of the last run of each module")
+    ap.add_argument("--max-test-seconds", type=float, default=20.0,
+                    help="leave out tests slower than this in the clean run (the national "
+                    "real-data tests): every surviving mutant would run them all")
     ap.add_argument("--fail-under", type=float, default=0.0,
                     help="exit 1 when a module's kill rate is below this percentage")
     args = ap.parse_args(argv)
@@ -493,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         elif log.exists():
             log.unlink()
         t0 = time.perf_counter()
-        run_module(mod, only, log)
+        run_module(mod, only, log, args.max_test_seconds)
         rows = [json.loads(x) for x in log.read_text().splitlines()]
         c = {k: sum(r["status"] == k for r in rows)
              for k in ("killed", "survived", "equivalent", "no_tests", "timeout")}
