@@ -738,6 +738,9 @@ def test_crosswalk_coverage_signs_and_summary(cw_layers):
     }
     with pytest.raises(NbhdGeoError, match="side"):
         cw.coverage("both")
+    # S overlaps two targets, F none: one source without overlap
+    two = crosswalk(src.iloc[[0, 2]], tgt, source_id="sid", target_id="tid", engine="geos")
+    assert two.summary()["sources_without_overlap"] == 1
 
 
 def test_crosswalk_sliver_summary_and_checks(cw_layers):
@@ -763,6 +766,16 @@ def test_pair_areas_geos_in_chunks_sorted_and_without_touching_pairs(threads):
     assert ia.dtype == np.int64 and ib.dtype == np.int64 and area.dtype == np.float64
     none = pair_areas(a[:1], np.array([box(50, 50, 60, 60)]), engine="geos", threads=threads)
     assert [len(x) for x in none] == [0, 0, 0] and none[0].dtype == np.int64
+
+
+def test_geos_pairs_found_by_the_tree_when_no_candidates_are_given():
+    from nbhd_geo.overlay.crosswalk import _geos_pair_areas
+
+    a = np.array([box(0, 0, 10, 10), box(20, 0, 30, 10)])
+    b = np.array([box(5, 5, 25, 15)])
+    ia, ib, area = _geos_pair_areas(a, b, 1)
+    assert ia.tolist() == [0, 1] and ib.tolist() == [0, 0]
+    assert area.tolist() == pytest.approx([25, 25])
 
 
 def test_pair_areas_checks_every_position():
@@ -793,6 +806,9 @@ def test_record_passes_counts_each_pass_and_restores():
     assert inner == [(_layer_key(b), _layer_key(a))]
     assert outer == [(_layer_key(a), _layer_key(b)), (_layer_key(a), _layer_key(a))]
     assert _layer_key(a) != _layer_key(b) and _layer_key(a).startswith("1:")
+    # bounds count to 0.1 m: 0.4 m apart is another layer, 0.04 m apart the same one
+    assert _layer_key(np.array([box(0, 0, 10, 10.4)])) != _layer_key(a)
+    assert _layer_key(np.array([box(0, 0, 10, 10.04)])) == _layer_key(a)
     assert _layer_key(np.array([], dtype=object)).startswith("0:")
 
 
