@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench samples clean browser wordlist docs
+.PHONY: demo test lint bench samples clean browser wordlist docs mutants
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -57,6 +57,12 @@ docs: $(STAMP)
 ## Benchmarks against tobler and geopandas.overlay (not tests; need ../shared/data).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_crosswalk.py
+
+## Mutation testing of the numeric core (IMD summaries, allocation, split and tension
+## measures, apportion and crosswalk wrappers): kill rate per module; survivors judged
+## equivalent are listed in benchmarks/MUTANTS.md. Needs ../shared/data; ~1 h on 2 cores.
+mutants: $(STAMP)
+	nice $(BIN)/python benchmarks/mutants.py --fail-under 90
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -366,6 +366,26 @@ def test_equal_floor_that_makes_per_head_fall_is_warned():
         allocate(1000, areas, need="s", population="p")  # per-head floor: no warning
 
 
+def test_largest_remainder_takes_back_float_excess_from_the_right_areas():
+    from nbhd_geo.deprivation.allocation import _largest_remainder
+
+    ids = np.array(["z", "a", "b", "c"], dtype=object)
+    # floors sum to 15 > 14 (float excess): one pound back, from a positive area; equal
+    # remainders and need, so from the larger id among a, b, c (z has nothing to give)
+    got = _largest_remainder(np.array([0.0, 5.0, 5.0, 5.0]), 14, ids, np.zeros(4))
+    assert got.tolist() == [0, 5, 5, 4]
+    # the less deprived area gives first
+    got = _largest_remainder(np.array([0.0, 5.0, 5.0, 5.0]), 14, ids,
+                             np.array([0.0, 1.0, 0.0, 2.0]))
+    assert got.tolist() == [0, 5, 4, 5]
+    # two pounds back: the smallest remainders first
+    got = _largest_remainder(np.array([0.0, 5.0, 5.5, 5.0]), 13, ids, np.zeros(4))
+    assert got.tolist() == [0, 4, 5, 4]
+    assert _largest_remainder(np.array([2.5, 2.5]), 5, ids[:2], np.zeros(2)).tolist() == [2, 3]
+    # an area with exactly £1 can give it back too
+    assert _largest_remainder(np.array([1.0, 1.0]), 1, ids[1:3], np.zeros(2)).tolist() == [1, 0]
+
+
 def _summary(values: dict[str, float]) -> pd.DataFrame:
     return pd.DataFrame({"area_id": list(values), "domain": "imd", "measure": "average_score",
                          "value": list(values.values())})
@@ -374,7 +394,7 @@ def _summary(values: dict[str, float]) -> pd.DataFrame:
 def test_rank_targets_top_decile_by_ceiling_and_shifts():
     # 15 areas: the top decile is ceil(1.5) = 2 areas.
     ids = [f"a{i:02d}" for i in range(15)]
-    a = _summary({k: 100.0 - i for i, k in enumerate(ids)})
+    a = _summary({k: 100.0 - i for i, k in reversed(list(enumerate(ids)))})  # least first
     # b swaps the 2nd and 3rd: a02 enters the top 2, a01 leaves
     vals = {k: 100.0 - i for i, k in enumerate(ids)}
     vals["a01"], vals["a02"] = vals["a02"], vals["a01"]
@@ -386,6 +406,9 @@ def test_rank_targets_top_decile_by_ceiling_and_shifts():
     assert r.attrs["spearman"] == pytest.approx(1 - 6 * 2 / (15 * (15**2 - 1)))
     assert r["area_id"].tolist()[:3] == ["a00", "a01", "a02"]  # sorted by rank_area
     assert r["shift"].tolist()[:3] == [0, 1, -1]
+    assert list(r.columns) == ["area_id", "value_area", "value_population", "rank_area",
+                               "rank_population", "shift", "abs_shift"]
+    assert r.index.tolist() == list(range(15))
     # with 9 areas the top decile is 1 area (ceil 0.9), never 0
     few = rank_targets(_summary({f"b{i}": float(i) for i in range(9)}),
                        _summary({f"b{i}": float(8 - i) if i in (0, 8) else float(i)
@@ -394,7 +417,9 @@ def test_rank_targets_top_decile_by_ceiling_and_shifts():
 
 
 def test_rank_targets_one_area_and_missing_values():
-    one = rank_targets(_summary({"x": 1.0}), _summary({"x": 2.0}), area_col="area_id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one area: no correlation asked of numpy
+        one = rank_targets(_summary({"x": 1.0}), _summary({"x": 2.0}), area_col="area_id")
     assert math.isnan(one.attrs["spearman"]) and one.attrs["max_abs_shift"] == 0
     two = rank_targets(_summary({"x": 1.0, "y": np.nan, "z": 3.0}),
                        _summary({"x": 1.0, "y": 2.0, "z": 3.0}), area_col="area_id")
@@ -409,3 +434,503 @@ def test_rank_targets_one_area_and_missing_values():
 
 def test_nbhd_geo_error_is_the_base():
     assert issubclass(InputError, NbhdGeoError)
+
+
+# ============================================================== split and tension measures
+
+from nbhd_geo.measures.options import BoundaryOptions, SliverTolerance  # noqa: E402
+from nbhd_geo.measures.split import fragmentation, unit_splits  # noqa: E402
+from nbhd_geo.measures.tension import _composite, layer_tension, tension  # noqa: E402
+
+GEOS = "geos"  # the exact engine is checked against GEOS in test_tension.py
+
+
+def h2(*p: float) -> float:
+    return sum(x * math.log2(1 / x) for x in p if x > 0)
+
+
+@pytest.fixture
+def row3() -> gpd.GeoDataFrame:
+    """Three 100 m squares in a row, W1 | W2 | W3, with 100, 300 and 0 people."""
+    return gdf(["W1", "W2", "W3"], [box(0, 0, 100, 100), box(100, 0, 200, 100),
+                                    box(200, 0, 300, 100)], col="ward", pop=[100, 300, 0])
+
+
+def _frag(areas, units, **kw):
+    return fragmentation(areas, units, area_id="name", unit_id="ward", engine=GEOS, **kw)
+
+
+def test_inside_one_unit_means_split_zero_even_with_a_sliver(row3):
+    # 3600 m² in W1 and a 0.04 m² sliver in W2: one unit, so the split is exactly 0
+    c = gdf(["C"], [box(10, 10, 100.001, 50)], col="name")
+    f = _frag(c, row3).loc["C"]
+    assert f["n_units"] == 1 and f["n_slivers"] == 1 and bool(f["inside_one_unit"])
+    assert f["split"] == 0.0
+    assert f["share_in_main_unit"] == pytest.approx(3600 / 3600.04, rel=1e-12)
+    assert f["share_in_main_unit"] < 1.0
+    assert f["eff_units"] == 1.0 and f["eff_splits"] == 0.0 and f["entropy"] == 0.0
+
+
+def test_split_in_thirds_by_hand(row3):
+    # C = 5000 m² of W1 and all 10,000 m² of W2: p = 1/3, 2/3
+    c = gdf(["C"], [box(50, 0, 200, 100)], col="name")
+    f = _frag(c, row3).loc["C"]
+    assert f["area_m2"] == pytest.approx(15000) and f["covered_share"] == pytest.approx(1.0)
+    assert f["n_units"] == 2 and f["n_slivers"] == 0 and not f["inside_one_unit"]
+    assert f["eff_units"] == pytest.approx(1 / (1 / 9 + 4 / 9))  # 1.8
+    assert f["eff_splits"] == pytest.approx(0.8)
+    assert f["entropy"] == pytest.approx(h2(1 / 3, 2 / 3))
+    assert f["main_unit"] == "W2" and f["share_in_main_unit"] == pytest.approx(2 / 3)
+    assert f["main_unit_share_inside"] == pytest.approx(1.0)
+    assert f["max_unit_share_inside"] == pytest.approx(1.0)
+    assert f["split"] == pytest.approx(1 / 3)
+
+
+def test_even_split_ties_and_threshold_equality(row3):
+    # 5000 m² in each of W1 and W2: main unit W1 (first on ties), half of each inside
+    c = gdf(["C"], [box(50, 0, 150, 100)], col="name")
+    f = _frag(c, row3, threshold=0.5).loc["C"]
+    assert f["main_unit"] == "W1" and f["share_in_main_unit"] == pytest.approx(0.5)
+    assert f["main_unit_share_inside"] == pytest.approx(0.5)
+    assert f["max_unit_share_inside"] == pytest.approx(0.5)
+    assert f["entropy"] == pytest.approx(1.0) and f["eff_units"] == pytest.approx(2.0)
+    assert bool(f["coi_preserved"])  # ≥ T, not > T
+    assert not bool(_frag(c, row3, threshold=0.51).loc["C", "coi_preserved"])
+
+
+def test_coi_by_either_clause(row3):
+    # 2/3 of C in W2 and all of W2 inside C
+    c = gdf(["C"], [box(50, 0, 200, 100)], col="name")
+    assert bool(_frag(c, row3, threshold=0.9).loc["C", "coi_preserved"])  # via W2 inside
+    # 60 % of C in W2 but only 60 % of W2 inside C, 40 % of W1: neither reaches 0.7
+    d = gdf(["D"], [box(60, 0, 160, 100)], col="name")
+    f = _frag(d, row3, threshold=0.7).loc["D"]
+    assert f["share_in_main_unit"] == pytest.approx(0.6)
+    assert f["max_unit_share_inside"] == pytest.approx(0.6)
+    assert not bool(f["coi_preserved"])
+    assert bool(_frag(d, row3, threshold=0.6).loc["D", "coi_preserved"])
+
+
+def test_off_the_layer_and_outside_it(row3):
+    half = gdf(["H", "far"], [box(250, 0, 350, 100), box(1000, 1000, 1100, 1100)], col="name")
+    f = _frag(half, row3)
+    # half of H lies beyond the layer: covered 0.5, one unit, split 0
+    assert f.loc["H", "covered_share"] == pytest.approx(0.5)
+    assert f.loc["H", "n_units"] == 1 and f.loc["H", "split"] == 0.0
+    assert f.loc["H", "share_in_main_unit"] == pytest.approx(0.5)
+    # far touches nothing: no unit, split and shares unknown, not preserved
+    far = f.loc["far"]
+    assert far["n_units"] == 0 and far["covered_share"] == 0.0
+    assert math.isnan(far["split"]) and math.isnan(far["eff_units"])
+    assert math.isnan(far["entropy"]) and math.isnan(far["main_unit_share_inside"])
+    assert pd.isna(far["main_unit"]) and not bool(far["coi_preserved"])
+    assert far["share_in_main_unit"] == 0.0 and far["max_unit_share_inside"] == 0.0
+
+
+def test_sliver_tolerance_rules(row3):
+    # 2 m × 100 m = 200 m² of C in W2 (1.96 % of C, 2 % of W2): kept at the default 1 %
+    c = gdf(["C"], [box(0, 0, 102, 100)], col="name")
+    assert _frag(c, row3).loc["C", "n_units"] == 2
+    # at 2.5 % it is small for both polygons: a sliver
+    f = _frag(c, row3, sliver=SliverTolerance(share=0.025)).loc["C"]
+    assert f["n_units"] == 1 and f["n_slivers"] == 1 and f["split"] == 0.0
+    # small for C only is not enough: W3 wholly inside a big area is kept
+    big = gdf(["B"], [box(-10_000, 0, 300, 100)], col="name")
+    assert _frag(big, row3, sliver=SliverTolerance(share=0.5)).loc["B", "n_units"] == 3
+    # the m² rule alone
+    assert _frag(c, row3, sliver=SliverTolerance(share=0, m2=200.5)).loc["C", "n_units"] == 1
+    assert _frag(c, row3, sliver=SliverTolerance(share=0, m2=199.5)).loc["C", "n_units"] == 2
+
+
+def test_population_split_by_hand(row3):
+    c = gdf(["C", "Z"], [box(50, 0, 200, 100), box(250, 0, 300, 50)], col="name")
+    with np.errstate(invalid="raise", divide="raise"):  # no 0/0 where nobody lives
+        f = _frag(c, row3, unit_population="pop")
+    # C: 50 of W1's 100 people (by area) and all 300 of W2: 1/7 and 6/7
+    r = f.loc["C"]
+    assert r["population"] == pytest.approx(350) and r["population_kept"] == pytest.approx(350)
+    assert r["pop_eff_units"] == pytest.approx(1 / ((1 / 7) ** 2 + (6 / 7) ** 2))
+    assert r["pop_entropy"] == pytest.approx(h2(1 / 7, 6 / 7))
+    assert r["pop_main_unit"] == "W2" and r["pop_share_in_main_unit"] == pytest.approx(6 / 7)
+    assert r["pop_split"] == pytest.approx(1 / 7)
+    assert r["pop_max_unit_share_inside"] == pytest.approx(1.0)
+    # Z lies in W3, where nobody lives: population measures unknown, not perfect
+    z = f.loc["Z"]
+    assert z["population"] == 0 and z["split"] == 0.0
+    assert math.isnan(z["pop_eff_units"]) and math.isnan(z["pop_split"])
+    assert math.isnan(z["pop_share_in_main_unit"])
+    assert pd.isna(z["pop_main_unit"]) and not bool(z["pop_coi_preserved"])
+
+
+def test_unit_splits_by_hand(row3):
+    # N covers the left 30 m of W1, M the next 50 m; 20 m of W1 is in no neighbourhood;
+    # W2 and W3 are untouched.
+    areas = gdf(["N", "M"], [box(0, 0, 30, 100), box(30, 0, 80, 100)], col="name")
+    s = unit_splits(areas, row3, area_id="name", unit_id="ward", unit_population="pop",
+                    engine=GEOS)
+    w1 = s.loc["W1"]
+    assert w1["unit_m2"] == pytest.approx(10_000) and w1["n_areas"] == 2
+    assert w1["areas"] == ("M", "N") and w1["shares"] == pytest.approx((0.5, 0.3))
+    assert w1["main_area"] == "M" and w1["main_share"] == pytest.approx(0.5)
+    assert w1["outside_share"] == pytest.approx(0.2)
+    # pieces 0.5, 0.3 and the outside 0.2
+    assert w1["split_entropy"] == pytest.approx(h2(0.5, 0.3, 0.2))
+    assert w1["eff_pieces"] == pytest.approx(1 / (0.25 + 0.09 + 0.04))
+    assert w1["population"] == 100 and w1["pop_outside"] == pytest.approx(20)
+    assert w1["pop_shares"] == pytest.approx((0.5, 0.3))
+    assert w1["pop_outside_share"] == pytest.approx(0.2)
+    w2 = s.loc["W2"]
+    assert w2["n_areas"] == 0 and w2["areas"] == () and pd.isna(w2["main_area"])
+    assert w2["outside_share"] == pytest.approx(1.0) and w2["main_share"] == 0.0
+    assert w2["split_entropy"] == 0.0 and w2["eff_pieces"] == 1.0
+    assert w2["pop_outside"] == pytest.approx(300)
+
+
+def test_unit_splits_slivers_and_a_small_outside_part(row3):
+    # N covers W1 but for a 0.5 m strip (0.5 % of W1: a sliver outside part), and pokes
+    # 0.5 m into W2 (0.5 % of W2 and 0.5 % of N: a sliver piece)
+    areas = gdf(["N"], [box(0.5, 0, 100.5, 100)], col="name")
+    s = unit_splits(areas, row3, area_id="name", unit_id="ward", engine=GEOS)
+    w1, w2 = s.loc["W1"], s.loc["W2"]
+    assert w1["n_areas"] == 1 and w1["outside_share"] == pytest.approx(0.005)
+    assert w1["split_entropy"] == 0.0 and w1["eff_pieces"] == 1.0  # outside part a sliver
+    assert w2["n_areas"] == 0 and w2["areas"] == ()
+    kept = unit_splits(areas, row3, area_id="name", unit_id="ward", engine=GEOS,
+                       sliver=SliverTolerance(share=0, m2=0))
+    assert kept.loc["W2", "n_areas"] == 1
+    assert kept.loc["W1", "split_entropy"] == pytest.approx(h2(0.995, 0.005))
+
+
+def test_composite_is_a_weighted_mean_and_missing_terms_are_worst():
+    iou, f1, eff = np.array([0.5]), np.array([0.25]), np.array([4.0])
+    # terms 0.5, 0.75, 0.75
+    assert _composite(iou, f1, eff, (1, 1, 1))[0] == pytest.approx(2.0 / 3)
+    assert _composite(iou, f1, eff, (2, 1, 1))[0] == pytest.approx((1 + 0.75 + 0.75) / 4)
+    assert _composite(iou, f1, eff, (1, 0, 0))[0] == pytest.approx(0.5)
+    # no overlap at all: IoU, F1 and N unknown count as the worst value, 1 — not perfect
+    nan = np.array([np.nan])
+    assert _composite(nan, f1, eff, (1, 0, 0))[0] == 1.0
+    assert _composite(iou, nan, eff, (0, 1, 0))[0] == 1.0
+    assert _composite(iou, f1, nan, (0, 0, 1))[0] == 1.0
+    # float noise never takes a term outside [0, 1]
+    assert _composite(np.array([1 + 1e-12]), np.array([1.0]), np.array([1.0]), (1, 1, 1))[0] == 0
+    assert _composite(np.array([-0.5]), np.array([1.0]), np.array([1.0]), (1, 0, 0))[0] == 1.0
+
+
+def test_tension_weights_and_auto(row3):
+    c = gdf(["C"], [box(0, 0, 200, 100)], col="name")  # exactly W1 ∪ W2
+    t = tension(c, row3, area_id="name", unit_id="ward", engine=GEOS)
+    assert t.loc["C", "iou"] == pytest.approx(1.0) and t.loc["C", "f1_50"] == pytest.approx(1.0)
+    # only the split term: 1 − 1/N with N = 2, over the sum of weights 3
+    assert t.loc["C", "tension"] == pytest.approx(0.5 / 3)
+    auto = tension(c, row3, area_id="name", unit_id="ward", score_weights="auto", engine=GEOS)
+    # units (10,000 m²) smaller than the neighbourhood (20,000 m²): a building-block layer
+    assert auto.attrs["score_weights"] == (1.0, 1.0, 0.0)
+    assert auto.loc["C", "tension"] == pytest.approx(0.0, abs=1e-12)
+    one = gdf(["O"], [box(0, 0, 100, 100)], col="name")  # the same size as a unit
+    assert tension(one, row3, area_id="name", unit_id="ward", score_weights="auto",
+                   engine=GEOS).attrs["score_weights"] == (1.0, 1.0, 1.0)
+    # only the IoU term, weight 0.5: divided by the weights' sum (0.5), not by 3
+    shifted = gdf(["S"], [box(50, 0, 150, 100)], col="name")
+    s = tension(shifted, row3, area_id="name", unit_id="ward", score_weights=(0.5, 0, 0),
+                engine=GEOS).loc["S"]
+    assert s["tension"] == pytest.approx(1 - s["iou"])
+    assert s["iou"] == pytest.approx(10_000 / 20_000)  # best fit W1 ∪ W2 (W1 alone: 1/3)
+
+
+def test_tension_of_an_area_outside_the_layer_is_one(row3):
+    far = gdf(["far"], [box(5000, 5000, 5100, 5100)], col="name")
+    t = tension(far, row3, area_id="name", unit_id="ward", engine=GEOS).loc["far"]
+    assert t["tension"] == 1.0
+
+
+@pytest.mark.parametrize("weights", [(-1, 1, 1), (float("nan"), 1, 1), (1, 1, float("inf"))])
+def test_score_weights_must_be_finite_and_not_negative(row3, weights):
+    c = gdf(["C"], [box(0, 0, 100, 100)], col="name")
+    with pytest.raises(NbhdGeoError, match="score_weights"):
+        tension(c, row3, area_id="name", unit_id="ward", score_weights=weights, engine=GEOS)
+
+
+def test_boundary_options_reach_the_measures(row3):
+    c = gdf(["C"], [box(0, 0, 100, 130)], col="name")  # W1 plus 30 m beyond its top
+    t = tension(c, row3, area_id="name", unit_id="ward", engine=GEOS,
+                boundary=BoundaryOptions(tolerances=(20, 40), score_tolerance=40, spacing=1))
+    assert {"f1_20", "f1_40"} <= set(t.columns) and "f1_50" not in t.columns
+    # the top edge is 30 m off: outside 20 m, inside 40 m
+    assert t.loc["C", "f1_40"] == pytest.approx(1.0)
+    assert t.loc["C", "boundary_agreement"] == t.loc["C", "f1_40"]
+    assert t.loc["C", "f1_20"] < 1.0
+    assert t.loc["C", "hausdorff_m"] == pytest.approx(30.0)
+
+
+def test_layer_tension_passes_its_options_on(row3):
+    a = gdf(["A"], [box(0, 0, 150, 100)], col="code")
+    kw = {"a_id": "code", "b_id": "ward", "b_population": "pop", "engine": GEOS,
+          "boundary": BoundaryOptions(tolerances=(10,), score_tolerance=10)}
+    r = layer_tension(a, row3, sliver=SliverTolerance(share=0.4), **kw).loc["A"]
+    # W2's half inside A is 1/3 of A and 1/2 of W2: not below a 0.4 sliver share for both
+    assert r["n_units"] == 2 and "f1_10" in r.index and "pop_tension" in r.index
+    assert r["share_in_main_unit"] == pytest.approx(2 / 3)
+    # W1 100 people, half of W2's 300: pop shares 0.4, 0.6
+    assert r["pop_share_in_main_unit"] == pytest.approx(0.6)
+    # at 0.6 it is below both: a sliver
+    assert layer_tension(a, row3, sliver=SliverTolerance(share=0.6), **kw).loc["A", "n_units"] == 1
+
+
+# ============================================================== crosswalk and apportion wrappers
+
+from nbhd_geo.errors import CRSError, ValidationError  # noqa: E402
+from nbhd_geo.overlay.apportion import Apportionment, apportion, reuse_or_apportion  # noqa: E402
+from nbhd_geo.overlay.crosswalk import (  # noqa: E402
+    _layer_key,
+    crosswalk,
+    pair_areas,
+    record_passes,
+)
+
+
+@pytest.fixture
+def cw_layers():
+    # sources: S (100 m², 70 in W1, 30 in W2), P (half beyond the layer), F (far away)
+    src = gdf(["S", "P", "F"], [box(0, 0, 10, 10), box(15, 0, 25, 10), box(90, 90, 95, 95)],
+              col="sid")
+    tgt = gdf(["W1", "W2"], [box(0, 0, 7, 10), box(7, 0, 20, 10)], col="tid")
+    return src, tgt
+
+
+@pytest.mark.parametrize("engine", ["geos", "exact"])
+def test_crosswalk_table_by_hand(cw_layers, engine):
+    src, tgt = cw_layers
+    cw = crosswalk(src, tgt, source_id="sid", target_id="tid", sliver_tol_m2=30.5, engine=engine)
+    t = cw.table
+    assert t[["source_id", "target_id"]].values.tolist() == [["S", "W1"], ["S", "W2"],
+                                                              ["P", "W2"]]
+    assert t["area_m2"].tolist() == pytest.approx([70, 30, 50])
+    assert t["share_of_source"].tolist() == pytest.approx([0.7, 0.3, 0.5])
+    assert t["share_of_target"].tolist() == pytest.approx([1.0, 30 / 130, 50 / 130])
+    assert t["is_sliver"].tolist() == [False, True, False]  # 30 < 30.5
+    assert crosswalk(src, tgt, source_id="sid", target_id="tid", sliver_tol_m2=30,
+                     engine=engine).table["is_sliver"].tolist() == [False] * 3  # not ≤
+    assert cw.engine == engine and cw.crs == "EPSG:27700" and cw.sliver_tol_m2 == 30.5
+
+
+def test_crosswalk_coverage_signs_and_summary(cw_layers):
+    src, tgt = cw_layers
+    cw = crosswalk(src, tgt, source_id="sid", target_id="tid", engine="geos")
+    s = cw.coverage("source")
+    assert s.index.name == "source_id" and list(s.index) == ["S", "P", "F"]
+    assert s["area_m2"].tolist() == pytest.approx([100, 100, 25])
+    assert s["overlap_m2"].tolist() == pytest.approx([100, 50, 0])
+    assert s["share_covered"].tolist() == pytest.approx([1.0, 0.5, 0.0])
+    # uncovered = area − overlap: positive where a polygon runs off the other layer
+    assert s["uncovered_m2"].tolist() == pytest.approx([0, 50, 25])
+    assert s["n_partners"].tolist() == [2, 1, 0]
+    g = cw.coverage("target")
+    assert g["overlap_m2"].tolist() == pytest.approx([70, 80])
+    assert g["uncovered_m2"].tolist() == pytest.approx([0, 50])
+    assert g["share_covered"].tolist() == pytest.approx([1.0, 80 / 130])
+    summ = cw.summary()
+    assert summ == {
+        "pairs": 3, "slivers": 0, "sliver_area_m2": 0.0, "sliver_tol_m2": 1.0,
+        "source_features": 3, "target_features": 2, "source_area_m2": pytest.approx(225),
+        "target_area_m2": pytest.approx(200), "overlap_area_m2": pytest.approx(150),
+        "sources_without_overlap": 1, "crs": "EPSG:27700", "engine": "geos",
+    }
+    with pytest.raises(NbhdGeoError, match="side"):
+        cw.coverage("both")
+    # S overlaps two targets, F none: one source without overlap
+    two = crosswalk(src.iloc[[0, 2]], tgt, source_id="sid", target_id="tid", engine="geos")
+    assert two.summary()["sources_without_overlap"] == 1
+
+
+def test_crosswalk_sliver_summary_and_checks(cw_layers):
+    src, tgt = cw_layers
+    cw = crosswalk(src, tgt, source_id="sid", target_id="tid", sliver_tol_m2=40, engine="geos")
+    summ = cw.summary()
+    assert summ["slivers"] == 1 and summ["sliver_area_m2"] == pytest.approx(30)
+    for tol in (-1, float("nan"), float("inf")):
+        with pytest.raises(NbhdGeoError, match="sliver_tol_m2"):
+            crosswalk(src, tgt, sliver_tol_m2=tol)
+    with pytest.raises(NbhdGeoError, match="engine"):
+        crosswalk(src, tgt, engine="fast")
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_pair_areas_geos_in_chunks_sorted_and_without_touching_pairs(threads):
+    # b[0] only touches a[0] along x = 10 (area 0): not a pair
+    a = np.array([box(0, 0, 10, 10), box(20, 0, 30, 10), box(5, 0, 25, 10)])
+    b = np.array([box(10, 0, 15, 10), box(0, 0, 30, 5)])
+    ia, ib, area = pair_areas(a, b, engine="geos", threads=threads)
+    assert list(zip(ia.tolist(), ib.tolist(), strict=True)) == [(0, 1), (1, 1), (2, 0), (2, 1)]
+    assert area.tolist() == pytest.approx([50, 50, 50, 100])
+    assert ia.dtype == np.int64 and ib.dtype == np.int64 and area.dtype == np.float64
+    none = pair_areas(a[:1], np.array([box(50, 50, 60, 60)]), engine="geos", threads=threads)
+    assert [len(x) for x in none] == [0, 0, 0] and none[0].dtype == np.int64
+
+
+def test_geos_pairs_found_by_the_tree_when_no_candidates_are_given():
+    from nbhd_geo.overlay.crosswalk import _geos_pair_areas
+
+    a = np.array([box(0, 0, 10, 10), box(20, 0, 30, 10)])
+    b = np.array([box(5, 5, 25, 15)])
+    ia, ib, area = _geos_pair_areas(a, b, 1)
+    assert ia.tolist() == [0, 1] and ib.tolist() == [0, 0]
+    assert area.tolist() == pytest.approx([25, 25])
+
+
+def test_pair_areas_checks_every_position():
+    good = box(0, 0, 1, 1)
+    with pytest.raises(InputError, match="1-D"):
+        pair_areas(np.array([[good]], dtype=object), np.array([good]))
+    bad = np.array([good, shapely.Point(0, 0), shapely.Polygon(),
+                    shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])], dtype=object)
+    with pytest.raises(ValidationError) as err:
+        pair_areas(bad, np.array([box(0, 0, 2, 2)]))
+    text = "\n".join(err.value.problems)
+    assert "empty or missing geometry at positions: 2" in text
+    assert "not a polygon at positions: 1" in text
+    assert "invalid geometry at positions: 3" in text
+    # an invalid polygon far from the other layer is not looked at
+    far = np.array([shapely.Polygon([(50, 50), (51, 51), (51, 50), (50, 51)])], dtype=object)
+    assert [len(x) for x in pair_areas(far, np.array([good]), engine="geos")] == [0, 0, 0]
+
+
+def test_record_passes_counts_each_pass_and_restores():
+    a = np.array([box(0, 0, 10, 10)])
+    b = np.array([box(0, 0, 5, 5), box(5, 5, 20, 20)])
+    with record_passes() as outer:
+        pair_areas(a, b, engine="geos")
+        with record_passes() as inner:
+            pair_areas(b, a, engine="geos")
+        pair_areas(a, a, engine="geos")
+    assert inner == [(_layer_key(b), _layer_key(a))]
+    assert outer == [(_layer_key(a), _layer_key(b)), (_layer_key(a), _layer_key(a))]
+    assert _layer_key(a) != _layer_key(b) and _layer_key(a).startswith("1:")
+    # bounds count to 0.1 m: 0.4 m apart is another layer, 0.04 m apart the same one
+    assert _layer_key(np.array([box(0, 0, 10, 10.4)])) != _layer_key(a)
+    assert _layer_key(np.array([box(0, 0, 10, 10.04)])) == _layer_key(a)
+    assert _layer_key(np.array([], dtype=object)).startswith("0:")
+
+
+@pytest.fixture
+def two_lsoas():
+    return gdf(["L1", "L2"], [box(0, 0, 100, 100), box(100, 0, 200, 100)], col="code",
+               pop=[1000, 500])
+
+
+def test_apportion_by_area_and_conservation(two_lsoas):
+    drawn = gdf(["O", "Q"], [box(60, 0, 150, 100), box(0, 0, 100, 100)], col="name")
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
+                   engine="geos")
+    t = ap.table
+    assert t[["area_id", "unit_id"]].values.tolist() == [["O", "L1"], ["O", "L2"], ["Q", "L1"]]
+    assert t["overlap_m2"].tolist() == pytest.approx([4000, 5000, 10000])
+    assert t["area_share"].tolist() == pytest.approx([0.4, 0.5, 1.0])
+    assert t["population"].tolist() == pytest.approx([400, 250, 1000])
+    c = ap.conservation()
+    # L1 is in both O (40 %) and Q (100 %): 1.4 of it allocated, over-allocated
+    assert c.loc["L1", "allocated"] == pytest.approx(1400)
+    assert c.loc["L1", "share_allocated"] == pytest.approx(1.4)
+    assert c.loc["L1", "unallocated"] == pytest.approx(-400)
+    assert bool(c.loc["L1", "over_allocated"]) and not bool(c.loc["L2", "over_allocated"])
+    assert c.loc["L2", "unallocated"] == pytest.approx(250)
+    assert c.loc["TOTAL", "population"] == 1500
+    assert c.loc["TOTAL", "allocated"] == pytest.approx(1650)
+    assert c.loc["TOTAL", "unallocated"] == pytest.approx(-150)
+    assert bool(c.loc["TOTAL", "over_allocated"]) and math.isnan(c.loc["TOTAL", "share_allocated"])
+    b = ap.by_area()
+    assert b.loc["O", "population"] == pytest.approx(650)
+    assert b.loc["O", "overlap_m2"] == pytest.approx(9000)
+    assert ap.by == "area" and ap.units["weighted_by"].tolist() == ["area", "area"]
+    assert ap.units["weight_total"].tolist() == pytest.approx([10000, 10000])
+    # exactly all of a unit, once: not over-allocated
+    whole = apportion(gdf(["Q"], [box(0, 0, 100, 100)], col="name"), two_lsoas, area_id="name",
+                      unit_id="code", unit_population="pop", engine="geos").conservation()
+    assert not bool(whole.loc["L1", "over_allocated"])
+    assert whole.loc["L2", "allocated"] == 0 and whole.loc["L2", "unallocated"] == 500
+
+
+def test_apportion_by_points(two_lsoas):
+    # 10 people at (50, 50), 30 at (90, 50), 7 on the L1|L2 line (counted in L1, the
+    # first), 5 outside every unit; L2 has nobody: it falls back to area
+    pts = gpd.GeoDataFrame(
+        {"n": [10, 30, 7, 5]},
+        geometry=[shapely.Point(50, 50), shapely.Point(90, 50), shapely.Point(100, 50),
+                  shapely.Point(500, 500)], crs=27700,
+    )
+    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
+                   weights=pts, weight_col="n", engine="geos")
+    assert ap.by == "points"
+    assert ap.units["weight_total"].tolist() == pytest.approx([47, 0])
+    assert ap.units["weighted_by"].tolist() == ["points", "area"]
+    t = ap.table.set_index("unit_id")
+    # O holds 30 + 7 of L1's 47 counted people; L2 by area: half
+    assert t.loc["L1", "pop_share"] == pytest.approx(37 / 47)
+    assert t.loc["L2", "pop_share"] == pytest.approx(0.5)
+    assert t.loc["L1", "population"] == pytest.approx(1000 * 37 / 47)
+    # without unit populations, the points' own counts are the populations
+    own = apportion(drawn, two_lsoas, area_id="name", unit_id="code", weights=pts,
+                    weight_col="n", engine="geos")
+    assert own.units["population"].tolist() == pytest.approx([47, 0])
+    assert own.table.set_index("unit_id").loc["L1", "population"] == pytest.approx(37)
+
+
+def test_apportion_by_fine_polygons(two_lsoas):
+    # L1 split in two OAs: west (x 0–50) 100 people, east (50–100) 300; L2 one OA of 0
+    oas = gdf(["a", "b", "c"], [box(0, 0, 50, 100), box(50, 0, 100, 100),
+                                box(100, 0, 200, 100)], col="oa", people=[100, 300, 0])
+    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
+                   weights=oas, weight_col="people", engine="geos")
+    assert ap.by == "polygons"
+    t = ap.table.set_index("unit_id")
+    # O holds 40 of the east OA's 50 m width: 240 of L1's 400 counted people
+    assert t.loc["L1", "pop_share"] == pytest.approx(240 / 400)
+    assert t.loc["L2", "pop_share"] == pytest.approx(0.5)  # nobody counted: by area
+    assert ap.units["weight_total"].tolist() == pytest.approx([400, 0])
+
+
+def test_apportion_checks(two_lsoas):
+    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    kw = {"area_id": "name", "unit_id": "code", "engine": "geos"}
+    with pytest.raises(ColumnError, match="people"):
+        apportion(drawn, two_lsoas, unit_population="people", **kw)
+    with pytest.raises(NbhdGeoError, match="unit_population"):
+        apportion(drawn, two_lsoas.assign(pop=[1000, -1]), unit_population="pop", **kw)
+    with pytest.raises(NbhdGeoError, match="unit_population"):
+        apportion(drawn, two_lsoas, unit_population=pd.Series({"L1": 5.0}), **kw)
+    with pytest.raises(NbhdGeoError, match="by"):
+        apportion(drawn, two_lsoas, by="volume", **kw)
+    with pytest.raises(InputError, match="weights"):
+        apportion(drawn, two_lsoas, by="points", **kw)
+    pts = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(1, 1)], crs=27700)
+    with pytest.raises(ColumnError, match="weight_col"):
+        apportion(drawn, two_lsoas, weights=pts, weight_col="m", **kw)
+    with pytest.raises(NbhdGeoError, match="counts"):
+        apportion(drawn, two_lsoas, weights=pts.assign(n=[-1]), weight_col="n", **kw)
+    with pytest.raises(CRSError):
+        apportion(drawn, two_lsoas, weights=pts.set_crs(None, allow_override=True),
+                  weight_col="n", **kw)
+    with pytest.raises(InputError, match="Point"):
+        apportion(drawn, two_lsoas, weights=two_lsoas, weight_col="pop", by="points", **kw)
+
+
+def test_reuse_of_a_crosswalk_and_of_an_apportionment(two_lsoas):
+    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    three = pd.concat([two_lsoas, gdf(["L3"], [box(200, 0, 300, 100)], col="code", pop=[9])],
+                      ignore_index=True)
+    cw = crosswalk(drawn, three, source_id="name", target_id="code", engine="geos")
+    # the units without L3: the crosswalk's rows for L3 are left out
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
+                   crosswalk=cw)
+    assert ap.table["unit_id"].tolist() == ["L1", "L2"]
+    assert ap.table["population"].tolist() == pytest.approx([400, 250])
+    assert reuse_or_apportion(ap, drawn, two_lsoas, area_id="name", unit_id="code") is ap
+    with pytest.raises(InputError, match="other target features"):
+        apportion(drawn, three, area_id="name", unit_id="code",
+                  crosswalk=crosswalk(drawn, two_lsoas, source_id="name", target_id="code",
+                                      engine="geos"))
+    with pytest.raises(InputError, match="Crosswalk"):
+        apportion(drawn, two_lsoas, area_id="name", unit_id="code", crosswalk=ap)  # type: ignore[arg-type]
+    assert isinstance(ap, Apportionment)

@@ -208,6 +208,93 @@ def _warn_if_per_head_falls(
     )
 
 
+def _area_columns(
+    areas: pd.DataFrame, id_col: str, need: str, population: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the checked ids (unique), populations (≥ 0) and needs (finite) of ``areas``."""
+    for col in (id_col, need, population):
+        if col not in areas.columns:
+            raise ColumnError(
+                f"has no column {col!r}", argument="areas", fix=f"columns are {list(areas.columns)}"
+            )
+    ids = areas[id_col].to_numpy()
+    if pd.Series(ids).duplicated().any():
+        raise InputError(
+            "ids are not unique",
+            argument="areas",
+            ids=pd.Series(ids)[pd.Series(ids).duplicated()].unique(),
+            fix=f"make {id_col!r} unique",
+        )
+    if len(ids) == 0:
+        raise InputError("has no rows", argument="areas", fix="pass at least one area")
+    pop = pd.to_numeric(areas[population], errors="coerce").to_numpy(float)
+    nd = pd.to_numeric(areas[need], errors="coerce").to_numpy(float)
+    for name, arr in (("population", pop), ("need", nd)):
+        bad = ~np.isfinite(arr) | ((arr < 0) if name == "population" else False)
+        if np.any(bad):
+            raise InputError(
+                f"{name} must be finite{' and ≥ 0' if name == 'population' else ''}",
+                argument=name,
+                ids=ids[bad],
+                fix="fix those areas or leave them out",
+            )
+    return ids, pop, nd
+
+
+def _gradient_weights(
+    oriented: np.ndarray,
+    gradient: float | Callable[[np.ndarray], np.ndarray],
+    need_scale: str,
+) -> np.ndarray:
+    """Per-head weights ``1 + gradient·x`` (``x`` the scaled need), or the callable's."""
+    n = len(oriented)
+    if callable(gradient):
+        g = np.asarray(gradient(oriented.copy()), dtype=float)
+        if g.shape != (n,) or not np.all(np.isfinite(g)) or np.any(g < 0):
+            raise InputError(
+                "the gradient callable must return one finite weight ≥ 0 per area",
+                argument="gradient",
+                fix="return an array of len(areas) non-negative numbers",
+            )
+    else:
+        if not np.isfinite(gradient) or gradient < 0:
+            raise InputError(
+                f"must be ≥ 0, got {gradient!r}", argument="gradient", fix="e.g. 1.0 (doubling)"
+            )
+        if need_scale == "minmax":
+            lo, hi = oriented.min(), oriented.max()
+            x = (oriented - lo) / (hi - lo) if hi > lo else np.zeros(n)
+        elif need_scale == "rank":
+            r = pd.Series(oriented).rank(method="average").to_numpy()
+            x = (r - 1) / (n - 1) if n > 1 else np.zeros(n)
+        else:
+            raise InputError(
+                f"unknown option {need_scale!r}", argument="need_scale", fix="'minmax' or 'rank'"
+            )
+        g = 1.0 + float(gradient) * x
+    return g
+
+
+def _floors(b: int, pop: np.ndarray, floor_share: float, floor_by: str) -> np.ndarray:
+    """Each area's part of the floor ("something for all"): equal, or per head."""
+    n = len(pop)
+    if floor_by == "equal":
+        floor = np.full(n, floor_share * b / n)
+    elif floor_by == "population":
+        if pop.sum() <= 0:
+            raise InputError(
+                "all populations are 0, so money per head cannot be shared",
+                argument="population",
+                fix="give some area a population > 0, or use floor_by='equal'",
+            )
+        floor = floor_share * b * pop / pop.sum()
+    else:
+        raise InputError(
+            f"unknown option {floor_by!r}", argument="floor_by", fix="'equal' or 'population'"
+        )
+    return floor
+
+
 def allocate(
     budget: int,
     areas: pd.DataFrame,
@@ -294,76 +381,15 @@ def allocate(
     [423, 315, 262]
     """
     b = _whole_budget(budget)
-    for col in (id_col, need, population):
-        if col not in areas.columns:
-            raise ColumnError(
-                f"has no column {col!r}", argument="areas", fix=f"columns are {list(areas.columns)}"
-            )
-    ids = areas[id_col].to_numpy()
-    if pd.Series(ids).duplicated().any():
-        raise InputError(
-            "ids are not unique",
-            argument="areas",
-            ids=pd.Series(ids)[pd.Series(ids).duplicated()].unique(),
-            fix=f"make {id_col!r} unique",
-        )
+    ids, pop, nd = _area_columns(areas, id_col, need, population)
     n = len(ids)
-    if n == 0:
-        raise InputError("has no rows", argument="areas", fix="pass at least one area")
-    pop = pd.to_numeric(areas[population], errors="coerce").to_numpy(float)
-    nd = pd.to_numeric(areas[need], errors="coerce").to_numpy(float)
-    for name, arr in (("population", pop), ("need", nd)):
-        bad = ~np.isfinite(arr) | ((arr < 0) if name == "population" else False)
-        if np.any(bad):
-            raise InputError(
-                f"{name} must be finite{' and ≥ 0' if name == 'population' else ''}",
-                argument=name,
-                ids=ids[bad],
-                fix="fix those areas or leave them out",
-            )
     if not 0.0 <= float(floor_share) <= 1.0:
         raise InputError(
             f"must be in [0, 1], got {floor_share!r}", argument="floor_share", fix="e.g. 0.2"
         )
     oriented = nd if higher_is_more_deprived else -nd
-    if callable(gradient):
-        g = np.asarray(gradient(oriented.copy()), dtype=float)
-        if g.shape != (n,) or not np.all(np.isfinite(g)) or np.any(g < 0):
-            raise InputError(
-                "the gradient callable must return one finite weight ≥ 0 per area",
-                argument="gradient",
-                fix="return an array of len(areas) non-negative numbers",
-            )
-    else:
-        if not np.isfinite(gradient) or gradient < 0:
-            raise InputError(
-                f"must be ≥ 0, got {gradient!r}", argument="gradient", fix="e.g. 1.0 (doubling)"
-            )
-        if need_scale == "minmax":
-            lo, hi = oriented.min(), oriented.max()
-            x = (oriented - lo) / (hi - lo) if hi > lo else np.zeros(n)
-        elif need_scale == "rank":
-            r = pd.Series(oriented).rank(method="average").to_numpy()
-            x = (r - 1) / (n - 1) if n > 1 else np.zeros(n)
-        else:
-            raise InputError(
-                f"unknown option {need_scale!r}", argument="need_scale", fix="'minmax' or 'rank'"
-            )
-        g = 1.0 + float(gradient) * x
-    if floor_by == "equal":
-        floor = np.full(n, floor_share * b / n)
-    elif floor_by == "population":
-        if pop.sum() <= 0:
-            raise InputError(
-                "all populations are 0, so money per head cannot be shared",
-                argument="population",
-                fix="give some area a population > 0, or use floor_by='equal'",
-            )
-        floor = floor_share * b * pop / pop.sum()
-    else:
-        raise InputError(
-            f"unknown option {floor_by!r}", argument="floor_by", fix="'equal' or 'population'"
-        )
+    g = _gradient_weights(oriented, gradient, need_scale)
+    floor = _floors(b, pop, floor_share, floor_by)
     rest = max(0.0, (1.0 - float(floor_share)) * b)  # not b - Σfloor: float noise < 0
     pg = pop * g
     if pg.sum() > 0:

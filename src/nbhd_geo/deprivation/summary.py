@@ -248,6 +248,29 @@ def _positive_weights(
     return w
 
 
+def _lsoa_fractions(w: pd.DataFrame, lsoa_pop: np.ndarray, lsoa_count: str) -> np.ndarray:
+    """How much of an LSOA each row counts as: its share of people inside, or 1 if any."""
+    if lsoa_count == "fractional":
+        missing = ~np.isfinite(lsoa_pop) & (w["P"].to_numpy() > 0)
+        if missing.any():
+            raise InputError(
+                "LSOAs have no population denominator, needed to count partial LSOAs",
+                argument="imd",
+                ids=w.loc[missing, "lsoa_code"].unique(),
+                fix="read the denominators (IoD2019 File 6 / Census 2021) or pass "
+                "lsoa_count='any'",
+            )
+        safe = np.where(lsoa_pop > 0, lsoa_pop, 1.0)
+        frac = np.where(lsoa_pop > 0, np.minimum(w["P"].to_numpy() / safe, 1.0), 0.0)
+    elif lsoa_count == "any":
+        frac = (w["P"].to_numpy() > 0).astype(float)
+    else:
+        raise InputError(
+            f"unknown option {lsoa_count!r}", argument="lsoa_count", fix="use 'fractional' or 'any'"
+        )
+    return frac
+
+
 def imd_summary_from_weights(
     weights: pd.DataFrame,
     imd: IMDTable,
@@ -362,24 +385,7 @@ def imd_summary_from_weights(
     lsoa_pop = w["lsoa_code"].map(den["population"]).to_numpy(float)
     lsoa_wa = w["lsoa_code"].map(den["working_age_population"]).to_numpy(float)
 
-    if lsoa_count == "fractional":
-        missing = ~np.isfinite(lsoa_pop) & (w["P"].to_numpy() > 0)
-        if missing.any():
-            raise InputError(
-                "LSOAs have no population denominator, needed to count partial LSOAs",
-                argument="imd",
-                ids=w.loc[missing, "lsoa_code"].unique(),
-                fix="read the denominators (IoD2019 File 6 / Census 2021) or pass "
-                "lsoa_count='any'",
-            )
-        safe = np.where(lsoa_pop > 0, lsoa_pop, 1.0)
-        frac = np.where(lsoa_pop > 0, np.minimum(w["P"].to_numpy() / safe, 1.0), 0.0)
-    elif lsoa_count == "any":
-        frac = (w["P"].to_numpy() > 0).astype(float)
-    else:
-        raise InputError(
-            f"unknown option {lsoa_count!r}", argument="lsoa_count", fix="use 'fractional' or 'any'"
-        )
+    frac = _lsoa_fractions(w, lsoa_pop, lsoa_count)
     wa_share = np.where(
         np.isfinite(lsoa_wa) & (lsoa_pop > 0), lsoa_wa / np.where(lsoa_pop > 0, lsoa_pop, 1), np.nan
     )
@@ -406,45 +412,13 @@ def imd_summary_from_weights(
             f"{int((total_p <= 0).sum())} area(s) have no population: their measures are NaN"
         )
 
-    def wmean(x: np.ndarray, p: np.ndarray) -> np.ndarray:
-        num = np.bincount(codes, weights=p * x, minlength=n_areas)
-        den_ = np.bincount(codes, weights=p, minlength=n_areas)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(den_ > 0, num / den_, np.nan)
-
     long = imd.long.set_index(["domain", "lsoa_code"])
     rows: list[pd.DataFrame] = []
     for dom in doms:
-        sub = long.loc[dom]
-        rank = w["lsoa_code"].map(sub["rank"]).to_numpy(float)
-        decile = w["lsoa_code"].map(sub["decile"]).to_numpy(float)
-        score = w["lsoa_code"].map(sub["score"]).to_numpy(float)
         P = w["P"].to_numpy(float)
         if dom == "employment" and employment_population == "working_age":
             P = P * wa_share
-        used = P > 0
-        rprime = imd.n + 1 - rank
-        # scores: NaN where any contributing LSOA lacks one
-        nan_score = np.bincount(codes, weights=(used & np.isnan(score)).astype(float),
-                                minlength=n_areas) > 0
-        avg_score = wmean(np.where(np.isnan(score), 0.0, score), P)
-        avg_score[nan_score] = np.nan
-        avg_rank = wmean(rprime, P)
-        prop = wmean((decile == 1).astype(float), frac)
-        ext = wmean(extent_weight(rank, imd.n), P)
-        lc = _local_concentration(codes, n_areas, P, rank, rprime)
-        vals = {
-            "average_score": avg_score,
-            "average_rank": avg_rank,
-            "proportion_most_deprived_10pct": prop,
-            "extent": ext,
-            "local_concentration": lc,
-        }
-        if dom in _SCALE:
-            scale = np.bincount(codes, weights=P * np.where(np.isnan(score), 0.0, score),
-                                minlength=n_areas)
-            scale[nan_score] = np.nan
-            vals[_SCALE[dom]] = scale
+        vals = _domain_measures(long.loc[dom], dom, w["lsoa_code"], P, frac, codes, n_areas, imd.n)
         for measure, v in vals.items():
             rows.append(
                 pd.DataFrame({area_col: areas, "domain": dom, "measure": measure, "value": v})
@@ -465,6 +439,54 @@ def imd_summary_from_weights(
     out = rank_areas(out, area_col=area_col)
     out["apportioned_by"] = apportioned_by
     return out
+
+
+def _domain_measures(
+    sub: pd.DataFrame,
+    dom: str,
+    lsoa_codes: pd.Series,
+    P: np.ndarray,
+    frac: np.ndarray,
+    codes: np.ndarray,
+    n_areas: int,
+    n: int,
+) -> dict[str, np.ndarray]:
+    """Compute the MHCLG summary measures of one domain for every area (METHODS.md §5).
+
+    ``sub`` holds the domain's rank, decile and score by LSOA; ``P`` the people of each
+    (area, LSOA) row counted for this domain, ``frac`` how much of an LSOA the row
+    counts as, ``codes`` the row's area position and ``n`` the number of LSOAs ranked.
+    """
+
+    def wmean(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+        num = np.bincount(codes, weights=p * x, minlength=n_areas)
+        den_ = np.bincount(codes, weights=p, minlength=n_areas)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den_ > 0, num / den_, np.nan)
+
+    rank = lsoa_codes.map(sub["rank"]).to_numpy(float)
+    decile = lsoa_codes.map(sub["decile"]).to_numpy(float)
+    score = lsoa_codes.map(sub["score"]).to_numpy(float)
+    used = P > 0
+    rprime = n + 1 - rank
+    # scores: NaN where any contributing LSOA lacks one
+    nan_score = np.bincount(codes, weights=(used & np.isnan(score)).astype(float),
+                            minlength=n_areas) > 0
+    avg_score = wmean(np.where(np.isnan(score), 0.0, score), P)
+    avg_score[nan_score] = np.nan
+    vals = {
+        "average_score": avg_score,
+        "average_rank": wmean(rprime, P),
+        "proportion_most_deprived_10pct": wmean((decile == 1).astype(float), frac),
+        "extent": wmean(extent_weight(rank, n), P),
+        "local_concentration": _local_concentration(codes, n_areas, P, rank, rprime),
+    }
+    if dom in _SCALE:
+        scale = np.bincount(codes, weights=P * np.where(np.isnan(score), 0.0, score),
+                            minlength=n_areas)
+        scale[nan_score] = np.nan
+        vals[_SCALE[dom]] = scale
+    return vals
 
 
 def _local_concentration(
