@@ -20,12 +20,14 @@ York (DNAinfo) drawings of every neighbourhood with at least ``--min-drawings`` 
 drawings.
 
 Run: ``python benchmarks/bench_voices.py`` (about 10 minutes on two busy cores);
-``--quick`` for fewer replicates and no New York run. Raw output is kept beside this
+``--quick`` for fewer replicates and no New York run, ``--new-york-only`` for that
+alone (``NBHD_GEO_SHARED`` points at the data folder). Raw output is kept beside this
 file as ``results_voices_<date>.txt``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -46,8 +48,9 @@ from nbhd_geo.voices.stability import core_stability
 CRS = "EPSG:27700"
 X0, Y0 = 455_000.0, 385_000.0
 SIZES = np.geomspace(6, 120, 20).astype(int)
-NYC = (Path(__file__).resolve().parents[2] / "shared" / "data" / "drawings" / "nyc-dnainfo"
-       / "dnainfo_New_York_drawings.geojson.gz")
+SHARED = Path(os.environ.get("NBHD_GEO_SHARED",
+                             Path(__file__).resolve().parents[2] / "shared" / "data"))
+NYC = SHARED / "drawings" / "nyc-dnainfo" / "dnainfo_New_York_drawings.geojson.gz"
 
 
 def blob(rng: np.random.Generator, cx: float, cy: float, r: float, jitter: float = 60.0,
@@ -270,8 +273,9 @@ def main() -> int:
     if "--min-drawings" in sys.argv:
         min_drawings = int(sys.argv[sys.argv.index("--min-drawings") + 1])
     t0 = time.perf_counter()
-    error_rates(10 if quick else 100, 3 if quick else 20)
-    stability(5, 10 if quick else 40)
+    if "--new-york-only" not in sys.argv:
+        error_rates(10 if quick else 100, 3 if quick else 20)
+        stability(5, 10 if quick else 40)
     if not quick:
         new_york(min_drawings)
     print(f"total {time.perf_counter() - t0:.0f} s")
