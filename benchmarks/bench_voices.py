@@ -21,7 +21,8 @@ drawings.
 
 Run: ``python benchmarks/bench_voices.py`` (about 10 minutes on two busy cores);
 ``--quick`` for fewer replicates and no New York run, ``--new-york-only`` for that
-alone (``NBHD_GEO_SHARED`` points at the data folder). Raw output is kept beside this
+alone, ``--new-york-stability`` for the unstable flag over 5 seeds on New York
+(``NBHD_GEO_SHARED`` points at the data folder; ``--min-drawings 20`` for more names). Raw output is kept beside this
 file as ``results_voices_<date>.txt``.
 """
 
@@ -267,12 +268,46 @@ def new_york(min_drawings: int) -> None:
           f"{t_diff:.0f} s")
 
 
+def new_york_stability(min_drawings: int, seeds: int = 5) -> None:
+    """The unstable flag over seeds on the New York drawings: former rule vs this one."""
+    if not NYC.exists():
+        print(f"New York skipped: {NYC} not found")
+        return
+    from nbhd_geo.io.read import read_drawings
+
+    raw = gpd.read_file(f"/vsigzip/{NYC}")
+    counts = raw["folder"].value_counts()
+    keep = counts.index[(counts >= min_drawings) & (counts.index != "other")]
+    gdf, _ = read_drawings(raw[raw["folder"].isin(keep)], name_col="folder",
+                           to_crs="EPSG:32618")
+    new, old, und = {}, {}, {}
+    t = time.perf_counter()
+    for s in range(seeds):
+        st = core_stability(gdf, by="folder", seed=s)
+        new[s] = st.unstable
+        old[s] = st.summary["iou_p05"] < 0.75
+        und[s] = st.summary["undecided"]
+    el = (time.perf_counter() - t) / seeds
+    n = len(new[0])
+    flips_new = int((pd.DataFrame(new).nunique(axis=1) > 1).sum())
+    flips_old = int((pd.DataFrame(old).nunique(axis=1) > 1).sum())
+    print(f"New York, {n} neighbourhoods with >= {min_drawings} drawings, {seeds} seeds: "
+          f"unstable flag flips for {flips_old} names with the former rule "
+          f"({flips_old / n:.1%}), {flips_new} with this one; "
+          f"{int(pd.DataFrame(new).iloc[:, 0].sum())} unstable, "
+          f"{int(pd.DataFrame(und).max(axis=1).sum())} undecided in some seed; "
+          f"{el:.0f} s per call")
+
+
 def main() -> int:
     quick = "--quick" in sys.argv
     min_drawings = 100
     if "--min-drawings" in sys.argv:
         min_drawings = int(sys.argv[sys.argv.index("--min-drawings") + 1])
     t0 = time.perf_counter()
+    if "--new-york-stability" in sys.argv:
+        new_york_stability(min_drawings)
+        return 0
     if "--new-york-only" not in sys.argv:
         error_rates(10 if quick else 100, 3 if quick else 20)
         stability(5, 10 if quick else 40)
