@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench samples clean browser docs
+.PHONY: demo test lint bench samples clean browser docs postgis
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,8 +27,19 @@ browser:
 	      >/dev/null 2>&1 || echo "note: chromium could not be installed; its test will be skipped"; \
 	  else echo "note: chromium not installed (needs root + apt); the browser test will be skipped"; fi; }
 
+## PostgreSQL + PostGIS for the database tests (Debian packages; the tests start their own
+## throwaway cluster as an unprivileged user, so no service is started here).
+postgis:
+	@ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's postgresql and postgis for the database tests..."; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends postgresql postgresql-postgis) >/dev/null 2>&1 \
+	      || echo "note: PostGIS could not be installed; its tests will be skipped"; \
+	  else echo "note: PostGIS not installed (needs root + apt); its tests will be skipped"; fi; }
+
 ## Set up and run the whole test suite (ruff, mypy and the import-linter contracts included).
-test: $(STAMP) browser
+test: $(STAMP) browser postgis
 	$(BIN)/ruff check src tests benchmarks data/samples
 	$(BIN)/python -m mypy
 	$(BIN)/lint-imports --no-cache

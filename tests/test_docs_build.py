@@ -32,7 +32,7 @@ PUBLIC_MODULES = [
     "measures.boundary", "deprivation.summary", "deprivation.allocation", "deprivation.imd",
     "deprivation.vintage", "voices.consensus",
     "voices.outliers", "voices.points", "pcn.footprints", "pcn.read", "pcn.lists", "report.overlap", "report.workflow",
-    "cli.main",
+    "cli.main", "io.postgis", "io.pgwrite", "report.database", "report.qgis",
 ]
 
 

@@ -46,7 +46,7 @@ def pg(tmp_path_factory):
     pgpass.chmod(0o600)
     old = os.environ.get("PGPASSFILE")
     os.environ["PGPASSFILE"] = str(pgpass)
-    tables = {n: gpd.read_file(TOWN, layer=n) for n in ("lsoa", "ward")}
+    tables = {n: gpd.read_file(TOWN, layer=n) for n in ("lsoa", "ward", "address_points")}
     tables["drawings"] = gpd.read_file(WORKSHOP, layer="drawings")
     write_postgis(cluster.url(), tables, schema="town")
     yield cluster
@@ -121,14 +121,24 @@ def test_drawings_audit_is_the_same_as_from_the_file(pg):
 def test_batches_and_limits(pg):
     from nbhd_geo.io.postgis import read_postgis_raw
 
-    raw = read_postgis_raw(pg.url(table="town.lsoa"), layer=None, label="t", batch_size=4)
-    assert len(raw.frame) == 33 and raw.frame.crs.to_epsg() == 27700
+    frame, label, problems, _ = read_postgis_raw(pg.url(table="town.lsoa"), layer=None,
+                                                 label="t", batch_size=4)
+    assert len(frame) == 33 and frame.crs.to_epsg() == 27700 and problems == {}
     with pytest.raises(InputError, match="33 features, more than the limit of 10"):
         read_layer(pg.url(table="town.lsoa"), limits=DEFAULT_LIMITS.with_overrides(
             max_features=10))
     with pytest.raises(InputError, match="vertices, more than the limit of 50"):
         read_postgis_raw(pg.url(table="town.lsoa"), layer=None, label="t", batch_size=4,
                          limits=DEFAULT_LIMITS.with_overrides(max_vertices=50))
+
+
+def test_points_are_told_from_polygons(pg):
+    from nbhd_geo.cli.main import _geom_kind
+
+    assert _geom_kind(pg.url(table="town.address_points"), None) == "point"
+    assert _geom_kind(pg.url(), "town.lsoa") == "polygon"
+    points, _ = read_layer(pg.url(table="town.address_points"), geom_type="point")
+    assert len(points) == len(gpd.read_file(TOWN, layer="address_points")) > 100
 
 
 def test_a_query_cannot_write(pg):
@@ -165,7 +175,7 @@ def test_srid_problems_are_clear(pg):
 def test_bad_sources_give_one_clear_error(pg, capsys, tmp_path):
     sneaky = 'lsoa"; DROP TABLE town.ward; --'
     cases = {
-        "not a valid database URL": f"postgresql://127.0.0.1:port/gis?table=town.lsoa",
+        "not a valid database URL": "postgresql://127.0.0.1:port/gis?table=town.lsoa",
         "cannot connect": "postgresql://nbhd@127.0.0.1:1/gis?table=town.lsoa",
         "table 'town.nothere' does not exist": pg.url(table="town.nothere"),
         "does not exist": pg.url() + "?table=" + quote(f"town.{sneaky}", safe=""),

@@ -158,6 +158,15 @@ def _write_styles(cur: Any, sql: Any, schema: str, database: str,
              "nbhd_geo: the colours of the HTML report"))
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nbhd_geo")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown"
+
+
 def check_destination(url: str, *, schema: str | None = None,
                       argument: str = "--db-out") -> tuple[Any, str]:
     """Parse a destination URL and its schema name, without connecting.
@@ -204,8 +213,9 @@ def write_postgis(url: str, tables: Mapping[str, pd.DataFrame], *, schema: str |
     schema
         The schema to create (default: the URL's ``?schema=``): a plain lower-case name.
     run
-        Facts about the run (command, inputs, vintages, options) for the ``nbhd_geo_run``
-        table; the package version and the time are added.
+        Facts about the run (command, inputs, vintages, options, version) for the
+        ``nbhd_geo_run`` table; the time is added, and the installed package's version
+        when ``version`` is not given.
     styles
         Table name → ``(geometry column, QML)`` for QGIS's ``layer_styles`` table.
     overwrite
@@ -230,8 +240,6 @@ def write_postgis(url: str, tables: Mapping[str, pd.DataFrame], *, schema: str |
                          fix="use lower-case letters, digits and _")
     psycopg = _psycopg()
     sql = psycopg.sql
-    from nbhd_geo import __version__
-
     started = datetime.now(UTC)
     summary = WriteSummary(schema, source.label.split(" ")[0])
     database = summary.where.rsplit("/", 1)[-1]
@@ -264,7 +272,8 @@ def write_postgis(url: str, tables: Mapping[str, pd.DataFrame], *, schema: str |
                     "options jsonb, tables jsonb)").format(sql.Identifier(schema, RUN_TABLE)))
                 cur.execute(sql.SQL("INSERT INTO {} VALUES (%s, %s, now(), %s, %s, %s, %s, %s)")
                             .format(sql.Identifier(schema, RUN_TABLE)),
-                            (__version__, started, str(facts.get("command", "")),
+                            (facts.get("version") or _version(), started,
+                             str(facts.get("command", "")),
                              json.dumps(facts.get("inputs", []), default=str),
                              json.dumps(facts.get("vintages", {}), default=str),
                              json.dumps(facts.get("options", {}), default=str),
