@@ -16,6 +16,7 @@ from nbhd_geo.reconcile import (
     read_drawings_many,
 )
 from nbhd_geo.report.overlap import overlap_report
+from nbhd_geo.report.qgis import qgis_ready
 from nbhd_geo.samples import get_path
 
 __all__ = ["run_demo"]
@@ -68,11 +69,14 @@ def run_demo(out: Path, *, progress: bool = True, overwrite: bool = False) -> li
     drawings, report = read_drawings_many(sources, name_col="neighbourhood")
     layers, points = _sample_layers()
     areas, label_col, intro, cons = neighbourhood_areas(drawings)
+    imd = read_imd(get_path("imd"))
+    title = "Brackenfield (sample town): overlap report"
     result = overlap_report(
         areas, layers, out, label_col=label_col, read_report=report, drawings=drawings,
         consensus=cons, weights=points,
-        weight_col="count", primary="lsoa", title="Brackenfield (sample town): overlap report",
-        intro=intro, imd=read_imd(get_path("imd")), budget=1_000_000, sample_data=True,
+        weight_col="count", primary="lsoa", title=title,
+        intro=intro, imd=imd, budget=1_000_000, sample_data=True,
         progress=progress, overwrite=overwrite,
     )
-    return result.files
+    # The GeoPackage styled for QGIS, and a project opening it (layers.qgs).
+    return [*result.files, *qgis_ready(out, layers, imd=imd, title=title)[1:]]

@@ -342,8 +342,9 @@ def _project(gpkg: Path, styles: Mapping[str, tuple[str, str, LayerStyle]], titl
     for table, (_, qml, style) in styles.items():
         lid = f"{table}_{uuid.uuid5(uuid.NAMESPACE_URL, gpkg.name + table).hex[:12]}"
         source = f"./{gpkg.name}|layername={table}"
-        checked = "Qt::Unchecked" if style.order >= 60 and table != "imd_deciles" else \
-            "Qt::Checked"
+        # Shown at first: neighbourhoods, the main unit lines and the IMD shading (the
+        # HTML map's opening view); the rest are a tick away.
+        checked = "Qt::Checked" if style.order in (0, 20, 90) else "Qt::Unchecked"
         tree.append(f'<layer-tree-layer id="{lid}" name="{html.escape(style.title)}" '
                     f'source="{html.escape(source)}" providerKey="ogr" checked="{checked}" '
                     'expanded="0"/>')
