@@ -302,6 +302,9 @@ def test_report_from_postgis_to_postgis_equals_the_file_run(pg, capsys, tmp_path
     for _, column, qml, default in styles:
         assert column == "geometry" and default is True
         assert ET.fromstring(qml).find("renderer-v2") is not None
+    public = sql(pg, "SELECT f_table_name FROM public.layer_styles WHERE "
+                     "f_table_schema = 'report_db' AND f_table_catalog = 'gis'")
+    assert sorted(p[0] for p in public) == sorted(s[0] for s in styles)  # where QGIS looks
     deciles = next(s[2] for s in styles if s[0] == "imd_deciles")
     assert deciles.count("<category ") == 10 and "165,0,38" in deciles
     run = sql(pg, "SELECT nbhd_geo_version, command, inputs, vintages, options, tables "
@@ -339,3 +342,52 @@ def test_crosswalk_to_postgis_and_a_bad_value_writes_nothing(pg, capsys, tmp_pat
     code, _, err = run_cli(capsys, "crosswalk", f"{TOWN}:lsoa", f"{TOWN}:ward",
                            "--out", str(tmp_path / "cw2.csv"), "--db-out", pg.url(schema="cw"))
     assert code == 2 and "schema 'cw' already exists" in err
+
+
+def test_a_role_that_may_not_write_public_still_gets_its_schema(pg):
+    sql(pg, "DROP ROLE IF EXISTS analyst")
+    sql(pg, "CREATE ROLE analyst LOGIN PASSWORD 'analyst-pw'")
+    sql(pg, "GRANT CREATE ON DATABASE gis TO analyst")
+    sql(pg, "REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    url = pg.url(schema="analyst_out").replace("nbhd@", "analyst:analyst-pw@")
+    ward = gpd.read_file(TOWN, layer="ward")
+    summary = write_postgis(url, {"ward": ward}, styles={"ward": ("geometry", "<qgis/>")})
+    assert summary.rows == {"ward": 7} and summary.qgis_styles is False
+    assert sql(pg, "SELECT count(*) FROM analyst_out.layer_styles")[0][0] == 1
+
+
+QGIS_PG = """
+import sys
+from qgis.core import QgsApplication, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+layer = QgsVectorLayer(sys.argv[1], "imd", "postgres")
+print(layer.isValid(), layer.featureCount(), layer.renderer().type())
+app.exitQgis()
+"""
+
+
+def test_qgis_opens_a_written_layer_with_its_style(pg, capsys, tmp_path):
+    """Only where Debian's python3-qgis is installed (not by make test)."""
+    import subprocess
+
+    if subprocess.run(["/usr/bin/python3", "-c", "import qgis.core"],
+                      capture_output=True).returncode:
+        pytest.skip("QGIS Python bindings not installed (apt-get install python3-qgis "
+                    "qgis-providers): the styles are checked as tables and XML")
+    out = tmp_path / "files"
+    out.mkdir()
+    lsoa = gpd.read_file(TOWN, layer="lsoa")
+    lsoa[["lsoa_code", "geometry"]].assign(imd_decile=[1 + i % 10 for i in range(len(lsoa))]
+                                            ).to_file(out / "layers.gpkg", layer="imd_deciles")
+    from nbhd_geo.report.database import publish_folder
+
+    assert publish_folder(out, pg.url(schema="qgis_check")).qgis_styles
+    uri = (f"dbname='gis' host=127.0.0.1 port={pg.port} user='nbhd' key='fid' srid=27700 "
+           'type=Polygon table="qgis_check"."imd_deciles" (geometry)')
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    env.pop("PYTHONPATH", None)
+    os.chmod(tmp_path, 0o700)
+    done = subprocess.run(["/usr/bin/python3", "-c", QGIS_PG, uri], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.stdout.split() == ["True", "33", "categorizedSymbol"], done.stderr[-1500:]
