@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench samples clean browser docs postgis
+.PHONY: demo test lint bench samples clean browser docs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,14 @@ browser:
 	      >/dev/null 2>&1 || echo "note: chromium could not be installed; its test will be skipped"; \
 	  else echo "note: chromium not installed (needs root + apt); the browser test will be skipped"; fi; }
 
+## Set up and run the whole test suite (ruff, mypy and the import-linter contracts included).
+test: $(STAMP) browser
+	$(BIN)/ruff check src tests benchmarks data/samples
+	$(BIN)/python -m mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+.PHONY: postgis
 ## PostgreSQL + PostGIS for the database tests (Debian packages; the tests start their own
 ## throwaway cluster as an unprivileged user, so no service is started here).
 postgis:
@@ -37,13 +45,7 @@ postgis:
 	      --no-install-recommends postgresql postgresql-postgis) >/dev/null 2>&1 \
 	      || echo "note: PostGIS could not be installed; its tests will be skipped"; \
 	  else echo "note: PostGIS not installed (needs root + apt); its tests will be skipped"; fi; }
-
-## Set up and run the whole test suite (ruff, mypy and the import-linter contracts included).
-test: $(STAMP) browser postgis
-	$(BIN)/ruff check src tests benchmarks data/samples
-	$(BIN)/python -m mypy
-	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+test: postgis
 
 ## Regenerate data/samples/ deterministically (the files are committed).
 samples: $(STAMP)
