@@ -108,7 +108,7 @@ def style_for(layer: str, main: str | None = None) -> LayerStyle:
         name = layer[6:]
         if name == main or (main is None and name.lower() == "ward"):
             return LayerStyle(f"{name.upper()} boundaries", "outline", MAIN_UNITS,
-                              width_mm=0.6, label_field="name", order=20)
+                              width_mm=0.6, order=20)
         fine = name.lower() in ("lsoa", "msoa", "oa", "lsoas")
         colour = FINE if fine else OTHER_UNITS[sum(map(ord, name)) % len(OTHER_UNITS)]
         return LayerStyle(f"{name.upper()} boundaries", "outline", colour,
