@@ -45,6 +45,19 @@ test: $(STAMP) browser wordlist
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+.PHONY: postgis
+## PostgreSQL + PostGIS for the database tests (Debian packages; the tests start their own
+## throwaway cluster as an unprivileged user, so no service is started here).
+postgis:
+	@ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's postgresql and postgis for the database tests..."; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends postgresql postgresql-postgis) >/dev/null 2>&1 \
+	      || echo "note: PostGIS could not be installed; its tests will be skipped"; \
+	  else echo "note: PostGIS not installed (needs root + apt); its tests will be skipped"; fi; }
+test: postgis
+
 ## Regenerate data/samples/ deterministically (the files are committed).
 samples: $(STAMP)
 	$(BIN)/python data/samples/generate.py

@@ -34,6 +34,7 @@ PUBLIC_MODULES = [
     "voices.outliers", "voices.points", "pcn.footprints", "pcn.read", "pcn.lists", "report.overlap", "reconcile",
     "cli.main",
 ]
+PUBLIC_MODULES += ["io.postgis", "io.pgwrite", "report.database", "report.qgis"]
 
 
 def test_every_public_module_has_a_reference_page():

@@ -252,7 +252,8 @@ def test_report_on_hostile_drawings_publishes_nothing_unsafe(hostile_report):
     for layer in pyogrio.list_layers(out / "layers.gpkg")[:, 0]:
         frame = pyogrio.read_dataframe(out / "layers.gpkg", layer=layer)
         assert not {"Your name", "email", "age"} & set(frame.columns), layer
-        checked += _assert_suppressed(frame.drop(columns="geometry").astype(str), layer)
+        checked += _assert_suppressed(frame.drop(columns="geometry", errors="ignore")
+                                      .astype(str), layer)
     assert checked >= 20  # counts were published, and all of them were checked
     assert not list(folder.glob(".report.partial-*"))
     html = (out / "index.html").read_text()

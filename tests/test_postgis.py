@@ -46,7 +46,7 @@ def pg(tmp_path_factory):
     pgpass.chmod(0o600)
     old = os.environ.get("PGPASSFILE")
     os.environ["PGPASSFILE"] = str(pgpass)
-    tables = {n: gpd.read_file(TOWN, layer=n) for n in ("lsoa", "ward")}
+    tables = {n: gpd.read_file(TOWN, layer=n) for n in ("lsoa", "ward", "address_points")}
     tables["drawings"] = gpd.read_file(WORKSHOP, layer="drawings")
     write_postgis(cluster.url(), tables, schema="town")
     yield cluster
@@ -121,14 +121,24 @@ def test_drawings_audit_is_the_same_as_from_the_file(pg):
 def test_batches_and_limits(pg):
     from nbhd_geo.io.postgis import read_postgis_raw
 
-    raw = read_postgis_raw(pg.url(table="town.lsoa"), layer=None, label="t", batch_size=4)
-    assert len(raw.frame) == 33 and raw.frame.crs.to_epsg() == 27700
+    frame, label, problems, _ = read_postgis_raw(pg.url(table="town.lsoa"), layer=None,
+                                                 label="t", batch_size=4)
+    assert len(frame) == 33 and frame.crs.to_epsg() == 27700 and problems == {}
     with pytest.raises(InputError, match="33 features, more than the limit of 10"):
         read_layer(pg.url(table="town.lsoa"), limits=DEFAULT_LIMITS.with_overrides(
             max_features=10))
     with pytest.raises(InputError, match="vertices, more than the limit of 50"):
         read_postgis_raw(pg.url(table="town.lsoa"), layer=None, label="t", batch_size=4,
                          limits=DEFAULT_LIMITS.with_overrides(max_vertices=50))
+
+
+def test_points_are_told_from_polygons(pg):
+    from nbhd_geo.cli.main import _geom_kind
+
+    assert _geom_kind(pg.url(table="town.address_points"), None) == "point"
+    assert _geom_kind(pg.url(), "town.lsoa") == "polygon"
+    points, _ = read_layer(pg.url(table="town.address_points"), geom_type="point")
+    assert len(points) == len(gpd.read_file(TOWN, layer="address_points")) > 100
 
 
 def test_a_query_cannot_write(pg):
@@ -165,11 +175,13 @@ def test_srid_problems_are_clear(pg):
 def test_bad_sources_give_one_clear_error(pg, capsys, tmp_path):
     sneaky = 'lsoa"; DROP TABLE town.ward; --'
     cases = {
-        "not a valid database URL": f"postgresql://127.0.0.1:port/gis?table=town.lsoa",
+        "not a valid database URL": "postgresql://127.0.0.1:port/gis?table=town.lsoa",
         "cannot connect": "postgresql://nbhd@127.0.0.1:1/gis?table=town.lsoa",
         "table 'town.nothere' does not exist": pg.url(table="town.nothere"),
         "does not exist": pg.url() + "?table=" + quote(f"town.{sneaky}", safe=""),
         "names no table": pg.url(),
+        "password authentication failed": pg.url(table="town.lsoa").replace(
+            "nbhd@", "nbhd:Wr0ng-s3cret@"),
     }
     for expected, url in cases.items():
         code, out, err = run_cli(capsys, "crosswalk", url, f"{TOWN}:ward",
@@ -177,12 +189,14 @@ def test_bad_sources_give_one_clear_error(pg, capsys, tmp_path):
         assert code == 2, (expected, err)
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: src") and expected in err, err
-        assert "Traceback" not in err
+        assert "Traceback" not in err and "Wr0ng-s3cret" not in err + out
     assert sql(pg, "SELECT count(*) FROM town.ward")[0][0] == 7  # the injection did nothing
     code, _, err = run_cli(capsys, "crosswalk", f"{TOWN}:lsoa", f"{TOWN}:ward", "--out",
                            str(tmp_path / "cw.csv"), "--db-out",
                            pg.url(schema="x; DROP SCHEMA town CASCADE"))
     assert code == 2 and "is not a plain name" in err and not (tmp_path / "cw.csv").exists()
+    sql(pg, "CREATE TABLE IF NOT EXISTS public.nosrid AS SELECT ward_code, "
+            "ST_SetSRID(geometry, 0)::geometry(Geometry, 0) AS geom FROM town.ward")
     code, _, err = run_cli(capsys, "crosswalk", pg.url(table="nosrid"), f"{TOWN}:ward",
                            "--out", str(tmp_path / "cw.csv"))
     assert code == 2 and "has no CRS" in err and len(err.strip().splitlines()) == 1
@@ -288,6 +302,9 @@ def test_report_from_postgis_to_postgis_equals_the_file_run(pg, capsys, tmp_path
     for _, column, qml, default in styles:
         assert column == "geometry" and default is True
         assert ET.fromstring(qml).find("renderer-v2") is not None
+    public = sql(pg, "SELECT f_table_name FROM public.layer_styles WHERE "
+                     "f_table_schema = 'report_db' AND f_table_catalog = 'gis'")
+    assert sorted(p[0] for p in public) == sorted(s[0] for s in styles)  # where QGIS looks
     deciles = next(s[2] for s in styles if s[0] == "imd_deciles")
     assert deciles.count("<category ") == 10 and "165,0,38" in deciles
     run = sql(pg, "SELECT nbhd_geo_version, command, inputs, vintages, options, tables "
@@ -325,3 +342,52 @@ def test_crosswalk_to_postgis_and_a_bad_value_writes_nothing(pg, capsys, tmp_pat
     code, _, err = run_cli(capsys, "crosswalk", f"{TOWN}:lsoa", f"{TOWN}:ward",
                            "--out", str(tmp_path / "cw2.csv"), "--db-out", pg.url(schema="cw"))
     assert code == 2 and "schema 'cw' already exists" in err
+
+
+def test_a_role_that_may_not_write_public_still_gets_its_schema(pg):
+    sql(pg, "DROP ROLE IF EXISTS analyst")
+    sql(pg, "CREATE ROLE analyst LOGIN PASSWORD 'analyst-pw'")
+    sql(pg, "GRANT CREATE ON DATABASE gis TO analyst")
+    sql(pg, "REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    url = pg.url(schema="analyst_out").replace("nbhd@", "analyst:analyst-pw@")
+    ward = gpd.read_file(TOWN, layer="ward")
+    summary = write_postgis(url, {"ward": ward}, styles={"ward": ("geometry", "<qgis/>")})
+    assert summary.rows == {"ward": 7} and summary.qgis_styles is False
+    assert sql(pg, "SELECT count(*) FROM analyst_out.layer_styles")[0][0] == 1
+
+
+QGIS_PG = """
+import sys
+from qgis.core import QgsApplication, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+layer = QgsVectorLayer(sys.argv[1], "imd", "postgres")
+print(layer.isValid(), layer.featureCount(), layer.renderer().type())
+app.exitQgis()
+"""
+
+
+def test_qgis_opens_a_written_layer_with_its_style(pg, capsys, tmp_path):
+    """Only where Debian's python3-qgis is installed (not by make test)."""
+    import subprocess
+
+    if subprocess.run(["/usr/bin/python3", "-c", "import qgis.core"],
+                      capture_output=True).returncode:
+        pytest.skip("QGIS Python bindings not installed (apt-get install python3-qgis "
+                    "qgis-providers): the styles are checked as tables and XML")
+    out = tmp_path / "files"
+    out.mkdir()
+    lsoa = gpd.read_file(TOWN, layer="lsoa")
+    lsoa[["lsoa_code", "geometry"]].assign(imd_decile=[1 + i % 10 for i in range(len(lsoa))]
+                                            ).to_file(out / "layers.gpkg", layer="imd_deciles")
+    from nbhd_geo.report.database import publish_folder
+
+    assert publish_folder(out, pg.url(schema="qgis_check")).qgis_styles
+    uri = (f"dbname='gis' host=127.0.0.1 port={pg.port} user='nbhd' key='fid' srid=27700 "
+           'type=Polygon table="qgis_check"."imd_deciles" (geometry)')
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    env.pop("PYTHONPATH", None)
+    os.chmod(tmp_path, 0o700)
+    done = subprocess.run(["/usr/bin/python3", "-c", QGIS_PG, uri], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.stdout.split() == ["True", "33", "categorizedSymbol"], done.stderr[-1500:]

@@ -56,7 +56,10 @@ def to_database(url: str, written: str | Path | Sequence[str | Path], *, inputs:
     ctx = click.get_current_context()
     options = {k: _shown(v) for k, v in ctx.params.items()
                if k not in ("verbose", "quiet", "db_out")}
-    run = {"command": f"nbhd-geo {ctx.info_name}", "inputs": [_shown(i) for i in inputs],
+    from nbhd_geo import __version__
+
+    run = {"version": __version__, "command": f"nbhd-geo {ctx.info_name}",
+           "inputs": [_shown(i) for i in inputs],
            "vintages": dict(vintages or {}), "options": options}
     summary = publish_folder(written, url, run=run, overwrite=overwrite)
     echo(f"wrote {summary}")

@@ -517,6 +517,10 @@ def _geom_kind(path: str, layer: str | None) -> Literal["polygon", "point"]:
 
     from nbhd_geo.io.guards import DEFAULT_LIMITS, clean_geojson, no_network, read_bytes_bounded
 
+    if _is_db(path):
+        from nbhd_geo.io.postgis import geometry_kind
+
+        return geometry_kind(path, layer)
     no_network()
     try:
         name = Path(path).name.lower()

@@ -632,7 +632,7 @@ def _read_any(src: Any, layer: str | None, label: str | None, geometry_col: str 
     if isinstance(src, str) and src.strip().lower().startswith(("postgresql://", "postgres://")):
         from nbhd_geo.io.postgis import read_postgis_raw  # psycopg only when asked for
 
-        return read_postgis_raw(src, layer=layer, label=label, limits=limits)
+        return _Raw(*read_postgis_raw(src, layer=layer, label=label, limits=limits))
     if isinstance(src, str | Path):
         return _read_path(src, layer, f"src ({label or Path(src).name})", geometry_col, x_col,
                           y_col, id_col, limits, columns)

@@ -49,6 +49,7 @@ class WriteSummary:
     schema: str
     where: str
     rows: dict[str, int] = field(default_factory=dict)
+    qgis_styles: bool = False  # styles also in public.layer_styles, where QGIS reads them
 
     def __str__(self) -> str:
         return (f"{len(self.rows)} tables ({sum(self.rows.values())} rows) in schema "
@@ -139,23 +140,59 @@ def _create_table(cur: Any, sql: Any, schema: str, name: str, frame: pd.DataFram
     return len(frame)
 
 
-def _write_styles(cur: Any, sql: Any, schema: str, database: str,
-                  styles: Mapping[str, tuple[str, str]]) -> None:
-    """QGIS's own ``layer_styles`` table (as QGIS creates it), one default style per layer."""
-    table = sql.Identifier(schema, STYLE_TABLE)
-    cur.execute(sql.SQL(
-        "CREATE TABLE {} (id serial PRIMARY KEY, f_table_catalog varchar, "
-        "f_table_schema varchar, f_table_name varchar, f_geometry_column varchar, "
-        "stylename text, styleqml xml, stylesld xml, useasdefault boolean, description text, "
-        "owner varchar(63) DEFAULT CURRENT_USER, ui xml, "
-        "update_time timestamp DEFAULT CURRENT_TIMESTAMP, type varchar)").format(table))
+_STYLE_COLUMNS = (
+    "(id serial PRIMARY KEY, f_table_catalog varchar, f_table_schema varchar, "
+    "f_table_name varchar, f_geometry_column varchar, stylename text, styleqml xml, "
+    "stylesld xml, useasdefault boolean, description text, "
+    "owner varchar(63) DEFAULT CURRENT_USER, ui xml, "
+    "update_time timestamp DEFAULT CURRENT_TIMESTAMP, type varchar)")
+
+
+def _insert_styles(cur: Any, sql: Any, table: Any, schema: str, database: str,
+                   styles: Mapping[str, tuple[str, str]]) -> None:
     for layer, (geometry, qml) in styles.items():
+        # type NULL: QGIS matches a style of any geometry type to the layer.
         cur.execute(sql.SQL(
             "INSERT INTO {} (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
-            "stylename, styleqml, stylesld, useasdefault, description, type) VALUES "
-            "(%s, %s, %s, %s, %s, XMLPARSE(DOCUMENT %s), NULL, true, %s, 'vector')").format(table),
+            "stylename, styleqml, useasdefault, description) VALUES "
+            "(%s, %s, %s, %s, %s, XMLPARSE(DOCUMENT %s), true, %s)").format(table),
             (database, schema, layer, geometry, layer, qml,
              "nbhd_geo: the colours of the HTML report"))
+
+
+def _write_styles(cur: Any, sql: Any, schema: str, database: str,
+                  styles: Mapping[str, tuple[str, str]]) -> bool:
+    """Write QGIS's ``layer_styles`` (its own layout), one default style per layer.
+
+    The schema keeps its own copy (all of a run in one place). QGIS reads styles from
+    ``public.layer_styles``, where its *Save style in database* writes them, so they go
+    there too (rows of this schema replaced) when the role may write there; return
+    whether they did. A refusal there is rolled back alone, not the run.
+    """
+    table = sql.Identifier(schema, STYLE_TABLE)
+    cur.execute(sql.SQL("CREATE TABLE {} " + _STYLE_COLUMNS).format(table))
+    _insert_styles(cur, sql, table, schema, database, styles)
+    public = sql.Identifier("public", STYLE_TABLE)
+    cur.execute("SAVEPOINT nbhd_geo_styles")
+    try:
+        cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} " + _STYLE_COLUMNS).format(public))
+        cur.execute(sql.SQL("DELETE FROM {} WHERE f_table_catalog = %s AND "
+                            "f_table_schema = %s").format(public), (database, schema))
+        _insert_styles(cur, sql, public, schema, database, styles)
+    except _psycopg().Error:
+        cur.execute("ROLLBACK TO SAVEPOINT nbhd_geo_styles")
+        return False
+    cur.execute("RELEASE SAVEPOINT nbhd_geo_styles")
+    return True
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nbhd_geo")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown"
 
 
 def check_destination(url: str, *, schema: str | None = None,
@@ -204,8 +241,9 @@ def write_postgis(url: str, tables: Mapping[str, pd.DataFrame], *, schema: str |
     schema
         The schema to create (default: the URL's ``?schema=``): a plain lower-case name.
     run
-        Facts about the run (command, inputs, vintages, options) for the ``nbhd_geo_run``
-        table; the package version and the time are added.
+        Facts about the run (command, inputs, vintages, options, version) for the
+        ``nbhd_geo_run`` table; the time is added, and the installed package's version
+        when ``version`` is not given.
     styles
         Table name → ``(geometry column, QML)`` for QGIS's ``layer_styles`` table.
     overwrite
@@ -230,8 +268,6 @@ def write_postgis(url: str, tables: Mapping[str, pd.DataFrame], *, schema: str |
                          fix="use lower-case letters, digits and _")
     psycopg = _psycopg()
     sql = psycopg.sql
-    from nbhd_geo import __version__
-
     started = datetime.now(UTC)
     summary = WriteSummary(schema, source.label.split(" ")[0])
     database = summary.where.rsplit("/", 1)[-1]
@@ -255,8 +291,9 @@ def write_postgis(url: str, tables: Mapping[str, pd.DataFrame], *, schema: str |
                 for name, frame in tables.items():
                     summary.rows[name] = _create_table(cur, sql, schema, name, frame)
                 if styles:
-                    _write_styles(cur, sql, schema, database,
-                                  {k: v for k, v in styles.items() if k in tables})
+                    summary.qgis_styles = _write_styles(
+                        cur, sql, schema, database,
+                        {k: v for k, v in styles.items() if k in tables})
                 facts = {**(run or {})}
                 cur.execute(sql.SQL(
                     "CREATE TABLE {} (nbhd_geo_version text, started_at timestamptz, "
@@ -264,7 +301,8 @@ def write_postgis(url: str, tables: Mapping[str, pd.DataFrame], *, schema: str |
                     "options jsonb, tables jsonb)").format(sql.Identifier(schema, RUN_TABLE)))
                 cur.execute(sql.SQL("INSERT INTO {} VALUES (%s, %s, now(), %s, %s, %s, %s, %s)")
                             .format(sql.Identifier(schema, RUN_TABLE)),
-                            (__version__, started, str(facts.get("command", "")),
+                            (facts.get("version") or _version(), started,
+                             str(facts.get("command", "")),
                              json.dumps(facts.get("inputs", []), default=str),
                              json.dumps(facts.get("vintages", {}), default=str),
                              json.dumps(facts.get("options", {}), default=str),

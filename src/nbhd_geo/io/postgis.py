@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 import geopandas as gpd
@@ -47,7 +47,7 @@ from nbhd_geo.errors import CRSError, InputError, format_ids
 from nbhd_geo.io.guards import DEFAULT_LIMITS, Limits
 
 __all__ = ["is_postgis_url", "parse_source", "PgSource", "connect", "read_postgis_raw",
-           "redact"]
+           "redact", "geometry_kind"]
 
 _SCHEMES = ("postgresql://", "postgres://")
 _OURS = ("table", "query", "schema")
@@ -362,15 +362,14 @@ def _fetch(conn: Any, source: PgSource, argument: str, limits: Limits,
 
 
 def read_postgis_raw(url: str, *, layer: str | None, label: str | None,
-                     limits: Limits = DEFAULT_LIMITS, batch_size: int = 5000) -> Any:
+                     limits: Limits = DEFAULT_LIMITS, batch_size: int = 5000
+                     ) -> tuple[gpd.GeoDataFrame, str, dict[int, str], list[str]]:
     """Read a database source into the raw features the reading pipeline checks.
 
-    Returns the ``_Raw`` of :mod:`nbhd_geo.io.formats` (frame in the source's SRID,
-    unreadable geometries listed per row, notes). Called by the readers for a
-    ``postgresql://`` source; use :func:`nbhd_geo.io.read.read_layer` instead.
+    Returns ``(frame in the source's SRID, source label, {row: unreadable geometry},
+    notes)``, what :mod:`nbhd_geo.io.formats` gathers from files. Called by the readers
+    for a ``postgresql://`` source; use :func:`nbhd_geo.io.read.read_layer` instead.
     """
-    from nbhd_geo.io.formats import _parse_wkb, _Raw
-
     source = parse_source(url, layer=layer, argument=label or "src")
     argument = f"src ({label or source.label})"
     psycopg = _psycopg()
@@ -385,12 +384,35 @@ def read_postgis_raw(url: str, *, layer: str | None, label: str | None,
     wkb = [bytes(r[0]) if r[0] is not None else None for r in rows]
     srids = np.array([r[1] for r in rows], dtype=object)
     attrs = pd.DataFrame([[_plain(v) for v in r[2:]] for r in rows], columns=columns)
-    parsed, problems = _parse_wkb(wkb)
+    parsed = shapely.from_wkb(wkb, on_invalid="ignore")
+    problems = {i: "unreadable geometry (bad WKB from the database)"
+                for i, (blob, g) in enumerate(zip(wkb, parsed, strict=True))
+                if blob is not None and g is None}
     crs = _crs_of(srids, declared, source, argument)
     frame = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(parsed, index=attrs.index), crs=crs)
     notes = [f"read from PostGIS ({len(rows)} rows, geometry column {geom!r}, "
              f"SRID {'none' if crs is None else crs.to_epsg()})"]
-    return _Raw(frame, source.label, problems, notes)
+    return frame, source.label, problems, notes
+
+
+def geometry_kind(url: str, layer: str | None = None) -> Literal["polygon", "point"]:
+    """Return ``"point"`` when a table's geometry column holds points, else ``"polygon"``.
+
+    For a query, or when the table cannot be looked up, ``"polygon"`` (the reader then
+    says what it found).
+    """
+    source = parse_source(url, layer=layer)
+    if source.table is None:
+        return "polygon"
+    try:
+        with connect(source, argument="src", read_only=True) as conn, conn.cursor() as cur:
+            declared = _resolve_table(cur, source, "src")
+            cur.execute("SELECT type FROM geometry_columns WHERE f_table_schema = %s AND "
+                        "f_table_name = %s AND f_geometry_column = %s", declared[:3])
+            row = cur.fetchone()
+    except InputError:
+        return "polygon"
+    return "point" if row is not None and "POINT" in str(row[0]).upper() else "polygon"
 
 
 def quote_url(user: str, password: str, host: str, port: int, database: str,

@@ -143,10 +143,11 @@ def population_inputs(
     """
     if not path:
         return None, col, layers, ""
+    from nbhd_geo.io.postgis import is_postgis_url
     from nbhd_geo.io.read import read_layer
 
     file, layer = split(path)
-    if not Path(file).exists():
+    if not is_postgis_url(file) and not Path(file).exists():
         raise InputError(f"file not found: {file}", argument="--population",
                          fix="check the path (use path.gpkg:layer)")
     if file.lower().endswith((".csv", ".csv.gz")):
@@ -198,8 +199,10 @@ def clip_layers(layers: list[LayerSpec], clip_to: str,
             name = clip_to if label == clip_to else f"{label} ({clip_to})"
             break
     if area is None:
+        from nbhd_geo.io.postgis import is_postgis_url
+
         file, layer = split(clip_to)
-        if not Path(file).exists():
+        if not is_postgis_url(file) and not Path(file).exists():
             names = [s.name for s in layers]
             raise InputError(f"{clip_to!r} is neither a unit code of the layers {names} nor "
                              "a file", argument="--clip-to",

@@ -23,6 +23,7 @@ from nbhd_geo.report.options import (
     PopulationOptions,
 )
 from nbhd_geo.report.overlap import overlap_report
+from nbhd_geo.report.qgis import qgis_ready
 from nbhd_geo.samples import get_path
 
 __all__ = ["run_demo"]
@@ -75,13 +76,14 @@ def run_demo(out: Path, *, progress: bool = True, overwrite: bool = False) -> li
     drawings, report = read_drawings_many(sources, name_col="neighbourhood")
     layers, points = _sample_layers()
     areas, label_col, intro, cons = neighbourhood_areas(drawings)
+    imd = read_imd(get_path("imd"))
+    title = "Brackenfield (sample town): overlap report"
     result = overlap_report(
         areas, layers, out, labels=LabelOptions(label_col), read_report=report,
         drawings=drawings, consensus=cons, population=PopulationOptions(points, "count"),
-        deprivation=DeprivationOptions(read_imd(get_path("imd")),
-                                       allocation=AllocationOptions(1_000_000)),
-        page=PageOptions(title="Brackenfield (sample town): overlap report", intro=intro,
-                         primary="lsoa", sample_data=True),
+        deprivation=DeprivationOptions(imd, allocation=AllocationOptions(1_000_000)),
+        page=PageOptions(title=title, intro=intro, primary="lsoa", sample_data=True),
         progress=progress, overwrite=overwrite,
     )
-    return result.files
+    # The GeoPackage styled for QGIS, and a project opening it (layers.qgs).
+    return [*result.files, *qgis_ready(out, layers, imd=imd, title=title)[1:]]

@@ -108,7 +108,7 @@ def style_for(layer: str, main: str | None = None) -> LayerStyle:
         name = layer[6:]
         if name == main or (main is None and name.lower() == "ward"):
             return LayerStyle(f"{name.upper()} boundaries", "outline", MAIN_UNITS,
-                              width_mm=0.6, label_field="name", order=20)
+                              width_mm=0.6, order=20)
         fine = name.lower() in ("lsoa", "msoa", "oa", "lsoas")
         colour = FINE if fine else OTHER_UNITS[sum(map(ord, name)) % len(OTHER_UNITS)]
         return LayerStyle(f"{name.upper()} boundaries", "outline", colour,
@@ -342,8 +342,9 @@ def _project(gpkg: Path, styles: Mapping[str, tuple[str, str, LayerStyle]], titl
     for table, (_, qml, style) in styles.items():
         lid = f"{table}_{uuid.uuid5(uuid.NAMESPACE_URL, gpkg.name + table).hex[:12]}"
         source = f"./{gpkg.name}|layername={table}"
-        checked = "Qt::Unchecked" if style.order >= 60 and table != "imd_deciles" else \
-            "Qt::Checked"
+        # Shown at first: neighbourhoods, the main unit lines and the IMD shading (the
+        # HTML map's opening view); the rest are a tick away.
+        checked = "Qt::Checked" if style.order in (0, 20, 90) else "Qt::Unchecked"
         tree.append(f'<layer-tree-layer id="{lid}" name="{html.escape(style.title)}" '
                     f'source="{html.escape(source)}" providerKey="ogr" checked="{checked}" '
                     'expanded="0"/>')
