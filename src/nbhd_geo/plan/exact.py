@@ -464,7 +464,7 @@ def _whole_value(prob: Problem, labels: np.ndarray, threshold: float) -> float:
 
 
 def _sub_problem(prob: Problem, cells: np.ndarray) -> Problem:
-    """The cells given, as a problem of their own (neighbourhood totals stay whole-city)."""
+    """Make the cells given a problem of their own (neighbourhood totals stay city-wide)."""
     pos = np.full(len(prob.pop), -1)
     pos[cells] = np.arange(len(cells))
     nbrs, nlen = [], []
