@@ -225,7 +225,9 @@ def test_wakefield_beats_maxp_and_recom(wakefield):
     assert len(lsoa) == 215 and lsoa["population"].sum() == 353_378
     assert 300 <= nb["est_people"].min() and nb["est_people"].max() <= 26_000
     res = propose_footprints(lsoa, population="population", neighbourhoods=nb,
-                             neighbourhood_id="name", size=size, seed=0)
+                             neighbourhood_id="name", size=size, seed=0, time_limit=5)
+    cert = res.certificate
+    assert cert.share_whole == res.best().scorecard["share_whole"] <= cert.share_bound
     for plan in res.plans:  # every hard constraint, checked independently
         check = check_plan(lsoa, as_series(plan), population="population", size=size)
         assert check.ok, (plan.name, check.problems)
@@ -281,9 +283,13 @@ def test_cli_propose_writes_plans_and_scorecards(tmp_path):
     result = CliRunner().invoke(propose_cmd, [
         str(units_path), "--population", "pop", "--id-col", "code",
         "--neighbourhoods", str(nb_path), "--neighbourhood-id", "name",
-        "--min-size", "8000", "--max-size", "13000", "--plans", "2", "--out", str(out)])
+        "--min-size", "8000", "--max-size", "13000", "--plans", "2", "--out", str(out),
+        "--time-limit", "20"])
     assert result.exit_code == 0, result.output
-    assert "best keeps 100.0% of neighbourhood residents whole" in result.output
+    assert ("best keeps 100.0% of neighbourhood residents whole (at least 95% in one "
+            "footprint)") in result.output
+    assert "certified optimiser (optimal" in result.output
+    assert "proven the most possible" in result.output
     assert "islands 0, bridges 0, enclaves 0" in result.output
     import pyogrio
 
@@ -307,6 +313,10 @@ def test_cli_propose_infeasible_is_one_line_exit_2(tmp_path):
     assert result.exit_code == 2
     assert result.output.startswith("error: units:") and "'u11'" in result.output
     assert "Traceback" not in result.output
+    bad = CliRunner().invoke(propose_cmd, [str(path), "--population", "pop", "--id-col", "code",
+                                           "--out", str(tmp_path / "o.gpkg"),
+                                           "--whole-threshold", "0.3"])
+    assert bad.exit_code == 2 and bad.output.startswith("error: whole_threshold:")
 
 
 def test_within_keeps_footprints_inside_districts():
@@ -352,7 +362,7 @@ def test_blackburn_pcn_registrations_trade_off(shared):
     assert 0.6 < bound < 0.7
     nb = make_neighbourhoods(lsoa, 20, seed=7)
     res = propose_footprints(lsoa, population="population", neighbourhoods=nb,
-                             neighbourhood_id="name", pcn=regs, seed=0)
+                             neighbourhood_id="name", pcn=regs, seed=0, time_limit=0)
     for plan in res.plans:
         assert check_plan(lsoa, as_series(plan), population="population",
                           size=(30_000, 50_000)).ok
@@ -361,4 +371,176 @@ def test_blackburn_pcn_registrations_trade_off(shared):
     assert best_pcn > 0.6 and best_pcn <= bound + 1e-9
     assert best_pcn > cards.loc["plan_1", "pcn_alignment"]  # traded against whole neighbourhoods
     assert cards.loc["plan_1", "share_whole"] == cards["share_whole"].max()
+    assert res.certificate is None  # time_limit=0: the heuristic only
     assert res.best().footprints["main_pcn"].str.endswith("PCN").all()
+
+
+# --------------------------------------------------------------------------- certified optimiser
+
+
+def _connected(mask: int, nbrs: list[int]) -> bool:
+    start = mask & -mask
+    seen, frontier = start, start
+    while frontier:
+        grow = 0
+        for c in range(len(nbrs)):
+            if frontier >> c & 1:
+                grow |= nbrs[c]
+        frontier = grow & mask & ~seen
+        seen |= frontier
+    return seen == mask
+
+
+def brute_force_best(units: gpd.GeoDataFrame, size, splits: NeighbourhoodSplits):
+    """Every plan of contiguous footprints within ``size``, by enumerating connected sets."""
+    n = len(units)
+    c = unit_contiguity(units.index.to_numpy(), np.asarray(units.geometry.array))
+    nbrs = [0] * n
+    for i, j in zip(c.edges["i"], c.edges["j"], strict=True):
+        nbrs[i] |= 1 << j
+        nbrs[j] |= 1 << i
+    pop = units["pop"].to_numpy(float)
+    ok = {}
+    for mask in range(1, 1 << n):
+        p = sum(pop[b] for b in range(n) if mask >> b & 1)
+        ok[mask] = size[0] <= p <= size[1] and _connected(mask, nbrs)
+    best, count = -1.0, 0
+
+    def rec(rest: int, labels: list[int], k: int) -> None:
+        nonlocal best, count
+        if rest == 0:
+            count += 1
+            best = max(best, splits.score(np.array(labels))["residents_whole"])
+            return
+        low = rest & -rest  # the lowest free cell starts the next footprint
+        sub = rest
+        while sub:
+            if sub & low and ok[sub]:
+                lab = labels.copy()
+                for b in range(n):
+                    if sub >> b & 1:
+                        lab[b] = k
+                rec(rest & ~sub, lab, k + 1)
+            sub = (sub - 1) & rest
+
+    rec((1 << n) - 1, [0] * n, 0)
+    return best, count
+
+
+def small_city(seed: int):
+    """A 4 x 3 grid of units (uneven people) with four seeded overlapping neighbourhoods."""
+    rng = np.random.default_rng(seed)
+    units = grid(4, 3)
+    units["pop"] = rng.integers(600, 1400, len(units)).astype(float)
+    boxes = []
+    for _ in range(4):
+        x, y = rng.uniform(0, 1500), rng.uniform(0, 1000)
+        boxes.append(shapely.box(x, y, x + rng.uniform(300, 900), y + rng.uniform(300, 700)))
+    nb = gpd.GeoDataFrame({"name": [f"N{i}" for i in range(4)]}, geometry=boxes, crs=27700)
+    return units, nb
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_certified_optimiser_finds_and_proves_the_brute_force_optimum(seed):
+    units, nb = small_city(seed)
+    total = units["pop"].sum()
+    size = (total / 4, total / 2.5)
+    people = neighbourhood_people(nb, units, population="pop", neighbourhood_id="name")
+    splits = NeighbourhoodSplits(people, units.index.to_numpy())
+    best, count = brute_force_best(units, size, splits)
+    assert count > 10  # a real search space
+    res = propose_footprints(units, population="pop", neighbourhoods=nb,
+                             neighbourhood_id="name", size=size, n_plans=1, n_runs=1,
+                             rounds=0, seed=seed, time_limit=30)
+    cert = res.certificate
+    assert cert.status == "optimal"
+    assert cert.residents_whole == pytest.approx(best, abs=0.05)
+    assert cert.bound == pytest.approx(best, abs=0.05) and cert.gap == pytest.approx(0, abs=1e-6)
+    assert res.best().scorecard["residents_whole"] == pytest.approx(best, abs=0.05)
+    check = check_plan(units, as_series(res.best()), population="pop", size=size, people=people)
+    assert check.ok, check.problems
+    assert check.residents_whole == pytest.approx(best, abs=0.05)
+
+
+def test_optimiser_beats_a_weak_heuristic_start_and_bound_is_honest():
+    units, nb = small_city(2)
+    total = units["pop"].sum()
+    size = (total / 4, total / 2.5)
+    people = neighbourhood_people(nb, units, population="pop", neighbourhood_id="name")
+    splits = NeighbourhoodSplits(people, units.index.to_numpy())
+    best, _ = brute_force_best(units, size, splits)
+    heur = propose_footprints(units, population="pop", neighbourhoods=nb, size=size,
+                              neighbourhood_id="name", n_plans=3, time_limit=0, seed=0)
+    assert heur.certificate is None
+    exact = propose_footprints(units, population="pop", neighbourhoods=nb, size=size,
+                               neighbourhood_id="name", n_plans=3, time_limit=30, seed=0)
+    # the recommended plan is never worse than the heuristic's and never above the bound
+    assert exact.best().scorecard["residents_whole"] >= heur.best().scorecard[
+        "residents_whole"] - 1e-6
+    assert exact.best().scorecard["residents_whole"] <= exact.certificate.bound + 1e-6
+    assert exact.certificate.bound >= best - 0.05
+    assert exact.candidates["solver"].sum() == 1  # the solver's plan is among the candidates
+    assert exact.candidates.loc[exact.candidates["solver"], "plan"].iloc[0] == "plan_1"
+
+
+def test_whole_threshold_is_one_definition_everywhere():
+    # a neighbourhood with 96 % of its people in one unit and 4 % in the next
+    units = grid(4, 1)
+    nb = gpd.GeoDataFrame({"name": ["Edge"]}, geometry=[shapely.box(0, 0, 520, 500)], crs=27700)
+    people = neighbourhood_people(nb, units, population="pop", neighbourhood_id="name")
+    plan = pd.Series({"u00": 1, "u01": 2, "u02": 2, "u03": 2})
+    for thr, whole in [(0.95, True), (0.99, False)]:
+        s = NeighbourhoodSplits(people, units.index.to_numpy(), thr).score(
+            plan.reindex(units.index).to_numpy())
+        check = check_plan(units, plan, population="pop", size=(0, 4000), people=people,
+                           whole_threshold=thr)
+        assert bool(check.neighbourhoods["whole"].iloc[0]) is whole
+        assert (s["residents_whole"] > 0) is whole
+        assert check.residents_whole == pytest.approx(s["residents_whole"])
+    res = propose_footprints(units, population="pop", neighbourhoods=nb, size=(900, 3100),
+                             neighbourhood_id="name", whole_threshold=0.99, n_plans=1)
+    assert res.whole_threshold == 0.99 and res.certificate.threshold == 0.99
+    assert res.best().scorecard["share_whole"] == 1.0  # u00 and u01 together
+
+
+@pytest.mark.parametrize("arg,value", [("whole_threshold", 0.4), ("whole_threshold", "x"),
+                                       ("time_limit", -1), ("work_limit", float("nan"))])
+def test_optimiser_options_give_typed_errors(arg, value):
+    from nbhd_geo.errors import NbhdGeoError
+
+    units = grid(3, 3)
+    with pytest.raises(NbhdGeoError) as err:
+        propose_footprints(units, population="pop", size=(2_000, 5_000), **{arg: value})
+    assert err.value.argument == arg and "Fix:" in str(err.value)
+
+
+def _bigger_city():
+    units = grid(10, 10, cell=400.0)
+    units.index = pd.Index([f"c{i:03d}" for i in range(len(units))], name="code")
+    rng = np.random.default_rng(5)
+    units["pop"] = rng.integers(500, 1500, len(units)).astype(float)
+    boxes = []
+    for _ in range(40):
+        x, y = rng.uniform(0, 3600), rng.uniform(0, 3600)
+        boxes.append(shapely.box(x, y, x + rng.uniform(300, 1300), y + rng.uniform(300, 1300)))
+    nb = gpd.GeoDataFrame({"name": [f"N{i}" for i in range(40)]}, geometry=boxes, crs=27700)
+    return units, nb
+
+
+def test_time_limit_is_respected_and_work_limit_is_reproducible():
+    units, nb = _bigger_city()
+    size = (15_000, 25_000)
+    seen = []
+    res = propose_footprints(units, population="pop", neighbourhoods=nb, size=size, n_plans=1,
+                             n_runs=1, rounds=2, time_limit=2.0, progress=seen.append)
+    cert = res.certificate
+    assert cert.seconds < 2.0 + 1.5
+    assert cert.status in {"feasible", "hint", "optimal"}
+    assert cert.share_whole <= cert.share_bound + 1e-9 and cert.gap >= 0
+    assert all(s["residents_whole"] <= s["bound"] + 1e-6 for s in seen)
+    assert check_plan(units, as_series(res.best()), population="pop", size=size).ok
+    a, b = (propose_footprints(units, population="pop", neighbourhoods=nb, size=size,
+                               n_plans=1, n_runs=1, rounds=2, time_limit=120, work_limit=0.5,
+                               workers=1, seed=4) for _ in range(2))
+    pd.testing.assert_frame_equal(a.best().assignment, b.best().assignment)
+    assert a.certificate.bound == b.certificate.bound

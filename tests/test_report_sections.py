@@ -203,8 +203,8 @@ def test_proposed_plans_are_valid_and_on_the_map(proposed):
         assert specs[f"plan{k}"]["kind"] == "shade"
         assert specs[f"plan{k}"]["label"].endswith(plan.replace("_", " "))
         assert len(_map_layer(page, f"plan{k}")["features"]) == n
-        # Kept whole, checked against the geometry: every LSOA a neighbourhood overlaps
-        # (by more than a sliver) is in one footprint.
+        # Kept whole, checked against the geometry: at least 95 % of the neighbourhood's
+        # residents (LSOA people shared by area) are in one footprint.
         col = f"Plan {k}"
         table = sec[sec.index("Does each plan keep"):]
         head = re.findall(r"<th[^>]*>(.*?)</th>", table)
@@ -216,8 +216,10 @@ def test_proposed_plans_are_valid_and_on_the_map(proposed):
             name = cells[0]
             core = areas.geometry[areas["label"] == name].iloc[0]
             over = shapely.area(shapely.intersection(np.asarray(lsoa.geometry.array), core))
-            touched = a.reindex(lsoa.index[over > 1.0]).unique()
-            assert (cells[j] == "kept whole") == (len(touched) == 1), (plan, name, cells[j])
+            people = over / shapely.area(np.asarray(lsoa.geometry.array)) * lsoa["population"]
+            by_fp = people.groupby(a.reindex(lsoa.index).to_numpy()).sum()
+            whole = by_fp.max() >= 0.95 * people.sum() - 1e-6
+            assert (cells[j] == "kept whole") == whole, (plan, name, cells[j])
     # the scorecard in plain words
     assert "Residents of neighbourhoods kept whole" in text
     assert f"{int(cards['n_footprints'].iloc[0])} footprints" in text

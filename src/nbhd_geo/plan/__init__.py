@@ -3,7 +3,11 @@
 - :func:`propose_footprints`: plans of contiguous footprints within a population range
   (e.g. 30–50k people) that keep resident neighbourhoods whole, as a small Pareto set;
 - :func:`unit_contiguity`: rook adjacency with islands and enclaves reported;
-- :func:`check_plan`: an independent check of a plan's hard constraints;
+- :func:`check_plan`: an independent check of a plan's hard constraints (and of the
+  residents it keeps whole);
+- :class:`Certificate`: the certified optimiser's plan and proven bound (the gap);
+- :data:`WHOLE_THRESHOLD`: the one definition of a neighbourhood *kept whole* (at least
+  95 % of its area-apportioned residents in one footprint; a parameter everywhere);
 - :class:`NeighbourhoodSplits`, :func:`neighbourhood_people`: split scores for any plan
   (ours or another tool's) on the same inputs.
 """
@@ -17,8 +21,9 @@ from nbhd_geo.plan.errors import (
     PopulationError,
     UnitTooLargeError,
 )
-from nbhd_geo.plan.propose import FootprintPlan, FootprintPlans, propose_footprints
+from nbhd_geo.plan.propose import Certificate, FootprintPlan, FootprintPlans, propose_footprints
 from nbhd_geo.plan.score import (
+    WHOLE_THRESHOLD,
     NeighbourhoodSplits,
     PlanCheck,
     check_plan,
@@ -31,6 +36,8 @@ __all__ = [
     "propose_footprints",
     "FootprintPlan",
     "FootprintPlans",
+    "Certificate",
+    "WHOLE_THRESHOLD",
     "unit_contiguity",
     "Contiguity",
     "feasible_counts",

@@ -157,6 +157,7 @@ def build_cells(
     regs: pd.DataFrame | None,
     size: tuple[float, float],
     atom_cap: float = 0.5,
+    threshold: float = 0.95,
 ) -> Cells:
     """Merge enclaves into hosts, find atoms, split into pieces and build problems."""
     n = len(ids)
@@ -250,7 +251,7 @@ def build_cells(
         prob = Problem(
             pop=cpop, nbrs=nbrs, nlen=nlen, xy=xy[cell_roots], atoms=atom[cell_roots],
             nb_rows=nb_rows, nb_vals=nb_vals, nb_total=nb_total,
-            pc_rows=pc_rows, pc_vals=pc_vals, n_pcn=n_pcn, size=size,
+            pc_rows=pc_rows, pc_vals=pc_vals, n_pcn=n_pcn, size=size, threshold=threshold,
         )
         pieces.append(Piece(units=units, cell_of_unit=cell_of_unit, prob=prob))
     return Cells(pieces=pieces, host=host)

@@ -6,7 +6,8 @@ loop runs in a fixed order and every random choice comes from that generator.
 
 Cost of a plan (lower is better), each part normalised to about [0, 1]::
 
-    w_split · (people in neighbourhoods not kept whole + ½ people outside their
+    w_split · (people in neighbourhoods not kept whole (fewer than ``threshold`` of
+               their people in one footprint) + ½ people outside their
                neighbourhood's main footprint) / people in neighbourhoods
   + w_pcn   · patients outside their footprint's main PCN / patients
   + w_cut   · boundary length between footprints / all shared boundary length
@@ -55,6 +56,7 @@ class Problem:
     pc_vals: list[np.ndarray]
     n_pcn: int
     size: tuple[float, float]
+    threshold: float = 0.95  # kept whole: this share of a neighbourhood in one footprint
 
 
 class _State:
@@ -76,6 +78,7 @@ class _State:
         self.pcr_vals = [x.tolist() for x in prob.pc_vals]
         self.pop = prob.pop.tolist()
         self.tot = prob.nb_total.tolist()
+        self.thr = float(prob.threshold)
         self.M = [[0.0] * k for _ in range(len(self.tot))]
         self.R = [[0.0] * max(prob.n_pcn, 1) for _ in range(k)]  # footprint -> PCN
         self.fpop = [0.0] * k
@@ -98,7 +101,7 @@ class _State:
     def _row_cost(self, r: int) -> float:
         tot = self.tot[r]
         mx = max(self.M[r])
-        return (tot if mx < tot - 1e-6 else 0.0) + 0.5 * (tot - mx)
+        return (tot if mx < self.thr * tot - 1e-6 else 0.0) + 0.5 * (tot - mx)
 
     def _col_cost(self, c: int) -> float:
         col = self.R[c]

@@ -5,6 +5,8 @@ See :func:`propose_footprints`.
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
 from itertools import cycle, islice
 from os import PathLike
@@ -27,14 +29,19 @@ from nbhd_geo.plan._inputs import (
 )
 from nbhd_geo.plan.contiguity import Contiguity, feasible_counts, link_islands, unit_contiguity
 from nbhd_geo.plan.errors import InfeasibleError, UnitTooLargeError
+from nbhd_geo.plan.exact import Progress, solve_exact
 from nbhd_geo.plan.score import (
+    WHOLE_THRESHOLD,
     NeighbourhoodSplits,
     neighbourhood_people,
     pcn_alignment,
     polsby_popper,
+    read_threshold,
 )
 
-__all__ = ["FootprintPlan", "FootprintPlans", "propose_footprints"]
+__all__ = ["FootprintPlan", "FootprintPlans", "Certificate", "propose_footprints"]
+
+log = logging.getLogger("nbhd_geo")
 
 WEIGHTINGS = [
     _search.Weights(),
@@ -72,6 +79,48 @@ class FootprintPlan:
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """How good the recommended plan is, as proven by the CP-SAT solver.
+
+    Attributes
+    ----------
+    residents_in_neighbourhoods
+        Residents of all neighbourhoods (the denominator of the shares).
+    residents_whole, share_whole
+        Kept whole by the solver's plan (at ``threshold``).
+    bound, share_bound
+        Proven upper bound: no plan meeting the hard constraints keeps more residents
+        whole (up to 1/100 person of rounding per unit).
+    gap
+        ``share_bound − share_whole`` (0 when proven optimal).
+    status
+        ``"optimal"`` (proven), ``"feasible"`` (time limit hit; the gap is what is left)
+        or ``"hint"`` (the solver found nothing better than the heuristic's plan).
+    seconds
+        Wall time in the solver.
+    threshold
+        The kept-whole threshold used.
+    """
+
+    residents_in_neighbourhoods: float
+    residents_whole: float
+    share_whole: float
+    bound: float
+    share_bound: float
+    gap: float
+    status: str
+    seconds: float
+    threshold: float
+
+    def summary(self) -> str:
+        """One line for a reader, e.g. ``"82.1 % kept whole; at most 84.0 % possible"``."""
+        if self.status == "optimal":
+            return f"{self.share_whole:.1%} of residents kept whole: proven the most possible"
+        return (f"{self.share_whole:.1%} of residents kept whole; no plan can keep more than "
+                f"{self.share_bound:.1%} (gap {100 * self.gap:.1f} points)")
+
+
+@dataclass(frozen=True)
 class FootprintPlans:
     """Proposed plans: a small Pareto set over the objectives.
 
@@ -82,17 +131,25 @@ class FootprintPlans:
         best at keeping neighbourhoods whole; ordered by residents kept whole (most first).
     candidates
         Scorecards of every distinct feasible plan the runs found, ``pareto`` marking
-        the non-dominated ones.
+        the non-dominated ones and ``solver`` the certified optimiser's plan (``run`` −1
+        when only the solver found it).
     contiguity
         The unit adjacency used (edges, islands, bridges, enclaves).
     size
         The population bounds.
+    certificate
+        The solver's proof of how good ``plans[0]`` is (``None`` without neighbourhoods
+        or with ``time_limit=0``).
+    whole_threshold
+        The kept-whole threshold every scorecard uses.
     """
 
     plans: list[FootprintPlan]
     candidates: pd.DataFrame
     contiguity: Contiguity
     size: tuple[float, float]
+    certificate: Certificate | None = None
+    whole_threshold: float = WHOLE_THRESHOLD
 
     def to_frame(self) -> pd.DataFrame:
         """Scorecards of the plans, one row each."""
@@ -146,6 +203,11 @@ def propose_footprints(
     bridge_m: float = 1_000.0,
     n_runs: int | None = None,
     rounds: int = 12,
+    whole_threshold: float = WHOLE_THRESHOLD,
+    time_limit: float = 15.0,
+    work_limit: float | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
 ) -> FootprintPlans:
     """Propose footprints of whole units that keep resident neighbourhoods whole.
 
@@ -179,10 +241,29 @@ def propose_footprints(
         Islands that cannot form footprints alone are linked to the nearest unit within
         this distance (reported in ``.contiguity.bridges``).
     n_runs
-        Optimiser runs (each: its own seed, footprint count and weighting); default
-        ``max(3 * n_plans, 10)``.
+        Heuristic runs (each: its own seed, footprint count and weighting); default
+        ``max(n_plans, 5)`` (one per weighting: the certified optimiser then improves the
+        best of them).
     rounds
         Perturbation rounds of the iterated local search in each run.
+    whole_threshold
+        A neighbourhood is *kept whole* when at least this share of its area-apportioned
+        residents live in one footprint (default 0.95,
+        :data:`~nbhd_geo.plan.score.WHOLE_THRESHOLD`). The same definition ranks the plans,
+        fills the scorecards and drives the solver.
+    time_limit
+        Seconds (wall clock) for the certified optimiser (OR-Tools CP-SAT), started from
+        the heuristic's best plan; its plan and proven bound are in ``.certificate``.
+        ``0`` skips it (heuristic only). Needs ``neighbourhoods``.
+    work_limit
+        Deterministic work limit for the solver (CP-SAT ``max_deterministic_time``, about
+        seconds on a fast core): with ``workers=1`` the same inputs then always give the
+        same plan, however loaded the machine. The solver stops at whichever comes first.
+    workers
+        Solver threads (1: reproducible; more may close the gap sooner on a free machine).
+    progress
+        Called with ``{"seconds", "residents_whole", "bound"}`` each time the solver finds
+        a better plan (progress is also logged to the ``nbhd_geo`` logger at INFO).
 
     Returns
     -------
@@ -204,9 +285,9 @@ def propose_footprints(
     Hard constraints: every unit in exactly one footprint; footprints contiguous;
     population within ``size``; nested within ``within``. Enclaves go with their host.
     Objectives (each reported, traded off by the Pareto set): residents of neighbourhoods
-    not kept whole, patients outside their footprint's main PCN, cut edges, and the
-    largest deviation from the mean footprint population. Each run grows footprints
-    from seeds over *atoms* (units whose people are mostly in one neighbourhood, kept
+    not kept whole (at ``whole_threshold``), patients outside their footprint's main PCN,
+    cut edges, and the largest deviation from the mean footprint population. Each run grows
+    footprints from seeds over *atoms* (units whose people are mostly in one neighbourhood, kept
     together), then improves them by moving edge units and whole atoms between
     footprints, keeping contiguity, with perturbation rounds (iterated local search).
 
@@ -222,10 +303,16 @@ def propose_footprints(
     >>> card = res.best().scorecard
     >>> float(card["share_whole"]), int(card["n_footprints"])
     (1.0, 2)
+    >>> res.certificate.status, res.certificate.gap
+    ('optimal', 0.0)
     """
     prep = prepare_polygons(units, argument="units", id_col=unit_id)
     ids, geoms = prep.ids, prep.geoms
     lo, hi = read_size(size)
+    threshold = read_threshold(whole_threshold)
+    time_limit = _read_limit(time_limit, "time_limit")
+    if work_limit is not None:
+        work_limit = _read_limit(work_limit, "work_limit")
     pop = read_population(prep.frame, population, ids)
     too_big = pop > hi
     if too_big.any():
@@ -259,13 +346,14 @@ def propose_footprints(
             neighbourhood_id=neighbourhood_id,
         )
     regs = read_pcn(pcn, ids) if pcn is not None else None
-    cells: Cells = build_cells(ids, geoms, pop, groups, contig, people, regs, (lo, hi))
+    cells: Cells = build_cells(ids, geoms, pop, groups, contig, people, regs, (lo, hi),
+                               threshold=threshold)
 
     n_plans = int(n_plans)
     if n_plans < 1:
         raise NbhdGeoError(f"must be ≥ 1, got {n_plans}", argument="n_plans", fix="pass 1–10")
-    n_runs = n_runs or max(3 * n_plans, 10)
-    splitter = NeighbourhoodSplits(people, ids) if people is not None else None
+    n_runs = n_runs or max(n_plans, len(WEIGHTINGS))
+    splitter = NeighbourhoodSplits(people, ids, threshold) if people is not None else None
     cards, labellings, seen = [], [], set()
     for run in range(n_runs):
         rng = np.random.default_rng([seed, run])
@@ -293,6 +381,24 @@ def propose_footprints(
         card.update(run=run, seed=seed, weighting=str(w))
         cards.append(card)
         labellings.append(labels)
+        log.info("footprints: heuristic run %d of %d, %s", run + 1, n_runs,
+                 f"{card.get('share_whole', float('nan')):.1%} kept whole")
+    cert = None
+    if cards and splitter is not None and (time_limit > 0 or work_limit):
+        best_i = min(range(len(cards)), key=lambda i: (
+            cards[i]["residents_not_whole"], cards[i]["split_people"], i))
+        labels, cert = _certify(cells, labellings[best_i], splitter, threshold, time_limit,
+                                work_limit, workers, seed, progress)
+        key = labels.tobytes()
+        same = [i for i, lab in enumerate(labellings) if lab.tobytes() == key]
+        if same:  # the heuristic had already found it
+            cards[same[0]]["solver"] = True
+        else:
+            seen.add(key)
+            card = _card(labels, pop, contig, splitter, regs, ids, geoms)
+            card.update(run=-1, seed=seed, weighting="exact (CP-SAT)", solver=True)
+            cards.append(card)
+            labellings.append(labels)
     if not cards:
         raise InfeasibleError(
             f"no run found a plan with every footprint within {lo:,.0f}–{hi:,.0f} people",
@@ -300,6 +406,7 @@ def propose_footprints(
             fix="widen size, raise n_runs, or check the contiguity report for islands",
         )
     cand = pd.DataFrame(cards)
+    cand["solver"] = cand["solver"].fillna(False).astype(bool) if "solver" in cand else False
     objectives = ["residents_not_whole", "cut_edges", "max_dev"]
     if regs is not None:
         objectives.append("pcn_misaligned")
@@ -324,7 +431,76 @@ def propose_footprints(
     for i, c in enumerate(chosen, start=1):
         cand.loc[c, "plan"] = f"plan_{i}"
     return FootprintPlans(plans=plans, candidates=cand.reset_index(drop=True),
-                          contiguity=contig, size=(lo, hi))
+                          contiguity=contig, size=(lo, hi), certificate=cert,
+                          whole_threshold=threshold)
+
+
+def _read_limit(value: Any, argument: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (math.isfinite(v) and v >= 0):
+        raise NbhdGeoError(f"must be seconds ≥ 0, got {value!r}", argument=argument,
+                           fix="pass e.g. 15 (0 skips the certified optimiser)")
+    return v
+
+
+def _certify(
+    cells: Cells,
+    hint: np.ndarray,
+    splitter: NeighbourhoodSplits,
+    threshold: float,
+    time_limit: float,
+    work_limit: float | None,
+    workers: int,
+    seed: int,
+    progress: Progress | None,
+) -> tuple[np.ndarray, Certificate]:
+    """Solve each piece exactly from the hint; the bounds add up over pieces.
+
+    A neighbourhood can be whole in at most one footprint (threshold > ½), so the sum of
+    the pieces' bounds bounds the whole plan.
+    """
+    n_cells = sum(len(p.prob.pop) for p in cells.pieces)
+    labels = np.empty(len(hint), dtype=np.int64)
+    offset, bound, secs, statuses = 0, 0.0, 0.0, []
+    for piece in cells.pieces:
+        nc = len(piece.prob.pop)
+        cell_hint = np.empty(nc, dtype=np.int64)
+        cell_hint[piece.cell_of_unit] = hint[piece.units]
+        cell_hint = np.unique(cell_hint, return_inverse=True)[1]
+        share = nc / n_cells
+        res = solve_exact(
+            piece.prob, cell_hint, threshold=threshold,
+            time_limit=time_limit * share if time_limit else 1e9,
+            work_limit=work_limit * share if work_limit else None,
+            workers=workers, seed=seed, progress=progress,
+        )
+        secs += res.seconds
+        lab = res.labels
+        labels[piece.units] = lab[piece.cell_of_unit] + offset
+        offset += int(lab.max()) + 1
+        bound += res.bound
+        statuses.append(res.status)
+    labels = _relabel(labels)
+    got = splitter.score(labels)
+    tot = got["residents_in_neighbourhoods"]
+    kept = got["residents_whole"]
+    bound = min(max(bound, kept), tot)
+    status = ("optimal" if all(s == "optimal" for s in statuses)
+              else "hint" if all(s == "hint" for s in statuses) else "feasible")
+    if status == "optimal":
+        bound = kept  # rounding to 1/100 person aside, proven
+    cert = Certificate(
+        residents_in_neighbourhoods=tot, residents_whole=kept,
+        share_whole=kept / tot if tot else float("nan"), bound=bound,
+        share_bound=bound / tot if tot else float("nan"),
+        gap=(bound - kept) / tot if tot else 0.0, status=status, seconds=secs,
+        threshold=threshold,
+    )
+    log.info("footprints: %s", cert.summary())
+    return labels, cert
 
 
 def _card(

@@ -22,6 +22,8 @@ from nbhd_geo.io.layers import prepare_polygons
 from nbhd_geo.overlay.apportion import apportion
 
 __all__ = [
+    "WHOLE_THRESHOLD",
+    "read_threshold",
     "NeighbourhoodSplits",
     "neighbourhood_people",
     "pcn_alignment",
@@ -29,6 +31,43 @@ __all__ = [
     "PlanCheck",
     "check_plan",
 ]
+
+
+WHOLE_THRESHOLD = 0.95
+"""The one definition of *kept whole*: a resident neighbourhood is kept whole by a plan
+when at least this share of its area-apportioned residents live in one footprint.
+
+Used to choose the recommended plan, in every scorecard, by the certified optimiser and
+by :func:`check_plan`; each of them takes the threshold as a parameter (``whole_threshold``).
+Area-apportioned residents are not exact (a unit's people are shared by area), so 100 %
+would call a neighbourhood split for a sliver drawn over a boundary; 95 % allows for it.
+"""
+
+
+def read_threshold(value: Any, argument: str = "whole_threshold") -> float:
+    """Check a kept-whole threshold: a share in (0.5, 1].
+
+    Above one half, a neighbourhood can be whole in at most one footprint.
+
+    Examples
+    --------
+    >>> read_threshold(0.9)
+    0.9
+    """
+    try:
+        t = float(value)
+    except (TypeError, ValueError):
+        t = float("nan")
+    if not 0.5 < t <= 1.0:
+        raise NbhdGeoError(
+            f"must be a share in (0.5, 1], got {value!r}", argument=argument,
+            fix="pass e.g. 0.95 (95 % of a neighbourhood's residents in one footprint)",
+        )
+    return t
+
+
+def _whole(in_main: np.ndarray, total: np.ndarray, threshold: float) -> np.ndarray:
+    return np.asarray(in_main) >= threshold * np.asarray(total) * (1 - 1e-9) - 1e-6
 
 
 def neighbourhood_people(
@@ -81,6 +120,9 @@ class NeighbourhoodSplits:
         The table from :func:`neighbourhood_people`.
     unit_ids
         The units plans are given over (labels arrays align with it).
+    threshold
+        Kept-whole threshold (:data:`WHOLE_THRESHOLD`): a neighbourhood is whole when at
+        least this share of its residents are in one footprint.
 
     Examples
     --------
@@ -92,9 +134,14 @@ class NeighbourhoodSplits:
     50.0
     >>> s.score(np.array([0, 0, 1]))["residents_whole"]
     450.0
+    >>> NeighbourhoodSplits(people, np.array(["A", "B", "C"]), threshold=0.75).score(
+    ...     np.array([0, 1, 1]))["residents_whole"]
+    450.0
     """
 
-    def __init__(self, people: pd.DataFrame, unit_ids: np.ndarray) -> None:
+    def __init__(self, people: pd.DataFrame, unit_ids: np.ndarray,
+                 threshold: float = WHOLE_THRESHOLD) -> None:
+        self.threshold = read_threshold(threshold)
         self.names, self.row = np.unique(people["neighbourhood"].to_numpy(), return_inverse=True)
         col = pd.Index(unit_ids).get_indexer(people["unit"].to_numpy())
         keep = col >= 0
@@ -110,10 +157,10 @@ class NeighbourhoodSplits:
         return out
 
     def score(self, labels: np.ndarray) -> dict[str, float]:
-        """Residents kept whole, people split off their main footprint, counts."""
+        """Residents kept whole (at ``threshold``), people off their main footprint, counts."""
         m = self.matrix(labels)
         mx = m.max(axis=1) if m.size else np.zeros(len(self.names))
-        whole = mx >= self.total * (1 - 1e-9) - 1e-6
+        whole = _whole(mx, self.total, self.threshold)
         tot = float(self.total.sum())
         return {
             "residents_in_neighbourhoods": tot,
@@ -136,7 +183,9 @@ class NeighbourhoodSplits:
                 "n_footprints": (m > 1e-9).sum(axis=1),
                 "main_footprint": codes[m.argmax(axis=1)],
                 "people_in_main": mx,
-                "whole": mx >= self.total * (1 - 1e-9) - 1e-6,
+                "share_in_main": np.divide(mx, self.total, out=np.full(len(mx), np.nan),
+                                           where=self.total > 0),
+                "whole": _whole(mx, self.total, self.threshold),
             }
         )
 
@@ -189,11 +238,19 @@ def polsby_popper(geoms: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PlanCheck:
-    """Result of :func:`check_plan`: ``ok`` and every problem found, plus per footprint."""
+    """Result of :func:`check_plan`: ``ok`` and every problem found, plus per footprint.
+
+    With ``people`` given, ``neighbourhoods`` has each neighbourhood's ``people``,
+    ``people_in_main`` and ``whole`` (at ``whole_threshold``), and ``residents_whole`` /
+    ``share_whole`` sum them, recomputed without the optimiser's code.
+    """
 
     ok: bool
     problems: list[str]
     footprints: pd.DataFrame = field(default_factory=pd.DataFrame)
+    neighbourhoods: pd.DataFrame = field(default_factory=pd.DataFrame)
+    residents_whole: float = float("nan")
+    share_whole: float = float("nan")
 
 
 def _pieces(members: np.ndarray, pairs: set[tuple[int, int]]) -> int:
@@ -223,13 +280,18 @@ def check_plan(
     min_shared_m: float = 10.0,
     tol_m: float = 0.5,
     bridges: pd.DataFrame | None = None,
+    people: pd.DataFrame | None = None,
+    whole_threshold: float = WHOLE_THRESHOLD,
 ) -> PlanCheck:
-    """Check a plan's hard constraints from scratch.
+    """Check a plan's hard constraints from scratch, and score it on the same definition.
 
     Checks: every unit in exactly one footprint (and no unknown units); each footprint's
     population within ``size``; each footprint rook-contiguous (shared boundary ≥
     ``min_shared_m``, gaps up to ``tol_m`` bridged; explicit ``bridges`` pairs count);
-    each footprint inside one ``within`` group.
+    each footprint inside one ``within`` group. With ``people`` (the
+    :func:`neighbourhood_people` table), also counts the residents kept whole: a
+    neighbourhood is whole when at least ``whole_threshold`` of its residents are in one
+    footprint (:data:`WHOLE_THRESHOLD`).
 
     Examples
     --------
@@ -319,4 +381,17 @@ def check_plan(
         per["groups"] = n_groups
         for name in n_groups.index[n_groups > 1]:
             problems.append(f"footprint {name} crosses {n_groups[name]} 'within' groups")
-    return PlanCheck(ok=not problems, problems=problems, footprints=per)
+    nb = pd.DataFrame()
+    kept = share = float("nan")
+    if people is not None:
+        thr = read_threshold(whole_threshold)
+        t = people.assign(footprint=assign.reindex(people["unit"]).to_numpy())
+        tot = t.groupby("neighbourhood", sort=True)["people"].sum()
+        by = t.dropna(subset=["footprint"]).groupby(["neighbourhood", "footprint"])["people"]
+        main = by.sum().groupby(level="neighbourhood").max().reindex(tot.index, fill_value=0.0)
+        nb = pd.DataFrame({"people": tot, "people_in_main": main})
+        nb["whole"] = nb["people_in_main"] >= thr * nb["people"] * (1 - 1e-9) - 1e-6
+        kept = float(nb.loc[nb["whole"], "people"].sum())
+        share = kept / float(tot.sum()) if float(tot.sum()) > 0 else float("nan")
+    return PlanCheck(ok=not problems, problems=problems, footprints=per, neighbourhoods=nb,
+                     residents_whole=kept, share_whole=share)
