@@ -214,3 +214,6 @@ def test_demo_board_facts_recomputed_from_the_tables(demo_report):
     assert check_board(out) == []
     facts = pd.read_csv(out / "board_facts.csv")
     assert {"n_neighbourhoods", "most_deprived", "fit_ward_inside"} <= set(facts["key"])
+    # Exact people are kept beside the printed figure, never as a count under 10.
+    people = pd.to_numeric(facts.loc[facts["key"].str.startswith("people"), "exact"])
+    assert len(people) and ((people >= 10) | people.isna()).all()

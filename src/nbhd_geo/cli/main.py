@@ -385,13 +385,13 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                verbose: int, quiet: int, propose: bool = False,
                propose_size: str = "30000,50000", db_out: str | None = None) -> None:
     """Write the overlap report for DRAWINGS against statutory layers."""
-    from nbhd_geo.io.publish import check_output_folder
-    from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas
-    from nbhd_geo.report.cli_inputs import (
+    from nbhd_geo.cli.report_inputs import (
         clip_layers,
         imd_layer_name,
         population_inputs,
     )
+    from nbhd_geo.io.publish import check_output_folder
+    from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas
     from nbhd_geo.report.overlap import overlap_report
     from nbhd_geo.report.plan_section import read_size_option
 

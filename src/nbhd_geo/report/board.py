@@ -342,6 +342,11 @@ def _people_sum_text(parts: Sequence[float], threshold: int) -> tuple[list[str],
     return [f"{int(v):,}" for v in shown], f"{int(sum(shown)):,}"
 
 
+def _people_exact(value: float, threshold: int) -> float | None:
+    """People kept exact for the facts table, but never a count under the threshold."""
+    return float(value) if value >= threshold else None
+
+
 def _lie(n: int) -> str:
     return "lies" if n == 1 else "lie"
 
@@ -368,10 +373,15 @@ def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, An
     if page.people is not None:
         total = float(page.people.sum())
         covered = page.people_covered if page.people_covered is not None else total
-        c = facts.add("people_covered", covered, people_text(covered, page.threshold))
+        c = facts.add("people_covered", _people_exact(covered, page.threshold),
+                      people_text(covered, page.threshold))
         text = f"{n} {word} drawn by residents cover about {c.shown} residents"
-        if page.people_covered is not None and total > covered * 1.01:
-            t = facts.add("people_added", total, people_text(total, page.threshold))
+        # Said only when the overlap is at least the small-count threshold: the two totals
+        # must not give back a small number of people by their difference.
+        if (page.people_covered is not None and total > covered * 1.01
+                and total - covered >= page.threshold):
+            t = facts.add("people_added", _people_exact(total, page.threshold),
+                          people_text(total, page.threshold))
             text += (f" (some neighbourhoods overlap: added up neighbourhood by neighbourhood "
                      f"they come to {t.shown})")
         out["paragraphs"].append(text + f". Population: {page.people_source}.")
@@ -434,9 +444,11 @@ def _deprivation_facts(page: PlannerPage, rows: list[dict[str, Any]], facts: Any
         people_in = float((share * page.people.reindex(share.index)).sum())
         total = float(page.people.sum())
         if total > 0:
-            p = facts.add("people_in_most_deprived_10", people_in,
+            p = facts.add("people_in_most_deprived_10",
+                          _people_exact(people_in, page.threshold),
                           people_text(people_in, page.threshold))
-            s = facts.add("share_in_most_deprived_10", people_in / total,
+            s = facts.add("share_in_most_deprived_10",
+                          people_in / total if people_in >= page.threshold else None,
                           pct_text(people_in / total))
             out["deprivation"].append(
                 f"About {p.shown} of the people counted ({s.shown}) live in LSOAs among "

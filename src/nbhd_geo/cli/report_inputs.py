@@ -1,4 +1,4 @@
-"""Inputs of ``nbhd-geo report`` that need more than reading a file.
+"""Inputs of ``nbhd-geo report`` that need more than reading a file (the CLI's own handling).
 
 Population from polygons, points or a CSV keyed by unit code; the study area
 (``--clip-to``); which layer holds the IMD's LSOAs.
