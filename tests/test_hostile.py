@@ -480,7 +480,8 @@ def test_report_survives_column_layouts(corpus, name, tmp_path):
                                       "--out", str(out), "-q"])
     assert result.exit_code == 0, (result.stderr, result.exception)
     layers = set(pyogrio.list_layers(out / "layers.gpkg")[:, 0])
-    assert {"drawings", "areas", "best_fit_grid", "split_units_grid"} <= layers
+    assert {"areas", "best_fit_grid", "split_units_grid"} <= layers
+    assert "drawings" not in layers  # individual drawings only with --include-drawings
     rows = pd.read_csv(out / "read_report.csv")
     assert len(rows) == case.n_features
 
@@ -525,7 +526,8 @@ def test_report_keeps_a_kept_column_and_drops_the_rest(tmp_path):
     drawings = _hostile_drawings(tmp_path / "d.geojson")
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["report", str(drawings), "--layer", f"grid={grid}",
-                                      "--keep-column", "age", "--out", str(out), "-q"])
+                                      "--keep-column", "age", "--include-drawings",
+                                      "--out", str(out), "-q"])
     assert result.exit_code == 0, (result.stderr, result.exception)
     for layer in ("drawings", "areas"):
         columns = set(pyogrio.read_dataframe(out / "layers.gpkg", layer=layer).columns)

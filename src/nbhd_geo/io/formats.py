@@ -90,7 +90,9 @@ ColumnFilter = Callable[[Sequence[str]], list[str]]
 def _wanted(fields: Sequence[str], columns: ColumnFilter | None) -> tuple[list[str] | None,
                                                                           list[str]]:
     """Columns to read (None: all) and those left unread, in file order."""
-    if columns is None:
+    if columns is None or len({str(f).lower() for f in fields}) < len(fields):
+        # GDAL matches selected names ignoring case: names that differ only in case
+        # are all read, and the allowlist drops what is not wanted afterwards.
         return None, []
     keep = set(columns(list(fields)))
     return [f for f in fields if f in keep], [f for f in fields if f not in keep]
