@@ -363,6 +363,8 @@ def test_compare_p_value_agrees_with_exact_enumeration():
     # independent: the observed IoU of the two 50 % cores from consensus (shapely areas)
     ca, cb = _core20(d.iloc[:5]), _core20(d.iloc[5:])
     assert c.table.loc["A", "iou"] == pytest.approx(_iou(ca, cb), abs=1e-9)
+    # the permutation engine's own observed statistic (integer counts) is 1 - that IoU
+    assert c.statistic == pytest.approx(1 - _iou(ca, cb), abs=1e-9)
     runs = DrawingRuns.build(np.asarray(d.geometry.array), np.array(["A"] * 10), 20.0)
 
     def stat(lab: np.ndarray) -> float:
