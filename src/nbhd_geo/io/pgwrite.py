@@ -34,8 +34,8 @@ import shapely
 from nbhd_geo.errors import InputError
 from nbhd_geo.io.postgis import _psycopg, connect, parse_source, redact
 
-__all__ = ["write_postgis", "check_destination", "pg_column_name", "WriteSummary", "column_type", "RUN_TABLE",
-           "STYLE_TABLE"]
+__all__ = ["write_postgis", "check_destination", "pg_column_name", "WriteSummary",
+           "column_type", "RUN_TABLE", "STYLE_TABLE"]
 
 RUN_TABLE = "nbhd_geo_run"
 STYLE_TABLE = "layer_styles"
