@@ -26,7 +26,7 @@ psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (pip inst
 from nbhd_geo.cli.main import main  # noqa: E402
 from nbhd_geo.errors import CRSError, InputError  # noqa: E402
 from nbhd_geo.io.guards import DEFAULT_LIMITS  # noqa: E402
-from nbhd_geo.io.pgwrite import write_postgis  # noqa: E402
+from nbhd_geo.io.pgwrite import pg_column_name, write_postgis  # noqa: E402
 from nbhd_geo.io.read import read_drawings, read_layer  # noqa: E402
 from nbhd_geo.report.database import folder_tables  # noqa: E402
 
@@ -205,6 +205,17 @@ def test_bad_sources_give_one_clear_error(pg, capsys, tmp_path):
 # ------------------------------------------------------------------------- writing
 
 
+def test_long_column_names_stay_apart_and_keep_their_full_name(pg):
+    base = "living_environment_avg_rank_high_is_deprived_rank_1_most_deprived"
+    frame = pd.DataFrame({base: [1], base + "_share": [0.5], "short": ["x"]})
+    write_postgis(pg.url(schema="long_names"), {"t": frame})
+    rows = sql(pg, "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM "
+                   "pg_attribute a WHERE a.attrelid = 'long_names.t'::regclass AND "
+                   "a.attnum > 0 AND a.attname <> 'fid' ORDER BY a.attnum")
+    assert [r[1] for r in rows] == [base, base + "_share", None]
+    assert len({r[0] for r in rows}) == 3 and all(len(r[0]) <= 63 for r in rows)
+
+
 def test_an_interrupted_write_leaves_the_database_as_it_was(pg):
     good = gpd.read_file(TOWN, layer="ward")
     bad = pd.DataFrame({"note": ["fine", "a NUL \x00 the database refuses"]})
@@ -269,8 +280,9 @@ def test_report_from_postgis_to_postgis_equals_the_file_run(pg, capsys, tmp_path
     assert written == set(db) | {"nbhd_geo_run", "layer_styles"}
     for name, frame in db.items():
         cols, types, rows = _db_table(pg, "report_db", name)
-        assert cols == [str(c) for c in frame.columns] and len(rows) == len(frame), name
-        for j, col in enumerate(cols):
+        assert cols == [pg_column_name(str(c)) for c in frame.columns], name
+        assert len(rows) == len(frame), name
+        for j, (col, full) in enumerate(zip(cols, frame.columns, strict=True)):
             got = [r[j] for r in rows]
             if types[col] == "geometry":
                 want = shapely.to_wkb(shapely.normalize(np.asarray(frame.geometry.array)))
@@ -278,7 +290,7 @@ def test_report_from_postgis_to_postgis_equals_the_file_run(pg, capsys, tmp_path
                     == list(want), (name, col)
                 continue
             want = [None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)
-                    for v in frame[col].astype(object)]
+                    for v in frame[full].astype(object)]
             assert got == want, (name, col)
     people = sql(pg, "SELECT data_type FROM information_schema.columns WHERE table_schema = "
                      "'report_db' AND table_name = 'deprivation' AND column_name = 'population'")

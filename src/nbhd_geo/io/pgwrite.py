@@ -34,8 +34,8 @@ import shapely
 from nbhd_geo.errors import InputError
 from nbhd_geo.io.postgis import _psycopg, connect, parse_source, redact
 
-__all__ = ["write_postgis", "check_destination", "WriteSummary", "column_type", "RUN_TABLE",
-           "STYLE_TABLE"]
+__all__ = ["write_postgis", "check_destination", "pg_column_name", "WriteSummary",
+           "column_type", "RUN_TABLE", "STYLE_TABLE"]
 
 RUN_TABLE = "nbhd_geo_run"
 STYLE_TABLE = "layer_styles"
@@ -97,6 +97,29 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def pg_column_name(name: str) -> str:
+    """Return the column name as written: PostgreSQL keeps 63 bytes of a name.
+
+    A longer name is cut and given a short hash of the whole, so two long names that
+    share a beginning stay apart; the full name is kept as the column's comment.
+
+    Examples
+    --------
+    >>> pg_column_name("population")
+    'population'
+    >>> n = pg_column_name("living_environment_avg_rank_high_is_deprived_rank_1_most_deprived")
+    >>> len(n), n[:20]
+    (63, 'living_environment_a')
+    """
+    if len(name.encode()) <= 63:
+        return name
+    import hashlib
+
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    head = name.encode()[:54].decode(errors="ignore")
+    return f"{head}_{digest}"
+
+
 def _key_name(columns: list[str]) -> str:
     name = "fid"
     while name in {c.lower() for c in columns}:
@@ -112,30 +135,37 @@ def _create_table(cur: Any, sql: Any, schema: str, name: str, frame: pd.DataFram
     defs = [sql.SQL("{} bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY").format(
         sql.Identifier(key))]
     values: dict[str, list[Any]] = {}
+    long_names: list[str] = []
     for col in columns:
+        if pg_column_name(col) != col:
+            long_names.append(col)
         if col == geometry:
             assert isinstance(frame, gpd.GeoDataFrame)
             epsg = frame.crs.to_epsg() if frame.crs is not None else None
             gtype, geoms = _geometry_type(np.asarray(frame.geometry.array, dtype=object))
             geoms = shapely.set_srid(geoms, epsg or 0)
             defs.append(sql.SQL("{} geometry({}, {})").format(
-                sql.Identifier(col), sql.SQL(gtype), sql.Literal(epsg or 0)))
+                sql.Identifier(pg_column_name(col)), sql.SQL(gtype), sql.Literal(epsg or 0)))
             values[col] = [None if g is None else g for g in
                            shapely.to_wkb(geoms, hex=True, include_srid=True)]
         else:
             series = frame[col]
-            defs.append(sql.SQL("{} {}").format(sql.Identifier(col),
+            defs.append(sql.SQL("{} {}").format(sql.Identifier(pg_column_name(col)),
                                                 sql.SQL(column_type(series))))
             values[col] = [_cell(v) for v in series.tolist()]
     cur.execute(sql.SQL("CREATE TABLE {} ({})").format(ident, sql.SQL(", ").join(defs)))
+    for col in long_names:
+        cur.execute(sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(
+            ident, sql.Identifier(pg_column_name(col)), sql.Literal(col)))
     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        ident, sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+        ident, sql.SQL(", ").join(sql.Identifier(pg_column_name(c)) for c in columns))
     with cur.copy(copy_sql) as copy:
         for row in zip(*(values[c] for c in columns), strict=True):
             copy.write_row(row)
     if geometry is not None:
         cur.execute(sql.SQL("CREATE INDEX {} ON {} USING GIST ({})").format(
-            sql.Identifier(f"{name}_{geometry}_gist"[:63]), ident, sql.Identifier(geometry)))
+            sql.Identifier(f"{name}_{geometry}_gist"[:63]), ident,
+            sql.Identifier(pg_column_name(geometry))))
     cur.execute(sql.SQL("ANALYZE {}").format(ident))
     return len(frame)
 
