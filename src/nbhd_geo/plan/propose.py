@@ -204,7 +204,7 @@ def propose_footprints(
     n_runs: int | None = None,
     rounds: int = 12,
     whole_threshold: float = WHOLE_THRESHOLD,
-    time_limit: float = 15.0,
+    time_limit: float = 8.0,
     work_limit: float | None = None,
     workers: int = 1,
     progress: Progress | None = None,
