@@ -119,7 +119,7 @@ def _by_neighbourhood(prob: Problem) -> list[tuple[int, np.ndarray, np.ndarray]]
 
 
 def conflict_bound(prob: Problem, *, threshold: float, time_limit: float, workers: int = 1,
-                   seed: int = 0) -> float:
+                   seed: int = 0, work_limit: float | None = None) -> float:
     """Bound the residents kept whole from the neighbourhoods' conflicts alone.
 
     A whole neighbourhood's footprint holds every cell carrying more than ``1 − threshold``
@@ -210,6 +210,8 @@ def conflict_bound(prob: Problem, *, threshold: float, time_limit: float, worker
     solver.parameters.max_time_in_seconds = float(max(time_limit, 0.01))
     solver.parameters.num_workers = int(max(workers, 1))
     solver.parameters.random_seed = int(seed)
+    if work_limit is not None:
+        solver.parameters.max_deterministic_time = float(work_limit)
     status = solver.Solve(m)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return float(solver.BestObjectiveBound()) / _SCALE
@@ -522,7 +524,8 @@ def _neighbourhood_search(
             sub = _sub_problem(prob, cells)
             hint = np.unique(labels[cells], return_inverse=True)[1]
             step = None if work_limit is None else min(1.0, work_limit - work)
-            res = _solve_full(sub, hint, threshold=threshold, time_limit=min(left, 3.0),
+            res = _solve_full(sub, hint, threshold=threshold,
+                              time_limit=min(left, 3.0) if work_limit is None else left,
                               work_limit=step if step is not None else 1.0, workers=1,
                               seed=seed, progress=None, cap=None, announce=False)
             work += step if step is not None else 0.0
@@ -558,6 +561,15 @@ def solve_exact(
     progress: Progress | None = None,
 ) -> ExactResult:
     """Maximise residents kept whole over the cells of ``prob``; prove a bound.
+
+    The bound is the smaller of the conflicts-only relaxation (:func:`conflict_bound`)
+    and, for up to 90 cells, the whole model's own bound (there the model is solved
+    outright and usually proven optimal). Above that the whole model's bound stays near
+    100 % (its footprint labels are interchangeable, so its linear relaxation spreads
+    every cell over every label), so the plan is improved instead by large neighbourhood
+    search: the footprints sharing a split neighbourhood (largest first), then each
+    footprint with two or three neighbours, are re-solved exactly with the rest fixed,
+    while that keeps more residents whole.
 
     Parameters
     ----------
@@ -596,8 +608,10 @@ def solve_exact(
     ([0, 0], 10.0, 10.0, 'optimal')
     """
     t0 = time.perf_counter()
-    relaxed = conflict_bound(prob, threshold=threshold, time_limit=max(0.1 * time_limit, 0.5),
-                             workers=workers, seed=seed)
+    relaxed = conflict_bound(
+        prob, threshold=threshold, workers=workers, seed=seed,
+        time_limit=max(0.1 * time_limit, 0.5) if work_limit is None else time_limit,
+        work_limit=None if work_limit is None else max(0.1 * work_limit, 0.5))
     if hint is None or len(prob.pop) <= _FULL_MAX:
         res = _solve_full(prob, hint, threshold=threshold, time_limit=time_limit,
                           work_limit=work_limit, workers=workers, seed=seed, progress=progress,
