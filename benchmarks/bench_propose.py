@@ -17,7 +17,7 @@ every contender. Kept whole: at least 95 % of a neighbourhood's area-apportioned
 residents in one footprint (nbhd_geo.plan.WHOLE_THRESHOLD), scored identically for all.
 
 Measures: CPU seconds to the recommended plan (the default call: 5 heuristic runs then the
-solver for 15 s) and its share kept whole; then the solver for ``--time-limit`` s: plan,
+solver for 8 s) and its share kept whole; then the solver for ``--time-limit`` s: plan,
 proven bound and gap; spopt max-p (population floor 30k; max-p has no upper bound, so
 footprints over 50k are counted); ReCom plans with our footprint count (percentiles, and
 the share of the ensemble our plan beats). Every plan is checked by ``check_plan``.

@@ -544,3 +544,27 @@ def test_time_limit_is_respected_and_work_limit_is_reproducible():
                                workers=1, seed=4) for _ in range(2))
     pd.testing.assert_frame_equal(a.best().assignment, b.best().assignment)
     assert a.certificate.bound == b.certificate.bound
+
+
+def test_relaxation_bound_cuts_long_chains_of_neighbourhoods():
+    """Six neighbourhoods in a row, each over two adjacent units of 10 people: any five
+    fit in one footprint of 65 people, all six (70 people) do not; so at most five can be
+    whole, and the smallest is the one to lose. The chain is longer than the two steps
+    the star constraints see, so only the chain cuts find it."""
+    from nbhd_geo.plan._search import Problem
+    from nbhd_geo.plan.exact import conflict_bound
+
+    n = 7
+    rows = [[i for i in (c - 1, c) if 0 <= i < 6] for c in range(n)]
+    totals = np.array([100.0 + i for i in range(6)])
+    prob = Problem(
+        pop=np.full(n, 10.0),
+        nbrs=[np.array([d for d in (c - 1, c + 1) if 0 <= d < n]) for c in range(n)],
+        nlen=[np.ones(len([d for d in (c - 1, c + 1) if 0 <= d < n])) for c in range(n)],
+        xy=np.c_[np.arange(n), np.zeros(n)].astype(float), atoms=np.arange(n),
+        nb_rows=[np.array(r, dtype=np.int64) for r in rows],
+        nb_vals=[totals[r] / 2 for r in rows], nb_total=totals,
+        pc_rows=[np.zeros(0, dtype=np.int64)] * n, pc_vals=[np.zeros(0)] * n, n_pcn=0,
+        size=(0.0, 65.0))
+    bound = conflict_bound(prob, threshold=0.95, time_limit=20)
+    assert bound == pytest.approx(totals.sum() - totals.min())

@@ -66,7 +66,7 @@ def _suppress(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 @click.option("--seed", default=0, show_default=True, help="Seed (same seed, same plans).")
 @click.option("--bridge-m", default=1_000.0, show_default=True,
               help="Link islands to the nearest unit within this distance (m).")
-@click.option("--time-limit", default=15.0, show_default=True,
+@click.option("--time-limit", default=8.0, show_default=True,
               help="Seconds for the certified optimiser (OR-Tools CP-SAT) after the fast "
                    "heuristic; it reports a proven bound on the residents any plan keeps "
                    "whole. 0: heuristic only. Progress is shown as it improves.")

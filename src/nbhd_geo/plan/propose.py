@@ -204,7 +204,7 @@ def propose_footprints(
     n_runs: int | None = None,
     rounds: int = 12,
     whole_threshold: float = WHOLE_THRESHOLD,
-    time_limit: float = 15.0,
+    time_limit: float = 8.0,
     work_limit: float | None = None,
     workers: int = 1,
     progress: Progress | None = None,
@@ -231,7 +231,9 @@ def propose_footprints(
     n_plans
         Largest number of plans returned (a Pareto set may be smaller).
     seed
-        Seed: the same inputs and seed always give the same plans.
+        Seed: the same inputs and seed always give the same heuristic plans; the solver's
+        plan too when it proves optimality or stops on ``work_limit`` (with ``workers=1``).
+        A wall-clock ``time_limit`` that is hit depends on how busy the machine is.
     unit_id, neighbourhood_id
         Id columns (``None``: the index).
     min_shared_m, tol_m

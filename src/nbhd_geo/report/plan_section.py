@@ -62,7 +62,9 @@ def _scorecards(plans: FootprintPlans, limit: int, has_nb: bool) -> str:
     rows: list[list[Any]] = []
     cards = [p.scorecard for p in plans.plans]
     if has_nb:
-        rows.append(["Residents of neighbourhoods kept whole (in one footprint)",
+        share = f"{plans.whole_threshold:.0%}".replace("%", " %")
+        rows.append([f"Residents of neighbourhoods kept whole (at least {share} of them in "
+                     "one footprint)",
                      *[f"{people_text(c['residents_whole'], limit)} of "
                        f"{people_text(c['residents_in_neighbourhoods'], limit)} "
                        f"({pct_text(c['share_whole'])})" for c in cards]])
