@@ -618,3 +618,38 @@ def test_polygon_index_points_on_band_boundaries():
     assert got.tolist() == [1.0 if y >= x else 0.0 for x, y in cells]
     np.testing.assert_array_equal(got, _without_polygon_index(small, b)[:, 0])
     np.testing.assert_array_equal(_dense(b, small)[0], got)
+
+
+def test_each_kernel_has_one_compiled_version():
+    # a comb against a box (many crossings on one edge: the stable argsort), a circle against
+    # small boxes (the per-polygon band index), two interleaved serpentines (per-pair bands)
+    import nbhd_geo.overlay._exact_area as engine
+
+    teeth = [(x, y) for k in range(40) for x, y in ((2 * k, 0), (2 * k, 10), (2 * k + 1, 10),
+                                                    (2 * k + 1, 0))]  # fmt: skip
+    comb = Polygon([(0, -1), *teeth, (80, -1)])
+    circle = shapely.Point(0, 0).buffer(10, 32)
+    _assert_matches_geos(_arr(comb), _arr(box(-1, 5, 81, 6)))
+    _assert_matches_geos(_arr(circle), _arr(*[box(k, k, k + 1, k + 1) for k in range(-6, 6)]))
+    assert engine.compile_kernels() >= 0.0
+    versions = {disp.py_func.__name__: len(disp.overloads) for disp, _, _ in engine._KERNELS}
+    assert all(n <= 1 for n in versions.values()), versions
+    entries = [disp.py_func.__name__ for disp, _, entry in engine._KERNELS if entry]
+    assert sorted(entries) == ["_boxes", "_build_edges", "_pairs_kernel", "_polygon_bands"]
+    assert all(versions[name] == 1 for name in entries)
+
+
+def test_a_process_that_exits_while_kernels_load_exits_cleanly(tmp_path):
+    # importing the crosswalk starts loading (or compiling) the kernels in a background
+    # thread; a process that ends at once must neither crash nor hang
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))  # nothing cached yet
+    done = subprocess.run(
+        [sys.executable, "-c", "import nbhd_geo.overlay.crosswalk; print('ok')"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

@@ -81,6 +81,8 @@ Map of this module (in file order; everything above the driver is numba-compiled
 from __future__ import annotations
 
 import atexit
+import hashlib
+import inspect
 import os
 import threading
 import time
@@ -153,26 +155,28 @@ I1r = nb.types.Array(nb.int64, 1, "C", readonly=True)
 # what :meth:`_Layer.arrays` gives the kernel
 _LAYER = nb.types.Tuple((F2, I1, I1, I1, I1, F2, F2, I2, I1, I1, F2))
 
-#: Every kernel with its one signature, in definition order (callees before callers).
-_KERNELS: list[tuple[Any, tuple[Any, ...]]] = []
+#: Every kernel with its one signature and whether Python calls it, in definition order
+#: (callees before callers).
+_KERNELS: list[tuple[Any, tuple[Any, ...], bool]] = []
 _compile_lock = threading.Lock()
 _compiled: dict[str, float] = {}  # "seconds" once compile_kernels has run
 _stop_background = threading.Event()
 
 
-def _kernel(sig: tuple[Any, ...]) -> Any:
+def _kernel(sig: tuple[Any, ...], *, entry: bool = False) -> Any:
     """Declare a numba kernel with its one signature; compiled by :func:`compile_kernels`.
 
     Compilation is lazy (nothing happens at import), but once :func:`compile_kernels` has
     compiled the signature the kernel accepts no other: a caller passing a literal ``1`` or a
     read-only array gets the one machine-code version (numba would otherwise compile, and
     cache, one version per literal value and per writability of each argument, three to four
-    of some kernels).
+    of some kernels). ``entry``: called from Python (the others only from kernels, whose
+    machine code includes them).
     """
 
     def wrap(fn: Any) -> Any:
         disp = nb.njit(**_JIT)(fn)
-        _KERNELS.append((disp, sig))
+        _KERNELS.append((disp, sig, entry))
         return disp
 
     return wrap
@@ -200,15 +204,68 @@ def compile_kernels() -> float:
     with _compile_lock:
         if "seconds" not in _compiled:
             t0 = time.perf_counter()
-            for disp, sig in _KERNELS:
-                if threading.current_thread() is not threading.main_thread() and (
-                    _stop_background.is_set()
-                ):
-                    return time.perf_counter() - t0  # the interpreter is exiting
-                disp.compile(sig)
+            _key_by_sources()
+            entries = [(disp, sig) for disp, sig, entry in _KERNELS if entry]
+            # The machine code of a kernel Python calls includes every kernel it calls: from
+            # the cache, only those few are loaded (numba's start-up is the rest).
+            if not all(_load_cached(disp, sig) for disp, sig in entries):
+                for disp, sig, _ in _KERNELS:
+                    if threading.current_thread() is not threading.main_thread() and (
+                        _stop_background.is_set()
+                    ):
+                        return time.perf_counter() - t0  # the interpreter is exiting
+                    disp.compile(sig)
+                    disp.disable_compile()
+            for disp, _ in entries:
                 disp.disable_compile()
             _compiled["seconds"] = time.perf_counter() - t0
     return _compiled["seconds"]
+
+
+def _key_by_sources() -> None:
+    """Make every kernel's cache entry depend on the source of every kernel module.
+
+    numba keys a cached function by its own bytecode and its file's time stamp, but the
+    machine code of a caller includes its callees: an edited callee in another module
+    would leave the caller's cached code stale. Adding a digest of all the kernel modules'
+    sources to the key makes any edit recompile everything.
+    """
+    files = sorted({inspect.getsourcefile(disp.py_func) or "" for disp, _, _ in _KERNELS})
+    digest = hashlib.sha256()
+    for name in files:
+        with open(name, "rb") as fh:
+            digest.update(fh.read())
+    stamp = digest.hexdigest()
+    for disp, _, _ in _KERNELS:
+        cache: Any = getattr(disp, "_cache", None)
+        key = getattr(cache, "_index_key", None)
+        if key is None or getattr(key, "nbhd_geo_stamp", None) == stamp:
+            continue
+
+        def keyed(sig: Any, codegen: Any, _key: Any = key, _stamp: str = stamp) -> Any:
+            return (*_key(sig, codegen), _stamp)
+
+        keyed.nbhd_geo_stamp = stamp  # type: ignore[attr-defined]
+        cache._index_key = keyed
+
+
+def _load_cached(disp: Any, sig: tuple[Any, ...]) -> bool:
+    """Load one kernel from numba's cache, without compiling it on a miss; True if loaded."""
+    from numba.core.compiler_lock import global_compiler_lock
+
+    with global_compiler_lock:
+        if tuple(sig) in disp.overloads:
+            return True
+        try:
+            cres = disp._cache.load_overload(sig, disp.targetctx)
+        except AttributeError:  # another numba: compile() will load it instead
+            return False
+        if cres is None:
+            return False
+        # what Dispatcher.compile does with a cache hit
+        disp.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        disp.add_overload(cres)
+        return True
 
 
 def _finish_background(thread: threading.Thread) -> None:
@@ -393,7 +450,7 @@ def _ring_orientation(x: np.ndarray, y: np.ndarray, c0: int, c1: int, scr: np.nd
     return 1 if twice > 0.0 else -1
 
 
-@_kernel((F1, F1, I1, I1, B1, i8, F2, I1, I1, i8,))
+@_kernel((F1, F1, I1, I1, B1, i8, F2, I1, I1, i8,), entry=True)
 def _build_edges(
     x: np.ndarray,
     y: np.ndarray,
@@ -654,6 +711,58 @@ def _at(v0: float, v1: float, t: float) -> float:
     return v1 - (1.0 - t) * (v1 - v0)
 
 
+@_kernel((F1,))
+def _argsort(key: np.ndarray) -> np.ndarray:
+    """Stable argsort of ``key`` (no NaN): runs of 16 by insertion sort, then merged.
+
+    The same permutation as ``np.argsort(key, kind="stable")``, written out because numba's
+    implementations of ``np.argsort`` cost seconds of compilation each.
+    """
+    n = key.shape[0]
+    a = np.arange(n)
+    run = 16
+    for lo in range(0, n, run):
+        hi = min(lo + run, n)
+        for u in range(lo + 1, hi):
+            v = a[u]
+            kv = key[v]
+            w = u - 1
+            while w >= lo and key[a[w]] > kv:
+                a[w + 1] = a[w]
+                w -= 1
+            a[w + 1] = v
+    if n <= run:
+        return a
+    b = np.empty(n, dtype=np.int64)
+    width = run
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i = lo
+            j = mid
+            k = lo
+            while i < mid and j < hi:
+                if key[a[j]] < key[a[i]]:
+                    b[k] = a[j]
+                    j += 1
+                else:
+                    b[k] = a[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                b[k] = a[i]
+                i += 1
+                k += 1
+            while j < hi:
+                b[k] = a[j]
+                j += 1
+                k += 1
+        a, b = b, a
+        width *= 2
+    return a
+
+
 @_kernel((I2, F2, i8, i8, i8, I1, I1,))
 def _group(
     ci: np.ndarray,
@@ -688,7 +797,7 @@ def _group(
             key = np.empty(hi - lo)
             for u in range(hi - lo):
                 key[u] = cf[idx[u], col]
-            perm = np.argsort(key, kind="mergesort")
+            perm = _argsort(key)
             for u in range(hi - lo):
                 order[lo + u] = idx[perm[u]]
             continue
@@ -926,8 +1035,8 @@ def _sweep(
         keyb = np.empty(nb_)
         for t in range(nb_):
             keyb[t] = xsb[ub[t]]
-    oa = np.argsort(keya)
-    ob = np.argsort(keyb)
+    oa = _argsort(keya)
+    ob = _argsort(keyb)
     pa = 0
     pb = 0
     while pa < na and pb < nb_:
@@ -1028,7 +1137,7 @@ def _band_edges(e: np.ndarray, e0: int, idx: np.ndarray) -> np.ndarray:
     return out
 
 
-@_kernel((F2, I1, F2, B1,))
+@_kernel((F2, I1, F2, B1,), entry=True)
 def _polygon_bands(
     edges: np.ndarray, pe: np.ndarray, box: np.ndarray, want: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1098,11 +1207,39 @@ def _band_edges_by_polygon(
     return out
 
 
+@_kernel((I1, i8, i8,))
+def _sift_down(v: np.ndarray, start: int, end: int) -> None:
+    """Restore the max-heap property of ``v[:end]`` below position ``start``."""
+    root = start
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and v[child] < v[child + 1]:
+            child += 1
+        if v[root] >= v[child]:
+            return
+        t = v[root]
+        v[root] = v[child]
+        v[child] = t
+        root = child
+
+
 @_kernel((I1, i8,))
 def _sort_small(v: np.ndarray, n: int) -> None:
-    """Sort v[:n] in place (insertion sort when short)."""
+    """Sort v[:n] in place (insertion sort when short, heap sort otherwise).
+
+    Written out rather than ``np.sort``, whose numba implementation costs several seconds of
+    compilation for what is a few dozen lines.
+    """
     if n > 32:
-        v[:n] = np.sort(v[:n])
+        for start in range(n // 2 - 1, -1, -1):
+            _sift_down(v, start, n)
+        for end in range(n - 1, 0, -1):
+            t = v[0]
+            v[0] = v[end]
+            v[end] = t
+            _sift_down(v, 0, end)
         return
     for u in range(1, n):
         x = v[u]
@@ -1290,7 +1427,7 @@ def _polygon_greater(ea: np.ndarray, a0: int, a1: int, eb: np.ndarray, b0: int, 
     return False
 
 
-@_kernel((I1, I1, i8, i8, _LAYER, _LAYER, F1, F1, I1,))
+@_kernel((I1, I1, i8, i8, _LAYER, _LAYER, F1, F1, I1,), entry=True)
 def _pairs_kernel(
     pi: np.ndarray,
     pj: np.ndarray,
@@ -1511,7 +1648,7 @@ def _check_coordinates(coords: np.ndarray) -> None:
     coords[mag < _COORD_MIN] = 0.0
 
 
-@_kernel((F2, I1,))
+@_kernel((F2, I1,), entry=True)
 def _boxes(edges: np.ndarray, poly_e: np.ndarray) -> np.ndarray:
     """Bounding box (xmin, ymin, xmax, ymax) of each polygon's edges."""
     n = poly_e.shape[0] - 1
