@@ -24,7 +24,7 @@ national     England LSOA 2011 (32,844) × wards 2013 (7,681)
 Contenders as in ``bench_slow_cases.py``: tobler's overlap table, ``geopandas.overlay`` +
 area, DuckDB spatial with one thread (its tables are loaded from WKB before the clock starts;
 that load is printed too), and ``nbhd_geo.crosswalk(threads=1)``. The verdict per case: the
-crosswalk's first call is at least 2× faster than the fastest peer's, or at most 5 ms slower.
+crosswalk's first call is at least 2x faster than the fastest peer's, or within 5 ms of it.
 """
 
 from __future__ import annotations
@@ -140,10 +140,12 @@ def run_case(case: str, names: list[str], repeat: int, timeout: float) -> dict:
             rf = peers[best_first]["first"] / ours["first"]
             rs = peers[best_steady]["steady"] / ours["steady"]
             slower_ms = 1000 * (ours["first"] - peers[best_first]["first"])
-            ok = rf >= 2.0 or slower_ms <= 5.0
+            # "or at most 5 ms slower" is for the tiny cases, where 2x is a few milliseconds:
+            # being faster by less than 2x and by more than 5 ms does not count
+            ok = rf >= 2.0 or abs(slower_ms) <= 5.0
             print(
                 f"   first call: fastest peer {best_first} {peers[best_first]['first']:.4f} s, "
-                f"ratio {rf:.2f}x ({'holds' if ok else 'FAILS'}: >= 2x or <= 5 ms slower)"
+                f"ratio {rf:.2f}x ({'holds' if ok else 'FAILS'}: >= 2x, or within 5 ms)"
             )
             print(
                 f"   steady state: fastest peer {best_steady} "
@@ -181,7 +183,7 @@ def main() -> None:
     if len(cores) != 1:
         print("   (not pinned: run under `taskset -c 0` for one-core figures)")
     # the kernel cache present, as after an install: compile (or load) it once, untimed
-    code = "from nbhd_geo.overlay._exact_area import compile_kernels; compile_kernels()"
+    code = "from nbhd_geo.overlay.exact import compile_kernels; compile_kernels()"
     subprocess.run([sys.executable, "-c", code], check=True)
     out = {case: run_case(case, args.only, args.repeat, args.timeout) for case in args.case}
     print(f"\nload average at end: {os.getloadavg()}")

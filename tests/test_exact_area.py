@@ -1,4 +1,4 @@
-"""Exact overlap areas (nbhd_geo.overlay._exact_area) against hand-computed values and GEOS."""
+"""Exact overlap areas (nbhd_geo.overlay.exact) against hand-computed values and GEOS."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from nbhd_geo.overlay._exact_area import intersection_areas, intersection_areas_stats
+from nbhd_geo.overlay.exact import intersection_areas, intersection_areas_stats
 
 
 def _arr(*geoms) -> np.ndarray:
@@ -578,7 +578,7 @@ def small_boxes_in(draw, big: shapely.Geometry) -> list[shapely.Geometry]:
 
 
 def _without_polygon_index(a, b) -> np.ndarray:
-    import nbhd_geo.overlay._exact_area as engine
+    import nbhd_geo.overlay.exact.rings as engine
 
     before = engine._POLY_INDEX_MIN
     engine._POLY_INDEX_MIN = 1 << 40  # read when a layer's edges are built
@@ -623,7 +623,7 @@ def test_polygon_index_points_on_band_boundaries():
 def test_each_kernel_has_one_compiled_version():
     # a comb against a box (many crossings on one edge: the stable argsort), a circle against
     # small boxes (the per-polygon band index), two interleaved serpentines (per-pair bands)
-    import nbhd_geo.overlay._exact_area as engine
+    import nbhd_geo.overlay.exact.jit as engine
 
     teeth = [(x, y) for k in range(40) for x, y in ((2 * k, 0), (2 * k, 10), (2 * k + 1, 10),
                                                     (2 * k + 1, 0))]  # fmt: skip
