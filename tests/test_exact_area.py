@@ -653,3 +653,21 @@ def test_a_process_that_exits_while_kernels_load_exits_cleanly(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_polygon_index_only_where_it_pays_on_the_call():
+    # a large polygon gets a band index of its own only when enough small partners use it:
+    # one small partner would not repay the building
+    from nbhd_geo.overlay.exact.rings import _INDEX_MIN_PAIRS, _Layer
+
+    circle = shapely.Point(0, 0).buffer(10, 32)
+    layer = _Layer(_arr(circle, shapely.affinity.translate(circle, 30, 0)))
+    edges = int(np.diff(layer.poly_e)[0])
+    assert edges >= 128
+    pos = np.array([0] + [1] * _INDEX_MIN_PAIRS)
+    layer.index_polygons(pos, np.full(len(pos), edges), np.full(len(pos), 4))
+    assert layer.indexed.tolist() == [False, True]
+    # the results are the same either way (the property tests check this bit for bit)
+    small = _arr(*[box(k, 0, k + 1, 1) for k in range(-3, 3)])
+    got = _dense(small, _arr(circle))
+    assert got.sum() == pytest.approx(6.0)

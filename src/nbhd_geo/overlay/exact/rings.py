@@ -37,6 +37,8 @@ from nbhd_geo.overlay.exact.predicates import (
 _POLY_INDEX_MIN = 32
 # ... when paired with a polygon that has at least this many times fewer edges.
 _INDEX_RATIO = 4
+# ... in at least this many such pairs of the call (one small partner does not repay it).
+_INDEX_MIN_PAIRS = 4
 # Coordinates are flushed to zero below, and refused above, these magnitudes (see
 # _check_coordinates).
 _COORD_MIN = 2.0**-400
@@ -189,13 +191,15 @@ class _Layer:
     def index_polygons(self, pos: np.ndarray, own: np.ndarray, other: np.ndarray) -> None:
         """Give a band index to polygons ``pos`` with ``own`` edges, paired with ``other``.
 
-        Only where it can pay: a polygon with at least ``_POLY_INDEX_MIN`` edges, in a pair
-        whose partner has ``_INDEX_RATIO`` times fewer. Indexes already built are kept.
+        Only where it can pay: a polygon with at least ``_POLY_INDEX_MIN`` edges, in at
+        least ``_INDEX_MIN_PAIRS`` pairs whose partner has ``_INDEX_RATIO`` times fewer.
+        Indexes already built are kept.
         """
         worth = (own >= _POLY_INDEX_MIN) & (own >= _INDEX_RATIO * other)
-        new = np.zeros(len(self.indexed), dtype=np.bool_)
-        new[pos[worth]] = True
-        new &= ~self.indexed
+        # and only where it pays on this call: building a polygon's index costs a few passes
+        # over its edges, and each pair it serves saves about one
+        uses = np.bincount(pos[worth], minlength=len(self.indexed))
+        new = (uses >= _INDEX_MIN_PAIRS) & ~self.indexed
         if not new.any():
             return
         self.indexed |= new
