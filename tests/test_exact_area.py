@@ -671,3 +671,15 @@ def test_polygon_index_only_where_it_pays_on_the_call():
     small = _arr(*[box(k, 0, k + 1, 1) for k in range(-3, 3)])
     got = _dense(small, _arr(circle))
     assert got.sum() == pytest.approx(6.0)
+
+
+def test_polygon_index_built_once_its_uses_add_up_over_calls():
+    # a layer kept between calls (a memo) counts a polygon's uses across them
+    from nbhd_geo.overlay.exact.rings import _INDEX_MIN_PAIRS, _Layer
+
+    layer = _Layer(_arr(shapely.Point(0, 0).buffer(10, 32)))
+    edges = int(np.diff(layer.poly_e)[0])
+    for call in range(_INDEX_MIN_PAIRS):
+        assert layer.indexed.tolist() == [False], call
+        layer.index_polygons(np.array([0]), np.array([edges]), np.array([4]))
+    assert layer.indexed.tolist() == [True]

@@ -37,7 +37,8 @@ from nbhd_geo.overlay.exact.predicates import (
 _POLY_INDEX_MIN = 32
 # ... when paired with a polygon that has at least this many times fewer edges.
 _INDEX_RATIO = 4
-# ... in at least this many such pairs of the call (one small partner does not repay it).
+# ... in at least this many such pairs, over the calls on the layer (one small partner does
+# not repay it).
 _INDEX_MIN_PAIRS = 4
 # Coordinates are flushed to zero below, and refused above, these magnitudes (see
 # _check_coordinates).
@@ -127,7 +128,8 @@ class _Layer:
     """Edges of an oriented polygon layer, grouped by ring and polygon."""
 
     __slots__ = (
-        "edges", "ring_of_edge", "ring_e0", "ring_e1", "poly_e", "box", "index", "indexed"
+        "edges", "ring_of_edge", "ring_e0", "ring_e1", "poly_e", "box", "index", "indexed",
+        "uses",
     )
 
     def __init__(self, geoms: np.ndarray, chunk: int = 1 << 18) -> None:
@@ -169,6 +171,7 @@ class _Layer:
         self.box = _boxes(self.edges, pe)
         # band index of large polygons with small partners, built when first needed
         self.indexed = np.zeros(n, dtype=np.bool_)
+        self.uses = np.zeros(n, dtype=np.int64)  # pairs with a small partner, over all calls
         self.index: tuple[np.ndarray, ...] = (
             np.zeros((n, 2)),
             np.zeros((n, 2), dtype=np.int64),
@@ -192,14 +195,15 @@ class _Layer:
         """Give a band index to polygons ``pos`` with ``own`` edges, paired with ``other``.
 
         Only where it can pay: a polygon with at least ``_POLY_INDEX_MIN`` edges, in at
-        least ``_INDEX_MIN_PAIRS`` pairs whose partner has ``_INDEX_RATIO`` times fewer.
-        Indexes already built are kept.
+        least ``_INDEX_MIN_PAIRS`` pairs whose partner has ``_INDEX_RATIO`` times fewer,
+        counted over every call on this layer (a layer kept in a memo and crossed again gets
+        the index once its uses add up). Indexes already built are kept.
         """
         worth = (own >= _POLY_INDEX_MIN) & (own >= _INDEX_RATIO * other)
-        # and only where it pays on this call: building a polygon's index costs a few passes
-        # over its edges, and each pair it serves saves about one
-        uses = np.bincount(pos[worth], minlength=len(self.indexed))
-        new = (uses >= _INDEX_MIN_PAIRS) & ~self.indexed
+        # and only where it pays: building a polygon's index costs a few passes over its
+        # edges, and each pair it serves saves about one
+        self.uses += np.bincount(pos[worth], minlength=len(self.indexed))
+        new = (self.uses >= _INDEX_MIN_PAIRS) & ~self.indexed
         if not new.any():
             return
         self.indexed |= new
