@@ -47,8 +47,8 @@ CONTENDERS = {
     "overlay": ("geopandas.overlay(how='intersection') + .area", 1),
     "strtree-1": ("STRtree + shapely.intersection().area, 1 thread", 1),
     "strtree-2": ("STRtree + shapely.intersection().area, 2 threads", 2),
-    "exact-1": ("nbhd_geo.overlay._exact_area.intersection_areas(threads=1)", 1),
-    "exact-2": ("nbhd_geo.overlay._exact_area.intersection_areas(threads=2)", 2),
+    "exact-1": ("nbhd_geo.overlay.exact.intersection_areas(threads=1)", 1),
+    "exact-2": ("nbhd_geo.overlay.exact.intersection_areas(threads=2)", 2),
     "crosswalk-1": ("nbhd_geo.crosswalk(threads=1)", 1),
     "crosswalk-2": ("nbhd_geo.crosswalk(threads=2)", 2),
 }
@@ -217,7 +217,7 @@ def _run_contender(name: str, src, tgt) -> tuple[np.ndarray, np.ndarray, np.ndar
     if name.startswith("strtree"):
         return _strtree(src, tgt, threads)
     if name.startswith("exact"):
-        from nbhd_geo.overlay._exact_area import intersection_areas
+        from nbhd_geo.overlay.exact import intersection_areas
 
         return intersection_areas(
             np.asarray(src.geometry.values, dtype=object),
@@ -243,7 +243,7 @@ def _warm_up(name: str) -> None:
     a = np.array([shapely.box(0, 0, 2, 2), shapely.box(2, 0, 4, 2)], dtype=object)
     b = np.array([shapely.box(1, 1, 3, 3)], dtype=object)
     if name.startswith("exact"):
-        from nbhd_geo.overlay._exact_area import intersection_areas
+        from nbhd_geo.overlay.exact import intersection_areas
 
         intersection_areas(a, b, threads=1)
         intersection_areas(a, b, threads=2)
@@ -379,7 +379,7 @@ def run_case(case: str, names: list[str], repeat: int) -> None:
         sliver = int((v < 1e-3 * small).sum())
         print(f"\n   pairs: {len(v):,}   containments (one inside the other): {contain:,}   "
               f"slivers (< 0.1% of the smaller polygon): {sliver:,}")  # fmt: skip
-        from nbhd_geo.overlay._exact_area import intersection_areas_stats
+        from nbhd_geo.overlay.exact import intersection_areas_stats
 
         _warm_up("exact")
         *_, st = intersection_areas_stats(

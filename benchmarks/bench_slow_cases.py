@@ -122,6 +122,11 @@ def build(case: str) -> tuple[np.ndarray, np.ndarray]:
         return np.array([blob], dtype=object), oa
     if case == "comb":
         return np.array([sc.comb()], dtype=object), np.array([sc.comb_box()], dtype=object)
+    if case == "comb16k":  # the size of the first-call table (bench_first_call.py)
+        return (
+            np.array([sc.comb(16000)], dtype=object),
+            np.array([sc.comb_box(16000)], dtype=object),
+        )
     if case == "many-parts":
         return (
             np.array([sc.many_parts()], dtype=object),

@@ -1,4 +1,4 @@
-"""Exact overlap areas (nbhd_geo.overlay._exact_area) against hand-computed values and GEOS."""
+"""Exact overlap areas (nbhd_geo.overlay.exact) against hand-computed values and GEOS."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from nbhd_geo.overlay._exact_area import intersection_areas, intersection_areas_stats
+from nbhd_geo.overlay.exact import intersection_areas, intersection_areas_stats
 
 
 def _arr(*geoms) -> np.ndarray:
@@ -578,7 +578,7 @@ def small_boxes_in(draw, big: shapely.Geometry) -> list[shapely.Geometry]:
 
 
 def _without_polygon_index(a, b) -> np.ndarray:
-    import nbhd_geo.overlay._exact_area as engine
+    import nbhd_geo.overlay.exact.rings as engine
 
     before = engine._POLY_INDEX_MIN
     engine._POLY_INDEX_MIN = 1 << 40  # read when a layer's edges are built
@@ -618,3 +618,68 @@ def test_polygon_index_points_on_band_boundaries():
     assert got.tolist() == [1.0 if y >= x else 0.0 for x, y in cells]
     np.testing.assert_array_equal(got, _without_polygon_index(small, b)[:, 0])
     np.testing.assert_array_equal(_dense(b, small)[0], got)
+
+
+def test_each_kernel_has_one_compiled_version():
+    # a comb against a box (many crossings on one edge: the stable argsort), a circle against
+    # small boxes (the per-polygon band index), two interleaved serpentines (per-pair bands)
+    import nbhd_geo.overlay.exact.jit as engine
+
+    teeth = [(x, y) for k in range(40) for x, y in ((2 * k, 0), (2 * k, 10), (2 * k + 1, 10),
+                                                    (2 * k + 1, 0))]  # fmt: skip
+    comb = Polygon([(0, -1), *teeth, (80, -1)])
+    circle = shapely.Point(0, 0).buffer(10, 32)
+    _assert_matches_geos(_arr(comb), _arr(box(-1, 5, 81, 6)))
+    _assert_matches_geos(_arr(circle), _arr(*[box(k, k, k + 1, k + 1) for k in range(-6, 6)]))
+    assert engine.compile_kernels() >= 0.0
+    versions = {disp.py_func.__name__: len(disp.overloads) for disp, _, _ in engine._KERNELS}
+    assert all(n <= 1 for n in versions.values()), versions
+    entries = [disp.py_func.__name__ for disp, _, entry in engine._KERNELS if entry]
+    assert sorted(entries) == ["_boxes", "_build_edges", "_pairs_kernel", "_polygon_bands"]
+    assert all(versions[name] == 1 for name in entries)
+
+
+def test_a_process_that_exits_while_kernels_load_exits_cleanly(tmp_path):
+    # importing the crosswalk starts loading (or compiling) the kernels in a background
+    # thread; a process that ends at once must neither crash nor hang
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))  # nothing cached yet
+    done = subprocess.run(
+        [sys.executable, "-c", "import nbhd_geo.overlay.crosswalk; print('ok')"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_polygon_index_only_where_it_pays_on_the_call():
+    # a large polygon gets a band index of its own only when enough small partners use it:
+    # one small partner would not repay the building
+    from nbhd_geo.overlay.exact.rings import _INDEX_MIN_PAIRS, _Layer
+
+    circle = shapely.Point(0, 0).buffer(10, 32)
+    layer = _Layer(_arr(circle, shapely.affinity.translate(circle, 30, 0)))
+    edges = int(np.diff(layer.poly_e)[0])
+    assert edges >= 128
+    pos = np.array([0] + [1] * _INDEX_MIN_PAIRS)
+    layer.index_polygons(pos, np.full(len(pos), edges), np.full(len(pos), 4))
+    assert layer.indexed.tolist() == [False, True]
+    # the results are the same either way (the property tests check this bit for bit)
+    small = _arr(*[box(k, 0, k + 1, 1) for k in range(-3, 3)])
+    got = _dense(small, _arr(circle))
+    assert got.sum() == pytest.approx(6.0)
+
+
+def test_polygon_index_built_once_its_uses_add_up_over_calls():
+    # a layer kept between calls (a memo) counts a polygon's uses across them
+    from nbhd_geo.overlay.exact.rings import _INDEX_MIN_PAIRS, _Layer
+
+    layer = _Layer(_arr(shapely.Point(0, 0).buffer(10, 32)))
+    edges = int(np.diff(layer.poly_e)[0])
+    for call in range(_INDEX_MIN_PAIRS):
+        assert layer.indexed.tolist() == [False], call
+        layer.index_polygons(np.array([0]), np.array([edges]), np.array([4]))
+    assert layer.indexed.tolist() == [True]

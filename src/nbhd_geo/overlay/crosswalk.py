@@ -29,14 +29,14 @@ from nbhd_geo.io.layers import (
     layer_facts,
     prepare_polygon_pair,
 )
-from nbhd_geo.overlay import _exact_area
+from nbhd_geo.overlay import exact
 
 # The exact engine's kernels are compiled (first run after an install: ~20 s of CPU) or loaded
 # from numba's cache (~0.3 s) in a background thread from the moment this module is imported,
 # so that reading the layers overlaps it and the first crosswalk waits only for what is left.
 # NBHD_GEO_PRECOMPILE=0 turns this off (the first crosswalk then compiles in the foreground).
 if os.environ.get("NBHD_GEO_PRECOMPILE", "1") != "0":
-    _exact_area.compile_in_background()
+    exact.compile_in_background()
 
 __all__ = ["Crosswalk", "crosswalk", "pair_areas", "record_passes"]
 
@@ -219,7 +219,7 @@ def pair_areas(
     engine
         ``"exact"`` (default): areas by boundary integration over edges noded once
         for the whole layer pair, no intersection geometry is built (see
-        :mod:`nbhd_geo.overlay._exact_area`). ``"geos"``: per-pair GEOS intersection.
+        :mod:`nbhd_geo.overlay.exact`). ``"geos"``: per-pair GEOS intersection.
     threads
         Worker threads; ``None`` uses every core.
 
@@ -319,7 +319,7 @@ def _pair_areas(
         return _geos_pair_areas(a, b, threads, candidates)
     if engine == "exact":
         memo = (layer_facts(a).memo, layer_facts(b).memo) if facts is None else facts
-        ia, ib, area, _ = _exact_area.intersection_areas_stats(
+        ia, ib, area, _ = exact.intersection_areas_stats(
             a, b, threads=threads, candidates=candidates, memo=memo
         )
         return ia, ib, area

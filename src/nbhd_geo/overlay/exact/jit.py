@@ -1,0 +1,198 @@
+"""Compiling the engine's kernels: one signature each, once, in the background if wanted.
+
+Guarantees:
+
+- every kernel (:func:`_kernel`) is compiled for exactly one signature (C-contiguous
+  float64/int64/bool arrays, int64 and float64 scalars): a caller passing a literal or a
+  read-only array converts to it instead of compiling, and caching, another version;
+- :func:`compile_kernels` is idempotent and thread-safe; from numba's cache it loads only
+  the kernels Python calls (their machine code includes every kernel they call);
+- a cached kernel is keyed by the source of every kernel module as well as its own bytecode,
+  so an edit to any of them recompiles everything rather than loading stale code;
+- :func:`compile_in_background` overlaps compilation with whatever the caller does next, and
+  a process that exits meanwhile waits only for the kernel being compiled.
+
+Where the cache lives: ``$NUMBA_CACHE_DIR`` when set; otherwise the ``__pycache__`` folder
+beside each module when it is writable (a checkout, an editable install, a site-packages the
+user owns); otherwise numba's per-user cache directory (``~/.cache/numba/`` on Linux, keyed
+by the module's path). If none is writable the kernels are compiled in every process (about
+20 s of CPU) and nothing fails. numba checks a cached entry against the source file's time
+stamp, so a cache cannot be shipped inside a wheel: it is built on first use (or by
+``make``, which warms it at install).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["compile_in_background", "compile_kernels"]
+import atexit
+import hashlib
+import inspect
+import threading
+import time
+
+import numba as nb
+
+_JIT: dict[str, Any] = {"nogil": True, "cache": True, "fastmath": False, "boundscheck": False}
+# Argument types of the kernels. Each kernel is compiled for exactly one signature (see
+# :func:`compile_kernels`): C-contiguous float64/int64/bool arrays, int64 and float64 scalars;
+# ``r`` marks a read-only array (module-level constants such as ``_NO_INDEX`` are read-only in
+# numba, and a writable array converts to read-only, never the reverse).
+f8 = nb.float64
+i8 = nb.int64
+F1 = nb.float64[::1]
+F2 = nb.float64[:, ::1]
+I1 = nb.int64[::1]
+I2 = nb.int64[:, ::1]
+B1 = nb.boolean[::1]
+F2r = nb.types.Array(nb.float64, 2, "C", readonly=True)
+I1r = nb.types.Array(nb.int64, 1, "C", readonly=True)
+# what :meth:`_Layer.arrays` gives the kernel
+_LAYER = nb.types.Tuple((F2, I1, I1, I1, I1, F2, F2, I2, I1, I1, F2))
+#: Every kernel with its one signature and whether Python calls it, in definition order
+#: (callees before callers).
+_KERNELS: list[tuple[Any, tuple[Any, ...], bool]] = []
+_compile_lock = threading.Lock()
+_compiled: dict[str, float] = {}  # "seconds" once compile_kernels has run
+_stop_background = threading.Event()
+
+
+def _kernel(sig: tuple[Any, ...], *, entry: bool = False) -> Any:
+    """Declare a numba kernel with its one signature; compiled by :func:`compile_kernels`.
+
+    Compilation is lazy (nothing happens at import), but once :func:`compile_kernels` has
+    compiled the signature the kernel accepts no other: a caller passing a literal ``1`` or a
+    read-only array gets the one machine-code version (numba would otherwise compile, and
+    cache, one version per literal value and per writability of each argument, three to four
+    of some kernels). ``entry``: called from Python (the others only from kernels, whose
+    machine code includes them).
+    """
+
+    def wrap(fn: Any) -> Any:
+        disp = nb.njit(**_JIT)(fn)
+        _KERNELS.append((disp, sig, entry))
+        return disp
+
+    return wrap
+
+
+def compile_kernels() -> float:
+    """Compile every kernel once, or load it from numba's on-disk cache; return seconds spent.
+
+    Idempotent and thread-safe: a second caller waits for the first (e.g. the background
+    compilation started by :func:`compile_in_background`) and returns at once afterwards.
+    The cache lives where numba puts it: ``$NUMBA_CACHE_DIR`` when set, otherwise the
+    ``__pycache__`` folder beside this file when writable (an editable install, or a
+    site-packages you own), otherwise numba's per-user cache directory
+    (``~/.cache/numba/...`` on Linux). A cache that cannot be written is not an error: the
+    kernels are compiled in every process instead (about 20 s of CPU).
+
+    Examples
+    --------
+    >>> seconds = compile_kernels()
+    >>> compile_kernels() == seconds  # the second call does nothing
+    True
+    """
+    if "seconds" in _compiled:
+        return _compiled["seconds"]
+    with _compile_lock:
+        if "seconds" not in _compiled:
+            t0 = time.perf_counter()
+            _key_by_sources()
+            entries = [(disp, sig) for disp, sig, entry in _KERNELS if entry]
+            # The machine code of a kernel Python calls includes every kernel it calls: from
+            # the cache, only those few are loaded (numba's start-up is the rest).
+            if not all(_load_cached(disp, sig) for disp, sig in entries):
+                for disp, sig, _ in _KERNELS:
+                    if threading.current_thread() is not threading.main_thread() and (
+                        _stop_background.is_set()
+                    ):
+                        return time.perf_counter() - t0  # the interpreter is exiting
+                    disp.compile(sig)
+                    disp.disable_compile()
+            for disp, _ in entries:
+                disp.disable_compile()
+            _compiled["seconds"] = time.perf_counter() - t0
+    return _compiled["seconds"]
+
+
+def _key_by_sources() -> None:
+    """Make every kernel's cache entry depend on the source of every kernel module.
+
+    numba keys a cached function by its own bytecode and its file's time stamp, but the
+    machine code of a caller includes its callees: an edited callee in another module
+    would leave the caller's cached code stale. Adding a digest of all the kernel modules'
+    sources to the key makes any edit recompile everything.
+    """
+    files = sorted({inspect.getsourcefile(disp.py_func) or "" for disp, _, _ in _KERNELS})
+    digest = hashlib.sha256()
+    for name in files:
+        with open(name, "rb") as fh:
+            digest.update(fh.read())
+    stamp = digest.hexdigest()
+    for disp, _, _ in _KERNELS:
+        cache: Any = getattr(disp, "_cache", None)
+        key = getattr(cache, "_index_key", None)
+        if key is None or getattr(key, "nbhd_geo_stamp", None) == stamp:
+            continue
+
+        def keyed(sig: Any, codegen: Any, _key: Any = key, _stamp: str = stamp) -> Any:
+            return (*_key(sig, codegen), _stamp)
+
+        keyed.nbhd_geo_stamp = stamp  # type: ignore[attr-defined]
+        cache._index_key = keyed
+
+
+def _load_cached(disp: Any, sig: tuple[Any, ...]) -> bool:
+    """Load one kernel from numba's cache, without compiling it on a miss; True if loaded."""
+    from numba.core.compiler_lock import global_compiler_lock
+
+    with global_compiler_lock:
+        if tuple(sig) in disp.overloads:
+            return True
+        try:
+            cres = disp._cache.load_overload(sig, disp.targetctx)
+        except AttributeError:  # another numba: compile() will load it instead
+            return False
+        if cres is None:
+            return False
+        # what Dispatcher.compile does with a cache hit
+        disp.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        disp.add_overload(cres)
+        return True
+
+
+def _finish_background(thread: threading.Thread) -> None:
+    # Let a background compilation finish the kernel it is on, rather than tear down the
+    # interpreter (and LLVM) under it.
+    _stop_background.set()
+    thread.join()
+
+
+def compile_in_background() -> threading.Thread | None:
+    """Start :func:`compile_kernels` in a daemon thread, so reading inputs overlaps it.
+
+    Returns the thread, or ``None`` when the kernels are already compiled. A process that
+    exits before it finishes waits only for the kernel being compiled (the rest is compiled,
+    or loaded from the cache, by the next process).
+
+    Examples
+    --------
+    >>> t = compile_in_background()
+    >>> compile_kernels() >= 0  # waits for the background thread if it is still running
+    True
+    """
+    if "seconds" in _compiled:
+        return None
+
+    def run() -> None:
+        try:
+            compile_kernels()
+        except Exception:  # noqa: BLE001 - the foreground call compiles again and raises
+            pass
+
+    thread = threading.Thread(target=run, name="nbhd_geo-compile-kernels", daemon=True)
+    thread.start()
+    atexit.register(_finish_background, thread)
+    return thread

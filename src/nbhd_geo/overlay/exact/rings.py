@@ -1,0 +1,307 @@
+"""A layer read into oriented edge arrays: the engine's only view of the polygons.
+
+Guarantees: every ring is oriented so that its polygon lies on its left (exteriors
+counter-clockwise, holes clockwise), decided by exact orientation, so a ring's direction is
+never guessed from a rounded signed area; coordinates are refused when not finite or beyond
+2**400 and flushed to zero below 2**-400 (exact products then never under- or overflow);
+a polygon's edges are contiguous and its rings keep their order; only the polygons asked
+for are read. :class:`_Layer` also holds the per-polygon band index, built only for polygons
+of at least ``_POLY_INDEX_MIN`` edges paired with a polygon ``_INDEX_RATIO`` times smaller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from nbhd_geo.overlay.exact.bands import (
+    _NO_EDGES,
+    _NO_INDEX,
+    _polygon_bands,
+)
+from nbhd_geo.overlay.exact.jit import (
+    B1,
+    F1,
+    F2,
+    I1,
+    _kernel,
+    i8,
+)
+from nbhd_geo.overlay.exact.predicates import (
+    _orient,
+)
+
+# Polygons with at least this many edges get a band index of their own, built once per
+# layer (:func:`_polygon_bands`): a small partner then selects the polygon's edges in its box,
+# and locates a ring by point-in-polygon, over a few bands instead of every edge.
+_POLY_INDEX_MIN = 32
+# ... when paired with a polygon that has at least this many times fewer edges.
+_INDEX_RATIO = 4
+# ... in at least this many such pairs, over the calls on the layer (one small partner does
+# not repay it).
+_INDEX_MIN_PAIRS = 4
+# Coordinates are flushed to zero below, and refused above, these magnitudes (see
+# _check_coordinates).
+_COORD_MIN = 2.0**-400
+_COORD_MAX = 2.0**400
+
+
+@_kernel((F1, F1, i8, i8, F1,))
+def _ring_orientation(x: np.ndarray, y: np.ndarray, c0: int, c1: int, scr: np.ndarray) -> int:
+    """+1 if the closed ring ``x/y[c0:c1]`` is counter-clockwise, -1 if clockwise.
+
+    Exact: the turn at the lowest-leftmost vertex, whose neighbours (skipping repeated
+    points) cannot be collinear with it in a valid ring; the shoelace sign otherwise.
+    """
+    n = c1 - c0 - 1  # the last point repeats the first
+    m = c0
+    for k in range(c0 + 1, c0 + n):
+        if x[k] < x[m] or (x[k] == x[m] and y[k] < y[m]):
+            m = k
+    p = m
+    for _ in range(n):
+        p = p - 1 if p > c0 else c0 + n - 1
+        if x[p] != x[m] or y[p] != y[m]:
+            break
+    q = m
+    for _ in range(n):
+        q = q + 1 if q < c0 + n - 1 else c0
+        if x[q] != x[m] or y[q] != y[m]:
+            break
+    o = _orient(x[p], y[p], x[m], y[m], x[q], y[q], scr)
+    if o != 0:
+        return o
+    x0 = x[c0]
+    y0 = y[c0]
+    twice = 0.0
+    for k in range(c0, c1 - 1):
+        twice += ((x[k] - x0) + (x[k + 1] - x0)) * ((y[k + 1] - y0) - (y[k] - y0))
+    return 1 if twice > 0.0 else -1
+
+
+@_kernel((F1, F1, I1, I1, B1, i8, F2, I1, I1, i8,), entry=True)
+def _build_edges(
+    x: np.ndarray,
+    y: np.ndarray,
+    ring_s: np.ndarray,
+    ring_e: np.ndarray,
+    exterior: np.ndarray,
+    ring_base: int,
+    edges: np.ndarray,
+    ring_of: np.ndarray,
+    ring_end: np.ndarray,
+    n: int,
+) -> int:
+    """Append the edges of closed rings ``x/y[ring_s[r]:ring_e[r]]``, polygon on the left.
+
+    Exterior rings are made counter-clockwise and holes clockwise; zero-length edges are
+    dropped. Ring ``r`` becomes ring ``ring_base + r``; ``ring_end`` receives the offset just
+    past its last edge. Returns the new number of edges.
+    """
+    nring = ring_s.shape[0]
+    scr = np.empty(24)
+    for r in range(nring):
+        c0 = ring_s[r]
+        c1 = ring_e[r]
+        ccw = _ring_orientation(x, y, c0, c1, scr)
+        flip = (ccw < 0) if exterior[r] else (ccw > 0)
+        for q in range(c1 - c0 - 1):
+            if flip:
+                k = c1 - 1 - q
+                k2 = k - 1
+            else:
+                k = c0 + q
+                k2 = k + 1
+            if x[k] == x[k2] and y[k] == y[k2]:
+                continue
+            edges[n, 0] = x[k]
+            edges[n, 1] = y[k]
+            edges[n, 2] = x[k2]
+            edges[n, 3] = y[k2]
+            ring_of[n] = ring_base + r
+            n += 1
+        ring_end[r] = n
+    return n
+
+
+class _Layer:
+    """Edges of an oriented polygon layer, grouped by ring and polygon."""
+
+    __slots__ = (
+        "edges", "ring_of_edge", "ring_e0", "ring_e1", "poly_e", "box", "index", "indexed",
+        "uses",
+    )
+
+    def __init__(self, geoms: np.ndarray, chunk: int = 1 << 18) -> None:
+        n = len(geoms)
+        cum = np.cumsum(shapely.get_num_coordinates(geoms))
+        ncoord = int(cum[-1]) if n else 0
+        # chunks of about ``chunk`` coordinates keep the temporary ring geometries and
+        # coordinate copies small
+        cuts = np.unique(np.searchsorted(cum, np.arange(chunk, ncoord, chunk), side="right"))
+        bounds = [0, *[int(c) for c in cuts if 0 < c < n], n]
+        edges = np.empty((ncoord, 4))
+        ring_of = np.empty(ncoord, dtype=np.int64)
+        ends = []
+        ring_polys = []
+        nedge = 0
+        nring = 0
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            x, y, ring_s, ring_e, exterior, ring_poly = _rings(geoms[start:stop])
+            nr = len(exterior)
+            ring_end = np.empty(nr, dtype=np.int64)
+            nedge = _build_edges(
+                x, y, ring_s, ring_e, exterior, nring, edges, ring_of, ring_end, nedge
+            )
+            ends.append(ring_end)
+            ring_polys.append(ring_poly + start)
+            nring += nr
+        self.edges = edges[:nedge]
+        self.ring_of_edge = ring_of[:nedge]
+        re = np.zeros(nring + 1, dtype=np.int64)
+        if nring:
+            re[1:] = np.concatenate(ends)
+        self.ring_e0 = re[:-1]
+        self.ring_e1 = re[1:]
+        ring_poly = np.concatenate(ring_polys) if ring_polys else np.empty(0, dtype=np.int64)
+        pcount = np.bincount(ring_poly, weights=np.diff(re), minlength=n).astype(np.int64)
+        pe = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(pcount, out=pe[1:])
+        self.poly_e = pe
+        self.box = _boxes(self.edges, pe)
+        # band index of large polygons with small partners, built when first needed
+        self.indexed = np.zeros(n, dtype=np.bool_)
+        self.uses = np.zeros(n, dtype=np.int64)  # pairs with a small partner, over all calls
+        self.index: tuple[np.ndarray, ...] = (
+            np.zeros((n, 2)),
+            np.zeros((n, 2), dtype=np.int64),
+            _NO_INDEX,
+            _NO_INDEX,
+            _NO_EDGES,
+        )
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Return the arrays the kernel reads, as one tuple.
+
+        Edges, ring of each edge, ring edge ranges, polygon edge offsets, boxes, then the
+        band index (see :func:`_polygon_bands`).
+        """
+        return (
+            self.edges, self.ring_of_edge, self.ring_e0, self.ring_e1, self.poly_e, self.box,
+            *self.index,
+        )  # fmt: skip
+
+    def index_polygons(self, pos: np.ndarray, own: np.ndarray, other: np.ndarray) -> None:
+        """Give a band index to polygons ``pos`` with ``own`` edges, paired with ``other``.
+
+        Only where it can pay: a polygon with at least ``_POLY_INDEX_MIN`` edges, in at
+        least ``_INDEX_MIN_PAIRS`` pairs whose partner has ``_INDEX_RATIO`` times fewer,
+        counted over every call on this layer (a layer kept in a memo and crossed again gets
+        the index once its uses add up). Indexes already built are kept.
+        """
+        worth = (own >= _POLY_INDEX_MIN) & (own >= _INDEX_RATIO * other)
+        # and only where it pays: building a polygon's index costs a few passes over its
+        # edges, and each pair it serves saves about one
+        self.uses += np.bincount(pos[worth], minlength=len(self.indexed))
+        new = (self.uses >= _INDEX_MIN_PAIRS) & ~self.indexed
+        if not new.any():
+            return
+        self.indexed |= new
+        y0, h, nband, start, off, idx, bedges = _polygon_bands(
+            self.edges, self.poly_e, self.box, self.indexed
+        )
+        self.index = (
+            np.ascontiguousarray(np.stack([y0, h], axis=1)),
+            np.ascontiguousarray(np.stack([nband, start], axis=1)),
+            off,
+            idx,
+            bedges,
+        )
+
+
+def _rings(
+    polys: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates of every ring of ``polys``, rings in polygon order.
+
+    Returns ``(x, y, ring_s, ring_e, exterior, ring_poly)``: ring r is
+    ``x/y[ring_s[r]:ring_e[r]]``, an exterior or a hole, of polygon ``ring_poly[r]`` (a
+    position in ``polys``); coordinates are checked (:func:`_check_coordinates`). Polygons
+    without holes (most of any real layer) are read in one call, with no ring objects made;
+    the others part by part and ring by ring. Only ring-level arrays are put in polygon
+    order: coordinates are not moved.
+    """
+    simple = (shapely.get_type_id(polys) == 3) & (shapely.get_num_interior_rings(polys) == 0)
+    if simple.all():
+        coords, cpoly = shapely.get_coordinates(polys, return_index=True)
+        _check_coordinates(coords)
+        ring_c = np.zeros(len(polys) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cpoly, minlength=len(polys)), out=ring_c[1:])
+        return (
+            np.ascontiguousarray(coords[:, 0]),
+            np.ascontiguousarray(coords[:, 1]),
+            ring_c[:-1],
+            ring_c[1:],
+            np.ones(len(polys), dtype=np.bool_),
+            np.arange(len(polys)),
+        )
+    pos_s = np.flatnonzero(simple)
+    pos_c = np.flatnonzero(~simple)
+    c_s, cpoly = shapely.get_coordinates(polys[pos_s], return_index=True)
+    len_s = np.bincount(cpoly, minlength=len(pos_s))
+    parts, part_poly = shapely.get_parts(polys[pos_c], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ext_c = np.ones(len(rings), dtype=np.bool_)  # the first ring of each part
+    ext_c[1:] = ring_part[1:] != ring_part[:-1]
+    c_c, cring = shapely.get_coordinates(rings, return_index=True)
+    len_c = np.bincount(cring, minlength=len(rings))
+    _check_coordinates(c_s)
+    _check_coordinates(c_c)
+    x = np.concatenate([c_s[:, 0], c_c[:, 0]])
+    y = np.concatenate([c_s[:, 1], c_c[:, 1]])
+    # every ring: its polygon, where its coordinates start in x/y, and its length
+    poly = np.concatenate([pos_s, pos_c[part_poly[ring_part]]])
+    begin = np.concatenate(
+        [np.cumsum(len_s) - len_s, len(c_s) + np.cumsum(len_c) - len_c]
+    ).astype(np.int64)
+    length = np.concatenate([len_s, len_c]).astype(np.int64)
+    exterior = np.concatenate([np.ones(len(pos_s), dtype=np.bool_), ext_c])
+    order = np.argsort(poly, kind="stable")  # a polygon's rings keep their order
+    begin = begin[order]
+    return x, y, begin, begin + length[order], exterior[order], poly[order]
+
+
+def _check_coordinates(coords: np.ndarray) -> None:
+    """Refuse non-finite or huge coordinates; flush tiny ones to zero (in place).
+
+    Exact orientation relies on error-free products, which hold when no product or
+    rounding error under- or overflows: every non-zero coordinate (and difference of
+    coordinates) must lie within 2**±400. Flushing |v| < 2**-400 moves a vertex by less
+    than 1e-120 m.
+    """
+    mag = np.abs(coords)
+    if not np.isfinite(mag).all() or mag.max(initial=0.0) > _COORD_MAX:
+        raise ValueError(f"coordinates must be finite and within ±{_COORD_MAX:.3g}")
+    coords[mag < _COORD_MIN] = 0.0
+
+
+@_kernel((F2, I1,), entry=True)
+def _boxes(edges: np.ndarray, poly_e: np.ndarray) -> np.ndarray:
+    """Bounding box (xmin, ymin, xmax, ymax) of each polygon's edges."""
+    n = poly_e.shape[0] - 1
+    box = np.empty((n, 4))
+    for i in range(n):
+        xmin = np.inf
+        ymin = np.inf
+        xmax = -np.inf
+        ymax = -np.inf
+        for k in range(poly_e[i], poly_e[i + 1]):
+            xmin = min(xmin, edges[k, 0], edges[k, 2])
+            xmax = max(xmax, edges[k, 0], edges[k, 2])
+            ymin = min(ymin, edges[k, 1], edges[k, 3])
+            ymax = max(ymax, edges[k, 1], edges[k, 3])
+        box[i, 0] = xmin
+        box[i, 1] = ymin
+        box[i, 2] = xmax
+        box[i, 3] = ymax
+    return box
