@@ -92,7 +92,8 @@ def test_report_files_and_numbers(tmp_path):
     import pyogrio
 
     layers = {name for name, _ in pyogrio.list_layers(tmp_path / "layers.gpkg")}
-    assert {"drawings", "areas", "best_fit_lsoa", "best_fit_ward", "split_units_lsoa"} <= layers
+    assert {"areas", "best_fit_lsoa", "best_fit_ward", "split_units_lsoa"} <= layers
+    assert "drawings" not in layers  # individual drawings only with --include-drawings
 
 
 @pytest.fixture(scope="module")

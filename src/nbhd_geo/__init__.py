@@ -94,7 +94,7 @@ from nbhd_geo.voices import (
     rake,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "__version__",
