@@ -540,6 +540,7 @@ def test_sliver_tolerance_rules(row3):
     # the m² rule alone
     assert _frag(c, row3, sliver=SliverTolerance(share=0, m2=200.5)).loc["C", "n_units"] == 1
     assert _frag(c, row3, sliver=SliverTolerance(share=0, m2=199.5)).loc["C", "n_units"] == 2
+    assert _frag(c, row3, sliver=SliverTolerance(share=0, m2=200)).loc["C", "n_units"] == 2
 
 
 def test_population_split_by_hand(row3):
@@ -766,6 +767,20 @@ def test_pair_areas_geos_in_chunks_sorted_and_without_touching_pairs(threads):
     assert ia.dtype == np.int64 and ib.dtype == np.int64 and area.dtype == np.float64
     none = pair_areas(a[:1], np.array([box(50, 50, 60, 60)]), engine="geos", threads=threads)
     assert [len(x) for x in none] == [0, 0, 0] and none[0].dtype == np.int64
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pair_areas_geos_many_chunks(threads):
+    # a 6 × 6 grid of 10 m squares against the same grid shifted 5 m both ways: every
+    # inner square meets four shifted ones, 25 m² each (more pairs than chunks)
+    a = np.array([box(10 * i, 10 * j, 10 * i + 10, 10 * j + 10)
+                  for i in range(6) for j in range(6)])
+    b = np.array([box(10 * i + 5, 10 * j + 5, 10 * i + 15, 10 * j + 15)
+                  for i in range(6) for j in range(6)])
+    ia, ib, area = pair_areas(a, b, engine="geos", threads=threads)
+    assert len(ia) == 6 * 6 + 2 * 6 * 5 + 5 * 5  # 121 pairs
+    assert area.sum() == pytest.approx(55 * 55) and np.allclose(area, 25)  # [5, 60]²
+    assert np.all(np.diff(ia * 100 + ib) > 0)  # sorted by (i, j), no duplicates
 
 
 def test_geos_pairs_found_by_the_tree_when_no_candidates_are_given():
