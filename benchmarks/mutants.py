@@ -528,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-test-seconds", type=float, default=20.0,
                     help="leave out tests slower than this in the clean run (the national "
                     "real-data tests): every surviving mutant would run them all")
+    ap.add_argument("--report", action="store_true",
+                    help="print the table from the last results (MUTANTS.md re-read)")
     ap.add_argument("--fail-under", type=float, default=0.0,
                     help="exit 1 when a module's kill rate is below this percentage")
     args = ap.parse_args(argv)
@@ -541,8 +543,23 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     table = []
     named: list[dict[str, object]] = []
+    equivalent = _load_equivalent()
     for mod in modules:
         log = OUT / f"{mod}.jsonl"
+        if args.report:
+            rows = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+            for r in rows:
+                if r["status"] == "survived" and r["key"] in equivalent:
+                    r["status"] = "equivalent"
+            c = {k: sum(r["status"] == k for r in rows)
+                 for k in ("killed", "survived", "equivalent", "no_tests", "timeout")}
+            named.extend(r for r in rows if r["status"].startswith("named_"))
+            print(f"{mod}: {sum(c.values())} of {len(mutants(mod))} mutants run")
+            for r in rows:
+                if r["status"] in ("survived", "no_tests"):
+                    print(f"  {r['status'].upper()} L{r['line']} {r['key']}")
+            table.append((mod, c, 0.0))
+            continue
         only = None
         if args.survivors and log.exists():
             rows = [json.loads(x) for x in log.read_text().splitlines()]
