@@ -350,8 +350,10 @@ def test_allocate_budget_zero_and_checks():
     with pytest.raises(ColumnError):
         allocate(10, areas, need="score", population="p")
     # no people but the whole budget is the floor: shared equally
-    eq = allocate(10, areas.assign(p=0), need="s", population="p", floor_by="equal",
-                  floor_share=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nobody lives there: no per-head figure, no 1/0
+        eq = allocate(10, areas.assign(p=0), need="s", population="p", floor_by="equal",
+                      floor_share=1.0)
     assert eq["allocation"].tolist() == [5, 5] and eq["per_head"].isna().all()
 
 
@@ -364,6 +366,16 @@ def test_equal_floor_that_makes_per_head_fall_is_warned():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         allocate(1000, areas, need="s", population="p")  # per-head floor: no warning
+    # a one-person area counts too
+    one = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 9.0], "p": [1, 1000]})
+    with pytest.warns(AllocationWarning):
+        allocate(1000, one, need="s", population="p", floor_by="equal", floor_share=0.9)
+    # a fall of less than £1 a head is still a fall: a £483.33/1000 = 0.48 a head,
+    # b (more deprived) £516.67/2000 = 0.26
+    small = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 9.0], "p": [1000, 2000]})
+    with pytest.warns(AllocationWarning, match="£0.26 a head and 'a' £0.48"):
+        allocate(1000, small, need="s", population="p", floor_by="equal", floor_share=0.9,
+                 gradient=0.0)
 
 
 def test_largest_remainder_takes_back_float_excess_from_the_right_areas():
@@ -541,6 +553,11 @@ def test_sliver_tolerance_rules(row3):
     assert _frag(c, row3, sliver=SliverTolerance(share=0, m2=200.5)).loc["C", "n_units"] == 1
     assert _frag(c, row3, sliver=SliverTolerance(share=0, m2=199.5)).loc["C", "n_units"] == 2
     assert _frag(c, row3, sliver=SliverTolerance(share=0, m2=200)).loc["C", "n_units"] == 2
+    # exactly at the share is not below it: half of D in W1 (a quarter of W1) and half in
+    # W2 stay; a fifth of E in W1 with exactly half of W1 inside E stays too
+    d = gdf(["D", "E"], [box(50, 0, 150, 50), box(50, 0, 300, 100)], col="name")
+    f = _frag(d, row3, sliver=SliverTolerance(share=0.5))
+    assert f.loc["D", "n_units"] == 2 and f.loc["E", "n_units"] == 3
 
 
 def test_population_split_by_hand(row3):
