@@ -321,10 +321,16 @@ def _named_code(module: str, function: str, old: str, new: str) -> CodeType:
 
 
 def _clear_caches(module: str) -> None:
+    """Forget remembered results (``lru_cache`` and module-level ``*_CACHE`` dicts).
+
+    A cache filled by the clean run would hand a mutant the right answer.
+    """
     mod = importlib.import_module(module)
-    for value in vars(mod).values():
+    for name, value in vars(mod).items():
         if isinstance(value, functools._lru_cache_wrapper):
             value.cache_clear()
+        elif name.upper().endswith("_CACHE") and isinstance(value, dict):
+            value.clear()
 
 
 # ------------------------------------------------------------------ running tests
@@ -470,6 +476,7 @@ def run_module(
                 clean = fn.__code__
                 limit = max(10.0, 4.0 * sum(hits.duration[t] for t in tests))
                 try:
+                    _clear_caches(module)
                     fn.__code__ = _mutated_code(m)
                     signal.setitimer(signal.ITIMER_REAL, limit)
                     failed = _run(tests)

@@ -226,6 +226,15 @@ def test_whole_lsoa_weights_full_denominators(three):
         whole_lsoa_weights(three, m)
     with pytest.raises(ColumnError, match="district"):
         whole_lsoa_weights(three)
+    # an LSOA without a denominator among others that have one
+    part = IMDTable.from_frames(three.long, vintage="IoD2019",
+                                denominators=three.denominators.iloc[:2])
+    with pytest.raises(InputError, match="denominator") as err:
+        whole_lsoa_weights(part, pd.DataFrame({"lad_code": ["D"] * 3, "lsoa_code": ["A", "B", "C"]}))
+    assert err.value.ids == ["C"]
+    with pytest.raises(InputError, match="denominator") as err:
+        imd_summary_from_weights(_weights({"A": 10, "C": 5}), part)
+    assert err.value.ids == ["C"]
 
 
 def test_weights_are_checked(three):
@@ -906,6 +915,26 @@ def test_apportion_by_points(two_lsoas):
                     weight_col="n", engine="geos")
     assert own.units["population"].tolist() == pytest.approx([47, 0])
     assert own.table.set_index("unit_id").loc["L1", "population"] == pytest.approx(37)
+
+
+def test_apportion_points_beyond_the_units_count_nowhere(two_lsoas):
+    # R runs 50 m beyond L2; 4 people in L2 inside R, 11 beyond the layer inside R
+    pts = gpd.GeoDataFrame({"n": [4, 11]}, geometry=[shapely.Point(160, 50),
+                                                     shapely.Point(220, 50)], crs=27700)
+    drawn = gdf(["R"], [box(150, 0, 250, 100)], col="name")
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", weights=pts,
+                   weight_col="n", engine="geos")
+    t = ap.table.set_index("unit_id")
+    assert t.loc["L2", "pop_share"] == pytest.approx(1.0) and t.loc["L2", "population"] == 4
+    assert ap.units["weight_total"].tolist() == pytest.approx([0, 4])
+
+
+def test_apportion_by_area_keeps_the_drawing_order(two_lsoas):
+    drawn = gdf(["Z", "A"], [box(0, 0, 50, 100), box(150, 0, 200, 100)], col="name")
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
+                   engine="geos")
+    assert ap.by_area().index.tolist() == ["Z", "A"]
+    assert ap.by_area()["population"].tolist() == pytest.approx([500, 250])
 
 
 def test_apportion_by_fine_polygons(two_lsoas):
