@@ -194,6 +194,8 @@ def test_missing_score_makes_the_average_missing_not_zero():
     assert math.isnan(_value(s, "imd", "average_score", "X"))
     # Y's only person-bearing LSOA has a score: 40
     assert _value(s, "imd", "average_score", "Y") == pytest.approx(40)
+    # no Employment domain here: nothing to say about working-age denominators
+    assert not any("working-age" in n for n in s.attrs["notes"])
 
 
 def test_working_age_missing_falls_back_to_total_with_a_note():
@@ -995,3 +997,23 @@ def test_reuse_of_a_crosswalk_and_of_an_apportionment(two_lsoas):
     with pytest.raises(InputError, match="Crosswalk"):
         apportion(drawn, two_lsoas, area_id="name", unit_id="code", crosswalk=ap)  # type: ignore[arg-type]
     assert isinstance(ap, Apportionment)
+
+
+@pytest.mark.parametrize(("a_x0", "notch_top", "filled"), [(0, 45, True), (-100, 55, False)])
+def test_holes_in_the_best_fit_smaller_than_the_sliver_share_of_the_smallest_unit_are_gaps(
+    a_x0, notch_top, filled
+):
+    # A | B with a notch cut from B's left edge: the union of A and B has a hole there.
+    # 10 × 5 = 50 m² is under 1 % of the smallest unit (B, 9,950 m²): a gap, filled, so the
+    # boundary matches C's exactly. 10 × 15 = 150 m² is over 1 % of B (98.5 m²) though
+    # under 1 % of A (200 m²): a real hole, whose ring is 40 m from C's boundary.
+    notch = box(100, 40, 110, notch_top)
+    units = gdf(["A", "B"], [box(a_x0, 0, 100, 100), box(100, 0, 200, 100).difference(notch)],
+                col="ward")
+    c = gdf(["C"], [box(a_x0, 0, 200, 100)], col="name")
+    t = tension(c, units, area_id="name", unit_id="ward", engine=GEOS).loc["C"]
+    assert t["n_fit_units"] == 2
+    if filled:
+        assert t["f1_25"] == pytest.approx(1.0)
+    else:
+        assert t["f1_25"] < 0.99
