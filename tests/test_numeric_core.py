@@ -980,7 +980,7 @@ def test_apportion_checks(two_lsoas):
 
 
 def test_reuse_of_a_crosswalk_and_of_an_apportionment(two_lsoas):
-    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    drawn = gdf(["O"], [box(60, 0, 250, 100)], col="name")  # reaches into L3
     three = pd.concat([two_lsoas, gdf(["L3"], [box(200, 0, 300, 100)], col="code", pop=[9])],
                       ignore_index=True)
     cw = crosswalk(drawn, three, source_id="name", target_id="code", engine="geos")
@@ -988,7 +988,8 @@ def test_reuse_of_a_crosswalk_and_of_an_apportionment(two_lsoas):
     ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
                    crosswalk=cw)
     assert ap.table["unit_id"].tolist() == ["L1", "L2"]
-    assert ap.table["population"].tolist() == pytest.approx([400, 250])
+    assert ap.table["population"].tolist() == pytest.approx([400, 500])
+    assert list(ap.crosswalk.table.columns) == list(cw.table.columns)
     assert reuse_or_apportion(ap, drawn, two_lsoas, area_id="name", unit_id="code") is ap
     with pytest.raises(InputError, match="other target features"):
         apportion(drawn, three, area_id="name", unit_id="code",
