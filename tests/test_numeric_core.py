@@ -147,6 +147,9 @@ def test_lsoa_count_any_counts_whole_lsoas(three):
     assert _value(s, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.5)
     frac = imd_summary_from_weights(w, three)
     assert _value(frac, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.1 / 1.1)
+    # half a person inside still makes the LSOA one of the area's
+    half = imd_summary_from_weights(_weights({"A": 0.5, "B": 500}), three, lsoa_count="any")
+    assert _value(half, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.5)
     # more people than the denominator never count as more than one LSOA
     over = imd_summary_from_weights(_weights({"A": 2000, "B": 500}), three)
     assert _value(over, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.5)
@@ -169,6 +172,10 @@ def test_two_areas_are_summarised_and_ranked_apart(three):
     assert wide.loc["X", "imd_average_score_rank"] == 1
     assert list(wide.columns[:3]) == ["imd_average_score", "imd_average_score_rank",
                                       "imd_average_rank"]
+    # a summary that lost its attrs: the first column is the area id
+    plain = s.copy()
+    plain.attrs = {}
+    assert to_wide(plain).index.tolist() == ["X", "Y"]
 
 
 def test_an_area_without_people_has_no_measures(three):
@@ -263,6 +270,9 @@ def test_imd_summary_shares_a_partly_covered_lsoa_by_area(three):
     assert _value(s, "all", "population", "Y") == pytest.approx(750)
     assert _value(s, "imd", "average_score", "X") == pytest.approx((300 * 60 + 500 * 30) / 800)
     assert _value(s, "imd", "proportion_most_deprived_10pct", "X") == pytest.approx(0.3 / 1.3)
+    # ids in the index (as nbhd_geo.read_layer leaves them) give the same figures
+    by_index = imd_summary(drawn.set_index("name"), lsoa, three, area_id="name")
+    assert _value(by_index, "all", "population", "X") == pytest.approx(800)
 
 
 def test_imd_summary_leaves_welsh_and_unknown_lsoas_out(three):
