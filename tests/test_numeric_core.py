@@ -215,6 +215,18 @@ def test_working_age_missing_falls_back_to_total_with_a_note():
     s = imd_summary_from_weights(_weights({"A": 500}), imd)
     assert _value(s, "employment", "employment_scale") == pytest.approx(50)
     assert any("working-age" in n for n in s.attrs["notes"])
+    # one LSOA of two without a working-age count is enough for the note
+    rows2 = pd.DataFrame({"lsoa_code": ["A", "B"], "domain": "employment", "score": [0.1, 0.2],
+                          "rank": [100, 200], "decile": [1, 1]})
+    mixed = IMDTable.from_frames(
+        rows2, vintage="IoD2019",
+        denominators=pd.DataFrame({"lsoa_code": ["A", "B"], "population": [1000, 1000],
+                                   "working_age_population": [600, np.nan]}),
+    )
+    m = imd_summary_from_weights(_weights({"A": 500, "B": 500}), mixed)
+    assert any("working-age" in n for n in m.attrs["notes"])
+    # 300 working-age people of A at 0.1, 500 people of B at 0.2 (total population)
+    assert _value(m, "employment", "employment_scale") == pytest.approx(30 + 100)
 
 
 def test_rank_areas_largest_first_ties_by_id_nan_unranked():
