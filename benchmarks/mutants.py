@@ -321,10 +321,16 @@ def _named_code(module: str, function: str, old: str, new: str) -> CodeType:
 
 
 def _clear_caches(module: str) -> None:
+    """Forget remembered results (``lru_cache`` and module-level ``*_CACHE`` dicts).
+
+    A cache filled by the clean run would hand a mutant the right answer.
+    """
     mod = importlib.import_module(module)
-    for value in vars(mod).values():
+    for name, value in vars(mod).items():
         if isinstance(value, functools._lru_cache_wrapper):
             value.cache_clear()
+        elif name.upper().endswith("_CACHE") and isinstance(value, dict):
+            value.clear()
 
 
 # ------------------------------------------------------------------ running tests
@@ -440,6 +446,7 @@ def run_module(
     log: Path,
     max_test_seconds: float = float("inf"),
     run_named: bool = True,
+    sample: int = 1,
 ) -> dict[str, int]:
     """Mutate one module; write one JSON line per mutant to ``log``."""
     files = [f for f in TARGETS[module] if (ROOT / f).exists()]
@@ -456,9 +463,9 @@ def run_module(
     signal.signal(signal.SIGALRM, _alarm)
     counts = {"killed": 0, "survived": 0, "equivalent": 0, "no_tests": 0, "timeout": 0}
     with log.open("a") as fh:
-        for m in mutants(module):
+        for pos, m in enumerate(mutants(module)):
             key = m.key
-            if only is not None and key not in only:
+            if (only is not None and key not in only) or pos % sample:
                 continue
             tests = sorted((t for t, f in hits.by_test.items()
                             if m.function in f and hits.duration[t] <= max_test_seconds),
@@ -469,6 +476,7 @@ def run_module(
                 clean = fn.__code__
                 limit = max(10.0, 4.0 * sum(hits.duration[t] for t in tests))
                 try:
+                    _clear_caches(module)
                     fn.__code__ = _mutated_code(m)
                     signal.setitimer(signal.ITIMER_REAL, limit)
                     failed = _run(tests)
@@ -528,6 +536,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-test-seconds", type=float, default=20.0,
                     help="leave out tests slower than this in the clean run (the national "
                     "real-data tests): every surviving mutant would run them all")
+    ap.add_argument("--sample", type=int, default=1,
+                    help="run every N-th mutant only (a quicker, deterministic estimate)")
+    ap.add_argument("--report", action="store_true",
+                    help="print the table from the last results (MUTANTS.md re-read)")
     ap.add_argument("--fail-under", type=float, default=0.0,
                     help="exit 1 when a module's kill rate is below this percentage")
     args = ap.parse_args(argv)
@@ -541,8 +553,23 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     table = []
     named: list[dict[str, object]] = []
+    equivalent = _load_equivalent()
     for mod in modules:
         log = OUT / f"{mod}.jsonl"
+        if args.report:
+            rows = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+            for r in rows:
+                if r["status"] == "survived" and r["key"] in equivalent:
+                    r["status"] = "equivalent"
+            c = {k: sum(r["status"] == k for r in rows)
+                 for k in ("killed", "survived", "equivalent", "no_tests", "timeout")}
+            named.extend(r for r in rows if r["status"].startswith("named_"))
+            print(f"{mod}: {sum(c.values())} of {len(mutants(mod))} mutants run")
+            for r in rows:
+                if r["status"] in ("survived", "no_tests"):
+                    print(f"  {r['status'].upper()} L{r['line']} {r['key']}")
+            table.append((mod, c, 0.0))
+            continue
         only = None
         if args.survivors and log.exists():
             rows = [json.loads(x) for x in log.read_text().splitlines()]
@@ -556,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         elif log.exists():
             log.unlink()
         t0 = time.perf_counter()
-        run_module(mod, only, log, args.max_test_seconds, run_named=not args.survivors)
+        run_module(mod, only, log, args.max_test_seconds, run_named=not args.survivors,
+                   sample=args.sample)
         rows = [json.loads(x) for x in log.read_text().splitlines()]
         c = {k: sum(r["status"] == k for r in rows)
              for k in ("killed", "survived", "equivalent", "no_tests", "timeout")}

@@ -147,6 +147,9 @@ def test_lsoa_count_any_counts_whole_lsoas(three):
     assert _value(s, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.5)
     frac = imd_summary_from_weights(w, three)
     assert _value(frac, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.1 / 1.1)
+    # half a person inside still makes the LSOA one of the area's
+    half = imd_summary_from_weights(_weights({"A": 0.5, "B": 500}), three, lsoa_count="any")
+    assert _value(half, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.5)
     # more people than the denominator never count as more than one LSOA
     over = imd_summary_from_weights(_weights({"A": 2000, "B": 500}), three)
     assert _value(over, "imd", "proportion_most_deprived_10pct") == pytest.approx(0.5)
@@ -169,6 +172,10 @@ def test_two_areas_are_summarised_and_ranked_apart(three):
     assert wide.loc["X", "imd_average_score_rank"] == 1
     assert list(wide.columns[:3]) == ["imd_average_score", "imd_average_score_rank",
                                       "imd_average_rank"]
+    # a summary that lost its attrs: the first column is the area id
+    plain = s.copy()
+    plain.attrs = {}
+    assert to_wide(plain).index.tolist() == ["X", "Y"]
 
 
 def test_an_area_without_people_has_no_measures(three):
@@ -194,6 +201,8 @@ def test_missing_score_makes_the_average_missing_not_zero():
     assert math.isnan(_value(s, "imd", "average_score", "X"))
     # Y's only person-bearing LSOA has a score: 40
     assert _value(s, "imd", "average_score", "Y") == pytest.approx(40)
+    # no Employment domain here: nothing to say about working-age denominators
+    assert not any("working-age" in n for n in s.attrs["notes"])
 
 
 def test_working_age_missing_falls_back_to_total_with_a_note():
@@ -206,6 +215,18 @@ def test_working_age_missing_falls_back_to_total_with_a_note():
     s = imd_summary_from_weights(_weights({"A": 500}), imd)
     assert _value(s, "employment", "employment_scale") == pytest.approx(50)
     assert any("working-age" in n for n in s.attrs["notes"])
+    # one LSOA of two without a working-age count is enough for the note
+    rows2 = pd.DataFrame({"lsoa_code": ["A", "B"], "domain": "employment", "score": [0.1, 0.2],
+                          "rank": [100, 200], "decile": [1, 1]})
+    mixed = IMDTable.from_frames(
+        rows2, vintage="IoD2019",
+        denominators=pd.DataFrame({"lsoa_code": ["A", "B"], "population": [1000, 1000],
+                                   "working_age_population": [600, np.nan]}),
+    )
+    m = imd_summary_from_weights(_weights({"A": 500, "B": 500}), mixed)
+    assert any("working-age" in n for n in m.attrs["notes"])
+    # 300 working-age people of A at 0.1, 500 people of B at 0.2 (total population)
+    assert _value(m, "employment", "employment_scale") == pytest.approx(30 + 100)
 
 
 def test_rank_areas_largest_first_ties_by_id_nan_unranked():
@@ -226,6 +247,15 @@ def test_whole_lsoa_weights_full_denominators(three):
         whole_lsoa_weights(three, m)
     with pytest.raises(ColumnError, match="district"):
         whole_lsoa_weights(three)
+    # an LSOA without a denominator among others that have one
+    part = IMDTable.from_frames(three.long, vintage="IoD2019",
+                                denominators=three.denominators.iloc[:2])
+    with pytest.raises(InputError, match="denominator") as err:
+        whole_lsoa_weights(part, pd.DataFrame({"lad_code": ["D"] * 3, "lsoa_code": ["A", "B", "C"]}))
+    assert err.value.ids == ["C"]
+    with pytest.raises(InputError, match="denominator") as err:
+        imd_summary_from_weights(_weights({"A": 10, "C": 5}), part)
+    assert err.value.ids == ["C"]
 
 
 def test_weights_are_checked(three):
@@ -252,6 +282,9 @@ def test_imd_summary_shares_a_partly_covered_lsoa_by_area(three):
     assert _value(s, "all", "population", "Y") == pytest.approx(750)
     assert _value(s, "imd", "average_score", "X") == pytest.approx((300 * 60 + 500 * 30) / 800)
     assert _value(s, "imd", "proportion_most_deprived_10pct", "X") == pytest.approx(0.3 / 1.3)
+    # ids in the index (as nbhd_geo.read_layer leaves them) give the same figures
+    by_index = imd_summary(drawn.set_index("name"), lsoa, three, area_id="name")
+    assert _value(by_index, "all", "population", "X") == pytest.approx(800)
 
 
 def test_imd_summary_leaves_welsh_and_unknown_lsoas_out(three):
@@ -350,8 +383,10 @@ def test_allocate_budget_zero_and_checks():
     with pytest.raises(ColumnError):
         allocate(10, areas, need="score", population="p")
     # no people but the whole budget is the floor: shared equally
-    eq = allocate(10, areas.assign(p=0), need="s", population="p", floor_by="equal",
-                  floor_share=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nobody lives there: no per-head figure, no 1/0
+        eq = allocate(10, areas.assign(p=0), need="s", population="p", floor_by="equal",
+                      floor_share=1.0)
     assert eq["allocation"].tolist() == [5, 5] and eq["per_head"].isna().all()
 
 
@@ -364,6 +399,16 @@ def test_equal_floor_that_makes_per_head_fall_is_warned():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         allocate(1000, areas, need="s", population="p")  # per-head floor: no warning
+    # a one-person area counts too
+    one = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 9.0], "p": [1, 1000]})
+    with pytest.warns(AllocationWarning):
+        allocate(1000, one, need="s", population="p", floor_by="equal", floor_share=0.9)
+    # a fall of less than £1 a head is still a fall: a £483.33/1000 = 0.48 a head,
+    # b (more deprived) £516.67/2000 = 0.26
+    small = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 9.0], "p": [1000, 2000]})
+    with pytest.warns(AllocationWarning, match="£0.26 a head and 'a' £0.48"):
+        allocate(1000, small, need="s", population="p", floor_by="equal", floor_share=0.9,
+                 gradient=0.0)
 
 
 def test_largest_remainder_takes_back_float_excess_from_the_right_areas():
@@ -540,6 +585,12 @@ def test_sliver_tolerance_rules(row3):
     # the m² rule alone
     assert _frag(c, row3, sliver=SliverTolerance(share=0, m2=200.5)).loc["C", "n_units"] == 1
     assert _frag(c, row3, sliver=SliverTolerance(share=0, m2=199.5)).loc["C", "n_units"] == 2
+    assert _frag(c, row3, sliver=SliverTolerance(share=0, m2=200)).loc["C", "n_units"] == 2
+    # exactly at the share is not below it: half of D in W1 (a quarter of W1) and half in
+    # W2 stay; a fifth of E in W1 with exactly half of W1 inside E stays too
+    d = gdf(["D", "E"], [box(50, 0, 150, 50), box(50, 0, 300, 100)], col="name")
+    f = _frag(d, row3, sliver=SliverTolerance(share=0.5))
+    assert f.loc["D", "n_units"] == 2 and f.loc["E", "n_units"] == 3
 
 
 def test_population_split_by_hand(row3):
@@ -768,6 +819,20 @@ def test_pair_areas_geos_in_chunks_sorted_and_without_touching_pairs(threads):
     assert [len(x) for x in none] == [0, 0, 0] and none[0].dtype == np.int64
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pair_areas_geos_many_chunks(threads):
+    # a 6 × 6 grid of 10 m squares against the same grid shifted 5 m both ways: every
+    # inner square meets four shifted ones, 25 m² each (more pairs than chunks)
+    a = np.array([box(10 * i, 10 * j, 10 * i + 10, 10 * j + 10)
+                  for i in range(6) for j in range(6)])
+    b = np.array([box(10 * i + 5, 10 * j + 5, 10 * i + 15, 10 * j + 15)
+                  for i in range(6) for j in range(6)])
+    ia, ib, area = pair_areas(a, b, engine="geos", threads=threads)
+    assert len(ia) == 6 * 6 + 2 * 6 * 5 + 5 * 5  # 121 pairs
+    assert area.sum() == pytest.approx(55 * 55) and np.allclose(area, 25)  # [5, 60]²
+    assert np.all(np.diff(ia * 100 + ib) > 0)  # sorted by (i, j), no duplicates
+
+
 def test_geos_pairs_found_by_the_tree_when_no_candidates_are_given():
     from nbhd_geo.overlay.crosswalk import _geos_pair_areas
 
@@ -876,6 +941,26 @@ def test_apportion_by_points(two_lsoas):
     assert own.table.set_index("unit_id").loc["L1", "population"] == pytest.approx(37)
 
 
+def test_apportion_points_beyond_the_units_count_nowhere(two_lsoas):
+    # R runs 50 m beyond L2; 4 people in L2 inside R, 11 beyond the layer inside R
+    pts = gpd.GeoDataFrame({"n": [4, 11]}, geometry=[shapely.Point(160, 50),
+                                                     shapely.Point(220, 50)], crs=27700)
+    drawn = gdf(["R"], [box(150, 0, 250, 100)], col="name")
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", weights=pts,
+                   weight_col="n", engine="geos")
+    t = ap.table.set_index("unit_id")
+    assert t.loc["L2", "pop_share"] == pytest.approx(1.0) and t.loc["L2", "population"] == 4
+    assert ap.units["weight_total"].tolist() == pytest.approx([0, 4])
+
+
+def test_apportion_by_area_keeps_the_drawing_order(two_lsoas):
+    drawn = gdf(["Z", "A"], [box(0, 0, 50, 100), box(150, 0, 200, 100)], col="name")
+    ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
+                   engine="geos")
+    assert ap.by_area().index.tolist() == ["Z", "A"]
+    assert ap.by_area()["population"].tolist() == pytest.approx([500, 250])
+
+
 def test_apportion_by_fine_polygons(two_lsoas):
     # L1 split in two OAs: west (x 0–50) 100 people, east (50–100) 300; L2 one OA of 0
     oas = gdf(["a", "b", "c"], [box(0, 0, 50, 100), box(50, 0, 100, 100),
@@ -917,7 +1002,7 @@ def test_apportion_checks(two_lsoas):
 
 
 def test_reuse_of_a_crosswalk_and_of_an_apportionment(two_lsoas):
-    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    drawn = gdf(["O"], [box(60, 0, 250, 100)], col="name")  # reaches into L3
     three = pd.concat([two_lsoas, gdf(["L3"], [box(200, 0, 300, 100)], col="code", pop=[9])],
                       ignore_index=True)
     cw = crosswalk(drawn, three, source_id="name", target_id="code", engine="geos")
@@ -925,7 +1010,8 @@ def test_reuse_of_a_crosswalk_and_of_an_apportionment(two_lsoas):
     ap = apportion(drawn, two_lsoas, area_id="name", unit_id="code", unit_population="pop",
                    crosswalk=cw)
     assert ap.table["unit_id"].tolist() == ["L1", "L2"]
-    assert ap.table["population"].tolist() == pytest.approx([400, 250])
+    assert ap.table["population"].tolist() == pytest.approx([400, 500])
+    assert list(ap.crosswalk.table.columns) == list(cw.table.columns)
     assert reuse_or_apportion(ap, drawn, two_lsoas, area_id="name", unit_id="code") is ap
     with pytest.raises(InputError, match="other target features"):
         apportion(drawn, three, area_id="name", unit_id="code",
@@ -934,3 +1020,23 @@ def test_reuse_of_a_crosswalk_and_of_an_apportionment(two_lsoas):
     with pytest.raises(InputError, match="Crosswalk"):
         apportion(drawn, two_lsoas, area_id="name", unit_id="code", crosswalk=ap)  # type: ignore[arg-type]
     assert isinstance(ap, Apportionment)
+
+
+@pytest.mark.parametrize(("a_x0", "notch_top", "filled"), [(0, 45, True), (-100, 55, False)])
+def test_holes_in_the_best_fit_smaller_than_the_sliver_share_of_the_smallest_unit_are_gaps(
+    a_x0, notch_top, filled
+):
+    # A | B with a notch cut from B's left edge: the union of A and B has a hole there.
+    # 10 × 5 = 50 m² is under 1 % of the smallest unit (B, 9,950 m²): a gap, filled, so the
+    # boundary matches C's exactly. 10 × 15 = 150 m² is over 1 % of B (98.5 m²) though
+    # under 1 % of A (200 m²): a real hole, whose ring is 40 m from C's boundary.
+    notch = box(100, 40, 110, notch_top)
+    units = gdf(["A", "B"], [box(a_x0, 0, 100, 100), box(100, 0, 200, 100).difference(notch)],
+                col="ward")
+    c = gdf(["C"], [box(a_x0, 0, 200, 100)], col="name")
+    t = tension(c, units, area_id="name", unit_id="ward", engine=GEOS).loc["C"]
+    assert t["n_fit_units"] == 2
+    if filled:
+        assert t["f1_25"] == pytest.approx(1.0)
+    else:
+        assert t["f1_25"] < 0.99
