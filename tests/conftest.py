@@ -22,7 +22,7 @@ SHARED = Path(os.environ.get("NBHD_GEO_SHARED", ROOT.parent / "shared" / "data")
 
 #: Skip reasons (lower case substrings) that stay skips even with the shared data present:
 #: a system tool or service the machine may lack, not data this project provides.
-ALLOWED_SKIPS = ("chromium", "npm", "postgis", "playwright")
+ALLOWED_SKIPS = ("chromium", "npm", "postgis", "playwright", "qgis", "word list")
 
 
 def shared_present() -> bool:
