@@ -247,3 +247,16 @@ def test_report_option_errors_are_plain(tmp_path, extra, needle):
                "--out", str(tmp_path / "x"))
     assert proc.returncode == 2, proc.stderr
     assert needle in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_report_names_the_imd_option_when_the_file_has_no_indices(tmp_path):
+    """A population-only file given as --imd is refused in the CLI's words, not Python's."""
+    pop_only = tmp_path / "population.csv"
+    pop_only.write_text("LSOA code (2011),Total population: mid 2015 (excluding prisoners)\n"
+                        "E01990001,1500\n")
+    proc = run("report", str(SAMPLES / "drawings_online.geojson"), "--name-col", "neighbourhood",
+               "--layer", f"lsoa={SAMPLES / 'town.gpkg'}:lsoa", "--imd", str(pop_only),
+               "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: --imd: ") and "path_or_dir" not in proc.stderr, last

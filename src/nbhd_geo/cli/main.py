@@ -23,10 +23,27 @@ from nbhd_geo.cli._common import (
     log,
 )
 from nbhd_geo.cli._database import check_db_out, db_out_option, to_database
-from nbhd_geo.errors import InputError
+from nbhd_geo.errors import InputError, NbhdGeoError
 
 __all__ = ["main", "cli"]
 
+
+
+def _named(option: str, func: Any, *args: Any) -> Any:
+    """Call ``func``; an error it raises about its own parameter is re-worded for ``option``.
+
+    Library errors name the Python argument (``path_or_dir``); a planner typed ``--imd``.
+    """
+    try:
+        return func(*args)
+    except NbhdGeoError as err:
+        if err.argument is not None and err.argument.startswith("-"):
+            raise
+        try:
+            named = type(err)(err.problem, argument=option, ids=err.ids, fix=err.fix)
+        except TypeError:  # a subclass with its own constructor
+            named = InputError(err.problem, argument=option, ids=err.ids, fix=err.fix)
+        raise named from err
 
 def write_csv(df: Any, path: str | Path, *, index: bool = False) -> Path:
     """Write a CSV safe to open in a spreadsheet (:func:`nbhd_geo.io.publish.write_csv`)."""
@@ -461,7 +478,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         sources: list[str] = [imd_path] if not imd_population else [imd_path, imd_population]
         if imd_population and Path(imd_path).is_dir():
             sources = [str(p) for p in sorted(Path(imd_path).glob("*.csv*"))] + [imd_population]
-        imd = read_imd(sources if len(sources) > 1 else sources[0])
+        imd = _named("--imd", read_imd, sources if len(sources) > 1 else sources[0])
     weights, population_col, layers, pop_note = population_inputs(
         layers, population_path, population_col, population_key, _split_layer, _geom_kind)
     study = None
@@ -564,7 +581,7 @@ def imd_summary_cmd(areas: str, lsoa_path: str, lsoa_id: str | None, imd_path: s
     path, layer = _split_layer(areas)
     drawn, _ = read_layer(path, layer=layer, id_col=area_id, strict=False)
     lsoa = _read_layer(lsoa_path, id_col=lsoa_id, argument="--lsoa")
-    imd = read_imd(imd_path)
+    imd = _named("--imd", read_imd, imd_path)
     weights = None
     if population_path:
         ppath, player = _split_layer(population_path)
