@@ -150,6 +150,8 @@ def spans_text(pieces: Sequence[tuple[str, float]], unit: str, *, most: int = 4)
     --------
     >>> spans_text([("Walkley", 0.7), ("Crookes", 0.3)], "ward")
     'split across 2 wards: Walkley 70 %, Crookes 30 %'
+    >>> spans_text([("A", 0.376), ("B", 0.336), ("C", 0.216), ("D", 0.072)], "ward")
+    'split across 4 wards: A 38 %, B 34 %, C 21 %, D 7 %'
     >>> spans_text([("Walkley", 1.0)], "ward")
     'inside one ward (Walkley)'
     """
@@ -158,7 +160,15 @@ def spans_text(pieces: Sequence[tuple[str, float]], unit: str, *, most: int = 4)
     if len(pieces) == 1:
         return f"inside one {unit} ({pieces[0][0]})"
     sep = "; " if any("," in n for n, _ in pieces[:most]) else ", "
-    named = sep.join(f"{n} {pct_text(s)}" for n, s in pieces[:most])
+    if len(pieces) <= most:
+        # Every piece is named: whole percentages that add up to the rounded total
+        # (largest remainder), so a neighbourhood wholly in these units reads 100 %.
+        from nbhd_geo.report.facts import round_parts
+
+        shown = round_parts([100 * float(s) for _, s in pieces], 1)
+        named = sep.join(f"{n} {v:.0f} %" for (n, _), v in zip(pieces, shown, strict=True))
+    else:
+        named = sep.join(f"{n} {pct_text(s)}" for n, s in pieces[:most])
     more = f" and {len(pieces) - most} more" if len(pieces) > most else ""
     return f"split across {plural(len(pieces), unit)}: {named}{more}"
 
