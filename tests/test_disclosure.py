@@ -198,3 +198,17 @@ def test_area_share_twin_of_a_suppressed_count_is_blanked():
         == [SUPPRESSED] * 4
     assert out.loc[1, ["outside_share", "pop_outside_share", "shares"]].tolist() \
         == [0.25, 0.25, "0.75"]
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_people_outside_study_area_never_one_unknown_per_layer(city):
+    """The page quotes people outside summed over a layer; one "<10" in it would come back."""
+    _, out, _, _ = city
+    table = pd.read_csv(out / "outside_study_area.csv", dtype=str, keep_default_na=False)
+    small = 0
+    for layer, rows in table.groupby("layer"):
+        hidden = rows["people_outside_by_area"].isin(["<10", SUPPRESSED])
+        assert hidden.sum() != 1, layer
+        small += int((rows["people_outside_by_area"] == "<10").sum())
+    assert small > 0  # the city has small counts outside its district to protect
