@@ -47,6 +47,44 @@ def shared():
     return shared_path
 
 
+@pytest.fixture(scope="session")
+def city(tmp_path_factory):
+    """One report on the realistic city, shared by every module that checks it (it is slow)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests._planner_city import build_city
+
+    exe = [sys.executable, "-m", "nbhd_geo.cli"]
+    shared_path("ons", "ew2021", "boundaries_lsoa21.gpkg")
+    shared_path("imd2025", "imd2025_england_lsoa21.csv")
+    folder = tmp_path_factory.mktemp("city")
+    c = build_city(SHARED, out=folder / "in", edge=4)
+    out = folder / "report"
+    args = [*exe, "report", str(c.drawings), "--name-col", "name",
+            "--layer", f"lsoa={c.lsoa}", "--layer", f"ward={c.wards}",
+            "--layer", f"district={c.lad}", "--clip-to", "E08000036",
+            "--imd", str(c.imd / "imd2025_england_lsoa21.csv"),
+            "--imd-population", str(c.imd / "census2021_usual_residents_lsoa21.csv"),
+            "--budget", "1000000",
+            "--population", str(c.population), "--population-col", "usual_residents_total",
+            "--population-key", "lsoa21_code", "--label", "ward=ward22_name",
+            "--out", str(out)]
+    if shutil.which("chromium"):
+        args.append("--pdf")
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Processor time, not wall time: the test machine is shared.
+    seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert proc.returncode == 0, proc.stderr
+    return c, out, proc, seconds
+
+
+
 @pytest.fixture
 def samples() -> Path:
     return SAMPLES

@@ -187,12 +187,25 @@ def _protect_derived(out: pd.DataFrame, counts: Sequence[str], limit: int) -> pd
     small = np.zeros(len(out), dtype=bool)
     for c in counts:
         small |= (out[c].astype(str) == marker).to_numpy()
+    # An area share beside its population twin (``outside_share`` by ``pop_outside_share``)
+    # is the same share wherever people are spread by area within a unit: times the
+    # published population it gives the suppressed count back.
+    twins = {c[4:] for c in out.columns
+             if isinstance(c, str) and c.startswith("pop_") and "share" in c}
     for col in out.columns:
-        if col in counts or not isinstance(col, str) or not _DERIVED.search(col):
+        if col in counts or not isinstance(col, str):
+            continue
+        derived = bool(_DERIVED.search(col))
+        if not derived and col not in twins:
             continue
         if not pd.api.types.is_float_dtype(out[col]):
+            if small.any() and not pd.api.types.is_numeric_dtype(out[col]):
+                # Lists of shares written as text ("0.9987; 0.7838").
+                numbers = out[col].astype(str).str.fullmatch(r"[\d.;\se+-]*\d[\d.;\se+-]*")
+                hide = small & numbers.fillna(False).to_numpy(dtype=bool)
+                out[col] = out[col].astype(object).where(~hide, SUPPRESSED)
             continue
-        rounded = out[col].round(2)
+        rounded = out[col].round(2) if derived else out[col]
         if small.any():
             out[col] = rounded.astype(object).where(~small, SUPPRESSED)
         else:

@@ -28,6 +28,7 @@ from tqdm.std import tqdm
 
 from nbhd_geo import settings
 from nbhd_geo.errors import NbhdGeoError
+from nbhd_geo.io.disclosure import suppress_with_total
 from nbhd_geo.io.publish import (
     PER_DRAWING_FILES,
     publish_frame,
@@ -502,7 +503,13 @@ def _study_area(page: Any, study: Any, areas: gpd.GeoDataFrame, layers: Sequence
                                                 "share": "share_of_neighbourhood",
                                                 "people": "people_outside_by_area"})
         path = out / "outside_study_area.csv"
-        files.append(_publish(allp, path, ["people_outside_by_area"], limit))
+        # The page quotes the people outside summed over a layer: with one small cell in
+        # that layer, the total minus the others would give it back.
+        pub = publish_frame(allp, counts=["people_outside_by_area"], threshold=limit)
+        pub["people_outside_by_area"] = suppress_with_total(
+            allp, "people_outside_by_area", by="layer", threshold=limit,
+        )["people_outside_by_area"].to_numpy()
+        files.append(write_csv(pub, path))
         allp = allp.rename(columns={"area_outside_m2": "area_m2",
                                     "people_outside_by_area": "people"})
         main = next((lv for lv in page.layers if lv.name in set(allp["layer"])
