@@ -187,11 +187,11 @@ def _protect_derived(out: pd.DataFrame, counts: Sequence[str], limit: int) -> pd
     small = np.zeros(len(out), dtype=bool)
     for c in counts:
         small |= (out[c].astype(str) == marker).to_numpy()
-    # An area share beside its population twin (``outside_share`` by ``pop_outside_share``)
-    # is the same share wherever people are spread by area within a unit: times the
-    # published population it gives the suppressed count back.
-    twins = {c[4:] for c in out.columns
-             if isinstance(c, str) and c.startswith("pop_") and "share" in c}
+    # An area measure beside its population twin (``outside_share`` by
+    # ``pop_outside_share``, ``iou`` by ``pop_iou``) is the same number wherever people are
+    # spread by area within a unit: with the published population it gives the suppressed
+    # count back, so in such rows it is blanked too (elsewhere it stays exact).
+    twins = {c[4:] for c in out.columns if isinstance(c, str) and c.startswith("pop_")}
     for col in out.columns:
         if col in counts or not isinstance(col, str):
             continue
