@@ -513,9 +513,6 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         deprivation=dep, page=PageOptions(title=title, intro=intro, threshold=small_count),
         progress=_progress(quiet), overwrite=overwrite, propose=size, study_area=study,
         include_drawings=include_drawings)
-    from nbhd_geo.report.qgis import qgis_ready
-
-    qgis_ready(out, layers, imd=imd, title=title)
     click.echo(f"report written to {out}/index.html ({len(result.files)} files; "
                f"open {out}/layers.qgs in QGIS)")
     if db_out:

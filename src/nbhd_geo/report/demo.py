@@ -23,7 +23,6 @@ from nbhd_geo.report.options import (
     PopulationOptions,
 )
 from nbhd_geo.report.overlap import overlap_report
-from nbhd_geo.report.qgis import qgis_ready
 from nbhd_geo.samples import get_path
 
 __all__ = ["run_demo"]
@@ -85,5 +84,4 @@ def run_demo(out: Path, *, progress: bool = True, overwrite: bool = False) -> li
         page=PageOptions(title=title, intro=intro, primary="lsoa", sample_data=True),
         progress=progress, overwrite=overwrite,
     )
-    # The GeoPackage styled for QGIS, and a project opening it (layers.qgs).
-    return [*result.files, *qgis_ready(out, layers, imd=imd, title=title)[1:]]
+    return result.files

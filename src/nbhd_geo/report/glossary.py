@@ -36,7 +36,7 @@ GLOSSARY: dict[str, str] = {
 
 SHORT_FORMS: frozenset[str] = frozenset({
     "LSOA", "LSOAs", "MSOA", "MSOAs", "OA", "OAs", "PCN", "PCNs", "IMD", "IoD", "MHCLG",
-    "GP", "NHS", "ONS", "EPSG", "ha", "km", "csv", "gpkg", "json", "pdf", "nbhd", "geo",
+    "GP", "NHS", "ONS", "EPSG", "ha", "km", "csv", "gpkg", "json", "pdf", "nbhd", "geo", "qgs",
     "decile", "deciles", "Decile", "Deciles", "IoD2019", "IoD2025",
 })
 

@@ -344,6 +344,11 @@ def overlap_report(
             files += add_plan_section(sheet, out, areas=areas, layers=layers, imd_layer=imd_layer,
                                       size=propose)
         # --- end extra sections
+        # Styled for QGIS inside the staged folder, so the lock and the atomic swap cover it
+        # and a library caller gets the same GeoPackage and project as the CLI.
+        from nbhd_geo.report.qgis import qgis_ready
+
+        files += qgis_ready(out, layers, imd=imd, title=title)
         files += [out / "index.html", out / "board_facts.csv"]
         sheet.files = sorted({p.name for p in files})
         from nbhd_geo.report.assemble import write_page
