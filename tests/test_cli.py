@@ -260,3 +260,32 @@ def test_report_names_the_imd_option_when_the_file_has_no_indices(tmp_path):
     assert proc.returncode == 2, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: --imd: ") and "path_or_dir" not in proc.stderr, last
+
+
+@pytest.mark.parametrize("kind", ["csv", "points"])
+@pytest.mark.parametrize("col, needle", [
+    (None, "cannot tell which column holds the counts"),
+    ("nope", "no column 'nope'"),
+])
+def test_report_population_column_errors_match_for_both_kinds(tmp_path, kind, col, needle):
+    """A CSV keyed by LSOA code and a layer of points fail alike when the counts are unclear."""
+    lsoa = gpd.read_file(SAMPLES / "town.gpkg", layer="lsoa")
+    code = next(c for c in lsoa.columns if str(lsoa[c].iloc[0]).startswith("E0"))
+    if kind == "csv":
+        path = tmp_path / "pop.csv"
+        pd.DataFrame({"code": lsoa[code], "men": 10, "women": 12}).to_csv(path, index=False)
+        spec = str(path)
+    else:
+        points = gpd.GeoDataFrame({"men": [10, 20], "women": [12, 22]},
+                                  geometry=lsoa.geometry.iloc[:2].representative_point(),
+                                  crs=lsoa.crs)
+        points.to_file(tmp_path / "pop.gpkg", layer="people")
+        spec = f"{tmp_path / 'pop.gpkg'}:people"
+    extra = [] if col is None else ["--population-col", col]
+    proc = run("report", str(SAMPLES / "drawings_online.geojson"), "--name-col", "neighbourhood",
+               "--layer", f"lsoa={SAMPLES / 'town.gpkg'}:lsoa", "--population", spec, *extra,
+               "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: --population-col: ") and needle in last, last
+    assert "men" in last and "women" in last  # the choices are named

@@ -81,6 +81,24 @@ def unit_totals(units: gpd.GeoDataFrame, weights: gpd.GeoDataFrame, col: str) ->
     return pd.Series(total, index=units.index)
 
 
+def _count_column(col: str | None, columns: list[str], numeric: list[str], path: str,
+                  choices: list[str]) -> str:
+    """Pick the ``--population-col``: the one named, or the only numeric column there is.
+
+    One rule for a CSV keyed by code and for a layer of points or polygons, so that the two
+    kinds of ``--population`` file fail the same way when the counts cannot be told apart.
+    """
+    if col is None:
+        if len(numeric) != 1:
+            raise InputError("cannot tell which column holds the counts",
+                             argument="--population-col", fix=f"choose from {numeric}")
+        return numeric[0]
+    if col not in columns:
+        raise InputError(f"no column {col!r} in {Path(path).name}", argument="--population-col",
+                         fix=f"choose from {choices}")
+    return col
+
+
 def population_from_csv(path: str, layers: Sequence[LayerSpec], col: str | None,
                         key: str | None) -> tuple[list[LayerSpec], str, str]:
     """Attach counts from a CSV keyed by unit code to the layer whose codes they match."""
@@ -98,14 +116,7 @@ def population_from_csv(path: str, layers: Sequence[LayerSpec], col: str | None,
                          fix=f"choose from {list(table.columns)}")
     numeric = [c for c in table.columns if c != key
                and pd.to_numeric(table[c].str.replace(",", ""), errors="coerce").notna().all()]
-    if col is None:
-        if len(numeric) != 1:
-            raise InputError("cannot tell which column holds the counts",
-                             argument="--population-col", fix=f"choose from {numeric}")
-        col = numeric[0]
-    if col not in table.columns:
-        raise InputError(f"no column {col!r} in {Path(path).name}", argument="--population-col",
-                         fix=f"choose from {numeric}")
+    col = _count_column(col, list(table.columns), numeric, path, choices=numeric)
     counts = pd.to_numeric(table[col].str.replace(",", ""), errors="coerce")
     series = pd.Series(counts.to_numpy(float), index=table[key].astype(str)).groupby(level=0).sum()
     best, hits = None, 0
@@ -157,16 +168,10 @@ def population_inputs(
             layers, _, note = population_from_csv(file, layers, col, key)
             return None, None, layers, note
     weights, _ = read_layer(file, layer=layer, geom_type=geom_kind(file, layer))
-    if col is None:
-        numeric = [c for c in weights.columns
-                   if c != "geometry" and str(weights[c].dtype).startswith(("int", "float"))]
-        if len(numeric) != 1:
-            raise InputError("cannot tell which column holds the counts",
-                             argument="--population-col", fix=f"choose from {numeric}")
-        col = numeric[0]
-    if col not in weights.columns:
-        raise InputError(f"no column {col!r} in {Path(file).name}", argument="--population-col",
-                         fix=f"choose from {[c for c in weights.columns if c != 'geometry']}")
+    numeric = [c for c in weights.columns
+               if c != "geometry" and str(weights[c].dtype).startswith(("int", "float"))]
+    col = _count_column(col, list(weights.columns), numeric, file,
+                        choices=[c for c in weights.columns if c != "geometry"])
     if not any(s.population for s in layers):
         first = layers[0]
         data = first.data.assign(population=unit_totals(first.data, weights, col).to_numpy())
