@@ -29,7 +29,7 @@ import hmac
 import os
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -229,6 +229,28 @@ def _content_reason(values: pd.Series) -> str | None:
     return None
 
 
+def _column_reasons(df: pd.DataFrame, exempt: set[str],
+                    max_rows: int | None) -> Iterator[tuple[str, str | None]]:
+    """Each column but the exempt ones and the active geometry, with what it looks like.
+
+    The reason comes from the column's name, else from its content; ``None`` when neither
+    looks personal. Geometry columns and duplicated names (a frame, not a series) are judged
+    by name only, and content is read only up to ``max_rows`` rows when that is set, so that
+    dropping a column of a huge table never scans it.
+    """
+    geometry = getattr(df, "_geometry_column_name", None)
+    for column in df.columns:
+        if column in exempt or column == geometry:
+            continue
+        series = df[column]
+        reason = _name_reason(str(column))
+        if (reason is None and isinstance(series, pd.Series)
+                and str(series.dtype) != "geometry"
+                and (max_rows is None or len(series) <= max_rows)):
+            reason = _content_reason(series)
+        yield str(column), reason
+
+
 def personal_column_reasons(
     df: pd.DataFrame, *, keep: Iterable[str] = ()
 ) -> dict[str, str]:
@@ -252,21 +274,8 @@ def personal_column_reasons(
     >>> personal_column_reasons(pd.DataFrame({"name": ["jo@x.org"], "nbhd": ["Eastmoor"]}))
     {'name': 'content contains e-mail addresses'}
     """
-    exempt = set(keep)
-    geometry = getattr(df, "_geometry_column_name", None)
-    if geometry is not None:
-        exempt.add(geometry)
-    reasons: dict[str, str] = {}
-    for column in df.columns:
-        if column in exempt:
-            continue
-        series = df[column]
-        if isinstance(series, pd.DataFrame) or str(series.dtype) == "geometry":
-            continue
-        reason = _name_reason(column) or _content_reason(series)
-        if reason:
-            reasons[column] = reason
-    return reasons
+    return {column: reason for column, reason in _column_reasons(df, set(keep), max_rows=None)
+            if reason}
 
 
 def personal_columns(df: pd.DataFrame, *, keep: Iterable[str] = ()) -> list[str]:
@@ -431,19 +440,8 @@ def allowlist_columns(df: pd.DataFrame, allowed: Iterable[str]) -> tuple[pd.Data
     >>> left
     {'e_mail': 'column name suggests e-mail', 'Telefonnummer': 'not used by the analysis'}
     """
-    keep = set(allowed)
-    geometry = getattr(df, "_geometry_column_name", None)
-    if geometry is not None:
-        keep.add(geometry)
-    left: dict[str, str] = {}
-    for column in df.columns:
-        if column in keep:
-            continue
-        series = df[column]
-        reason = _name_reason(str(column))
-        if reason is None and isinstance(series, pd.Series) and len(series) <= 1_000_000:
-            reason = _content_reason(series)
-        left[str(column)] = reason or NOT_USED
+    left = {column: reason or NOT_USED
+            for column, reason in _column_reasons(df, set(allowed), max_rows=1_000_000)}
     return df.drop(columns=list(left)), left
 
 
