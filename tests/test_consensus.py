@@ -14,6 +14,7 @@ from geopandas.testing import assert_geodataframe_equal
 
 from nbhd_geo import samples
 from nbhd_geo.errors import ColumnError, NbhdGeoError
+from nbhd_geo.io.options import CoordOptions
 from nbhd_geo.io.read import read_drawings
 from nbhd_geo.overlay.crosswalk import crosswalk
 from nbhd_geo.voices._grid import Grid, rasterise, runs_to_geometry
@@ -286,7 +287,7 @@ def test_new_york_few_neighbourhoods(shared):
     t0 = time.perf_counter()
     raw = gpd.read_file(f"/vsigzip/{path}", where="folder IN ('soho', 'noho', "
                         "'greenwich-village', 'west-village')")
-    gdf, report = read_drawings(raw, name_col="folder", to_crs="EPSG:32618")
+    gdf, report = read_drawings(raw, name_col="folder", coords=CoordOptions(to_crs="EPSG:32618"))
     c = consensus(gdf, by="folder", report=report)
     assert time.perf_counter() - t0 < 20
     assert c.cell_size == 20.0  # auto: 1/40 of a median drawing's width

@@ -12,6 +12,7 @@ import shapely
 
 from nbhd_geo import NbhdGeoError, read_drawings, read_imd, read_layer, samples
 from nbhd_geo.errors import NbhdGeoWarning
+from nbhd_geo.io.options import CoordOptions
 from nbhd_geo.report.heard import councillors_section, who_was_heard_section
 from nbhd_geo.voices.compare import compare_drawings
 from nbhd_geo.voices.consensus import consensus
@@ -404,7 +405,7 @@ def nyc(request):
     names = ("soho", "noho", "greenwich-village", "west-village", "tribeca")
     raw = gpd.read_file(f"/vsigzip/{path}",
                         where="folder IN ({})".format(", ".join(f"'{n}'" for n in names)))
-    gdf, _ = read_drawings(raw, name_col="folder", to_crs="EPSG:32618")
+    gdf, _ = read_drawings(raw, name_col="folder", coords=CoordOptions(to_crs="EPSG:32618"))
     return gdf
 
 

@@ -2,7 +2,9 @@
 
 The public API, by task:
 
-- reading: :func:`read_layer`, :func:`read_drawings` (every feature accounted for);
+- reading: :func:`read_layer`, :func:`read_drawings` (every feature accounted for),
+  with the option objects :class:`CoordOptions`, :class:`CsvColumns`,
+  :class:`PrivacyOptions`;
 - reconciling: :func:`crosswalk`, :func:`apportion`, :func:`best_fit`,
   :func:`check_tiling`;
 - tension: :func:`tension`, :func:`fragmentation`, :func:`layer_tension`,
@@ -39,6 +41,9 @@ from nbhd_geo.errors import (
     VintageError,
 )
 from nbhd_geo.io import (
+    CoordOptions,
+    CsvColumns,
+    PrivacyOptions,
     ReadReport,
     ReadResult,
     drop_personal,
@@ -113,6 +118,9 @@ __all__ = [
     "read_drawings",
     "ReadReport",
     "ReadResult",
+    "CoordOptions",
+    "CsvColumns",
+    "PrivacyOptions",
     "personal_columns",
     "drop_personal",
     # reconciling
