@@ -45,6 +45,7 @@ from nbhd_geo.voices._permute import split_test
 from nbhd_geo.voices._runs import DrawingRuns
 from nbhd_geo.voices.compare import compare_drawings
 from nbhd_geo.voices.consensus import consensus
+from nbhd_geo.voices.options import StabilityRule
 from nbhd_geo.voices.stability import core_stability
 
 CRS = "EPSG:27700"
@@ -204,7 +205,7 @@ def stability(seeds: int, reps_cover: int) -> None:
     new, old = {}, {}
     t = time.perf_counter()
     for s in range(seeds):
-        st = core_stability(d, cell_size=25.0, seed=s, min_iou=0.78)
+        st = core_stability(d, cell_size=25.0, seed=s, rule=StabilityRule(min_iou=0.78))
         new[s] = st.unstable
         old[s] = st.summary["iou_p05"] < 0.78
         und = st.summary["undecided"]

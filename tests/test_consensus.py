@@ -19,6 +19,7 @@ from nbhd_geo.io.read import read_drawings
 from nbhd_geo.overlay.crosswalk import crosswalk
 from nbhd_geo.voices._grid import Grid, rasterise, runs_to_geometry
 from nbhd_geo.voices.consensus import auto_cell_size, consensus
+from nbhd_geo.voices.options import ContestedRule
 
 CRS = 27700
 
@@ -172,7 +173,7 @@ def test_contested_needs_near_tie_or_entropy():
     rows += [("b0", "B", shapely.box(10, 0, 30, 20))]
     c = consensus(frame(rows), base=1.0)
     assert len(c.contested) == 0  # 9 to 1: entropy 0.47 bits, no tie
-    c = consensus(frame(rows), base=1.0, contested_bits=0.4)
+    c = consensus(frame(rows), base=1.0, contested=ContestedRule(bits=0.4))
     assert shapely.equals(c.contested.geometry.iat[0], shapely.box(10, 0, 20, 20))
 
 

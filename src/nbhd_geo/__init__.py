@@ -12,7 +12,9 @@ The public API, by task:
 - deprivation: :func:`read_imd`, :func:`imd_summary`, :func:`rank_targets`,
   :func:`allocate`, :func:`convert_lsoa_vintage`;
 - PCNs: :func:`pcn_footprints`, :func:`list_deprivation`;
-- many voices: :func:`consensus`, :func:`outliers`, :func:`point_footprints`;
+- many voices: :func:`consensus`, :func:`outliers`, :func:`point_footprints`, with
+  the cut-offs :class:`ContestedRule`, :class:`OutlierCutoffs`, :class:`StabilityRule`,
+  :class:`UnheardRule`, :class:`WardColumns`, :class:`ReusedCrosswalks`;
 - proposed footprints: :func:`propose_footprints`, :func:`check_plan`;
 - who was heard: :func:`engagement_coverage`, :func:`poststratify`, :func:`rake`,
   :func:`core_stability`, :func:`compare_drawings`, :func:`councillor_view`;
@@ -82,10 +84,16 @@ from nbhd_geo.voices import (
 from nbhd_geo.voices import (
     Comparison,
     Consensus,
+    ContestedRule,
     CouncillorView,
     Coverage,
+    OutlierCutoffs,
     PointFootprints,
+    ReusedCrosswalks,
     Stability,
+    StabilityRule,
+    UnheardRule,
+    WardColumns,
     Weights,
     compare_drawings,
     consensus,
@@ -179,6 +187,12 @@ __all__ = [
     "Comparison",
     "councillor_view",
     "CouncillorView",
+    "ContestedRule",
+    "OutlierCutoffs",
+    "StabilityRule",
+    "UnheardRule",
+    "WardColumns",
+    "ReusedCrosswalks",
     # publishing
     "suppress_small_counts",
 ]
