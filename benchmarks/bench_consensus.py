@@ -24,6 +24,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from nbhd_geo.io.options import CoordOptions
 from nbhd_geo.io.read import read_drawings
 from nbhd_geo.voices.consensus import consensus
 from nbhd_geo.voices.outliers import outliers
@@ -50,7 +51,7 @@ def main() -> int:
     if quick:
         src = gpd.read_file(f"/vsigzip/{PATH}", where="folder IN ('soho', 'tribeca', "
                             "'greenwich-village', 'west-village')")
-    drawings, report = read_drawings(src, name_col="folder", to_crs="EPSG:32618")
+    drawings, report = read_drawings(src, name_col="folder", coords=CoordOptions(to_crs="EPSG:32618"))
     t_read = time.perf_counter() - t
     print(f"read_drawings: {report.n_input} in, {report.n_kept} kept, {report.n_repaired} "
           f"repaired, {report.n_rejected} rejected; {drawings['folder'].nunique()} "

@@ -40,10 +40,12 @@ import pandas as pd
 import shapely
 
 from nbhd_geo.errors import NbhdGeoWarning
+from nbhd_geo.io.options import CoordOptions
 from nbhd_geo.voices._permute import split_test
 from nbhd_geo.voices._runs import DrawingRuns
 from nbhd_geo.voices.compare import compare_drawings
 from nbhd_geo.voices.consensus import consensus
+from nbhd_geo.voices.options import StabilityRule
 from nbhd_geo.voices.stability import core_stability
 
 CRS = "EPSG:27700"
@@ -203,7 +205,7 @@ def stability(seeds: int, reps_cover: int) -> None:
     new, old = {}, {}
     t = time.perf_counter()
     for s in range(seeds):
-        st = core_stability(d, cell_size=25.0, seed=s, min_iou=0.78)
+        st = core_stability(d, cell_size=25.0, seed=s, rule=StabilityRule(min_iou=0.78))
         new[s] = st.unstable
         old[s] = st.summary["iou_p05"] < 0.78
         und = st.summary["undecided"]
@@ -246,7 +248,7 @@ def new_york(min_drawings: int) -> None:
     counts = raw["folder"].value_counts()
     keep = counts.index[(counts >= min_drawings) & (counts.index != "other")]
     gdf, _ = read_drawings(raw[raw["folder"].isin(keep)], name_col="folder",
-                           to_crs="EPSG:32618")
+                           coords=CoordOptions(to_crs="EPSG:32618"))
     print(f"== New York (DNAinfo): {len(gdf):,} drawings of {gdf['folder'].nunique()} "
           f"neighbourhoods with >= {min_drawings} drawings ==")
     half = np.random.default_rng(7).random(len(gdf)) < 0.5
@@ -279,7 +281,7 @@ def new_york_stability(min_drawings: int, seeds: int = 5) -> None:
     counts = raw["folder"].value_counts()
     keep = counts.index[(counts >= min_drawings) & (counts.index != "other")]
     gdf, _ = read_drawings(raw[raw["folder"].isin(keep)], name_col="folder",
-                           to_crs="EPSG:32618")
+                           coords=CoordOptions(to_crs="EPSG:32618"))
     new, old, und = {}, {}, {}
     t = time.perf_counter()
     for s in range(seeds):

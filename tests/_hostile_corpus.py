@@ -541,12 +541,16 @@ def build_corpus(root: Path, *, listener_url: str = "http://127.0.0.1:9/crs") ->
 def read_kwargs(case: Case) -> dict[str, Any]:
     """``read_drawings`` keyword arguments of a case (limits built from ``limits_*``)."""
     from nbhd_geo.io.guards import DEFAULT_LIMITS
+    from nbhd_geo.io.options import CoordOptions
 
     kw = dict(case.kwargs)
     over = {k.removeprefix("limits_"): kw.pop(k) for k in list(kw) if k.startswith("limits_")}
     mapping = {"bytes": "max_bytes", "features": "max_features", "vertices": "max_vertices"}
     if over:
         kw["limits"] = DEFAULT_LIMITS.with_overrides(**{mapping[k]: v for k, v in over.items()})
+    coords = {k: kw.pop(k) for k in ("to_crs", "override_crs", "swap_xy", "outside") if k in kw}
+    if coords:
+        kw["coords"] = CoordOptions(**coords)
     return kw
 
 

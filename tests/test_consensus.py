@@ -14,10 +14,12 @@ from geopandas.testing import assert_geodataframe_equal
 
 from nbhd_geo import samples
 from nbhd_geo.errors import ColumnError, NbhdGeoError
+from nbhd_geo.io.options import CoordOptions
 from nbhd_geo.io.read import read_drawings
 from nbhd_geo.overlay.crosswalk import crosswalk
 from nbhd_geo.voices._grid import Grid, rasterise, runs_to_geometry
 from nbhd_geo.voices.consensus import auto_cell_size, consensus
+from nbhd_geo.voices.options import ContestedRule
 
 CRS = 27700
 
@@ -171,7 +173,7 @@ def test_contested_needs_near_tie_or_entropy():
     rows += [("b0", "B", shapely.box(10, 0, 30, 20))]
     c = consensus(frame(rows), base=1.0)
     assert len(c.contested) == 0  # 9 to 1: entropy 0.47 bits, no tie
-    c = consensus(frame(rows), base=1.0, contested_bits=0.4)
+    c = consensus(frame(rows), base=1.0, contested=ContestedRule(bits=0.4))
     assert shapely.equals(c.contested.geometry.iat[0], shapely.box(10, 0, 20, 20))
 
 
@@ -286,7 +288,7 @@ def test_new_york_few_neighbourhoods(shared):
     t0 = time.perf_counter()
     raw = gpd.read_file(f"/vsigzip/{path}", where="folder IN ('soho', 'noho', "
                         "'greenwich-village', 'west-village')")
-    gdf, report = read_drawings(raw, name_col="folder", to_crs="EPSG:32618")
+    gdf, report = read_drawings(raw, name_col="folder", coords=CoordOptions(to_crs="EPSG:32618"))
     c = consensus(gdf, by="folder", report=report)
     assert time.perf_counter() - t0 < 20
     assert c.cell_size == 20.0  # auto: 1/40 of a median drawing's width

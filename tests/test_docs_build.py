@@ -35,6 +35,7 @@ PUBLIC_MODULES = [
     "cli.main",
 ]
 PUBLIC_MODULES += ["io.postgis", "io.pgwrite", "report.database", "report.qgis"]
+PUBLIC_MODULES += ["io.options", "voices.options"]
 
 
 def test_every_public_module_has_a_reference_page():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 import time
 import zipfile
@@ -14,6 +15,7 @@ import pytest
 import shapely
 
 from nbhd_geo.errors import ColumnError, CRSError, InputError, NbhdGeoError, ValidationError
+from nbhd_geo.io.options import CoordOptions, CsvColumns, PrivacyOptions
 from nbhd_geo.io.read import ReadReport, ReadResult, read_drawings, read_layer
 
 # A small town near Wakefield, in British National Grid metres.
@@ -130,13 +132,13 @@ def test_personal_columns_dropped(workshop):
 
 
 def test_keep_columns_and_keep_personal(workshop_gpkg):
-    data, report = read_drawings(workshop_gpkg, keep_columns=["comments"])
+    data, report = read_drawings(workshop_gpkg, privacy=PrivacyOptions(keep_columns=["comments"]))
     assert "comments" in data.columns and "comments" not in report.dropped_columns
-    data, report = read_drawings(workshop_gpkg, keep_personal=True)
+    data, report = read_drawings(workshop_gpkg, privacy=PrivacyOptions(keep_personal=True))
     assert report.dropped_columns == {}
     assert "contributor_email" in data.columns
     with pytest.raises(ColumnError, match="keep_columns"):
-        read_drawings(workshop_gpkg, keep_columns=["nope"])
+        read_drawings(workshop_gpkg, privacy=PrivacyOptions(keep_columns=["nope"]))
 
 
 def test_summary_lines(workshop):
@@ -257,8 +259,8 @@ def test_swapped_latlon_detected_and_fixed(tmp_path):
     text = str(err.value)
     assert "2 of 2 features have coordinates that look like latitude/longitude in swapped order" in (
         text)
-    assert "'s1', 's2'" in text and text.endswith("Fix: pass swap_xy=True.")
-    data, report = read_drawings(path, swap_xy=True)
+    assert "'s1', 's2'" in text and text.endswith("Fix: pass coords=CoordOptions(swap_xy=True).")
+    data, report = read_drawings(path, coords=CoordOptions(swap_xy=True))
     assert report.n_kept == 2
     assert "x and y swapped (swap_xy=True)" in report.notes
     assert data.geometry.iloc[0].centroid.x == pytest.approx(
@@ -272,7 +274,7 @@ def test_some_swapped_rejected_on_request():
                              crs=4326)
     with pytest.raises(CRSError, match="correct these features' coordinates"):
         read_drawings(frame)
-    data, report = read_drawings(frame, outside="reject")
+    data, report = read_drawings(frame, coords=CoordOptions(outside="reject"))
     assert reason(report, "bad") == (
         "rejected bad: coordinates that look like latitude/longitude in swapped order")
     assert data.index.tolist() == ["ok"]
@@ -286,7 +288,7 @@ def test_outside_gb(tmp_path):
         read_drawings(frame)
     assert "1 of 2 features have coordinates outside Great Britain (ids: 'newyork')" in str(
         err.value)
-    data, report = read_drawings(frame, outside="reject")
+    data, report = read_drawings(frame, coords=CoordOptions(outside="reject"))
     assert reason(report, "newyork") == "rejected newyork: coordinates outside Great Britain"
     assert report.n_kept == 1
 
@@ -294,14 +296,14 @@ def test_outside_gb(tmp_path):
 def test_caller_chosen_working_crs_skips_gb_check():
     nyc = gpd.GeoDataFrame({"id": ["a"]}, geometry=[shapely.box(-73.99, 40.73, -73.98, 40.74)],
                            crs=4326)
-    data, report = read_drawings(nyc, to_crs="EPSG:32618")
+    data, report = read_drawings(nyc, coords=CoordOptions(to_crs="EPSG:32618"))
     assert data.crs.to_epsg() == 32618 and report.crs_out == "EPSG:32618"
     assert report.rows["area_out_m2"].iloc[0] == pytest.approx(1_000_000, rel=0.3)
 
 
 def test_geographic_working_crs_refused():
     with pytest.raises(CRSError, match="not projected"):
-        read_drawings(gpd.GeoDataFrame(geometry=[LONLAT_SQUARE], crs=4326), to_crs=4326)
+        read_drawings(gpd.GeoDataFrame(geometry=[LONLAT_SQUARE], crs=4326), coords=CoordOptions(to_crs=4326))
 
 
 def test_missing_crs_suggests_fix(tmp_path):
@@ -315,7 +317,7 @@ def test_missing_crs_suggests_fix(tmp_path):
     with pytest.raises(CRSError, match='pass crs="EPSG:27700"'):
         read_drawings(metres)
     swapped = gpd.GeoDataFrame({"id": ["a"]}, geometry=[shapely.box(53.68, -1.50, 53.69, -1.49)])
-    with pytest.raises(CRSError, match='pass crs="EPSG:4326", swap_xy=True'):
+    with pytest.raises(CRSError, match=re.escape('pass crs="EPSG:4326", coords=CoordOptions(swap_xy=True)')):
         read_drawings(swapped)
     data, report = read_drawings(degrees, crs="EPSG:4326")
     assert report.crs_in == "EPSG:4326"
@@ -326,7 +328,7 @@ def test_declared_crs_conflict():
     frame = gpd.GeoDataFrame({"id": ["a"]}, geometry=[square(X0, Y0)], crs=4326)
     with pytest.raises(CRSError, match="declares CRS EPSG:4326 but crs=EPSG:27700"):
         read_drawings(frame, crs="EPSG:27700")
-    data, report = read_drawings(frame, crs="EPSG:27700", override_crs=True)
+    data, report = read_drawings(frame, crs="EPSG:27700", coords=CoordOptions(override_crs=True))
     assert report.n_kept == 1 and report.crs_in == "EPSG:27700"
 
 
@@ -445,7 +447,7 @@ def test_kml_as_exported_by_web_maps(tmp_path):
     # The folder names are typed by whoever made the map: left out unless kept.
     assert "kml_folder" not in data.columns and "kml_folder" in report.dropped_columns
     kept, _ = read_drawings(path, id_col="drawing_id", name_col="Name",
-                            keep_columns=["kml_folder"])
+                            privacy=PrivacyOptions(keep_columns=["kml_folder"]))
     assert "kml_folder" in kept.columns
     only, _ = read_drawings(path, layer="Pins")
     assert len(only) == 0
@@ -494,10 +496,10 @@ def test_csv_explicit_columns(tmp_path):
     pd.DataFrame({"ref": ["a"], "E": [X0], "N": [Y0]}).to_csv(path, index=False)
     with pytest.raises(InputError, match="has no geometry column"):
         read_layer(path, crs=27700, geom_type="point")
-    data, _ = read_layer(path, crs=27700, geom_type="point", x_col="E", y_col="N", id_col="ref")
+    data, _ = read_layer(path, crs=27700, geom_type="point", csv=CsvColumns(x_col="E", y_col="N"), id_col="ref")
     assert data.geometry.iloc[0].equals(shapely.Point(X0, Y0))
     with pytest.raises(ColumnError, match="x_col"):
-        read_layer(path, crs=27700, x_col="east", y_col="N")
+        read_layer(path, crs=27700, csv=CsvColumns(x_col="east", y_col="N"))
 
 
 def test_gzipped_geojson_and_csv(tmp_path):
@@ -564,7 +566,7 @@ def test_min_area_and_no_repair():
 
 def test_bad_outside_value():
     with pytest.raises(InputError, match="outside"):
-        read_drawings(gpd.GeoDataFrame(geometry=[square(X0, Y0)], crs=27700), outside="drop")
+        read_drawings(gpd.GeoDataFrame(geometry=[square(X0, Y0)], crs=27700), coords=CoordOptions(outside="drop"))
 
 
 # ----------------------------------------------------------------------------- real data
@@ -597,7 +599,7 @@ def test_wakefield_other_layers(shared, layer, code):
 def test_nyc_drawings_all_accounted_for(shared):
     path = shared("drawings", "nyc-dnainfo", "dnainfo_New_York_drawings.geojson.gz")
     start = time.process_time()  # CPU time: not inflated when the machine is busy
-    data, report = read_drawings(path, to_crs="EPSG:32618")
+    data, report = read_drawings(path, coords=CoordOptions(to_crs="EPSG:32618"))
     seconds = time.process_time() - start
     assert report.n_input == 42_035
     assert report.n_kept + report.n_repaired + report.n_rejected == 42_035

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbhd_geo.errors import NbhdGeoError
+from nbhd_geo.io.options import CoordOptions
 from nbhd_geo.io.read import read_drawings
 from nbhd_geo.overlay.crosswalk import crosswalk
 
@@ -83,7 +84,7 @@ def test_random_geojson_accounts_for_every_entry(features, crs):
         doc["crs"] = crs
     path = _folder() / "random.geojson"
     path.write_text(json.dumps(doc))
-    result = _read(path, outside="reject")
+    result = _read(path, coords=CoordOptions(outside="reject"))
     if result is None:
         return
     report = result.report.check()

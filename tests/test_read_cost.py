@@ -21,6 +21,7 @@ from benchmarks.bench_hostile_memory import build_bomb, build_texts, build_verti
 
 from nbhd_geo.errors import InputError
 from nbhd_geo.io.guards import Limits
+from nbhd_geo.io.options import PrivacyOptions
 from nbhd_geo.io.read import read_drawings, read_layer
 
 EXE = [sys.executable, "-m", "nbhd_geo.cli"]
@@ -82,7 +83,7 @@ def test_large_text_attributes_are_never_read_unless_kept(tmp_path):
     assert len(data) == 10 and "comments" not in data.columns
     assert report.dropped_columns["comments"] == "column name suggests free text"
     with pytest.raises(InputError, match="20,000,020 bytes of attribute values"):
-        read_drawings(path, keep_columns=["comments"], limits=small)
+        read_drawings(path, privacy=PrivacyOptions(keep_columns=["comments"]), limits=small)
     with pytest.raises(InputError, match="max-attribute-bytes"):
         read_layer(path, limits=small)
 

@@ -12,11 +12,13 @@ import shapely
 
 from nbhd_geo import NbhdGeoError, read_drawings, read_imd, read_layer, samples
 from nbhd_geo.errors import NbhdGeoWarning
+from nbhd_geo.io.options import CoordOptions
 from nbhd_geo.report.heard import councillors_section, who_was_heard_section
 from nbhd_geo.voices.compare import compare_drawings
 from nbhd_geo.voices.consensus import consensus
 from nbhd_geo.voices.councillors import councillor_view
 from nbhd_geo.voices.coverage import engagement_coverage
+from nbhd_geo.voices.options import StabilityRule, WardColumns
 from nbhd_geo.voices.stability import core_stability
 from nbhd_geo.voices.weighting import kish_ess, poststratify, rake
 
@@ -197,7 +199,7 @@ def _near_line() -> gpd.GeoDataFrame:
 
 def test_unstable_flag_does_not_flip_with_the_seed():
     d = _near_line()
-    runs = [core_stability(d, cell_size=25.0, seed=seed, min_iou=0.78)
+    runs = [core_stability(d, cell_size=25.0, seed=seed, rule=StabilityRule(min_iou=0.78))
             for seed in range(5)]
     flags = pd.DataFrame({seed: r.unstable for seed, r in enumerate(runs)})
     # the old rule (5th percentile of 200 resamples below min_iou) flips with the seed
@@ -227,7 +229,7 @@ def test_unstable_flag_does_not_flip_with_the_seed():
 
 def test_simultaneous_band_holds_fresh_resampled_cores():
     d = _near_line()
-    s = core_stability(d, cell_size=25.0, seed=0, n_boot=200, max_boot=200)
+    s = core_stability(d, cell_size=25.0, seed=0, n_boot=200, rule=StabilityRule(max_boot=200))
     b = s.bands.set_index(["name", "kind"])["geometry"]
     # independent resamples, cores from consensus() on the same aligned 25 m grid
     rng = np.random.default_rng(99)
@@ -404,7 +406,7 @@ def nyc(request):
     names = ("soho", "noho", "greenwich-village", "west-village", "tribeca")
     raw = gpd.read_file(f"/vsigzip/{path}",
                         where="folder IN ({})".format(", ".join(f"'{n}'" for n in names)))
-    gdf, _ = read_drawings(raw, name_col="folder", to_crs="EPSG:32618")
+    gdf, _ = read_drawings(raw, name_col="folder", coords=CoordOptions(to_crs="EPSG:32618"))
     return gdf
 
 
@@ -564,7 +566,7 @@ def test_councillors_view_explains_missing_shares():
     with pytest.warns(NbhdGeoWarning, match="2 neighbourhoods touch no ward or hold no "
                                             "residents.*'Riverside', 'Faraway'"):
         v = councillor_view(nbhd, wards, lsoa, unit_population="pop", name_col="name",
-                            ward_id="ward")
+                            ward_cols=WardColumns(code="ward"))
     n = v.neighbourhoods
     assert n.loc["Oakfield", "note"] == "" and n.loc["Oakfield", "population"] == 2500.0
     assert n.loc["Riverside", "note"].startswith("no residents of any unit inside it")
@@ -579,7 +581,7 @@ def test_councillors_view_on_the_sample_town(town):
                             geometry=[shapely.union_all(lsoa.geometry.iloc[:3].to_numpy())],
                             crs=lsoa.crs)
     v = councillor_view(nbhd, ward, lsoa, unit_population="population", name_col="name",
-                        ward_name="ward_name")
+                        ward_cols=WardColumns(name="ward_name"))
     assert v.neighbourhoods.loc["Three", "population"] == pytest.approx(
         lsoa["population"].iloc[:3].sum())
     t = v.table
@@ -622,7 +624,7 @@ def test_councillors_view_wakefield_ward_drawn_again(shared):
     nbhd = gpd.GeoDataFrame({"name": [one["WD13NM"].iat[0]]}, geometry=one.geometry.to_numpy(),
                             crs=wards.crs)
     v = councillor_view(nbhd, wards, lsoa, unit_population=pop, name_col="name",
-                        ward_id="WD13CD", ward_name="WD13NM")
+                        ward_cols=WardColumns(code="WD13CD", name="WD13NM"))
     t = v.table.set_index("ward")
     code = one["WD13CD"].iat[0]
     assert t.loc[code, "share_of_neighbourhood"] > 0.99
@@ -669,7 +671,7 @@ def test_report_sections_are_plain_data(town, skewed_survey):
     cores = consensus(read_drawings(samples.get_path("drawings_workshop"),
                                     name_col="neighbourhood")[0], thresholds=(0.5,)).cores
     view = councillor_view(cores.set_index("name"), ward, lsoa, unit_population="population",
-                           ward_name="ward_name")
+                           ward_cols=WardColumns(name="ward_name"))
     cs = councillors_section(view)
     assert cs.title == "Councillors' view"
     assert any("holds" in p for p in cs.paragraphs[1:])

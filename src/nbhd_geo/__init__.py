@@ -2,7 +2,9 @@
 
 The public API, by task:
 
-- reading: :func:`read_layer`, :func:`read_drawings` (every feature accounted for);
+- reading: :func:`read_layer`, :func:`read_drawings` (every feature accounted for),
+  with the option objects :class:`CoordOptions`, :class:`CsvColumns`,
+  :class:`PrivacyOptions`;
 - reconciling: :func:`crosswalk`, :func:`apportion`, :func:`best_fit`,
   :func:`check_tiling`;
 - tension: :func:`tension`, :func:`fragmentation`, :func:`layer_tension`,
@@ -10,7 +12,9 @@ The public API, by task:
 - deprivation: :func:`read_imd`, :func:`imd_summary`, :func:`rank_targets`,
   :func:`allocate`, :func:`convert_lsoa_vintage`;
 - PCNs: :func:`pcn_footprints`, :func:`list_deprivation`;
-- many voices: :func:`consensus`, :func:`outliers`, :func:`point_footprints`;
+- many voices: :func:`consensus`, :func:`outliers`, :func:`point_footprints`, with
+  the cut-offs :class:`ContestedRule`, :class:`OutlierCutoffs`, :class:`StabilityRule`,
+  :class:`UnheardRule`, :class:`WardColumns`, :class:`ReusedCrosswalks`;
 - proposed footprints: :func:`propose_footprints`, :func:`check_plan`;
 - who was heard: :func:`engagement_coverage`, :func:`poststratify`, :func:`rake`,
   :func:`core_stability`, :func:`compare_drawings`, :func:`councillor_view`;
@@ -39,6 +43,9 @@ from nbhd_geo.errors import (
     VintageError,
 )
 from nbhd_geo.io import (
+    CoordOptions,
+    CsvColumns,
+    PrivacyOptions,
     ReadReport,
     ReadResult,
     drop_personal,
@@ -77,10 +84,16 @@ from nbhd_geo.voices import (
 from nbhd_geo.voices import (
     Comparison,
     Consensus,
+    ContestedRule,
     CouncillorView,
     Coverage,
+    OutlierCutoffs,
     PointFootprints,
+    ReusedCrosswalks,
     Stability,
+    StabilityRule,
+    UnheardRule,
+    WardColumns,
     Weights,
     compare_drawings,
     consensus,
@@ -113,6 +126,9 @@ __all__ = [
     "read_drawings",
     "ReadReport",
     "ReadResult",
+    "CoordOptions",
+    "CsvColumns",
+    "PrivacyOptions",
     "personal_columns",
     "drop_personal",
     # reconciling
@@ -171,6 +187,12 @@ __all__ = [
     "Comparison",
     "councillor_view",
     "CouncillorView",
+    "ContestedRule",
+    "OutlierCutoffs",
+    "StabilityRule",
+    "UnheardRule",
+    "WardColumns",
+    "ReusedCrosswalks",
     # publishing
     "suppress_small_counts",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from tqdm.std import tqdm
 
 from nbhd_geo.io.layers import LayerSpec
 from nbhd_geo.io.postgis import is_postgis_url, parse_source
-from nbhd_geo.io.read import read_drawings
+from nbhd_geo.io.read import ReadReport, read_drawings
 from nbhd_geo.overlay.apportion import Apportionment, apportion
 from nbhd_geo.overlay.bestfit import BestFit, best_fit
 from nbhd_geo.overlay.crosswalk import Crosswalk, crosswalk
@@ -45,6 +45,7 @@ def read_drawings_many(
     sources: Sequence[Source],
     *,
     name_col: str | None = None,
+    on_report: Callable[[ReadReport], None] | None = None,
     **kwargs: Any,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Read drawings from several files into one layer, accounting for every feature.
@@ -58,6 +59,10 @@ def read_drawings_many(
     name_col
         Neighbourhood name column, for files that do not set their own. It is renamed
         ``neighbourhood`` in the combined layer.
+    on_report
+        Called with each file's :class:`~nbhd_geo.io.read.ReadReport` as it is read
+        (the combined report keeps only the rows; the command line lists each file's
+        left-out columns from these).
     **kwargs
         Passed to :func:`nbhd_geo.read_drawings` for every file.
 
@@ -84,6 +89,8 @@ def read_drawings_many(
         col = opts.get("name_col")
         if col and col != "neighbourhood":
             data = data.rename(columns={col: "neighbourhood"})
+        if on_report is not None:
+            on_report(report)
         frames.append(data.assign(source=name))
         reports.append(report)
         stems.append(stem)

@@ -20,6 +20,8 @@ log = logging.getLogger("nbhd_geo")
 
 
 _CLI_SPELLING = (
+    # The library's option objects hold the settings the CLI spells as flags.
+    (re.compile(r"\b(?:coords|csv|privacy)=\w+\(([^()]*)\)"), r"\1"),
     (re.compile(r"\bto_crs=(?=[\s)/,;]|$)"), "--to-crs"),
     (re.compile(r"\bcrs=(?=[\s)/,;]|$)"), "--crs"),
     (re.compile(r"--crs/--to-crs"), "--crs/--to-crs"),

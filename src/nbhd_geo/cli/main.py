@@ -157,11 +157,13 @@ def _read_all_drawings(drawings: Sequence[str], *, name_col: str | None, id_col:
         if not _is_db(path) and not Path(path).exists():
             raise InputError(f"file not found: {path}", argument="DRAWINGS",
                              fix="check the path (use path.gpkg:layer for one layer)")
-    kw: dict[str, Any] = dict(name_col=name_col, id_col=id_col, keep_personal=keep_personal,
-                              crs=crs, override_crs=override_crs, to_crs=to_crs,
-                              swap_xy=swap_xy, outside=outside, limits=limits,
-                              keep_columns=list(keep_columns) or None,
-                              on_report=reports.append)
+    from nbhd_geo.io.options import CoordOptions, PrivacyOptions
+
+    coords = CoordOptions(to_crs=to_crs, override_crs=override_crs, swap_xy=swap_xy,
+                          outside=outside)  # type: ignore[arg-type]
+    privacy = PrivacyOptions(keep_columns=keep_columns, keep_personal=keep_personal)
+    kw: dict[str, Any] = dict(name_col=name_col, id_col=id_col, crs=crs, limits=limits,
+                              coords=coords, privacy=privacy, on_report=reports.append)
     log.info("reading %d drawing file%s …", len(drawings), "s" if len(drawings) > 1 else "")
     data, report = _read_drawings(drawings, **kw)
     log.info("read %d features: %d usable", len(report), len(data))

@@ -24,6 +24,11 @@ from nbhd_geo.io.layers import (
     prepare_polygons,
     working_crs,
 )
+from nbhd_geo.io.options import (
+    CoordOptions,
+    CsvColumns,
+    PrivacyOptions,
+)
 from nbhd_geo.io.privacy import (
     drop_personal,
     personal_column_reasons,
@@ -49,6 +54,9 @@ __all__ = [
     "read_drawings",
     "ReadReport",
     "ReadResult",
+    "CoordOptions",
+    "CsvColumns",
+    "PrivacyOptions",
     "SUPPORTED_SUFFIXES",
     "resolve_crs",
     "crs_label",

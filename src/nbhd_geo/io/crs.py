@@ -148,7 +148,7 @@ def suggest_crs(bounds: np.ndarray) -> tuple[str, str]:
     if looks_swapped_gb(box)[0]:
         return (
             f"coordinates range {rng}, which look like latitude/longitude in swapped order",
-            'pass crs="EPSG:4326", swap_xy=True',
+            'pass crs="EPSG:4326", coords=CoordOptions(swap_xy=True)',
         )
     if in_degree_range(box)[0]:
         return (

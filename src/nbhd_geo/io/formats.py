@@ -349,7 +349,8 @@ def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col:
                 f"has no geometry column (looked for a WKT column named "
                 f"{'/'.join(_WKT_CANDIDATES)} or coordinate columns such as lon/lat or "
                 f"easting/northing); columns are {format_ids(columns, 50)}",
-                argument=label, fix="pass geometry_col= (a WKT column) or x_col= and y_col=",
+                argument=label, fix="pass csv=CsvColumns(geometry_col=) (a WKT column) or "
+                    "csv=CsvColumns(x_col=, y_col=)",
             )
     problems: dict[int, str] = {}
     srid = None

@@ -13,7 +13,10 @@ Two readers share one pipeline:
 Both accept a GeoDataFrame or a path to GeoJSON, GeoPackage, Shapefile (also zipped),
 KML/KMZ, FlatGeobuf, GeoParquet or CSV (a WKT column or x/y columns); a ``.gz`` suffix
 is read transparently. Everything is reprojected to the working CRS
-(:data:`nbhd_geo.settings.working_crs`, British National Grid, unless ``to_crs=``).
+(:data:`nbhd_geo.settings.working_crs`, British National Grid, unless
+``coords=CoordOptions(to_crs=...)``). The settings that travel together are small
+option objects (:mod:`nbhd_geo.io.options`): ``coords=``, ``csv=`` and, for drawings,
+``privacy=``.
 
 **Return convention.** Both return a :class:`ReadResult`, a named tuple
 ``(data, report)``: unpack it (``gdf, report = read_drawings(...)``) or use
@@ -43,7 +46,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,7 +56,7 @@ import pandas as pd
 import shapely
 
 from nbhd_geo import settings
-from nbhd_geo.errors import ColumnError, CRSError, InputError, ValidationError, format_ids
+from nbhd_geo.errors import ColumnError, CRSError, ValidationError, format_ids
 from nbhd_geo.io import crs as _crs
 from nbhd_geo.io.formats import (
     _ID_CANDIDATES,
@@ -68,6 +71,15 @@ from nbhd_geo.io.guards import (
     DEFAULT_LIMITS,
     Limits,
 )
+from nbhd_geo.io.options import (
+    DEFAULT_COORDS,
+    DEFAULT_CSV,
+    DEFAULT_PRIVACY,
+    CoordOptions,
+    CsvColumns,
+    Outside,
+    PrivacyOptions,
+)
 from nbhd_geo.io.privacy import (
     allowlist_columns,
     left_out_reason,
@@ -78,8 +90,6 @@ from nbhd_geo.io.readreport import ReadReport, ReadResult
 from nbhd_geo.io.validate import validate_points, validate_polygons
 
 __all__ = ["read_layer", "read_drawings", "ReadReport", "ReadResult", "SUPPORTED_SUFFIXES"]
-
-Outside = Literal["raise", "reject"]
 
 
 # ----------------------------------------------------------------------------- results
@@ -244,10 +254,7 @@ def _prepare(
     id_col: str | None,
     name_col: str | None,
     crs: Any,
-    override_crs: bool,
-    to_crs: Any,
-    swap_xy: bool,
-    outside: Outside,
+    coords: CoordOptions,
     repair: bool,
     min_area_m2: float | None,
     strict: bool,
@@ -269,9 +276,8 @@ def _prepare(
     problems: list[str] = []  # layer problems, raised together
     reasons = np.full(n, "", dtype=object)
     reject: dict[int, str] = dict(raw.row_problems)
-
-    if outside not in ("raise", "reject"):
-        raise InputError(f"must be 'raise' or 'reject', not {outside!r}", argument="outside")
+    to_crs, override_crs, swap_xy = coords.to_crs, coords.override_crs, coords.swap_xy
+    outside: Outside = coords.outside
 
     # --- ids
     raw_ids, used_id_col, id_note = _resolve_ids(frame, id_col, kind, label,
@@ -361,8 +367,8 @@ def _prepare(
             raise CRSError(
                 f"declares CRS {_crs.crs_label(src_crs)} but crs={_crs.crs_label(given)} "
                 "was given", argument="crs",
-                fix="drop crs= to use the declared CRS, or pass override_crs=True if the "
-                    "declared CRS is wrong")
+                fix="drop crs= to use the declared CRS, or pass "
+                    "coords=CoordOptions(override_crs=True) if the declared CRS is wrong")
         notes.append(f"declared CRS {_crs.crs_label(src_crs)} overridden by crs="
                      f"{_crs.crs_label(given)}")
         src_crs = given
@@ -391,17 +397,20 @@ def _prepare(
             swapped |= _crs.looks_swapped_gb(bounds)
         all_swapped = swapped.sum() == n_present
         flag(swapped, "coordinates that look like latitude/longitude in swapped order",
-             ("pass swap_xy=True" if all_swapped and not swap_xy else
-              "correct these features' coordinates in the source, or pass outside='reject'"))
+             ("pass coords=CoordOptions(swap_xy=True)" if all_swapped and not swap_xy else
+              "correct these features' coordinates in the source, or pass "
+              "coords=CoordOptions(outside='reject')"))
         flag(present & ~_crs.in_degree_range(bounds),
              f"coordinates out of range for {_crs.crs_label(src_crs)} (not degrees)",
-             'if the coordinates are metres, pass crs="EPSG:27700", override_crs=True; or '
-             "pass outside='reject' to reject these features")
+             'if the coordinates are metres, pass crs="EPSG:27700", '
+             "coords=CoordOptions(override_crs=True); or pass "
+             "coords=CoordOptions(outside='reject') to reject these features")
     else:
         degrees = present & _crs.in_degree_range(bounds)
         flag(degrees, f"coordinates that look like degrees although the CRS is "
                       f"{_crs.crs_label(src_crs)}",
-             'pass crs="EPSG:4326", override_crs=True if the whole file is longitude/latitude')
+             'pass crs="EPSG:4326", coords=CoordOptions(override_crs=True) if the whole file '
+             "is longitude/latitude")
 
     # --- reproject
     if not src_crs.equals(target):
@@ -410,12 +419,14 @@ def _prepare(
         projected = shapely.bounds(geoms)
         flag(present & ~np.isfinite(projected).all(axis=1),
              f"coordinates that cannot be projected to {_crs.crs_label(target)}",
-             "check the CRS (crs=/to_crs=), or pass outside='reject' to reject these features")
+             "check the CRS (crs=/coords=CoordOptions(to_crs=)), or pass "
+             "coords=CoordOptions(outside='reject') to reject these features")
     if gb:
         outside_gb = _crs.outside_bounds(shapely.bounds(geoms), settings.gb_bounds_27700)
         flag(outside_gb, "coordinates outside Great Britain",
-             "check the CRS (crs=/to_crs=), or pass outside='reject' to reject these "
-             "features; for data outside Great Britain pass to_crs= a local projected CRS")
+             "check the CRS (crs=/coords=CoordOptions(to_crs=)), or pass "
+             "coords=CoordOptions(outside='reject') to reject these features; for data "
+             "outside Great Britain pass coords=CoordOptions(to_crs=) a local projected CRS")
 
     # --- validate
     for i in reject:
@@ -498,16 +509,11 @@ def read_layer(
     id_col: str | None = None,
     crs: Any = None,
     name: str | None = None,
-    to_crs: Any = None,
-    override_crs: bool = False,
-    swap_xy: bool = False,
-    outside: Outside = "raise",
     repair: bool = True,
     strict: bool = True,
     geom_type: Literal["polygon", "point"] = "polygon",
-    geometry_col: str | None = None,
-    x_col: str | None = None,
-    y_col: str | None = None,
+    coords: CoordOptions = DEFAULT_COORDS,
+    csv: CsvColumns = DEFAULT_CSV,
     limits: Limits | None = None,
 ) -> ReadResult:
     """Read a statutory layer (LSOAs, wards, …) into the working CRS, validated.
@@ -530,17 +536,6 @@ def read_layer(
         it such a source is a :class:`~nbhd_geo.errors.CRSError`.
     name
         Label for the source in messages and the report (default: the file name).
-    to_crs
-        Working CRS (default :data:`nbhd_geo.settings.working_crs`, EPSG:27700). Must be
-        projected. The Great Britain bounds check only applies when it is EPSG:27700.
-    override_crs
-        Let ``crs=`` replace a CRS the source declares (when the declared one is wrong).
-    swap_xy
-        Swap x and y of every feature (for files written as latitude, longitude).
-    outside
-        ``"raise"`` (default): coordinates outside Great Britain, in swapped order or
-        impossible for the CRS raise a CRSError naming the ids. ``"reject"``: such
-        features are rejected and reported instead.
     repair
         Repair invalid polygons with ``shapely.make_valid``; if False they are rejected.
     strict
@@ -549,10 +544,19 @@ def read_layer(
         and duplicate ids made unique (``x#2``), as for drawings, and reported.
     geom_type
         ``"polygon"`` (default) or ``"point"`` (for point layers such as survey points).
-    geometry_col, x_col, y_col
-        CSV only: the WKT column, or the x (longitude/easting) and y columns. By default
-        ``wkt``/``geometry``/``geom``, then ``lon``/``lng``/``longitude``/``easting``
-        and ``lat``/``latitude``/``northing`` are looked for.
+    coords
+        What to do with the coordinates (:class:`~nbhd_geo.io.options.CoordOptions`):
+        the working CRS ``to_crs`` (default :data:`nbhd_geo.settings.working_crs`,
+        EPSG:27700, projected), ``override_crs`` (let ``crs=`` replace a CRS the source
+        declares), ``swap_xy`` (files written as latitude, longitude) and ``outside``
+        (``"raise"``, the default: coordinates outside Great Britain, in swapped order
+        or impossible for the CRS raise a CRSError naming the ids; ``"reject"``: such
+        features are rejected and reported instead).
+    csv
+        CSV only (:class:`~nbhd_geo.io.options.CsvColumns`): the WKT column, or the x
+        (longitude/easting) and y columns. By default ``wkt``/``geometry``/``geom``,
+        then ``lon``/``lng``/``longitude``/``easting`` and ``lat``/``latitude``/
+        ``northing`` are looked for.
     limits
         Resource limits (:class:`nbhd_geo.io.guards.Limits`: decompressed bytes,
         features, vertices, label length); default :data:`~nbhd_geo.io.guards.DEFAULT_LIMITS`.
@@ -591,11 +595,10 @@ def read_layer(
     ["1 duplicate ids in column 'LSOA11CD': 'E01000001'"]
     """
     limits = DEFAULT_LIMITS if limits is None else limits
-    raw = _read_any(src, layer, name, geometry_col, x_col, y_col, id_col, limits)
+    raw = _read_any(src, layer, name, csv.geometry_col, csv.x_col, csv.y_col, id_col, limits)
     label = name or (Path(src).name if isinstance(src, str | Path) else "<GeoDataFrame>")
     return _prepare(
-        raw, kind="layer", label=label, id_col=id_col, name_col=None, crs=crs,
-        override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
+        raw, kind="layer", label=label, id_col=id_col, name_col=None, crs=crs, coords=coords,
         repair=repair, min_area_m2=None, strict=strict, geom_type=geom_type,
         keep_columns=None, keep_personal=True, limits=limits,
     )
@@ -608,20 +611,13 @@ def read_drawings(
     id_col: str | None = None,
     name_col: str | None = None,
     crs: Any = None,
-    keep_columns: Iterable[str] | None = None,
-    keep_personal: bool = False,
+    name: str | None = None,
     repair: bool = True,
     min_area_m2: float | None = None,
-    to_crs: Any = None,
-    override_crs: bool = False,
-    swap_xy: bool = False,
-    outside: Outside = "raise",
-    name: str | None = None,
-    geometry_col: str | None = None,
-    x_col: str | None = None,
-    y_col: str | None = None,
+    privacy: PrivacyOptions = DEFAULT_PRIVACY,
+    coords: CoordOptions = DEFAULT_COORDS,
+    csv: CsvColumns = DEFAULT_CSV,
     limits: Limits | None = None,
-    on_report: Callable[[ReadReport], None] | None = None,
 ) -> ReadResult:
     """Read resident-drawn neighbourhoods: repair, reject, de-duplicate and account for all.
 
@@ -633,7 +629,7 @@ def read_drawings(
     ``"no neighbourhood name"``.
 
     Privacy by allowlist: the data holds the id (as index), ``name_col``, the
-    ``keep_columns`` and the geometry, nothing else; the report lists every other
+    ``privacy.keep_columns`` and the geometry, nothing else; the report lists every other
     column, by name, as left out. Ids holding an e-mail address, phone number,
     postcode or NHS number become keyed pseudonyms ``pid-…``
     (:func:`nbhd_geo.io.privacy.pseudonym`); e-mail addresses, phone numbers,
@@ -653,22 +649,21 @@ def read_drawings(
         Neighbourhood-name column: never dropped as personal; empty names are reported.
     crs
         CRS to assume when the source has none.
-    keep_columns
-        Further columns to keep (they are checked: personal data inside their values
-        is blanked out).
-    keep_personal
-        Keep every column and every id as read, unredacted (the report then lists no
-        left-out columns). Outputs then carry whatever the source held.
+    name
+        As for :func:`read_layer`.
     repair
         Repair invalid polygons; if False they are rejected.
     min_area_m2
         Reject drawings smaller than this (square metres), if given.
-    to_crs, override_crs, swap_xy, outside, name, geometry_col, x_col, y_col, limits
+    privacy
+        :class:`~nbhd_geo.io.options.PrivacyOptions`: ``keep_columns``, further columns
+        to keep (they are checked: personal data inside their values is blanked out),
+        or ``keep_personal=True`` to keep every column and every id as read,
+        unredacted (the report then lists no left-out columns; outputs then carry
+        whatever the source held).
+    coords, csv, limits
         As for :func:`read_layer`. For drawings outside Great Britain pass a local
-        projected ``to_crs`` (e.g. ``"EPSG:32618"`` for New York).
-    on_report
-        Called with the :class:`ReadReport` (to collect reports when a caller such as
-        :func:`nbhd_geo.reconcile.read_drawings_many` keeps only the rows).
+        projected CRS, e.g. ``coords=CoordOptions(to_crs="EPSG:32618")`` for New York.
 
     Returns
     -------
@@ -694,17 +689,15 @@ def read_drawings(
     kept row_1: no neighbourhood name
     """
     limits = DEFAULT_LIMITS if limits is None else limits
-    keep = list(keep_columns) if keep_columns is not None else None
+    keep = list(privacy.keep_columns)
     # Columns the analysis does not use are never decoded (nor can they cost memory).
-    wanted = None if keep_personal else _drawing_columns(id_col, name_col, keep)
-    raw = _read_any(src, layer, name, geometry_col, x_col, y_col, id_col, limits, wanted)
+    wanted = None if privacy.keep_personal else _drawing_columns(id_col, name_col, keep)
+    raw = _read_any(src, layer, name, csv.geometry_col, csv.x_col, csv.y_col, id_col, limits,
+                    wanted)
     label = name or (Path(src).name if isinstance(src, str | Path) else "<GeoDataFrame>")
-    result = _prepare(
+    return _prepare(
         raw, kind="drawings", label=label, id_col=id_col, name_col=name_col, crs=crs,
-        override_crs=override_crs, to_crs=to_crs, swap_xy=swap_xy, outside=outside,
-        repair=repair, min_area_m2=min_area_m2, strict=False, geom_type="polygon",
-        keep_columns=keep, keep_personal=keep_personal, limits=limits,
+        coords=coords, repair=repair, min_area_m2=min_area_m2, strict=False,
+        geom_type="polygon", keep_columns=keep, keep_personal=privacy.keep_personal,
+        limits=limits,
     )
-    if on_report is not None:
-        on_report(result.report)
-    return result

@@ -30,6 +30,7 @@ from nbhd_geo.report.heard import councillors_section, who_was_heard_section
 from nbhd_geo.report.webmap import geojson_layer
 from nbhd_geo.voices.councillors import councillor_view
 from nbhd_geo.voices.coverage import engagement_coverage
+from nbhd_geo.voices.options import ReusedCrosswalks
 
 __all__ = ["ExtraSection", "add_voices_sections", "shade_layer", "NAME_COL"]
 
@@ -272,8 +273,8 @@ def councillors_view_section(page: PlannerPage, out: Path, *, areas: gpd.GeoData
     view = councillor_view(areas[[areas.geometry.name]], wards.data, pop.data,
                            unit_population=pop.population, weights=weights,
                            weight_col=weight_col if weights is not None else None,
-                           crosswalk=crosswalks.get(wards.name),
-                           unit_crosswalk=crosswalks.get(pop.name))
+                           reuse=ReusedCrosswalks(wards=crosswalks.get(wards.name),
+                                                  units=crosswalks.get(pop.name)))
     built = councillors_section(view, threshold=limit)
     ward_names = _names_by_id(page, wards.name)
     labels = page.labels

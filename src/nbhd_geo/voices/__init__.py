@@ -1,4 +1,7 @@
-"""Many voices: consensus of many drawings, outlier drawings, footprints from points."""
+"""Many voices: consensus of many drawings, outlier drawings, footprints from points.
+
+The cut-offs of their verdicts are small option objects (:mod:`nbhd_geo.voices.options`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,14 @@ from nbhd_geo.voices.consensus import (
 )
 from nbhd_geo.voices.councillors import CouncillorView, councillor_view
 from nbhd_geo.voices.coverage import Coverage, engagement_coverage
+from nbhd_geo.voices.options import (
+    ContestedRule,
+    OutlierCutoffs,
+    ReusedCrosswalks,
+    StabilityRule,
+    UnheardRule,
+    WardColumns,
+)
 from nbhd_geo.voices.outliers import (
     FLAGS,
     outliers,
@@ -44,4 +55,10 @@ __all__ = [
     "robust_far",
     "PointFootprints",
     "point_footprints",
+    "ContestedRule",
+    "OutlierCutoffs",
+    "StabilityRule",
+    "UnheardRule",
+    "WardColumns",
+    "ReusedCrosswalks",
 ]

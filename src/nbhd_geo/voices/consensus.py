@@ -25,6 +25,7 @@ from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError
 from nbhd_geo.voices import _pieces as _pc
 from nbhd_geo.voices._crs import prepare_layer, voices_crs
 from nbhd_geo.voices._grid import Grid
+from nbhd_geo.voices.options import DEFAULT_CONTESTED, ContestedRule
 
 __all__ = ["Consensus", "consensus", "auto_cell_size"]
 
@@ -227,9 +228,7 @@ def consensus(
     weight_col: str | None = None,
     exclude: Sequence[str] | pd.Series | None = None,
     study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None = None,
-    contested_bits: float = 1.0,
-    tie_ratio: float = 0.8,
-    min_cover: float = 2.0,
+    contested: ContestedRule = DEFAULT_CONTESTED,
     report: Any = None,
     crs: object | None = None,
 ) -> Consensus:
@@ -267,10 +266,11 @@ def consensus(
         Polygon(s) bounding the analysis (a bare shapely geometry is taken to be in
         the working CRS); default: the union of the drawings. Only no-man's land
         depends on it.
-    contested_bits, tie_ratio, min_cover
-        A piece covered by at least ``min_cover`` drawings of two or more names is
-        contested when the entropy of its name mix is ≥ ``contested_bits`` or the
-        runner-up name has ≥ ``tie_ratio`` × the leading name's share.
+    contested
+        :class:`~nbhd_geo.voices.options.ContestedRule`: a piece covered by at least
+        ``min_cover`` drawings of two or more names is contested when the entropy of
+        its name mix is ≥ ``bits`` (1 by default) or the runner-up name has ≥
+        ``tie_ratio`` (0.8) × the leading name's share.
     report
         The :class:`nbhd_geo.io.read.ReadReport` of the drawings (for the ``repaired``
         flag in ``exclude``).
@@ -339,9 +339,10 @@ def consensus(
     if pop is not None:
         surface["population"] = pieces.population(surface, pop)
     mix = pieces.mix(surface, drawers)
-    mix["contested"] = ((mix["total"] >= min_cover) & (mix["n_names"] >= 2)
-                        & ((mix["entropy_bits"] >= contested_bits - 1e-12)
-                           | (mix["second_share"] >= tie_ratio * mix["top_share"])))
+    rule = contested
+    mix["contested"] = ((mix["total"] >= rule.min_cover) & (mix["n_names"] >= 2)
+                        & ((mix["entropy_bits"] >= rule.bits - 1e-12)
+                           | (mix["second_share"] >= rule.tie_ratio * mix["top_share"])))
     if pop is not None:
         mix["population"] = pieces.population(mix, pop)
     crs_str = target.to_string()

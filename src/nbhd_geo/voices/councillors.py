@@ -21,9 +21,14 @@ import shapely
 
 from nbhd_geo.errors import NbhdGeoError, NbhdGeoWarning, format_ids
 from nbhd_geo.overlay.apportion import apportion, check_reuse
-from nbhd_geo.overlay.crosswalk import Crosswalk
 from nbhd_geo.overlay.crosswalk import crosswalk as _crosswalk
 from nbhd_geo.voices._crs import prepare_layer, voices_crs
+from nbhd_geo.voices.options import (
+    DEFAULT_REUSE,
+    DEFAULT_WARD_COLUMNS,
+    ReusedCrosswalks,
+    WardColumns,
+)
 
 __all__ = ["CouncillorView", "councillor_view"]
 
@@ -75,15 +80,13 @@ def councillor_view(
     *,
     unit_population: str | pd.Series,
     name_col: str | None = None,
-    ward_id: str | None = None,
-    ward_name: str | None = None,
+    ward_cols: WardColumns = DEFAULT_WARD_COLUMNS,
     unit_id: str | None = None,
     weights: gpd.GeoDataFrame | None = None,
     weight_col: str | None = None,
     min_share: float = 0.05,
     crs: object | None = None,
-    crosswalk: Crosswalk | None = None,
-    unit_crosswalk: Crosswalk | None = None,
+    reuse: ReusedCrosswalks = DEFAULT_REUSE,
 ) -> CouncillorView:
     """Per ward: the named neighbourhoods it holds, with the share of their people.
 
@@ -101,8 +104,9 @@ def councillor_view(
         Column of ``units`` (or Series by unit id) with residents.
     name_col
         Neighbourhood name column; ``None`` uses the index.
-    ward_id, ward_name
-        Ward code and (optional) name columns; ``None`` uses the index for the code.
+    ward_cols
+        :class:`~nbhd_geo.voices.options.WardColumns`: the ward ``code`` and (optional)
+        ``name`` columns; by default the index is the code, and names are the codes.
     unit_id
         Unit id column; ``None`` uses the index.
     weights, weight_col
@@ -116,10 +120,11 @@ def councillor_view(
     crs
         Projected working CRS; default: the first projected CRS of
         ``neighbourhoods``, ``wards``, ``units``, else ``settings.working_crs``.
-    crosswalk, unit_crosswalk
-        The crosswalks of ``neighbourhoods`` × ``wards`` and ``neighbourhoods`` ×
-        ``units`` already computed (e.g. by the overlap report): reused instead of
-        intersecting the same layers again.
+    reuse
+        :class:`~nbhd_geo.voices.options.ReusedCrosswalks`: the crosswalks of
+        ``neighbourhoods`` × ``wards`` and ``neighbourhoods`` × ``units`` already
+        computed (e.g. by the overlap report), reused instead of intersecting the same
+        layers again.
 
     Returns
     -------
@@ -141,7 +146,7 @@ def councillor_view(
     >>> nbhd = gpd.GeoDataFrame({"name": ["Oakfield"]},
     ...     geometry=[shapely.box(50, 0, 200, 100)], crs=27700)
     >>> v = councillor_view(nbhd, wards, lsoa, unit_population="pop", name_col="name",
-    ...                     ward_id="ward")
+    ...                     ward_cols=WardColumns(code="ward"))
     >>> v.table[["ward", "neighbourhood", "population", "share_of_neighbourhood",
     ...          "share_of_ward"]].round(3)
       ward neighbourhood  population  share_of_neighbourhood  share_of_ward
@@ -153,6 +158,8 @@ def councillor_view(
     if not 0 <= min_share <= 1:
         raise NbhdGeoError(f"must be a share in [0, 1], got {min_share!r}",
                            argument="min_share", fix="pass e.g. min_share=0.05")
+    ward_id, ward_name = ward_cols.code, ward_cols.name
+    crosswalk, unit_crosswalk = reuse.wards, reuse.units
     target = voices_crs(crs, neighbourhoods, wards, units)
     nb = prepare_layer(neighbourhoods, argument="neighbourhoods", id_col=name_col, crs=target)
     wd = prepare_layer(wards, argument="wards", id_col=ward_id, crs=target)

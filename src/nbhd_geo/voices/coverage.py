@@ -24,6 +24,7 @@ from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError, ValidationErr
 from nbhd_geo.io.disclosure import suppress_small_counts
 from nbhd_geo.overlay.apportion import apportion
 from nbhd_geo.voices._crs import crs_hint, prepare_layer, voices_crs
+from nbhd_geo.voices.options import DEFAULT_UNHEARD, UnheardRule
 
 __all__ = ["Coverage", "engagement_coverage"]
 
@@ -118,9 +119,7 @@ def engagement_coverage(
     home_col: str | None = None,
     spread: Spread = "population",
     deprivation: Any = None,
-    deprived_deciles: int = 2,
-    low_quantile: float = 0.25,
-    low_per_1000: float | None = None,
+    unheard: UnheardRule = DEFAULT_UNHEARD,
     weights: gpd.GeoDataFrame | None = None,
     weight_col: str | None = None,
     crs: object | None = None,
@@ -150,11 +149,11 @@ def engagement_coverage(
     deprivation
         IMD deciles per unit (Series by unit id, 1 = most deprived) or an
         :class:`~nbhd_geo.deprivation.imd.IMDTable` of the units' LSOA vintage.
-    deprived_deciles
-        Units in national deciles ``1 … deprived_deciles`` count as deprived.
-    low_quantile, low_per_1000
-        Coverage below ``low_per_1000`` drawings per 1,000 residents counts as low;
-        by default the ``low_quantile`` quantile of the units' coverage.
+    unheard
+        :class:`~nbhd_geo.voices.options.UnheardRule`: coverage at or below
+        ``low_per_1000`` drawings per 1,000 residents counts as low (by default the
+        ``low_quantile``, 0.25, quantile of the units' coverage); units in national
+        deciles ``1 … deprived_deciles`` (2) count as deprived.
     weights, weight_col
         Finer population (Output Areas, address points) for ``spread="population"``,
         as for :func:`nbhd_geo.apportion`.
@@ -236,13 +235,13 @@ def engagement_coverage(
     with np.errstate(invalid="ignore", divide="ignore"):
         table["per_1000"] = np.where(table["population"] > 0,
                                      1000 * table["drawings"] / table["population"], np.nan)
-    low = (float(np.nanquantile(table["per_1000"], low_quantile))
-           if low_per_1000 is None else float(low_per_1000))
+    low = (float(np.nanquantile(table["per_1000"], unheard.low_quantile))
+           if unheard.low_per_1000 is None else float(unheard.low_per_1000))
     table["low_coverage"] = (table["per_1000"] <= low + 1e-12) & (table["population"] > 0)
     dec = _deciles(deprivation, ids)
     if dec is not None:
         table["imd_decile"] = dec.to_numpy()
-        table["deprived"] = table["imd_decile"] <= deprived_deciles
+        table["deprived"] = table["imd_decile"] <= unheard.deprived_deciles
         table["unheard"] = table["low_coverage"] & table["deprived"]
     else:
         table["deprived"] = False
@@ -251,7 +250,7 @@ def engagement_coverage(
                     "home_outside": float((has_home & ~home_known).sum()),
                     "outside_units": outside, "unassigned": unassigned}
     return Coverage(table=table, conservation=conservation, low_per_1000=low,
-                    deprived_deciles=int(deprived_deciles), spread=spread)
+                    deprived_deciles=int(unheard.deprived_deciles), spread=spread)
 
 
 def _pop_series(units: gpd.GeoDataFrame, unit_population: str | pd.Series,

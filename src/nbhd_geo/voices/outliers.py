@@ -21,6 +21,7 @@ from nbhd_geo.errors import ColumnError, NbhdGeoError
 from nbhd_geo.overlay.crosswalk import pair_areas
 from nbhd_geo.voices._crs import prepare_layer, voices_crs
 from nbhd_geo.voices.consensus import consensus as _consensus
+from nbhd_geo.voices.options import DEFAULT_CUTOFFS, OutlierCutoffs
 
 __all__ = ["FLAGS", "outliers", "robust_far"]
 
@@ -124,14 +125,7 @@ def outliers(
     by: str = "neighbourhood",
     report: Any = None,
     checks: Sequence[str] | None = None,
-    rect_min: float = 0.98,
-    min_vertices: int = 4,
-    sliver_max: float = 0.05,
-    area_factor: float = 10.0,
-    far_z: float = 3.5,
-    core_threshold: float = 0.5,
-    iou_min: float = 0.2,
-    duplicate_iou: float = 0.999,
+    cutoffs: OutlierCutoffs = DEFAULT_CUTOFFS,
     crs: object | None = None,
 ) -> pd.DataFrame:
     """Flag implausible drawings, with the reason for each flag.
@@ -150,26 +144,22 @@ def outliers(
         (invalid input) are flagged ``repaired`` with its reason.
     checks
         Flags to compute (default: all of :data:`FLAGS`); the others are False.
-    rect_min
-        ``rectangle``: area / bounding-box area ≥ this, i.e. an axis-aligned rectangle
-        (the minimum rotated rectangle is then the bounding box).
-    min_vertices
-        ``few_vertices``: fewer distinct vertices than this on the outer ring.
-    sliver_max
-        ``sliver``: Polsby–Popper compactness 4πA/P² below this (a 1:50 strip is 0.06).
-    area_factor
-        ``area_ratio``: area over the neighbourhood's median area ≥ this or ≤ 1/this.
-    far_z
+    cutoffs
+        The cut-off of each flag (:class:`~nbhd_geo.voices.options.OutlierCutoffs`):
+        ``rectangle``: area / bounding-box area ≥ ``rect_min`` (0.98), i.e. an
+        axis-aligned rectangle (the minimum rotated rectangle is then the bounding
+        box); ``few_vertices``: fewer distinct vertices than ``min_vertices`` (4) on
+        the outer ring; ``sliver``: Polsby–Popper compactness 4πA/P² below
+        ``sliver_max`` (0.05; a 1:50 strip is 0.06); ``area_ratio``: area over the
+        neighbourhood's median area ≥ ``area_factor`` (10) or ≤ 1/``area_factor``;
         ``far_centroid``: robust score of the centroid's distance to the median
-        centroid above this (see :func:`robust_far`; scale floor: 10 % of the width of
-        a median drawing).
-    core_threshold, iou_min
-        ``low_core_overlap``: intersection over union with the neighbourhood's core at
-        ``core_threshold`` below ``iou_min``.
-    duplicate_iou
-        ``duplicate``: same normalised geometry as another drawing, or IoU above this
-        with another drawing of the same neighbourhood; the drawing with the smallest
-        id is the original and is not flagged.
+        centroid above ``far_z`` (3.5; see :func:`robust_far`; scale floor: 10 % of
+        the width of a median drawing); ``low_core_overlap``: intersection over union
+        with the neighbourhood's core at ``core_threshold`` (0.5) below ``iou_min``
+        (0.2); ``duplicate``: same normalised geometry as another drawing, or IoU
+        above ``duplicate_iou`` (0.999) with another drawing of the same
+        neighbourhood; the drawing with the smallest id is the original and is not
+        flagged.
     crs
         Projected working CRS (default: the drawings' CRS when projected).
 
@@ -202,6 +192,7 @@ def outliers(
     >>> out["reasons"].tolist()
     ['', '', '', 'axis-aligned rectangle (area/bbox 1.00)']
     """
+    cut = cutoffs
     checks = list(FLAGS) if checks is None else list(checks)
     unknown = [c for c in checks if c not in FLAGS]
     if unknown:
@@ -235,36 +226,37 @@ def outliers(
     out["n_vertices"] = _exterior_vertices(geoms)
     out["rectangularity"] = area / np.maximum(shapely.area(shapely.envelope(geoms)), 1e-12)
     out["polsby_popper"] = 4 * np.pi * area / np.maximum(shapely.length(geoms), 1e-12) ** 2
-    rect = (out["rectangularity"].to_numpy() >= rect_min) & (out["n_vertices"].to_numpy() <= 8)
+    rect = ((out["rectangularity"].to_numpy() >= cut.rect_min)
+            & (out["n_vertices"].to_numpy() <= 8))
     flag("rectangle", rect,
          lambda i: f"axis-aligned rectangle (area/bbox {out['rectangularity'].iat[i]:.2f})")
-    flag("few_vertices", out["n_vertices"].to_numpy() < min_vertices,
+    flag("few_vertices", out["n_vertices"].to_numpy() < cut.min_vertices,
          lambda i: f"only {out['n_vertices'].iat[i]} vertices")
-    flag("sliver", out["polsby_popper"].to_numpy() < sliver_max,
+    flag("sliver", out["polsby_popper"].to_numpy() < cut.sliver_max,
          lambda i: f"sliver (Polsby-Popper {out['polsby_popper'].iat[i]:.3f})")
 
     size = pd.Series(names).map(pd.Series(names).value_counts()).to_numpy()
     med_area = pd.Series(area).groupby(names).transform("median").to_numpy()
     ratio = np.where(size >= 3, area / med_area, np.nan)
     out["area_vs_median"] = ratio
-    extreme = (ratio >= area_factor) | (ratio <= 1 / area_factor)
+    extreme = (ratio >= cut.area_factor) | (ratio <= 1 / cut.area_factor)
     flag("area_ratio", np.nan_to_num(extreme, nan=0).astype(bool),
          lambda i: f"area {ratio[i]:.3g}× the neighbourhood median")
 
     cxy = shapely.get_coordinates(shapely.centroid(geoms))
-    score, far = robust_far(cxy[:, 0], cxy[:, 1], names, z=far_z,
+    score, far = robust_far(cxy[:, 0], cxy[:, 1], names, z=cut.far_z,
                             floor=0.1 * np.sqrt(med_area))
     out["centroid_score"] = score
     flag("far_centroid", far, lambda i: f"centroid far from the others (score {score[i]:.1f})")
 
     iou = np.full(len(out), np.nan)
     if "low_core_overlap" in checks:
-        iou = _core_iou(drawings, consensus, geoms, names, by, core_threshold, crs)
+        iou = _core_iou(drawings, consensus, geoms, names, by, cut.core_threshold, crs)
     out["core_iou"] = iou
-    flag("low_core_overlap", np.nan_to_num(iou, nan=1.0) < iou_min,
-         lambda i: f"IoU {iou[i]:.2f} with the {core_threshold:.0%} core")
+    flag("low_core_overlap", np.nan_to_num(iou, nan=1.0) < cut.iou_min,
+         lambda i: f"IoU {iou[i]:.2f} with the {cut.core_threshold:.0%} core")
 
-    dup = (_duplicates(geoms, out.index.to_numpy(), names, duplicate_iou)
+    dup = (_duplicates(geoms, out.index.to_numpy(), names, cut.duplicate_iou)
            if "duplicate" in checks else np.full(len(out), None, dtype=object))
     out["duplicate_of"] = dup
     flag("duplicate", np.array([d is not None for d in dup]),

@@ -30,6 +30,7 @@ import pandas as pd
 
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.voices._runs import EPS, DrawingRuns, prepared_drawings
+from nbhd_geo.voices.options import DEFAULT_STABILITY, StabilityRule
 
 __all__ = ["Stability", "core_stability", "TAIL"]
 
@@ -95,7 +96,7 @@ class Stability:
         return self.summary["unstable"]
 
 
-def _check(threshold: float, n_boot: int, band: tuple[float, float], min_iou: float) -> None:
+def _check(threshold: float, n_boot: int, band: tuple[float, float]) -> None:
     if not 0 < threshold <= 1:
         raise NbhdGeoError(f"must be a share in (0, 1], got {threshold!r}",
                            argument="threshold", fix="pass e.g. threshold=0.5")
@@ -106,9 +107,6 @@ def _check(threshold: float, n_boot: int, band: tuple[float, float], min_iou: fl
     if not 0 < lo < hi <= 1:
         raise NbhdGeoError(f"must be two shares 0 < low < high ≤ 1, got {band!r}",
                            argument="band", fix="pass e.g. band=(0.05, 0.95)")
-    if not 0 <= min_iou <= 1:
-        raise NbhdGeoError(f"must be in [0, 1], got {min_iou!r}", argument="min_iou",
-                           fix="pass e.g. min_iou=0.75")
 
 
 def core_stability(
@@ -121,11 +119,8 @@ def core_stability(
     cell_size: float | None = None,
     weight_col: str | None = None,
     band: tuple[float, float] = (0.05, 0.95),
-    min_iou: float = 0.75,
-    min_drawings: int = 10,
+    rule: StabilityRule = DEFAULT_STABILITY,
     crs: object | None = None,
-    max_boot: int = 4000,
-    mc_z: float = 2.576,
 ) -> Stability:
     r"""Bootstrap each neighbourhood's drawings: core frequency per cell, bands, stability.
 
@@ -150,18 +145,18 @@ def core_stability(
         weighted cores, resampled with their weights.
     band
         ``(low, high)`` core frequencies bounding the band (default 5 % and 95 %).
-    min_iou, min_drawings
-        A name is ``unstable`` when more than 5 % of its resampled cores overlap the
-        full-sample core by an IoU below ``min_iou`` (one resample in 20 moves the
-        core that much) or it has fewer than ``min_drawings`` drawings.
+    rule
+        :class:`~nbhd_geo.voices.options.StabilityRule`. A name is ``unstable`` when
+        more than 5 % of its resampled cores overlap the full-sample core by an IoU
+        below ``min_iou`` (0.75: one resample in 20 moves the core that much) or it
+        has fewer than ``min_drawings`` (10) drawings. Names whose share of loose
+        resamples is within ``mc_z`` Monte Carlo standard errors of 5 % are
+        resampled again, doubling, up to ``max_boot`` (4000) resamples; still within
+        it they are ``undecided`` (``mc_z`` 2.576: a decision that a repeat with
+        another seed would reverse about once in a hundred).
     crs
         Projected working CRS; default: the drawings' CRS when projected, else
         ``settings.working_crs``.
-    max_boot, mc_z
-        Names whose share of loose resamples is within ``mc_z`` Monte Carlo standard
-        errors of 5 % are resampled again, doubling, up to ``max_boot`` resamples;
-        still within it they are ``undecided`` (2.576: a decision that a repeat with
-        another seed would reverse about once in a hundred).
 
     Returns
     -------
@@ -194,16 +189,19 @@ def core_stability(
     >>> import geopandas as gpd, shapely
     >>> d = gpd.GeoDataFrame({"neighbourhood": ["A"] * 12},
     ...     geometry=[shapely.box(i, 0, 100 + i, 100) for i in range(12)], crs=27700)
-    >>> s = core_stability(d, n_boot=50, cell_size=5.0, min_drawings=5)
+    >>> s = core_stability(d, n_boot=50, cell_size=5.0, rule=StabilityRule(min_drawings=5))
     >>> s.summary[["n_drawings", "unstable"]]
           n_drawings  unstable
     name
     A             12     False
     """
-    _check(threshold, n_boot, band, min_iou)
+    _check(threshold, n_boot, band)
+    min_iou, min_drawings, max_boot, mc_z = rule.min_iou, rule.min_drawings, rule.max_boot, \
+        rule.mc_z
     if int(max_boot) < int(n_boot):
         raise NbhdGeoError(f"must be at least n_boot ({n_boot}), got {max_boot!r}",
-                           argument="max_boot", fix=f"pass max_boot={max(int(n_boot), 4000)}")
+                           argument="max_boot",
+                           fix=f"pass rule=StabilityRule(max_boot={max(int(n_boot), 4000)})")
     frame, names, weight, target = prepared_drawings(drawings, by=by, crs=crs,
                                                      weight_col=weight_col)
     if len(frame) == 0:
