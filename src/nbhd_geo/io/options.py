@@ -43,6 +43,24 @@ __all__ = ["CoordOptions", "CsvColumns", "PrivacyOptions", "Outside"]
 Outside = Literal["raise", "reject"]
 
 
+def check_column_name(value: Any, argument: str, fix: str) -> None:
+    """Refuse anything but ``None`` or a non-empty string where a column name is wanted.
+
+    Shared by every options object that names columns, so each refuses the same things
+    (a number, an empty string, a list) with the same words.
+
+    Examples
+    --------
+    >>> check_column_name("ward_name", "name", fix="…")
+    >>> check_column_name("", "name", fix="name a column")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nbhd_geo.errors.ColumnError: name: must be a column name, not ''. Fix: name a column.
+    """
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ColumnError(f"must be a column name, not {value!r}", argument=argument, fix=fix)
+
+
 def _check_flag(value: Any, argument: str, owner: str) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise InputError(f"must be True or False, not {value!r}", argument=argument,
@@ -148,11 +166,9 @@ class CsvColumns:
 
     def __post_init__(self) -> None:
         for argument in ("geometry_col", "x_col", "y_col"):
-            value = getattr(self, argument)
-            if value is not None and (not isinstance(value, str) or not value):
-                raise ColumnError(f"must be a column name, not {value!r}", argument=argument,
-                                  fix=f"pass CsvColumns({argument}='…') with a column of the "
-                                      "file, or leave it out to detect it")
+            check_column_name(getattr(self, argument), argument,
+                              fix=f"pass CsvColumns({argument}='…') with a column of the file, "
+                                  "or leave it out to detect it")
 
 
 @dataclass(frozen=True)

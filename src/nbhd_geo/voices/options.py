@@ -36,7 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nbhd_geo.errors import ColumnError, NbhdGeoError
+from nbhd_geo.errors import NbhdGeoError
+from nbhd_geo.io.options import check_column_name
 from nbhd_geo.overlay.crosswalk import Crosswalk
 
 __all__ = [
@@ -292,11 +293,9 @@ class WardColumns:
 
     def __post_init__(self) -> None:
         for field_, argument in (("code", "ward_id"), ("name", "ward_name")):
-            value = getattr(self, field_)
-            if value is not None and (not isinstance(value, str) or not value):
-                raise ColumnError(f"must be a column name, not {value!r}", argument=argument,
-                                  fix=f"pass WardColumns({field_}='…') with a column of the "
-                                      "wards, or None")
+            check_column_name(getattr(self, field_), argument,
+                              fix=f"pass WardColumns({field_}='…') with a column of the wards, "
+                                  "or None")
 
 
 @dataclass(frozen=True)
