@@ -70,7 +70,13 @@ from nbhd_geo.overlay import (
     pair_areas,
 )
 from nbhd_geo.pcn import PCNFootprints, list_deprivation, pcn_footprints
-from nbhd_geo.plan import FootprintPlans, check_plan, propose_footprints
+from nbhd_geo.plan import (
+    ContiguityOptions,
+    FootprintPlans,
+    SearchOptions,
+    check_plan,
+    propose_footprints,
+)
 from nbhd_geo.voices import (
     FLAGS as OUTLIER_FLAGS,
 )
@@ -158,6 +164,8 @@ __all__ = [
     "propose_footprints",
     "FootprintPlans",
     "check_plan",
+    "SearchOptions",
+    "ContiguityOptions",
     # who was heard
     "engagement_coverage",
     "Coverage",
