@@ -69,7 +69,13 @@ from nbhd_geo.overlay import (
     crosswalk,
     pair_areas,
 )
-from nbhd_geo.pcn import PCNFootprints, list_deprivation, pcn_footprints
+from nbhd_geo.pcn import (
+    ImdColumns,
+    PCNFootprints,
+    RegistrationColumns,
+    list_deprivation,
+    pcn_footprints,
+)
 from nbhd_geo.plan import (
     ContiguityOptions,
     FootprintPlans,
@@ -153,6 +159,8 @@ __all__ = [
     "pcn_footprints",
     "PCNFootprints",
     "list_deprivation",
+    "RegistrationColumns",
+    "ImdColumns",
     # many voices
     "consensus",
     "Consensus",
