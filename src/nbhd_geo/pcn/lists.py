@@ -108,32 +108,7 @@ def list_deprivation(
                          fix="pass a table with columns lsoa_code, score, rank, decile")
     _expect(columns, RegistrationColumns, "columns")
     _expect(imd_columns, ImdColumns, "imd_columns")
-    ic = imd_columns
-    _require(imd, {"imd_columns.lsoa": ic.lsoa}, "imd",
-             "name it with imd_columns=ImdColumns(lsoa=...)")
-    present = {k: c for k, c in (("score", ic.score), ("rank", ic.rank),
-                                 ("decile", ic.decile)) if c in imd.columns}
-    if not present:
-        raise ColumnError(
-            f"has none of the measure columns {ic.score!r}, {ic.rank!r}, {ic.decile!r}; "
-            f"it has {list(map(str, imd.columns))}",
-            argument="imd", fix="name them with imd_columns=ImdColumns(score=, rank=, decile=)")
-    if core20 is None:
-        core20 = "rank" if "rank" in present else "decile" if "decile" in present else None
-    elif core20 not in present:
-        raise ColumnError(f"core20={core20!r} needs the {core20} column", argument="imd",
-                          fix=f"name it with imd_columns=ImdColumns({core20}=...), "
-                          "or core20=None")
-    table = pd.DataFrame({"lsoa": _codes(imd[ic.lsoa], "imd", ic.lsoa)})
-    for key, col in present.items():
-        table[key] = pd.to_numeric(imd[col].astype(str).str.replace(",", "").str.strip(),
-                                   errors="coerce").to_numpy()
-    dup = table["lsoa"].duplicated(keep=False)
-    if dup.any():
-        raise ValidationError("LSOA codes repeat", argument="imd",
-                              ids=sorted(table.loc[dup, "lsoa"].unique()),
-                              fix="keep one row per LSOA (one vintage, one index)")
-    table = table.set_index("lsoa")
+    table, present, core20 = _imd_table(imd, imd_columns, core20)
 
     regs = _registrations(registrations, columns)
     members = _membership(practice_to_pcn, columns)
@@ -168,6 +143,42 @@ def list_deprivation(
     return out[["org", "pcn_name", "has_pcn", "patients", "patients_with_imd",
                 "patients_no_imd", "imd_score", "mean_rank", "mean_decile",
                 "core20_patients", "core20_share"]]
+
+
+def _imd_table(
+    imd: pd.DataFrame, ic: ImdColumns, core20: Literal["rank", "decile"] | None
+) -> tuple[pd.DataFrame, dict[str, str], Literal["rank", "decile"] | None]:
+    """Read ``imd`` into one row per LSOA of its measures; settle the Core20 rule.
+
+    Returns the table (indexed by LSOA code; columns among ``score``, ``rank``,
+    ``decile``), the measures present (key → column of ``imd``) and the Core20 rule.
+    """
+    _require(imd, {"imd_columns.lsoa": ic.lsoa}, "imd",
+             "name it with imd_columns=ImdColumns(lsoa=...)")
+    present = {k: c for k, c in (("score", ic.score), ("rank", ic.rank),
+                                 ("decile", ic.decile)) if c in imd.columns}
+    if not present:
+        raise ColumnError(
+            f"has none of the measure columns {ic.score!r}, {ic.rank!r}, {ic.decile!r}; "
+            f"it has {list(map(str, imd.columns))}",
+            argument="imd", fix="name them with imd_columns=ImdColumns(score=, rank=, decile=)")
+    if core20 is None:
+        core20 = "rank" if "rank" in present else "decile" if "decile" in present else None
+    elif core20 not in present:
+        raise ColumnError(f"core20={core20!r} needs the {core20} column", argument="imd",
+                          fix=f"name it with imd_columns=ImdColumns({core20}=...), "
+                          "or core20=None")
+    table = pd.DataFrame({"lsoa": _codes(imd[ic.lsoa], "imd", ic.lsoa)})
+    for key, col in present.items():
+        table[key] = pd.to_numeric(imd[col].astype(str).str.replace(",", "").str.strip(),
+                                   errors="coerce").to_numpy()
+    dup = table["lsoa"].duplicated(keep=False)
+    if dup.any():
+        raise ValidationError("LSOA codes repeat", argument="imd",
+                              ids=sorted(table.loc[dup, "lsoa"].unique()),
+                              fix="keep one row per LSOA (one vintage, one index)")
+    table = table.set_index("lsoa")
+    return table, present, core20
 
 
 def convert_registrations_vintage(
