@@ -610,3 +610,27 @@ def test_relaxation_bound_cuts_long_chains_of_neighbourhoods():
         size=(0.0, 65.0))
     bound = conflict_bound(prob, threshold=0.95, time_limit=20)
     assert bound == pytest.approx(totals.sum() - totals.min())
+
+
+def test_conflict_bound_with_a_neighbourhood_too_spread_to_be_whole():
+    """Neighbourhood 1's must cells (1, 2) meet neighbourhood 0's (0, 1) and hold 8 people,
+    but 95 % of its residents need cells 1, 2 and three of cells 3–6, 20 people, more than
+    a footprint's 10: it can never be whole, so it must pull no cell into neighbourhood
+    0's footprint, and the bound is neighbourhood 0's 100 residents (cells 0 and 1 hold 8
+    people)."""
+    from nbhd_geo.plan._search import Problem
+    from nbhd_geo.plan.exact import conflict_bound
+
+    n = 7
+    rows = [[0], [0, 1], [1]] + [[1]] * 4
+    vals = [[50.0], [50.0, 50.0], [30.0]] + [[5.0]] * 4
+    prob = Problem(
+        pop=np.full(n, 4.0),
+        nbrs=[np.array([d for d in (c - 1, c + 1) if 0 <= d < n]) for c in range(n)],
+        nlen=[np.ones(len([d for d in (c - 1, c + 1) if 0 <= d < n])) for c in range(n)],
+        xy=np.c_[np.arange(n), np.zeros(n)].astype(float), atoms=np.arange(n),
+        nb_rows=[np.array(r, dtype=np.int64) for r in rows],
+        nb_vals=[np.array(v) for v in vals], nb_total=np.array([100.0, 100.0]),
+        pc_rows=[np.zeros(0, dtype=np.int64)] * n, pc_vals=[np.zeros(0)] * n, n_pcn=0,
+        size=(0.0, 10.0))
+    assert conflict_bound(prob, threshold=0.95, time_limit=10) == pytest.approx(100.0)
