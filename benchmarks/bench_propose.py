@@ -49,6 +49,7 @@ from tests._planner_city import build_city  # noqa: E402
 from nbhd_geo.plan import (  # noqa: E402
     WHOLE_THRESHOLD,
     NeighbourhoodSplits,
+    SearchOptions,
     check_plan,
     neighbourhood_people,
     propose_footprints,
@@ -112,7 +113,7 @@ def run_city(district: str, args: argparse.Namespace, folder: Path) -> dict[str,
 
     c0, w0 = time.process_time(), time.perf_counter()
     rec = propose_footprints(lsoa, population="population", neighbourhoods=nb,
-                             neighbourhood_id="name", seed=0)
+                             neighbourhood_id="name", search=SearchOptions(seed=0))
     c_rec, w_rec = time.process_time() - c0, time.perf_counter() - w0
     cert = rec.certificate
     print(f"recommended plan (defaults): CPU {c_rec:.1f} s (wall {w_rec:.1f} s), "
@@ -123,8 +124,9 @@ def run_city(district: str, args: argparse.Namespace, folder: Path) -> dict[str,
           f"check_plan ok: {checked(rec)}")
     c0, w0 = time.process_time(), time.perf_counter()
     long = propose_footprints(lsoa, population="population", neighbourhoods=nb,
-                              neighbourhood_id="name", seed=0, n_plans=1,
-                              time_limit=args.time_limit, workers=args.workers)
+                              neighbourhood_id="name", n_plans=1,
+                              search=SearchOptions(seed=0, time_limit=args.time_limit,
+                                                   workers=args.workers))
     c_long, w_long = time.process_time() - c0, time.perf_counter() - w0
     lc = long.certificate
     best = long.best().scorecard
@@ -165,7 +167,7 @@ def run_city(district: str, args: argparse.Namespace, folder: Path) -> dict[str,
         units = split_units(lsoa, m)
         c0 = time.process_time()
         r1 = propose_footprints(units, population="population", neighbourhoods=nb,
-                                neighbourhood_id="name", seed=0)
+                                neighbourhood_id="name", search=SearchOptions(seed=0))
         print(f"  LSOAs split in {m}: {len(units)} units, CPU {time.process_time() - c0:.1f} s, "
               f"whole {r1.certificate.share_whole:.1%} bound {r1.certificate.share_bound:.1%}")
     return out

@@ -13,7 +13,9 @@ from shapely import box
 from nbhd_geo.errors import ColumnError, InputError, NbhdGeoWarning, ValidationError, VintageError
 from nbhd_geo.pcn import (
     IOD2019_N_LSOAS,
+    ImdColumns,
     PCNFootprints,
+    RegistrationColumns,
     convert_registrations_vintage,
     list_deprivation,
     pcn_footprints,
@@ -151,8 +153,8 @@ def test_inputs_not_mutated_and_custom_columns():
     members = pd.DataFrame({"prac": ["P1", "P2"], "net": ["N1", "N2"]})
     layer = _layer("A").rename(columns={"lsoa_code": "code"}).to_crs(4326)
     before = (regs.copy(), members.copy(), layer.copy())
-    fp = pcn_footprints(regs, members, layer, practice_col="prac", lsoa_col="lsoa",
-                        count_col="n", pcn_col="net", lsoa_id="code")
+    fp = pcn_footprints(regs, members, layer, lsoa_id="code", columns=RegistrationColumns(
+        practice="prac", lsoa="lsoa", patients="n", pcn="net"))
     assert _winner(fp, "A") == ["N2"]
     assert fp.footprints.crs.to_epsg() == 27700
     pd.testing.assert_frame_equal(regs, before[0])
@@ -162,7 +164,8 @@ def test_inputs_not_mutated_and_custom_columns():
 
 def test_errors_name_argument_ids_and_fix():
     layer = _layer("A")
-    with pytest.raises(ColumnError, match=r"registrations: missing column\(s\) count_col='patients'.*Fix"):
+    with pytest.raises(ColumnError, match=r"registrations: missing column\(s\) "
+                       r"columns.patients='patients'.*Fix: name them with columns="):
         pcn_footprints(_regs([("P1", "A", 1)]).drop(columns="patients"), {"P1": "N1"}, layer)
     with pytest.raises(ValidationError, match=r"practice_to_pcn.*more than one PCN.*'P1'"):
         pcn_footprints(_regs([("P1", "A", 1)]),
@@ -179,6 +182,42 @@ def test_errors_name_argument_ids_and_fix():
         pcn_footprints(_regs([("P1", "A", -1)]), {"P1": "N1"}, layer)
     with pytest.warns(NbhdGeoWarning, match="absent from lsoa_layer"):
         pcn_footprints(_regs([("P1", "A", 1), ("P1", "Z", 9)]), {"P1": "N1"}, layer)
+
+
+def test_column_options_are_checked_and_named_in_errors():
+    with pytest.raises(InputError) as err:
+        RegistrationColumns(patients="")
+    assert err.value.argument == "patients" and "RegistrationColumns(patients=" in err.value.fix
+    with pytest.raises(InputError) as err:
+        ImdColumns(rank=None)  # type: ignore[arg-type]
+    assert err.value.argument == "rank"
+    regs = _regs([("P1", "A", 3)])
+    with pytest.raises(InputError, match="columns: expected RegistrationColumns"):
+        pcn_footprints(regs, {"P1": "N1"}, _layer("A"),
+                       columns={"practice": "practice_code"})  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="imd_columns: expected ImdColumns"):
+        list_deprivation(regs, None, IMD, imd_columns="score")  # type: ignore[arg-type]
+    members = pd.DataFrame({"practice_code": ["P1"], "network": ["N1"]})
+    with pytest.raises(ColumnError, match=r"practice_to_pcn: missing column\(s\) "
+                       r"columns.pcn='pcn_code'"):
+        pcn_footprints(regs, members, _layer("A"))
+
+
+def test_list_deprivation_reads_named_columns():
+    regs = _regs([("P1", "A", 30), ("P1", "B", 10)]).rename(columns={"patients": "n"})
+    imd = IMD.rename(columns={"lsoa_code": "LSOA11CD", "score": "imd_score", "rank": "r"})
+    out = list_deprivation(regs, None, imd, columns=RegistrationColumns(patients="n"),
+                           imd_columns=ImdColumns(lsoa="LSOA11CD", score="imd_score",
+                                                  rank="r"))
+    assert out.loc[0, "imd_score"] == pytest.approx((30 * 40 + 10 * 8) / 40)
+    assert out.loc[0, "mean_rank"] == pytest.approx((30 * 100 + 10 * 20000) / 40)
+    assert out.loc[0, "core20_share"] == pytest.approx(0.75)  # rank 100 in, 20,000 out
+    with pytest.raises(ColumnError, match=r"imd: missing column\(s\) imd_columns.lsoa="):
+        list_deprivation(regs, None, IMD, columns=RegistrationColumns(patients="n"),
+                         imd_columns=ImdColumns(lsoa="LSOA21CD"))
+    with pytest.raises(ColumnError, match=r"core20='decile'.*ImdColumns\(decile="):
+        list_deprivation(regs, None, IMD.drop(columns="decile"), core20="decile",
+                         columns=RegistrationColumns(patients="n"))
 
 
 # --------------------------------------------------------------------------- deprivation

@@ -10,11 +10,14 @@ import shapely
 from click.testing import CliRunner
 
 from nbhd_geo.cli.propose import propose_cmd
+from nbhd_geo.errors import InputError
 from nbhd_geo.plan import (
+    ContiguityOptions,
     DisconnectedError,
     InfeasibleError,
     NeighbourhoodSplits,
     PopulationError,
+    SearchOptions,
     UnitTooLargeError,
     check_plan,
     neighbourhood_people,
@@ -45,7 +48,8 @@ def test_grid_plan_meets_constraints_and_keeps_neighbourhoods_whole(tmp_path):
     nb = gpd.GeoDataFrame({"name": ["East End", "Northside"]}, geometry=[
         shapely.box(2200, 0, 3800, 1400), shapely.box(2200, 2100, 3300, 2900)], crs=27700)
     res = propose_footprints(units, population="pop", neighbourhoods=nb,
-                             neighbourhood_id="name", size=(8_000, 13_000), n_plans=3, seed=3)
+                             neighbourhood_id="name", size=(8_000, 13_000), n_plans=3,
+                             search=SearchOptions(seed=3))
     best = res.best()
     assert best.scorecard["share_whole"] == 1.0
     assert best.neighbourhoods["whole"].all()
@@ -82,9 +86,9 @@ def test_same_seed_same_plans_and_other_seed_runs():
     units = grid()
     nb = gpd.GeoDataFrame(geometry=[shapely.box(700, 700, 2300, 2300)], crs=27700)
     a = propose_footprints(units, population="pop", neighbourhoods=nb, size=(8_000, 13_000),
-                           n_plans=2, seed=11)
+                           n_plans=2, search=SearchOptions(seed=11))
     b = propose_footprints(units, population="pop", neighbourhoods=nb, size=(8_000, 13_000),
-                           n_plans=2, seed=11)
+                           n_plans=2, search=SearchOptions(seed=11))
     pd.testing.assert_frame_equal(a.candidates, b.candidates)
     for pa, pb in zip(a.plans, b.plans, strict=True):
         pd.testing.assert_frame_equal(pa.assignment, pb.assignment)
@@ -99,7 +103,7 @@ def test_pcn_alignment_followed_when_given():
         "patients": 900,
     })
     res = propose_footprints(units, population="pop", pcn=regs, size=(7_000, 9_000),
-                             n_plans=3, seed=0)
+                             n_plans=3, search=SearchOptions(seed=0))
     best = max(res.plans, key=lambda p: p.scorecard["pcn_alignment"])
     assert best.scorecard["pcn_alignment"] == 1.0
     assert set(best.footprints["main_pcn"]) == {"West", "East"}
@@ -139,10 +143,11 @@ def test_islands_and_enclaves_are_explicit():
     assert c.enclaves[["unit", "host"]].values.tolist() == [["enc", "u11"]]
     assert c.components[list(units.index).index("isl")] == 1
     with pytest.raises(DisconnectedError) as err:
-        propose_footprints(units, population="pop", size=(7_000, 9_500), bridge_m=100)
+        propose_footprints(units, population="pop", size=(7_000, 9_500),
+                           contiguity=ContiguityOptions(bridge_m=100))
     assert "'isl'" in str(err.value) and "bridge_m" in str(err.value)
-    res = propose_footprints(units, population="pop", size=(7_000, 9_500), bridge_m=1_000,
-                             n_plans=2)
+    res = propose_footprints(units, population="pop", size=(7_000, 9_500),
+                             contiguity=ContiguityOptions(bridge_m=1_000), n_plans=2)
     assert res.contiguity.bridges[["unit_a", "unit_b"]].values.tolist() == [["u03", "isl"]]
     assert res.contiguity.summary() == {"units": 18, "rook_edges": 25, "islands": 1,
                                         "bridges": 1, "enclaves": 1}
@@ -225,7 +230,8 @@ def test_wakefield_beats_maxp_and_recom(wakefield):
     assert len(lsoa) == 215 and lsoa["population"].sum() == 353_378
     assert 300 <= nb["est_people"].min() and nb["est_people"].max() <= 26_000
     res = propose_footprints(lsoa, population="population", neighbourhoods=nb,
-                             neighbourhood_id="name", size=size, seed=0, time_limit=5)
+                             neighbourhood_id="name", size=size,
+                             search=SearchOptions(seed=0, time_limit=5))
     cert = res.certificate
     assert cert.share_whole == res.best().scorecard["share_whole"] <= cert.share_bound
     for plan in res.plans:  # every hard constraint, checked independently
@@ -323,7 +329,7 @@ def test_within_keeps_footprints_inside_districts():
     units = grid(6, 4)
     units["district"] = ["West" if int(u[2]) < 3 else "East" for u in units.index]
     res = propose_footprints(units, population="pop", size=(5_000, 7_000), within="district",
-                             n_plans=2, seed=5)
+                             n_plans=2, search=SearchOptions(seed=5))
     for plan in res.plans:
         check = check_plan(units, as_series(plan), population="pop", size=(5_000, 7_000),
                            within="district")
@@ -362,7 +368,8 @@ def test_blackburn_pcn_registrations_trade_off(shared):
     assert 0.6 < bound < 0.7
     nb = make_neighbourhoods(lsoa, 20, seed=7)
     res = propose_footprints(lsoa, population="population", neighbourhoods=nb,
-                             neighbourhood_id="name", pcn=regs, seed=0, time_limit=0)
+                             neighbourhood_id="name", pcn=regs,
+                             search=SearchOptions(seed=0, time_limit=0))
     for plan in res.plans:
         assert check_plan(lsoa, as_series(plan), population="population",
                           size=(30_000, 50_000)).ok
@@ -450,8 +457,8 @@ def test_certified_optimiser_finds_and_proves_the_brute_force_optimum(seed):
     best, count = brute_force_best(units, size, splits)
     assert count > 10  # a real search space
     res = propose_footprints(units, population="pop", neighbourhoods=nb,
-                             neighbourhood_id="name", size=size, n_plans=1, n_runs=1,
-                             rounds=0, seed=seed, time_limit=30)
+                             neighbourhood_id="name", size=size, n_plans=1,
+                             search=SearchOptions(n_runs=1, rounds=0, seed=seed, time_limit=30))
     cert = res.certificate
     assert cert.status == "optimal"
     assert cert.residents_whole == pytest.approx(best, abs=0.05)
@@ -470,10 +477,12 @@ def test_optimiser_beats_a_weak_heuristic_start_and_bound_is_honest():
     splits = NeighbourhoodSplits(people, units.index.to_numpy())
     best, _ = brute_force_best(units, size, splits)
     heur = propose_footprints(units, population="pop", neighbourhoods=nb, size=size,
-                              neighbourhood_id="name", n_plans=3, time_limit=0, seed=0)
+                              neighbourhood_id="name", n_plans=3,
+                              search=SearchOptions(time_limit=0, seed=0))
     assert heur.certificate is None
     exact = propose_footprints(units, population="pop", neighbourhoods=nb, size=size,
-                               neighbourhood_id="name", n_plans=3, time_limit=30, seed=0)
+                               neighbourhood_id="name", n_plans=3,
+                               search=SearchOptions(time_limit=30, seed=0))
     # the recommended plan is never worse than the heuristic's and never above the bound
     assert exact.best().scorecard["residents_whole"] >= heur.best().scorecard[
         "residents_whole"] - 1e-6
@@ -503,15 +512,46 @@ def test_whole_threshold_is_one_definition_everywhere():
     assert res.best().scorecard["share_whole"] == 1.0  # u00 and u01 together
 
 
-@pytest.mark.parametrize("arg,value", [("whole_threshold", 0.4), ("whole_threshold", "x"),
-                                       ("time_limit", -1), ("work_limit", float("nan"))])
-def test_optimiser_options_give_typed_errors(arg, value):
+@pytest.mark.parametrize("value", [0.4, "x"])
+def test_whole_threshold_gives_typed_errors(value):
     from nbhd_geo.errors import NbhdGeoError
 
     units = grid(3, 3)
     with pytest.raises(NbhdGeoError) as err:
-        propose_footprints(units, population="pop", size=(2_000, 5_000), **{arg: value})
-    assert err.value.argument == arg and "Fix:" in str(err.value)
+        propose_footprints(units, population="pop", size=(2_000, 5_000), whole_threshold=value)
+    assert err.value.argument == "whole_threshold" and "Fix:" in str(err.value)
+
+
+@pytest.mark.parametrize("kind,arg,value", [
+    (SearchOptions, "time_limit", -1), (SearchOptions, "time_limit", "soon"),
+    (SearchOptions, "work_limit", float("nan")), (SearchOptions, "seed", -1),
+    (SearchOptions, "seed", 1.5), (SearchOptions, "workers", 0),
+    (SearchOptions, "n_runs", 0), (SearchOptions, "rounds", -1),
+    (SearchOptions, "progress", "print"), (ContiguityOptions, "min_shared_m", float("nan")),
+    (ContiguityOptions, "tol_m", -0.1), (ContiguityOptions, "bridge_m", float("nan")),
+    (ContiguityOptions, "bridge_m", -float("inf")),
+])
+def test_plan_options_are_checked_when_made(kind, arg, value):
+    from nbhd_geo.errors import NbhdGeoError
+
+    with pytest.raises(NbhdGeoError) as err:
+        kind(**{arg: value})
+    assert err.value.argument == arg and f"{kind.__name__}(" in err.value.fix
+
+
+def test_plan_options_normal_forms_and_reach_the_planner():
+    assert SearchOptions() == SearchOptions(seed=0, n_runs=None, rounds=12, time_limit=8.0,
+                                            work_limit=None, workers=1, progress=None)
+    assert SearchOptions(time_limit=3, seed=np.int64(2)).seed == 2
+    assert ContiguityOptions(bridge_m=float("inf")).bridge_m == float("inf")
+    units = grid(3, 3)
+    res = propose_footprints(units, population="pop", size=(2_000, 5_000), n_plans=1,
+                             contiguity=ContiguityOptions(min_shared_m=25, tol_m=0))
+    assert (res.contiguity.min_shared_m, res.contiguity.tol_m) == (25.0, 0.0)
+    with pytest.raises(InputError) as err:  # the old keywords as a dict are not options
+        propose_footprints(units, population="pop", size=(2_000, 5_000),
+                           search={"seed": 1})  # type: ignore[arg-type]
+    assert err.value.argument == "search" and "SearchOptions(" in str(err.value)
 
 
 def _bigger_city():
@@ -532,7 +572,8 @@ def test_time_limit_is_respected_and_work_limit_is_reproducible():
     size = (15_000, 25_000)
     seen = []
     res = propose_footprints(units, population="pop", neighbourhoods=nb, size=size, n_plans=1,
-                             n_runs=1, rounds=2, time_limit=2.0, progress=seen.append)
+                             search=SearchOptions(n_runs=1, rounds=2, time_limit=2.0,
+                                                  progress=seen.append))
     cert = res.certificate
     assert cert.seconds < 2.0 + 1.5
     assert cert.status in {"feasible", "hint", "optimal"}
@@ -540,8 +581,9 @@ def test_time_limit_is_respected_and_work_limit_is_reproducible():
     assert all(s["residents_whole"] <= s["bound"] + 1e-6 for s in seen)
     assert check_plan(units, as_series(res.best()), population="pop", size=size).ok
     a, b = (propose_footprints(units, population="pop", neighbourhoods=nb, size=size,
-                               n_plans=1, n_runs=1, rounds=2, time_limit=120, work_limit=0.5,
-                               workers=1, seed=4) for _ in range(2))
+                               n_plans=1, search=SearchOptions(
+                                   n_runs=1, rounds=2, time_limit=120, work_limit=0.5,
+                                   workers=1, seed=4)) for _ in range(2))
     pd.testing.assert_frame_equal(a.best().assignment, b.best().assignment)
     assert a.certificate.bound == b.certificate.bound
 
@@ -568,3 +610,27 @@ def test_relaxation_bound_cuts_long_chains_of_neighbourhoods():
         size=(0.0, 65.0))
     bound = conflict_bound(prob, threshold=0.95, time_limit=20)
     assert bound == pytest.approx(totals.sum() - totals.min())
+
+
+def test_conflict_bound_with_a_neighbourhood_too_spread_to_be_whole():
+    """Neighbourhood 1's must cells (1, 2) meet neighbourhood 0's (0, 1) and hold 8 people,
+    but 95 % of its residents need cells 1, 2 and three of cells 3–6, 20 people, more than
+    a footprint's 10: it can never be whole, so it must pull no cell into neighbourhood
+    0's footprint, and the bound is neighbourhood 0's 100 residents (cells 0 and 1 hold 8
+    people)."""
+    from nbhd_geo.plan._search import Problem
+    from nbhd_geo.plan.exact import conflict_bound
+
+    n = 7
+    rows = [[0], [0, 1], [1]] + [[1]] * 4
+    vals = [[50.0], [50.0, 50.0], [30.0]] + [[5.0]] * 4
+    prob = Problem(
+        pop=np.full(n, 4.0),
+        nbrs=[np.array([d for d in (c - 1, c + 1) if 0 <= d < n]) for c in range(n)],
+        nlen=[np.ones(len([d for d in (c - 1, c + 1) if 0 <= d < n])) for c in range(n)],
+        xy=np.c_[np.arange(n), np.zeros(n)].astype(float), atoms=np.arange(n),
+        nb_rows=[np.array(r, dtype=np.int64) for r in rows],
+        nb_vals=[np.array(v) for v in vals], nb_total=np.array([100.0, 100.0]),
+        pc_rows=[np.zeros(0, dtype=np.int64)] * n, pc_vals=[np.zeros(0)] * n, n_pcn=0,
+        size=(0.0, 10.0))
+    assert conflict_bound(prob, threshold=0.95, time_limit=10) == pytest.approx(100.0)

@@ -365,8 +365,6 @@ def test_engines_agree(grid):
 @pytest.mark.parametrize(
     ("kwargs", "argument"),
     [
-        ({"threshold": 0}, "threshold"),
-        ({"threshold": 1.5}, "threshold"),
         ({"score_weights": (1, 1)}, "score_weights"),
         ({"score_weights": (0, 0, 0)}, "score_weights"),
         ({"score_weights": "best"}, "score_weights"),
@@ -379,6 +377,15 @@ def test_bad_arguments(grid, kwargs, argument):
         tension(c, grid, area_id="name", unit_id="cell", **{"engine": ENGINE, **kwargs})
     assert err.value.argument == argument
     assert err.value.fix
+
+
+@pytest.mark.parametrize("threshold", [0, 1.5, float("nan")])
+def test_bad_coi_threshold(grid, threshold):
+    c = gdf(["N"], [shapely.box(0, 0, 10, 10)], col="name")
+    with pytest.raises(NbhdGeoError, match="threshold") as err:
+        fragmentation(c, grid, area_id="name", unit_id="cell", threshold=threshold,
+                      engine=ENGINE)
+    assert err.value.argument == "threshold" and err.value.fix
 
 
 @pytest.mark.parametrize(
@@ -395,6 +402,8 @@ def test_bad_arguments(grid, kwargs, argument):
         (lambda: EngineOptions(threads=0), "threads"),
         (lambda: EngineOptions(threads=1.5), "threads"),
         (lambda: EngineOptions(threads=True), "threads"),
+        (lambda: EngineOptions(crs="EPSG:4326"), "crs"),
+        (lambda: EngineOptions(crs="not a crs"), "crs"),
     ],
 )
 def test_options_are_checked_when_made(make, argument):
@@ -411,7 +420,8 @@ def test_options_defaults_and_normal_forms():
     assert b.tolerances == (10.0, 50.0) and b.all_tolerances == (10.0, 50.0)
     assert BoundaryOptions().all_tolerances == (25.0, 50.0, 100.0)
     assert BoundaryOptions(tolerances=(25,), score_tolerance=40).all_tolerances == (25.0, 40.0)
-    assert EngineOptions.of("geos") == EngineOptions("geos", None)
+    assert EngineOptions.of("geos") == EngineOptions("geos", None, None)
+    assert EngineOptions(crs=3857).crs == 3857
     two = EngineOptions("exact", threads=2)
     assert EngineOptions.of(two) is two
 
@@ -581,3 +591,18 @@ def test_weights_alone_give_population_measures():
     # All 30 + 10 people in the pieces: population shares 0.75 / 0.25.
     assert t.loc["N", "pop_eff_units"] == pytest.approx(1 / (0.75**2 + 0.25**2))
     assert t.loc["N", "eff_units"] == pytest.approx(2.0)
+
+
+def test_engine_options_carry_the_working_crs(grid):
+    """The areas are measured in the CRS the options name (Web Mercator stretches them)."""
+    c = gdf(["N"], [shapely.box(10, 10, 600, 420)], col="name")
+    bng = fragmentation(c, grid, area_id="name", unit_id="cell", engine=ENGINE)
+    merc = EngineOptions(ENGINE, crs="EPSG:3857")
+    web = fragmentation(c, grid, area_id="name", unit_id="cell", engine=merc)
+    assert bng.loc["N", "area_m2"] == pytest.approx(590 * 410)
+    assert web.loc["N", "area_m2"] == pytest.approx(float(c.to_crs(3857).area.iloc[0]))
+    assert web.loc["N", "area_m2"] > 1.5 * bng.loc["N", "area_m2"]  # about 1/cos²(51°)
+    t = tension(c, grid, area_id="name", unit_id="cell", engine=merc)
+    assert t.loc["N", "area_m2"] == web.loc["N", "area_m2"]
+    s = unit_splits(c, grid, area_id="name", unit_id="cell", engine=merc)
+    assert s["unit_m2"].iloc[0] == pytest.approx(float(grid.to_crs(3857).area.iloc[0]))

@@ -76,8 +76,20 @@ from nbhd_geo.overlay import (
     crosswalk,
     pair_areas,
 )
-from nbhd_geo.pcn import PCNFootprints, list_deprivation, pcn_footprints
-from nbhd_geo.plan import FootprintPlans, check_plan, propose_footprints
+from nbhd_geo.pcn import (
+    ImdColumns,
+    PCNFootprints,
+    RegistrationColumns,
+    list_deprivation,
+    pcn_footprints,
+)
+from nbhd_geo.plan import (
+    ContiguityOptions,
+    FootprintPlans,
+    SearchOptions,
+    check_plan,
+    propose_footprints,
+)
 from nbhd_geo.voices import (
     FLAGS as OUTLIER_FLAGS,
 )
@@ -163,6 +175,8 @@ __all__ = [
     "pcn_footprints",
     "PCNFootprints",
     "list_deprivation",
+    "RegistrationColumns",
+    "ImdColumns",
     # many voices
     "consensus",
     "Consensus",
@@ -174,6 +188,8 @@ __all__ = [
     "propose_footprints",
     "FootprintPlans",
     "check_plan",
+    "SearchOptions",
+    "ContiguityOptions",
     # who was heard
     "engagement_coverage",
     "Coverage",

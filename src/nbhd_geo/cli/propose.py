@@ -7,6 +7,7 @@ line on stderr and exit status 2, as in the rest of the CLI.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
@@ -98,10 +99,16 @@ def propose_cmd(units: str, population: str, id_col: str | None, neighbourhoods:
     """
     _setup_logging(verbose, quiet)
     check_db_out(db_out)
+    from nbhd_geo.plan import ContiguityOptions, SearchOptions
+
+    plan_options = {
+        "whole_threshold": whole_threshold,
+        "contiguity": ContiguityOptions(bridge_m=bridge_m),
+        "search": SearchOptions(seed=seed, time_limit=time_limit, work_limit=work_limit,
+                                workers=workers),
+    }
     written = _run(units, population, id_col, neighbourhoods, neighbourhood_id, pcn_csv,
-                   (min_size, max_size), within, n_plans, seed, bridge_m, out, scorecards,
-                   {"time_limit": time_limit, "whole_threshold": whole_threshold,
-                    "workers": workers, "work_limit": work_limit})
+                   (min_size, max_size), within, n_plans, out, scorecards, plan_options)
     if db_out:
         to_database(db_out, written, inputs=[units, *([neighbourhoods] if neighbourhoods
                                                       else [])])
@@ -109,8 +116,9 @@ def propose_cmd(units: str, population: str, id_col: str | None, neighbourhoods:
 
 def _run(units: str, population: str, id_col: str | None, neighbourhoods: str | None,
          neighbourhood_id: str | None, pcn_csv: str | None, size: tuple[float, float],
-         within: str | None, n_plans: int, seed: int, bridge_m: float, out: str,
-         scorecards: str | None, solver: dict | None = None) -> list[str]:
+         within: str | None, n_plans: int, out: str, scorecards: str | None,
+         plan_options: dict[str, Any]) -> list[str]:
+    """Propose plans with ``plan_options`` (whole threshold, contiguity, search); write them."""
     from nbhd_geo.plan import propose_footprints
 
     unit_layer = _layer(units, id_col, "units")
@@ -122,7 +130,7 @@ def _run(units: str, population: str, id_col: str | None, neighbourhoods: str | 
         pcn = pd.read_csv(pcn_csv)
     res = propose_footprints(
         unit_layer, population=population, neighbourhoods=nb, pcn=pcn, size=size,
-        within=within, n_plans=n_plans, seed=seed, bridge_m=bridge_m, **(solver or {}),
+        within=within, n_plans=n_plans, **plan_options,
     )
     out_path = Path(out)
     if out_path.exists():

@@ -12,7 +12,7 @@ keywords from call to call:
     the distances of boundary agreement (F1 tolerances, the one in the composite score,
     the densification step of the Hausdorff distances);
 :class:`EngineOptions`
-    which area engine intersects the layers and on how many threads.
+    which area engine intersects the layers, on how many threads, in which projected CRS.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import numpy as np
 
 from nbhd_geo import settings
 from nbhd_geo.errors import NbhdGeoError
+from nbhd_geo.io.crs import resolve_crs
+from nbhd_geo.io.layers import working_crs
 from nbhd_geo.measures.boundary import _check_spacing, _check_tolerances
 
 __all__ = ["SliverTolerance", "BoundaryOptions", "EngineOptions"]
@@ -129,7 +131,7 @@ class BoundaryOptions:
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """Which area engine intersects the layers, and on how many threads.
+    """Which area engine intersects the layers, on how many threads, in which CRS.
 
     Parameters
     ----------
@@ -138,11 +140,19 @@ class EngineOptions:
         (:func:`shapely.intersection`), as for :func:`~nbhd_geo.crosswalk`.
     threads
         Threads of the exact kernel; ``None`` uses every core.
+    crs
+        Projected working CRS the layers are brought into before they are intersected
+        (anything :func:`pyproj.CRS.from_user_input` reads); ``None`` uses
+        :data:`nbhd_geo.settings.working_crs` (EPSG:27700).
 
     Examples
     --------
     >>> EngineOptions.of("geos")
-    EngineOptions(engine='geos', threads=None)
+    EngineOptions(engine='geos', threads=None, crs=None)
+    >>> EngineOptions(crs="EPSG:4326")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nbhd_geo.errors.CRSError: crs: EPSG:4326 is geographic (degrees); areas need metres. Fix: ...
     >>> EngineOptions(threads=0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -151,6 +161,7 @@ class EngineOptions:
 
     engine: Engine = "exact"
     threads: int | None = None
+    crs: object | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ("exact", "geos"):
@@ -164,6 +175,9 @@ class EngineOptions:
                 argument="threads",
                 fix="pass e.g. EngineOptions(threads=2), or None for every core",
             )
+        if self.crs is not None:
+            # an unknown or geographic CRS is refused here, once, naming the argument
+            working_crs(resolve_crs(self.crs, "crs"))
 
     @classmethod
     def of(cls, engine: Engine | EngineOptions) -> EngineOptions:

@@ -165,7 +165,6 @@ def fragmentation(
     weight_col: str | None = None,
     threshold: float = 0.5,
     sliver: SliverTolerance = DEFAULT_SLIVER,
-    crs: object | None = None,
     engine: Engine | EngineOptions = "exact",
     crosswalk: Crosswalk | Apportionment | None = None,
 ) -> pd.DataFrame:
@@ -195,11 +194,9 @@ def fragmentation(
         (``C``'s boundary merely grazes ``S_j``), or smaller than ``sliver.m2`` m²
         (default ``settings.sliver_tol_m2``); see :class:`SliverTolerance`. A small
         unit wholly inside ``C`` is never a sliver, however many units ``C`` covers.
-    crs
-        As for :func:`nbhd_geo.crosswalk`.
     engine
-        ``"exact"``, ``"geos"`` or :class:`EngineOptions` (engine and threads), as
-        for :func:`nbhd_geo.crosswalk`.
+        ``"exact"``, ``"geos"`` or :class:`EngineOptions` (engine, threads and the
+        projected working CRS, EPSG:27700 by default), as for :func:`nbhd_geo.crosswalk`.
     crosswalk
         The :class:`~nbhd_geo.Crosswalk` (or :class:`~nbhd_geo.Apportionment`) of these
         same layers, already computed: reused instead of intersecting again.
@@ -258,10 +255,10 @@ def fragmentation(
     """
     threshold = _check_fraction(threshold, "threshold", low_open=True, example="0.5")
     eng = EngineOptions.of(engine)
-    a = prepare_polygons(areas, argument="areas", id_col=area_id, crs=crs)
+    a = prepare_polygons(areas, argument="areas", id_col=area_id, crs=eng.crs)
     ap = reuse_or_apportion(
         crosswalk, a.frame, units, area_id=area_id, unit_id=unit_id,
-        unit_population=unit_population, weights=weights, weight_col=weight_col, crs=crs,
+        unit_population=unit_population, weights=weights, weight_col=weight_col, crs=eng.crs,
         engine=eng.engine, threads=eng.threads,
     )
     out = _fragmentation_table(
@@ -283,7 +280,6 @@ def unit_splits(
     weights: gpd.GeoDataFrame | None = None,
     weight_col: str | None = None,
     sliver: SliverTolerance = DEFAULT_SLIVER,
-    crs: object | None = None,
     engine: Engine | EngineOptions = "exact",
     crosswalk: Crosswalk | Apportionment | None = None,
 ) -> pd.DataFrame:
@@ -309,7 +305,7 @@ def unit_splits(
         ``settings.sliver_tol_m2``), is ignored by ``n_areas``, ``areas``/``shares``
         and the split measures; so is an outside part smaller than
         ``sliver.share`` of the unit or ``sliver.m2`` (:class:`SliverTolerance`).
-    crs, engine
+    engine
         As for :func:`fragmentation`.
     crosswalk
         The :class:`~nbhd_geo.Crosswalk` (or :class:`~nbhd_geo.Apportionment`) of these
@@ -363,11 +359,11 @@ def unit_splits(
     # A population is known when given per unit or by a weighting layer (whose own
     # counts then are the units' populations, as in apportion).
     with_pop = unit_population is not None or weights is not None
-    a = prepare_polygons(areas, argument="areas", id_col=area_id, crs=crs)
-    u = prepare_polygons(units, argument="units", id_col=unit_id, crs=crs)
+    a = prepare_polygons(areas, argument="areas", id_col=area_id, crs=eng.crs)
+    u = prepare_polygons(units, argument="units", id_col=unit_id, crs=eng.crs)
     common = {
         "unit_id": unit_id, "unit_population": unit_population, "weights": weights,
-        "weight_col": weight_col, "crs": crs, "engine": eng.engine, "threads": eng.threads,
+        "weight_col": weight_col, "crs": eng.crs, "engine": eng.engine, "threads": eng.threads,
     }
     ap = reuse_or_apportion(crosswalk, a.frame, u.frame, area_id=area_id, **common)
     union = gpd.GeoDataFrame(

@@ -41,7 +41,6 @@ from nbhd_geo.measures.options import (
     Engine,
     EngineOptions,
     SliverTolerance,
-    _check_fraction,
 )
 from nbhd_geo.measures.split import _fragmentation_table
 from nbhd_geo.overlay.apportion import Apportionment
@@ -50,6 +49,9 @@ from nbhd_geo.overlay.crosswalk import Crosswalk
 
 __all__ = ["tension", "layer_tension"]
 
+#: ``T`` of the community-of-interest columns in :func:`tension` (MGGG's default);
+#: :func:`~nbhd_geo.fragmentation` takes any other.
+COI_THRESHOLD = 0.5
 
 
 def _composite(
@@ -101,11 +103,9 @@ def tension(
     unit_population: str | pd.Series | None = None,
     weights: gpd.GeoDataFrame | None = None,
     weight_col: str | None = None,
-    threshold: float = 0.5,
     boundary: BoundaryOptions = DEFAULT_BOUNDARY,
     score_weights: Sequence[float] | Literal["auto"] = (1, 1, 1),
     sliver: SliverTolerance = DEFAULT_SLIVER,
-    crs: object | None = None,
     engine: Engine | EngineOptions = "exact",
     crosswalk: Crosswalk | Apportionment | None = None,
 ) -> pd.DataFrame:
@@ -126,8 +126,6 @@ def tension(
         Where people live inside units (OA polygons or address points with
         counts), as for :func:`nbhd_geo.apportion`; alone, they also add the
         ``pop_`` columns (their counts are then the units' populations).
-    threshold
-        ``T`` of community-of-interest preservation.
     boundary
         :class:`BoundaryOptions`: the distances in metres of boundary F1
         (``tolerances``), the F1 tolerance used in the composite score
@@ -142,8 +140,9 @@ def tension(
     sliver
         Sliver tolerance of the split measures (:class:`SliverTolerance`); see
         :func:`fragmentation`.
-    crs, engine
-        As for :func:`fragmentation`.
+    engine
+        ``"exact"``, ``"geos"`` or :class:`EngineOptions` (engine, threads and working
+        CRS), as for :func:`fragmentation`.
     crosswalk
         The :class:`~nbhd_geo.Crosswalk` (or :class:`~nbhd_geo.Apportionment`) of these
         same layers, already computed: reused instead of intersecting again.
@@ -151,7 +150,9 @@ def tension(
     Returns
     -------
     pandas.DataFrame
-        Indexed by area id: the :func:`fragmentation` columns; ``iou``,
+        Indexed by area id: the :func:`fragmentation` columns (``coi_preserved`` at
+        MGGG's ``T = 0.5``; :func:`fragmentation` with ``threshold=`` and this
+        ``crosswalk`` gives it at another ``T`` without intersecting again); ``iou``,
         ``n_fit_units``, ``included_outside_share``, ``excluded_inside_share`` of the
         maximum-IoU best fit (and ``pop_iou`` with a population); ``precision_<d>``,
         ``recall_<d>``, ``f1_<d>`` per tolerance; ``hausdorff_m``,
@@ -220,22 +221,21 @@ def tension(
     exact          1  1.000    1.0          0.0    0.000
     shifted        2  0.538    0.4        300.0    0.494
     """
-    threshold = _check_fraction(threshold, "threshold", low_open=True, example="0.5")
     auto, w = _score_weights_option(score_weights)
     eng = EngineOptions.of(engine)
     # A population is known when given per unit or by a weighting layer (whose own
     # counts then are the units' populations, as in apportion).
     with_pop = unit_population is not None or weights is not None
 
-    a = prepare_polygons(areas, argument="areas", id_col=area_id, crs=crs)
+    a = prepare_polygons(areas, argument="areas", id_col=area_id, crs=eng.crs)
     fit = best_fit(
         a.frame, units, method="max_iou", area_id=area_id, unit_id=unit_id,
         unit_population=unit_population, weights=weights, weight_col=weight_col,
-        crs=crs, engine=eng.engine, threads=eng.threads, crosswalk=crosswalk,
+        crs=eng.crs, engine=eng.engine, threads=eng.threads, crosswalk=crosswalk,
     )
     area_m2 = shapely.area(a.geoms)
     frag = _fragmentation_table(
-        fit.members, a.ids, area_m2, with_pop, threshold=threshold, sliver=sliver
+        fit.members, a.ids, area_m2, with_pop, threshold=COI_THRESHOLD, sliver=sliver
     )
     ref, unit_m2 = _reference_boundaries(fit, a.ids, sliver)
     bcols = _boundary_metrics(
@@ -309,11 +309,9 @@ def layer_tension(
     b_population: str | pd.Series | None = None,
     weights: gpd.GeoDataFrame | None = None,
     weight_col: str | None = None,
-    threshold: float = 0.5,
     boundary: BoundaryOptions = DEFAULT_BOUNDARY,
     score_weights: Sequence[float] | Literal["auto"] = (1, 1, 1),
     sliver: SliverTolerance = DEFAULT_SLIVER,
-    crs: object | None = None,
     engine: Engine | EngineOptions = "exact",
 ) -> pd.DataFrame:
     """Tension between two statutory layers: each unit of ``a`` against layer ``b``.
@@ -334,7 +332,7 @@ def layer_tension(
     b_population
         Population of the units of ``b`` (column or Series): adds the ``pop_``
         columns.
-    weights, weight_col, threshold, boundary, score_weights, sliver, crs, engine
+    weights, weight_col, boundary, score_weights, sliver, engine
         As for :func:`tension`.
 
     Returns
@@ -369,8 +367,8 @@ def layer_tension(
     """
     return tension(
         a, b, area_id=a_id, unit_id=b_id, unit_population=b_population, weights=weights,
-        weight_col=weight_col, threshold=threshold, boundary=boundary,
-        score_weights=score_weights, sliver=sliver, crs=crs, engine=engine,
+        weight_col=weight_col, boundary=boundary, score_weights=score_weights,
+        sliver=sliver, engine=engine,
     )
 
 

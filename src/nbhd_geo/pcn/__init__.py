@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nbhd_geo.pcn.footprints import IOD2019_N_LSOAS, PCNFootprints, pcn_footprints
 from nbhd_geo.pcn.lists import convert_registrations_vintage, list_deprivation
+from nbhd_geo.pcn.options import ImdColumns, RegistrationColumns
 from nbhd_geo.pcn.read import read_pcn_membership, read_registrations
 
 __all__ = [
@@ -13,5 +14,7 @@ __all__ = [
     "read_registrations",
     "read_pcn_membership",
     "convert_registrations_vintage",
+    "RegistrationColumns",
+    "ImdColumns",
     "IOD2019_N_LSOAS",
 ]

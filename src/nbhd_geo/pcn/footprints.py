@@ -41,6 +41,7 @@ from nbhd_geo.errors import (
     VintageError,
 )
 from nbhd_geo.io.layers import prepare_polygons
+from nbhd_geo.pcn.options import DEFAULT_REGISTRATION_COLUMNS, RegistrationColumns, _expect
 from nbhd_geo.pcn.read import _membership, _org_table, _registrations
 
 __all__ = [
@@ -173,11 +174,7 @@ def pcn_footprints(
     threshold: float = 0.05,
     level: Literal["pcn", "practice"] = "pcn",
     min_residents: float = 0,
-    practice_col: str = "practice_code",
-    lsoa_col: str = "lsoa_code",
-    count_col: str = "patients",
-    pcn_col: str = "pcn_code",
-    pcn_name_col: str = "pcn_name",
+    columns: RegistrationColumns = DEFAULT_REGISTRATION_COLUMNS,
     lsoa_id: str = "lsoa_code",
     crs: object | None = None,
 ) -> PCNFootprints:
@@ -189,8 +186,9 @@ def pcn_footprints(
         Long table of patients registered at each practice by LSOA (one row per practice and
         LSOA; repeated pairs are summed). See :func:`read_registrations`.
     practice_to_pcn
-        Membership table (``practice_col``, ``pcn_col``, optional ``pcn_name_col``) or a
-        mapping practice -> PCN. May be ``None`` at ``level="practice"``.
+        Membership table (``columns.practice``, ``columns.pcn``, optional
+        ``columns.pcn_name``) or a mapping practice -> PCN. May be ``None`` at
+        ``level="practice"``.
     lsoa_layer
         LSOA polygons of the same vintage as the registrations, ids in ``lsoa_id``.
     method
@@ -205,10 +203,11 @@ def pcn_footprints(
         organisation (``assigned`` False throughout). Use it when the registrations are an
         extract (e.g. one area's practices only): outside the area an LSOA's few rows would
         make a share of 100 %. 0 (default) keeps every LSOA.
-    practice_col, lsoa_col, count_col
-        Columns of ``registrations``.
-    pcn_col, pcn_name_col
-        Columns of ``practice_to_pcn`` (the name column is optional).
+    columns
+        :class:`RegistrationColumns`: the columns of ``registrations`` (``practice``,
+        ``lsoa``, ``patients``) and of ``practice_to_pcn`` (``practice``, ``pcn``, optional
+        ``pcn_name``); the defaults are the names :func:`read_registrations` and
+        :func:`read_pcn_membership` give.
     lsoa_id
         Id column of ``lsoa_layer``.
     crs
@@ -266,13 +265,43 @@ def pcn_footprints(
     if level == "pcn" and practice_to_pcn is None:
         raise InputError("level='pcn' needs a membership table", argument="practice_to_pcn",
                          fix="pass read_pcn_membership(path), or use level='practice'")
-    regs = _registrations(registrations, practice_col, lsoa_col, count_col)
-    members = _membership(practice_to_pcn, practice_col, pcn_col, pcn_name_col)
+    _expect(columns, RegistrationColumns, "columns")
+    regs = _registrations(registrations, columns)
+    members = _membership(practice_to_pcn, columns)
     layer = prepare_polygons(lsoa_layer, argument="lsoa_layer", id_col=lsoa_id, crs=crs)
     layer_ids = pd.Index(pd.Series(layer.ids).astype(str).str.strip())
-
     regs = _org_table(regs, members, level)
     regs["in_layer"] = regs["lsoa"].isin(layer_ids)
+    _check_vintage(regs, lsoa_id)
+
+    org_total = regs.groupby("org")["patients"].sum()
+    claims = _claims(regs[regs["in_layer"]], org_total, method, threshold, min_residents)
+    orgs, fp, held = _footprint_table(regs, members, claims, org_total, level)
+    geom_of = pd.Series(layer.geoms, index=layer_ids)
+    lsoas_of = held.groupby("org")["lsoa"].agg(list)
+    geoms = [_multi(shapely.union_all(geom_of.loc[lsoas_of[o]].to_numpy()))
+             if o in lsoas_of.index else None for o in orgs]
+    fp = gpd.GeoDataFrame(fp.reset_index(), geometry=geoms, crs=layer.frame.crs)
+    fp["area_km2"] = fp.geometry.area.fillna(0) / 1e6
+    fp = fp[[c for c in fp.columns if c != "geometry"] + ["geometry"]]
+
+    unknown = regs[~regs["in_layer"]].groupby("lsoa", sort=True).agg(
+        patients=("patients", "sum"), n_practices=("practice", "nunique")).reset_index()
+    return PCNFootprints(
+        footprints=fp,
+        assignments=claims.reset_index(drop=True),
+        overlaps=_overlaps(held, claims, geom_of, layer.frame.crs),
+        unassigned=_unassigned(regs, members, claims),
+        unknown_lsoas=unknown,
+        accounting=_accounting(regs, orgs, fp),
+        method=method,
+        level=level,
+        threshold=threshold if method == "min_share" else None,
+    )
+
+
+def _check_vintage(regs: pd.DataFrame, lsoa_id: str) -> None:
+    """Refuse registrations none of whose LSOAs are in the layer; warn when most are not."""
     total = float(regs["patients"].sum())
     unknown_total = float(regs.loc[~regs["in_layer"], "patients"].sum())
     if total > 0 and not regs["in_layer"].any():
@@ -287,13 +316,14 @@ def pcn_footprints(
         warnings.warn(
             f"{unknown_total / total:.0%} of registered patients live in LSOAs absent from "
             "lsoa_layer (listed in .unknown_lsoas); check the layer's extent and LSOA vintage",
-            NbhdGeoWarning, stacklevel=2)
+            NbhdGeoWarning, stacklevel=3)
 
-    org_total = regs.groupby("org")["patients"].sum()
-    known = regs[regs["in_layer"]]
-    claims = _claims(known, org_total, method, threshold, min_residents)
 
-    # Organisations that get a footprint row.
+def _footprint_table(
+    regs: pd.DataFrame, members: pd.DataFrame, claims: pd.DataFrame, org_total: pd.Series,
+    level: str,
+) -> tuple[pd.Index, pd.DataFrame, pd.DataFrame]:
+    """Return the organisations with a footprint row, their counts and the claims held."""
     if level == "pcn":
         orgs = pd.Index(sorted(members["pcn"].unique()), name="org")
         names = members.drop_duplicates("pcn").set_index("pcn")["pcn_name"]
@@ -302,7 +332,6 @@ def pcn_footprints(
         names = None
     held = claims[claims["assigned"] & claims["org"].isin(orgs)]
     residents = claims.drop_duplicates("lsoa").set_index("lsoa")["residents"]
-    geom_of = pd.Series(layer.geoms, index=layer_ids)
 
     fp = pd.DataFrame(index=orgs)
     if level == "practice":
@@ -323,25 +352,27 @@ def pcn_footprints(
             fp["patients"] > 0)
         fp["capture"] = fp["patients_in_footprint"] / fp["residents"].where(
             fp["residents"] > 0)
-    lsoas_of = held.groupby("org")["lsoa"].agg(list)
-    geoms = [_multi(shapely.union_all(geom_of.loc[lsoas_of[o]].to_numpy()))
-             if o in lsoas_of.index else None for o in orgs]
-    fp = gpd.GeoDataFrame(fp.reset_index(), geometry=geoms, crs=layer.frame.crs)
-    fp["area_km2"] = fp.geometry.area.fillna(0) / 1e6
-    fp = fp[[c for c in fp.columns if c != "geometry"] + ["geometry"]]
+    return orgs, fp, held
 
-    # Overlaps (min_share): LSOAs in two or more footprints.
+
+def _overlaps(held: pd.DataFrame, claims: pd.DataFrame, geom_of: pd.Series,
+              crs: object) -> gpd.GeoDataFrame:
+    """LSOAs in two or more footprints (``min_share`` only; none for plurality)."""
+    residents = claims.drop_duplicates("lsoa").set_index("lsoa")["residents"]
     multi = held.groupby("lsoa").filter(lambda g: len(g) > 1)
     ov = multi.groupby("lsoa", sort=True).agg(
         n_orgs=("org", "size"), orgs=("org", lambda s: ";".join(sorted(s))),
         patients_claimed=("patients", "sum")).reset_index()
     ov.insert(3, "residents", ov["lsoa"].map(residents).astype(float))
     ov_geoms = geom_of.loc[ov["lsoa"]].to_numpy() if len(ov) else []
-    overlaps = gpd.GeoDataFrame(ov, geometry=list(ov_geoms), crs=layer.frame.crs)
+    overlaps = gpd.GeoDataFrame(ov, geometry=list(ov_geoms), crs=crs)
     overlaps["area_km2"] = overlaps.geometry.area / 1e6
-    overlaps = overlaps[[c for c in overlaps.columns if c != "geometry"] + ["geometry"]]
+    return overlaps[[c for c in overlaps.columns if c != "geometry"] + ["geometry"]]
 
-    # Practices with no membership row (always reported; nothing is dropped).
+
+def _unassigned(regs: pd.DataFrame, members: pd.DataFrame,
+                claims: pd.DataFrame) -> pd.DataFrame:
+    """Practices with no membership row (always reported; nothing is dropped)."""
     lone = regs[~regs["has_pcn"]] if len(members) else regs.iloc[0:0]
     lone = lone.assign(in_layer_patients=lone["patients"].where(lone["in_layer"], 0))
     won = claims[claims["assigned"]].groupby("org").size()
@@ -352,42 +383,21 @@ def pcn_footprints(
         "patients_in_layer"]
     unassigned["n_lsoas"] = unassigned["n_lsoas"].astype(int)
     unassigned["n_lsoas_assigned"] = unassigned["practice"].map(won).fillna(0).astype(int)
-    unassigned = unassigned[["practice", "patients", "patients_in_layer",
-                             "patients_unknown_lsoa", "n_lsoas", "n_lsoas_assigned"]]
+    return unassigned[["practice", "patients", "patients_in_layer",
+                       "patients_unknown_lsoa", "n_lsoas", "n_lsoas_assigned"]]
 
-    unknown = regs[~regs["in_layer"]].groupby("lsoa", sort=True).agg(
-        patients=("patients", "sum"), n_practices=("practice", "nunique")).reset_index()
 
+def _accounting(regs: pd.DataFrame, orgs: pd.Index, fp: pd.DataFrame) -> pd.Series:
+    """Every registered patient counted once: where they went, summed two ways."""
+    total = float(regs["patients"].sum())
     in_orgs = float(regs.loc[regs["in_layer"] & regs["org"].isin(orgs), "patients"].sum())
     within = float(fp["patients_in_footprint"].sum())
-    accounting = pd.Series({
+    return pd.Series({
         "total": total,
         "in_footprint_orgs": in_orgs,
         "no_pcn": float(regs.loc[regs["in_layer"] & ~regs["org"].isin(orgs),
                                  "patients"].sum()),
-        "unknown_lsoa": unknown_total,
+        "unknown_lsoa": float(regs.loc[~regs["in_layer"], "patients"].sum()),
         "within_footprint": within,
         "leaked": in_orgs - within,
     }, name="patients")
-    return PCNFootprints(
-        footprints=fp,
-        assignments=claims.reset_index(drop=True),
-        overlaps=overlaps,
-        unassigned=unassigned,
-        unknown_lsoas=unknown,
-        accounting=accounting,
-        method=method,
-        level=level,
-        threshold=threshold if method == "min_share" else None,
-    )
-
-
-# --------------------------------------------------------------------------- readers
-
-
-# --------------------------------------------------------------------------- deprivation
-
-
-# --------------------------------------------------------------------------- vintage
-
-

@@ -17,6 +17,13 @@ from nbhd_geo.errors import (
     format_ids,
 )
 from nbhd_geo.pcn.footprints import IOD2019_N_LSOAS
+from nbhd_geo.pcn.options import (
+    DEFAULT_IMD_COLUMNS,
+    DEFAULT_REGISTRATION_COLUMNS,
+    ImdColumns,
+    RegistrationColumns,
+    _expect,
+)
 from nbhd_geo.pcn.read import _codes, _membership, _org_table, _registrations, _require
 
 __all__ = ['list_deprivation', 'convert_registrations_vintage']
@@ -30,15 +37,8 @@ def list_deprivation(
     level: Literal["practice", "pcn"] = "practice",
     n_lsoas: int = IOD2019_N_LSOAS,
     core20: Literal["rank", "decile"] | None = None,
-    practice_col: str = "practice_code",
-    lsoa_col: str = "lsoa_code",
-    count_col: str = "patients",
-    pcn_col: str = "pcn_code",
-    pcn_name_col: str = "pcn_name",
-    imd_lsoa_col: str = "lsoa_code",
-    score_col: str = "score",
-    rank_col: str = "rank",
-    decile_col: str = "decile",
+    columns: RegistrationColumns = DEFAULT_REGISTRATION_COLUMNS,
+    imd_columns: ImdColumns = DEFAULT_IMD_COLUMNS,
 ) -> pd.DataFrame:
     """Registration-weighted deprivation of practice (or PCN) lists.
 
@@ -49,8 +49,9 @@ def list_deprivation(
     practice_to_pcn
         Membership (needed for ``level="pcn"``; optional for practices, where it adds the PCN).
     imd
-        One row per LSOA with ``imd_lsoa_col`` and any of ``score_col``, ``rank_col`` (1 = most
-        deprived nationally) and ``decile_col``; same vintage as the registrations.
+        One row per LSOA with the ``imd_columns``: the LSOA code and any of the score, the
+        rank (1 = most deprived nationally) and the decile; same vintage as the
+        registrations.
     level
         ``"practice"`` or ``"pcn"``. Practices with no membership row stay as their own rows
         (``has_pcn`` False) at ``level="pcn"``.
@@ -60,10 +61,12 @@ def list_deprivation(
         ``"rank"``: Core20 LSOAs have ``rank <= 0.2 * n_lsoas``; ``"decile"``: deciles 1-2
         (national quintile 1). ``None`` uses rank when present, else decile. For IoD2019 both
         select the same 6,568 LSOAs.
-    practice_col, lsoa_col, count_col, pcn_col, pcn_name_col
-        Columns of ``registrations`` and ``practice_to_pcn``.
-    imd_lsoa_col, score_col, rank_col, decile_col
-        Columns of ``imd``; the measure columns are optional, at least one must be present.
+    columns
+        :class:`RegistrationColumns` of ``registrations`` and ``practice_to_pcn``, as for
+        :func:`pcn_footprints`.
+    imd_columns
+        :class:`ImdColumns` of ``imd`` (``lsoa``, ``score``, ``rank``, ``decile``); the
+        measure columns are optional, at least one must be present.
 
     Returns
     -------
@@ -103,32 +106,12 @@ def list_deprivation(
     if not isinstance(imd, pd.DataFrame):
         raise InputError(f"expected a DataFrame, got {type(imd).__name__}", argument="imd",
                          fix="pass a table with columns lsoa_code, score, rank, decile")
-    _require(imd, {"imd_lsoa_col": imd_lsoa_col}, "imd")
-    present = {k: c for k, c in (("score", score_col), ("rank", rank_col),
-                                 ("decile", decile_col)) if c in imd.columns}
-    if not present:
-        raise ColumnError(
-            f"has none of the measure columns {score_col!r}, {rank_col!r}, {decile_col!r}; "
-            f"it has {list(map(str, imd.columns))}",
-            argument="imd", fix="pass score_col=, rank_col= or decile_col=")
-    if core20 is None:
-        core20 = "rank" if "rank" in present else "decile" if "decile" in present else None
-    elif core20 not in present:
-        raise ColumnError(f"core20={core20!r} needs the {core20} column", argument="imd",
-                          fix=f"pass {core20}_col=, or core20=None")
-    table = pd.DataFrame({"lsoa": _codes(imd[imd_lsoa_col], "imd", imd_lsoa_col)})
-    for key, col in present.items():
-        table[key] = pd.to_numeric(imd[col].astype(str).str.replace(",", "").str.strip(),
-                                   errors="coerce").to_numpy()
-    dup = table["lsoa"].duplicated(keep=False)
-    if dup.any():
-        raise ValidationError("LSOA codes repeat", argument="imd",
-                              ids=sorted(table.loc[dup, "lsoa"].unique()),
-                              fix="keep one row per LSOA (one vintage, one index)")
-    table = table.set_index("lsoa")
+    _expect(columns, RegistrationColumns, "columns")
+    _expect(imd_columns, ImdColumns, "imd_columns")
+    table, present, core20 = _imd_table(imd, imd_columns, core20)
 
-    regs = _registrations(registrations, practice_col, lsoa_col, count_col)
-    members = _membership(practice_to_pcn, practice_col, pcn_col, pcn_name_col)
+    regs = _registrations(registrations, columns)
+    members = _membership(practice_to_pcn, columns)
     regs = _org_table(regs, members, level)
     regs = regs.join(table, on="lsoa")
     measure = next(iter(present))
@@ -160,6 +143,42 @@ def list_deprivation(
     return out[["org", "pcn_name", "has_pcn", "patients", "patients_with_imd",
                 "patients_no_imd", "imd_score", "mean_rank", "mean_decile",
                 "core20_patients", "core20_share"]]
+
+
+def _imd_table(
+    imd: pd.DataFrame, ic: ImdColumns, core20: Literal["rank", "decile"] | None
+) -> tuple[pd.DataFrame, dict[str, str], Literal["rank", "decile"] | None]:
+    """Read ``imd`` into one row per LSOA of its measures; settle the Core20 rule.
+
+    Returns the table (indexed by LSOA code; columns among ``score``, ``rank``,
+    ``decile``), the measures present (key → column of ``imd``) and the Core20 rule.
+    """
+    _require(imd, {"imd_columns.lsoa": ic.lsoa}, "imd",
+             "name it with imd_columns=ImdColumns(lsoa=...)")
+    present = {k: c for k, c in (("score", ic.score), ("rank", ic.rank),
+                                 ("decile", ic.decile)) if c in imd.columns}
+    if not present:
+        raise ColumnError(
+            f"has none of the measure columns {ic.score!r}, {ic.rank!r}, {ic.decile!r}; "
+            f"it has {list(map(str, imd.columns))}",
+            argument="imd", fix="name them with imd_columns=ImdColumns(score=, rank=, decile=)")
+    if core20 is None:
+        core20 = "rank" if "rank" in present else "decile" if "decile" in present else None
+    elif core20 not in present:
+        raise ColumnError(f"core20={core20!r} needs the {core20} column", argument="imd",
+                          fix=f"name it with imd_columns=ImdColumns({core20}=...), "
+                          "or core20=None")
+    table = pd.DataFrame({"lsoa": _codes(imd[ic.lsoa], "imd", ic.lsoa)})
+    for key, col in present.items():
+        table[key] = pd.to_numeric(imd[col].astype(str).str.replace(",", "").str.strip(),
+                                   errors="coerce").to_numpy()
+    dup = table["lsoa"].duplicated(keep=False)
+    if dup.any():
+        raise ValidationError("LSOA codes repeat", argument="imd",
+                              ids=sorted(table.loc[dup, "lsoa"].unique()),
+                              fix="keep one row per LSOA (one vintage, one index)")
+    table = table.set_index("lsoa")
+    return table, present, core20
 
 
 def convert_registrations_vintage(

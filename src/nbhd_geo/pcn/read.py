@@ -14,6 +14,7 @@ from nbhd_geo.errors import (
     InputError,
     ValidationError,
 )
+from nbhd_geo.pcn.options import RegistrationColumns
 
 __all__ = ['read_registrations', 'read_pcn_membership']
 
@@ -60,15 +61,19 @@ def _find(columns: pd.Index, aliases: tuple[str, ...]) -> str | None:
     return None
 
 
-def _require(frame: pd.DataFrame, cols: Mapping[str, str], argument: str) -> None:
+def _require(frame: pd.DataFrame, cols: Mapping[str, str], argument: str,
+             fix: str = "pass the matching column names as keyword arguments") -> None:
     missing = [f"{role}={col!r}" for role, col in cols.items() if col not in frame.columns]
     if missing:
         raise ColumnError(
             f"missing column(s) {', '.join(missing)}; it has {list(map(str, frame.columns))}",
             argument=argument,
-            fix="pass the matching column names as keyword arguments, or read the file with "
-            "read_registrations / read_pcn_membership, which name the columns for you",
+            fix=f"{fix}, or read the file with read_registrations / read_pcn_membership, "
+            "which name the columns for you",
         )
+
+
+_NAME_COLUMNS = "name them with columns=RegistrationColumns(...)"
 
 
 def _codes(series: pd.Series, argument: str, col: str) -> pd.Series:
@@ -83,17 +88,16 @@ def _codes(series: pd.Series, argument: str, col: str) -> pd.Series:
     return series.astype(str).str.strip()
 
 
-def _registrations(
-    registrations: pd.DataFrame, practice_col: str, lsoa_col: str, count_col: str
-) -> pd.DataFrame:
+def _registrations(registrations: pd.DataFrame, columns: RegistrationColumns) -> pd.DataFrame:
+    practice_col, lsoa_col, count_col = columns.practice, columns.lsoa, columns.patients
     if not isinstance(registrations, pd.DataFrame):
         raise InputError(
             f"expected a DataFrame, got {type(registrations).__name__}",
             argument="registrations",
             fix="read the file with nbhd_geo.pcn.read_registrations(path)",
         )
-    _require(registrations, {"practice_col": practice_col, "lsoa_col": lsoa_col,
-                             "count_col": count_col}, "registrations")
+    _require(registrations, {"columns.practice": practice_col, "columns.lsoa": lsoa_col,
+                             "columns.patients": count_col}, "registrations", _NAME_COLUMNS)
     counts = pd.to_numeric(registrations[count_col], errors="coerce")
     bad = counts.isna() | (counts < 0)
     if bad.any():
@@ -113,10 +117,9 @@ def _registrations(
 
 def _membership(
     practice_to_pcn: pd.DataFrame | Mapping[str, str] | pd.Series | None,
-    practice_col: str,
-    pcn_col: str,
-    pcn_name_col: str,
+    columns: RegistrationColumns,
 ) -> pd.DataFrame:
+    practice_col, pcn_col, pcn_name_col = columns.practice, columns.pcn, columns.pcn_name
     cols = ["practice", "pcn", "pcn_name"]
     if practice_to_pcn is None:
         return pd.DataFrame(columns=cols, dtype=object)
@@ -124,8 +127,8 @@ def _membership(
         items = pd.Series(practice_to_pcn)
         frame = pd.DataFrame({"practice": items.index.astype(str), "pcn": items.astype(str)})
     elif isinstance(practice_to_pcn, pd.DataFrame):
-        _require(practice_to_pcn, {"practice_col": practice_col, "pcn_col": pcn_col},
-                 "practice_to_pcn")
+        _require(practice_to_pcn, {"columns.practice": practice_col, "columns.pcn": pcn_col},
+                 "practice_to_pcn", _NAME_COLUMNS)
         frame = pd.DataFrame({
             "practice": _codes(practice_to_pcn[practice_col], "practice_to_pcn", practice_col),
             "pcn": _codes(practice_to_pcn[pcn_col], "practice_to_pcn", pcn_col),

@@ -2,6 +2,8 @@
 
 - :func:`propose_footprints`: plans of contiguous footprints within a population range
   (e.g. 30–50k people) that keep resident neighbourhoods whole, as a small Pareto set;
+- :class:`SearchOptions`, :class:`ContiguityOptions`: the search's and the adjacency's
+  settings, each validated once;
 - :func:`unit_contiguity`: rook adjacency with islands and enclaves reported;
 - :func:`check_plan`: an independent check of a plan's hard constraints (and of the
   residents it keeps whole);
@@ -21,6 +23,7 @@ from nbhd_geo.plan.errors import (
     PopulationError,
     UnitTooLargeError,
 )
+from nbhd_geo.plan.options import ContiguityOptions, SearchOptions
 from nbhd_geo.plan.propose import Certificate, FootprintPlan, FootprintPlans, propose_footprints
 from nbhd_geo.plan.score import (
     WHOLE_THRESHOLD,
@@ -34,6 +37,8 @@ from nbhd_geo.plan.score import (
 
 __all__ = [
     "propose_footprints",
+    "SearchOptions",
+    "ContiguityOptions",
     "FootprintPlan",
     "FootprintPlans",
     "Certificate",

@@ -269,8 +269,9 @@ def link_islands(
                 f"{size[0]:,.0f}–{size[1]:,.0f}-person footprints on their own{where}",
                 argument="units",
                 ids=ids[inside],
-                fix="pass bridge_m= a distance that reaches them (bridges are reported), "
-                "lower min_shared_m, or plan them with a neighbouring district via within=",
+                fix="pass contiguity=ContiguityOptions(bridge_m=...) (--bridge-m) a distance "
+                "that reaches them (bridges are reported), lower its min_shared_m, or plan "
+                "them with a neighbouring district via within=",
             )
         bridges.append((min(best[1], best[2]), max(best[1], best[2]), best[0]))
     if not bridges:

@@ -179,6 +179,9 @@ def conflict_bound(prob: Problem, *, threshold: float, time_limit: float, worker
         least[r] = int(math.floor(people))
         if least[r] > hi * _SCALE:
             ok[r] = False
+    # A neighbourhood found here too spread to be whole has no literal and pulls no cell
+    # into another's footprint: its links, made before it was known, go.
+    near = [{a for a in linked if ok[a]} for linked in near]
     m = cp_model.CpModel()
     w = {r: m.NewBoolVar(f"w{r}") for r in range(len(must)) if ok[r]}
     for r, wr in w.items():

@@ -6,8 +6,7 @@ See :func:`propose_footprints`.
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import cycle, islice
 from os import PathLike
 from typing import Any
@@ -16,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from nbhd_geo.errors import NbhdGeoError
+from nbhd_geo.errors import InputError, NbhdGeoError
 from nbhd_geo.io.layers import prepare_polygons
 from nbhd_geo.plan import _search
 from nbhd_geo.plan._inputs import (
@@ -29,7 +28,13 @@ from nbhd_geo.plan._inputs import (
 )
 from nbhd_geo.plan.contiguity import Contiguity, feasible_counts, link_islands, unit_contiguity
 from nbhd_geo.plan.errors import InfeasibleError, UnitTooLargeError
-from nbhd_geo.plan.exact import Progress, solve_exact
+from nbhd_geo.plan.exact import solve_exact
+from nbhd_geo.plan.options import (
+    DEFAULT_CONTIGUITY,
+    DEFAULT_SEARCH,
+    ContiguityOptions,
+    SearchOptions,
+)
 from nbhd_geo.plan.score import (
     WHOLE_THRESHOLD,
     NeighbourhoodSplits,
@@ -139,7 +144,7 @@ class FootprintPlans:
         The population bounds.
     certificate
         The solver's proof of how good ``plans[0]`` is (``None`` without neighbourhoods
-        or with ``time_limit=0``).
+        or with ``SearchOptions(time_limit=0)``).
     whole_threshold
         The kept-whole threshold every scorecard uses.
     """
@@ -195,19 +200,11 @@ def propose_footprints(
     size: tuple[float, float] = (30_000, 50_000),
     within: str | pd.Series | None = None,
     n_plans: int = 5,
-    seed: int = 0,
     unit_id: str | None = None,
     neighbourhood_id: str | None = None,
-    min_shared_m: float = 10.0,
-    tol_m: float = 0.5,
-    bridge_m: float = 1_000.0,
-    n_runs: int | None = None,
-    rounds: int = 12,
     whole_threshold: float = WHOLE_THRESHOLD,
-    time_limit: float = 8.0,
-    work_limit: float | None = None,
-    workers: int = 1,
-    progress: Progress | None = None,
+    contiguity: ContiguityOptions = DEFAULT_CONTIGUITY,
+    search: SearchOptions = DEFAULT_SEARCH,
 ) -> FootprintPlans:
     """Propose footprints of whole units that keep resident neighbourhoods whole.
 
@@ -230,42 +227,24 @@ def propose_footprints(
         cross it.
     n_plans
         Largest number of plans returned (a Pareto set may be smaller).
-    seed
-        Seed: the same inputs and seed always give the same heuristic plans; the solver's
-        plan too when it proves optimality or stops on ``work_limit`` (with ``workers=1``).
-        A wall-clock ``time_limit`` that is hit depends on how busy the machine is.
     unit_id, neighbourhood_id
         Id columns (``None``: the index).
-    min_shared_m, tol_m
-        Rook contiguity: shared boundary of at least ``min_shared_m`` metres, gaps up to
-        ``tol_m`` ignored (see :func:`nbhd_geo.plan.unit_contiguity`).
-    bridge_m
-        Islands that cannot form footprints alone are linked to the nearest unit within
-        this distance (reported in ``.contiguity.bridges``).
-    n_runs
-        Heuristic runs (each: its own seed, footprint count and weighting); default
-        ``max(n_plans, 5)`` (one per weighting: the certified optimiser then improves the
-        best of them).
-    rounds
-        Perturbation rounds of the iterated local search in each run.
     whole_threshold
         A neighbourhood is *kept whole* when at least this share of its area-apportioned
         residents live in one footprint (default 0.95,
         :data:`~nbhd_geo.plan.score.WHOLE_THRESHOLD`). The same definition ranks the plans,
         fills the scorecards and drives the solver.
-    time_limit
-        Seconds (wall clock) for the certified optimiser (OR-Tools CP-SAT), started from
-        the heuristic's best plan; its plan and proven bound are in ``.certificate``.
-        ``0`` skips it (heuristic only). Needs ``neighbourhoods``.
-    work_limit
-        Deterministic work limit for the solver (CP-SAT ``max_deterministic_time``, about
-        seconds on a fast core): with ``workers=1`` the same inputs then always give the
-        same plan, however loaded the machine. The solver stops at whichever comes first.
-    workers
-        Solver threads (1: reproducible; more may close the gap sooner on a free machine).
-    progress
-        Called with ``{"seconds", "residents_whole", "bound"}`` each time the solver finds
-        a better plan (progress is also logged to the ``nbhd_geo`` logger at INFO).
+    contiguity
+        :class:`ContiguityOptions`: rook contiguity (a shared boundary of at least
+        ``min_shared_m`` metres, gaps up to ``tol_m`` ignored, see
+        :func:`nbhd_geo.plan.unit_contiguity`) and ``bridge_m``, how far an island that
+        cannot form footprints alone is linked to the nearest unit (the bridges are
+        reported in ``.contiguity.bridges``).
+    search
+        :class:`SearchOptions`: the ``seed`` (the same inputs and seed always give the
+        same heuristic plans), the heuristic's ``n_runs`` and ``rounds``, and the
+        certified optimiser's ``time_limit`` (``0`` skips it), ``work_limit``, ``workers``
+        and ``progress`` callback.
 
     Returns
     -------
@@ -292,6 +271,8 @@ def propose_footprints(
     footprints from seeds over *atoms* (units whose people are mostly in one neighbourhood, kept
     together), then improves them by moving edge units and whole atoms between
     footprints, keeping contiguity, with perturbation rounds (iterated local search).
+    The certified optimiser (OR-Tools CP-SAT) then starts from the heuristic's best plan;
+    its plan and proven bound are in ``.certificate``.
 
     Examples
     --------
@@ -301,43 +282,25 @@ def propose_footprints(
     >>> units = gpd.GeoDataFrame({"pop": [1000] * 16}, geometry=cells, crs=27700)
     >>> nb = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 200, 400)], crs=27700)
     >>> res = propose_footprints(units, population="pop", neighbourhoods=nb,
-    ...                          size=(7_000, 9_000), n_plans=2, seed=1)
+    ...                          size=(7_000, 9_000), n_plans=2,
+    ...                          search=SearchOptions(seed=1))
     >>> card = res.best().scorecard
     >>> float(card["share_whole"]), int(card["n_footprints"])
     (1.0, 2)
     >>> res.certificate.status, res.certificate.gap
     ('optimal', 0.0)
     """
+    _check_option(contiguity, ContiguityOptions, "contiguity")
+    _check_option(search, SearchOptions, "search")
     prep = prepare_polygons(units, argument="units", id_col=unit_id)
     ids, geoms = prep.ids, prep.geoms
     lo, hi = read_size(size)
     threshold = read_threshold(whole_threshold)
-    time_limit = _read_limit(time_limit, "time_limit")
-    if work_limit is not None:
-        work_limit = _read_limit(work_limit, "work_limit")
     pop = read_population(prep.frame, population, ids)
-    too_big = pop > hi
-    if too_big.any():
-        raise UnitTooLargeError(
-            f"{int(too_big.sum())} unit(s) hold more people than size[1] = {hi:,.0f} "
-            f"(largest {pop.max():,.0f})",
-            argument="units",
-            ids=ids[too_big],
-            fix="raise the upper size, or use finer units (e.g. output areas) there",
-        )
-    groups, group_names = read_within(prep.frame, within, ids)
-    for g in np.unique(groups):
-        total = float(pop[groups == g].sum())
-        if len(feasible_counts(total, (lo, hi))) == 0:
-            raise InfeasibleError(
-                f"district {group_names[g]!r} holds {total:,.0f} people: no number of "
-                f"footprints of {lo:,.0f}–{hi:,.0f} people adds up to it",
-                argument="within" if within is not None else "size",
-                ids=ids[groups == g],
-                fix="widen size, or group the district with a neighbour in within=",
-            )
-    contig = unit_contiguity(ids, geoms, min_shared_m=min_shared_m, tol_m=tol_m)
-    contig = link_islands(contig, geoms, pop, groups, (lo, hi), bridge_m)
+    groups = _districts(prep.frame, within, ids, pop, (lo, hi))
+    contig = unit_contiguity(ids, geoms, min_shared_m=contiguity.min_shared_m,
+                             tol_m=contiguity.tol_m)
+    contig = link_islands(contig, geoms, pop, groups, (lo, hi), contiguity.bridge_m)
 
     people = None
     if neighbourhoods is not None:
@@ -354,13 +317,111 @@ def propose_footprints(
     n_plans = int(n_plans)
     if n_plans < 1:
         raise NbhdGeoError(f"must be ≥ 1, got {n_plans}", argument="n_plans", fix="pass 1–10")
-    n_runs = n_runs or max(n_plans, len(WEIGHTINGS))
     splitter = NeighbourhoodSplits(people, ids, threshold) if people is not None else None
-    cards, labellings, seen = [], [], set()
+    found = _Candidates(_Scorer(pop, contig, splitter, regs, ids, geoms))
+    n_runs = search.n_runs or max(n_plans, len(WEIGHTINGS))
+    _heuristic_runs(found, cells, (lo, hi), search, n_runs)
+    cert = None
+    if found.cards and splitter is not None and (search.time_limit > 0 or search.work_limit):
+        cert = _certify_best(found, cells, splitter, threshold, search)
+    if not found.cards:
+        raise InfeasibleError(
+            f"no run found a plan with every footprint within {lo:,.0f}–{hi:,.0f} people",
+            argument="size",
+            fix="widen size, raise SearchOptions(n_runs=), or check the contiguity report "
+            "for islands",
+        )
+    cand, chosen = _choose(pd.DataFrame(found.cards), regs is not None, n_plans)
+    plans = [_plan(f"plan_{i}", found.labellings[c], cand.loc[c], prep, pop, splitter, regs)
+             for i, c in enumerate(chosen, start=1)]
+    cand = cand.assign(plan=None)
+    for i, c in enumerate(chosen, start=1):
+        cand.loc[c, "plan"] = f"plan_{i}"
+    return FootprintPlans(plans=plans, candidates=cand.reset_index(drop=True),
+                          contiguity=contig, size=(lo, hi), certificate=cert,
+                          whole_threshold=threshold)
+
+
+def _check_option(value: object, kind: type, argument: str) -> None:
+    """Refuse an option argument that is not its options object (a dict, a number)."""
+    if not isinstance(value, kind):
+        raise InputError(f"expected {kind.__name__}, got {type(value).__name__}",
+                         argument=argument, fix=f"pass {kind.__name__}(...)")
+
+
+def _districts(frame: pd.DataFrame, within: str | pd.Series | None, ids: np.ndarray,
+               pop: np.ndarray, size: tuple[float, float]) -> np.ndarray:
+    """Each unit's district; checks that every unit and district can hold footprints."""
+    lo, hi = size
+    too_big = pop > hi
+    if too_big.any():
+        raise UnitTooLargeError(
+            f"{int(too_big.sum())} unit(s) hold more people than size[1] = {hi:,.0f} "
+            f"(largest {pop.max():,.0f})",
+            argument="units",
+            ids=ids[too_big],
+            fix="raise the upper size, or use finer units (e.g. output areas) there",
+        )
+    groups, group_names = read_within(frame, within, ids)
+    for g in np.unique(groups):
+        total = float(pop[groups == g].sum())
+        if len(feasible_counts(total, (lo, hi))) == 0:
+            raise InfeasibleError(
+                f"district {group_names[g]!r} holds {total:,.0f} people: no number of "
+                f"footprints of {lo:,.0f}–{hi:,.0f} people adds up to it",
+                argument="within" if within is not None else "size",
+                ids=ids[groups == g],
+                fix="widen size, or group the district with a neighbour in within=",
+            )
+    return groups
+
+
+@dataclass(frozen=True)
+class _Scorer:
+    """What a plan's scorecard is computed from (see :func:`_card`)."""
+
+    pop: np.ndarray
+    contig: Contiguity
+    splitter: NeighbourhoodSplits | None
+    regs: pd.DataFrame | None
+    ids: np.ndarray
+    geoms: np.ndarray
+
+    def card(self, labels: np.ndarray) -> dict[str, Any]:
+        return _card(labels, self.pop, self.contig, self.splitter, self.regs, self.ids,
+                     self.geoms)
+
+
+@dataclass
+class _Candidates:
+    """Distinct feasible plans found so far: scorecards and labels, in the order found."""
+
+    scorer: _Scorer
+    cards: list[dict[str, Any]] = field(default_factory=list)
+    labellings: list[np.ndarray] = field(default_factory=list)
+    seen: set[bytes] = field(default_factory=set)
+
+    def add(self, labels: np.ndarray, **about: Any) -> dict[str, Any] | None:
+        """Score and keep ``labels`` unless already found; return its card (or None)."""
+        key = labels.tobytes()
+        if key in self.seen:
+            return None
+        self.seen.add(key)
+        card = self.scorer.card(labels)
+        card.update(about)
+        self.cards.append(card)
+        self.labellings.append(labels)
+        return card
+
+
+def _heuristic_runs(found: _Candidates, cells: Cells, size: tuple[float, float],
+                    search: SearchOptions, n_runs: int) -> None:
+    """Run the iterated local search once per (seed, footprint count, weighting)."""
+    lo, hi = size
     for run in range(n_runs):
-        rng = np.random.default_rng([seed, run])
+        rng = np.random.default_rng([search.seed, run])
         w = WEIGHTINGS[run % len(WEIGHTINGS)]
-        labels = np.empty(len(ids), dtype=np.int64)
+        labels = np.empty(len(found.scorer.ids), dtype=np.int64)
         offset, ok = 0, True
         for piece in cells.pieces:
             t = float(piece.prob.pop.sum())
@@ -368,49 +429,43 @@ def propose_footprints(
                 feasible_counts(t, (lo, hi)), key=lambda k: (abs(t / k - (lo + hi) / 2), k)
             )
             k = next(islice(cycle(ks), run // len(WEIGHTINGS), None))
-            lab, feas = _search.solve(piece.prob, k, w, rng, rounds=rounds)
+            lab, feas = _search.solve(piece.prob, k, w, rng, rounds=search.rounds)
             ok &= feas
             labels[piece.units] = lab[piece.cell_of_unit] + offset
             offset += k
         if not ok:
             continue
-        labels = _relabel(labels)
-        key = labels.tobytes()
-        if key in seen:
-            continue
-        seen.add(key)
-        card = _card(labels, pop, contig, splitter, regs, ids, geoms)
-        card.update(run=run, seed=seed, weighting=str(w))
-        cards.append(card)
-        labellings.append(labels)
-        log.info("footprints: heuristic run %d of %d, %s", run + 1, n_runs,
-                 f"{card.get('share_whole', float('nan')):.1%} kept whole")
-    cert = None
-    if cards and splitter is not None and (time_limit > 0 or work_limit):
-        best_i = min(range(len(cards)), key=lambda i: (
-            cards[i]["residents_not_whole"], cards[i]["split_people"], i))
-        labels, cert = _certify(cells, labellings[best_i], splitter, threshold, time_limit,
-                                work_limit, workers, seed, progress)
-        key = labels.tobytes()
-        same = [i for i, lab in enumerate(labellings) if lab.tobytes() == key]
-        if same:  # the heuristic had already found it
-            cards[same[0]]["solver"] = True
-        else:
-            seen.add(key)
-            card = _card(labels, pop, contig, splitter, regs, ids, geoms)
-            card.update(run=-1, seed=seed, weighting="exact (CP-SAT)", solver=True)
-            cards.append(card)
-            labellings.append(labels)
-    if not cards:
-        raise InfeasibleError(
-            f"no run found a plan with every footprint within {lo:,.0f}–{hi:,.0f} people",
-            argument="size",
-            fix="widen size, raise n_runs, or check the contiguity report for islands",
-        )
-    cand = pd.DataFrame(cards)
+        card = found.add(_relabel(labels), run=run, seed=search.seed, weighting=str(w))
+        if card is not None:
+            log.info("footprints: heuristic run %d of %d, %s", run + 1, n_runs,
+                     f"{card.get('share_whole', float('nan')):.1%} kept whole")
+
+
+def _certify_best(found: _Candidates, cells: Cells, splitter: NeighbourhoodSplits,
+                  threshold: float, search: SearchOptions) -> Certificate:
+    """Run the certified optimiser from the heuristic's best plan and keep its plan."""
+    cards = found.cards
+    best_i = min(range(len(cards)), key=lambda i: (
+        cards[i]["residents_not_whole"], cards[i]["split_people"], i))
+    labels, cert = _certify(cells, found.labellings[best_i], splitter, threshold, search)
+    key = labels.tobytes()
+    same = [i for i, lab in enumerate(found.labellings) if lab.tobytes() == key]
+    if same:  # the heuristic had already found it
+        cards[same[0]]["solver"] = True
+    else:
+        found.add(labels, run=-1, seed=search.seed, weighting="exact (CP-SAT)", solver=True)
+    return cert
+
+
+def _choose(cand: pd.DataFrame, with_pcn: bool, n_plans: int) -> tuple[pd.DataFrame, list[int]]:
+    """Mark the Pareto set and pick up to ``n_plans`` of it, the best on each objective first.
+
+    Returns the candidates (sorted, with ``solver`` and ``pareto``) and the chosen rows'
+    labels in plan order.
+    """
     cand["solver"] = cand["solver"].fillna(False).astype(bool) if "solver" in cand else False
     objectives = ["residents_not_whole", "cut_edges", "max_dev"]
-    if regs is not None:
+    if with_pcn:
         objectives.append("pcn_misaligned")
     cand["pareto"] = _pareto(cand, objectives)
     cand = cand.sort_values(
@@ -425,27 +480,7 @@ def propose_footprints(
         if top not in picks and len(picks) < n_plans:
             picks.append(top)
     picks += [int(c) for c in front.index if c not in picks][: n_plans - len(picks)]
-    chosen = [c for c in front.index if c in picks]
-    plans = []
-    for i, c in enumerate(chosen, start=1):
-        plans.append(_plan(f"plan_{i}", labellings[c], cand.loc[c], prep, pop, splitter, regs))
-    cand = cand.assign(plan=None)
-    for i, c in enumerate(chosen, start=1):
-        cand.loc[c, "plan"] = f"plan_{i}"
-    return FootprintPlans(plans=plans, candidates=cand.reset_index(drop=True),
-                          contiguity=contig, size=(lo, hi), certificate=cert,
-                          whole_threshold=threshold)
-
-
-def _read_limit(value: Any, argument: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not (math.isfinite(v) and v >= 0):
-        raise NbhdGeoError(f"must be seconds ≥ 0, got {value!r}", argument=argument,
-                           fix="pass e.g. 15 (0 skips the certified optimiser)")
-    return v
+    return cand, [c for c in front.index if c in picks]
 
 
 def _certify(
@@ -453,11 +488,7 @@ def _certify(
     hint: np.ndarray,
     splitter: NeighbourhoodSplits,
     threshold: float,
-    time_limit: float,
-    work_limit: float | None,
-    workers: int,
-    seed: int,
-    progress: Progress | None,
+    search: SearchOptions,
 ) -> tuple[np.ndarray, Certificate]:
     """Solve each piece exactly from the hint; the bounds add up over pieces.
 
@@ -475,9 +506,9 @@ def _certify(
         share = nc / n_cells
         res = solve_exact(
             piece.prob, cell_hint, threshold=threshold,
-            time_limit=time_limit * share if time_limit else 1e9,
-            work_limit=work_limit * share if work_limit else None,
-            workers=workers, seed=seed, progress=progress,
+            time_limit=search.time_limit * share if search.time_limit else 1e9,
+            work_limit=search.work_limit * share if search.work_limit else None,
+            workers=search.workers, seed=search.seed, progress=search.progress,
         )
         secs += res.seconds
         lab = res.labels

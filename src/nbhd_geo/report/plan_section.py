@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 
 from nbhd_geo.errors import NbhdGeoError
-from nbhd_geo.plan import FootprintPlans, propose_footprints
+from nbhd_geo.plan import FootprintPlans, SearchOptions, propose_footprints
 from nbhd_geo.reconcile import LayerSpec
 from nbhd_geo.report.board import PlannerPage, pct_text, people_text, plural
 from nbhd_geo.report.voices_sections import ExtraSection, _table_html, _word, shade_layer
@@ -128,7 +128,8 @@ def add_plan_section(page: PlannerPage, out: Path, *, areas: gpd.GeoDataFrame,
     try:
         plans = propose_footprints(spec.data, population=spec.population,
                                    neighbourhoods=areas[[areas.geometry.name]],
-                                   size=(lo, hi), n_plans=n_plans, seed=seed)
+                                   size=(lo, hi), n_plans=n_plans,
+                                   search=SearchOptions(seed=seed))
     except NbhdGeoError as err:
         log.info("no footprints proposed: %s", err)
         sec.paragraphs.append(
