@@ -90,3 +90,17 @@ def test_on_report_gets_each_file_report(tmp_path):
 ])
 def test_cli_messages_name_flags_not_objects(python, cli):
     assert _cli_message(CRSError("x", fix=python)).endswith(f"Fix: {cli}.")
+
+
+def test_an_unreadable_working_crs_is_not_answered_with_a_geographic_one():
+    """Where areas are measured, the fix must not offer EPSG:4326, which is refused next."""
+    from nbhd_geo.errors import CRSError
+    from nbhd_geo.io.options import CoordOptions
+    from nbhd_geo.measures.options import EngineOptions
+
+    for make, argument in ((lambda: EngineOptions(crs="nonsense"), "crs"),
+                           (lambda: CoordOptions(to_crs="nonsense"), "to_crs")):
+        with pytest.raises(CRSError) as err:
+            make()
+        assert err.value.argument == argument
+        assert "EPSG:27700" in str(err.value) and "4326" not in str(err.value)

@@ -30,8 +30,11 @@ __all__ = [
 _GB_LONLAT = (-8.8, 49.0, 2.1, 61.0)
 
 
-def resolve_crs(value: Any, argument: str) -> CRS:
+def resolve_crs(value: Any, argument: str, *, projected: bool = False) -> CRS:
     """Turn a user CRS value (``"EPSG:27700"``, 27700, a pyproj CRS) into a :class:`pyproj.CRS`.
+
+    ``projected=True`` is for a CRS that areas are measured in: its error then suggests only
+    projected systems, since offering EPSG:4326 there would lead to a second refusal.
 
     Examples
     --------
@@ -44,7 +47,8 @@ def resolve_crs(value: Any, argument: str) -> CRS:
         raise CRSError(
             f"{value!r} is not a coordinate reference system pyproj understands ({exc})",
             argument=argument,
-            fix='pass an EPSG code such as "EPSG:27700" (British National Grid) or "EPSG:4326"',
+            fix=('pass an EPSG code such as "EPSG:27700" (British National Grid)'
+                 + ("" if projected else ' or "EPSG:4326"')),
         ) from None
 
 

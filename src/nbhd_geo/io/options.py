@@ -114,7 +114,7 @@ class CoordOptions:
 
     def __post_init__(self) -> None:
         if self.to_crs is not None:
-            target = _crs.resolve_crs(self.to_crs, "to_crs")
+            target = _crs.resolve_crs(self.to_crs, "to_crs", projected=True)
             if not target.is_projected:
                 raise CRSError(f"working CRS {_crs.crs_label(target)} is not projected (areas "
                                "would be in square degrees)", argument="to_crs",

@@ -345,7 +345,8 @@ def _prepare(
     # --- CRS
     src_crs = frame.crs
     given = _crs.resolve_crs(crs, "crs") if crs is not None else None
-    target = _crs.resolve_crs(settings.working_crs if to_crs is None else to_crs, "to_crs")
+    target = _crs.resolve_crs(settings.working_crs if to_crs is None else to_crs, "to_crs",
+                               projected=True)
     if not target.is_projected:
         raise CRSError(f"working CRS {_crs.crs_label(target)} is not projected (areas would be "
                        "in square degrees)", argument="to_crs",

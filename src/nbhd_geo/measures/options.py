@@ -177,7 +177,7 @@ class EngineOptions:
             )
         if self.crs is not None:
             # an unknown or geographic CRS is refused here, once, naming the argument
-            working_crs(resolve_crs(self.crs, "crs"))
+            working_crs(resolve_crs(self.crs, "crs", projected=True))
 
     @classmethod
     def of(cls, engine: Engine | EngineOptions) -> EngineOptions:
