@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from nbhd_geo.cli.report_inputs import read_size_option
 from nbhd_geo.deprivation.imd import read_imd
 from nbhd_geo.plan import check_plan
 from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas, read_drawings_many
@@ -30,7 +31,6 @@ from nbhd_geo.report.options import (
     PopulationOptions,
 )
 from nbhd_geo.report.overlap import overlap_report
-from nbhd_geo.report.plan_section import read_size_option
 from nbhd_geo.samples import get_path
 from nbhd_geo.voices.coverage import engagement_coverage
 
@@ -264,7 +264,8 @@ def test_propose_size_option():
 def test_deprivation_section_reuses_the_report_tables():
     # the round-1 matplotlib section is built on deprivation_tables (the planner report's
     # figures), adding the ranking, the rank stability and a decile map
-    from nbhd_geo.report.sections import deprivation_section, deprivation_tables
+    from nbhd_geo.report.facts.deprivation import deprivation_tables
+    from nbhd_geo.report.sections.deprivation import deprivation_section
 
     drawings = _drawings()
     layers, points = _sample_layers()

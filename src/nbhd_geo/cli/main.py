@@ -406,11 +406,11 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         clip_layers,
         imd_layer_name,
         population_inputs,
+        read_size_option,
     )
     from nbhd_geo.io.publish import check_output_folder
     from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas
     from nbhd_geo.report.overlap import overlap_report
-    from nbhd_geo.report.plan_section import read_size_option
 
     quiet = _setup_logging(verbose, quiet)
     check_output_folder(out, overwrite=overwrite)
@@ -520,7 +520,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                     vintages={"imd": imd.vintage if imd is not None else None},
                     overwrite=overwrite)
     if pdf:
-        from nbhd_geo.report.pdf import print_pdf
+        from nbhd_geo.report.page.pdf import print_pdf
 
         path = print_pdf(Path(out) / "index.html", Path(out) / "report.pdf")
         click.echo(f"PDF of the board summary and index: {path}")
