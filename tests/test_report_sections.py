@@ -26,6 +26,7 @@ from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas, read_drawings_man
 from nbhd_geo.report.demo import _sample_layers, run_demo
 from nbhd_geo.report.options import (
     DeprivationOptions,
+    DrawingOptions,
     LabelOptions,
     PageOptions,
     PopulationOptions,
@@ -60,8 +61,9 @@ def proposed(tmp_path_factory):
     drawings = _drawings()
     layers, points = _sample_layers()
     areas, label_col, intro, cons = neighbourhood_areas(drawings)
-    overlap_report(areas, layers, out, labels=LabelOptions(label_col), drawings=drawings,
-                   consensus=cons, population=PopulationOptions(points, "count"),
+    overlap_report(areas, layers, out, labels=LabelOptions(label_col),
+                   drawings=DrawingOptions(drawings, cons),
+                   population=PopulationOptions(points, "count"),
                    deprivation=DeprivationOptions(read_imd(get_path("imd"))),
                    page=PageOptions(intro=intro, primary="lsoa", sample_data=True),
                    progress=False, propose=SIZE)

@@ -495,6 +495,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
     from nbhd_geo.report.options import (
         AllocationOptions,
         DeprivationOptions,
+        DrawingOptions,
         LabelOptions,
         PageOptions,
         PopulationOptions,
@@ -506,13 +507,12 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                       if budget is not None else None)
         dep = DeprivationOptions(imd, imd_layer_name(layers, imd_layer), allocation)
     result = overlap_report(
-        areas, layers, out, labels=LabelOptions(label_col, label_cols), read_report=report,
-        drawings=data, consensus=cons,
+        areas, layers, out, labels=LabelOptions(label_col, label_cols),
+        drawings=DrawingOptions(data, cons, report, include_drawings),
         population=PopulationOptions(weights, population_col if weights is not None else None,
                                      pop_note),
         deprivation=dep, page=PageOptions(title=title, intro=intro, threshold=small_count),
-        progress=_progress(quiet), overwrite=overwrite, propose=size, study_area=study,
-        include_drawings=include_drawings)
+        progress=_progress(quiet), overwrite=overwrite, propose=size, study_area=study)
     click.echo(f"report written to {out}/index.html ({len(result.files)} files; "
                f"open {out}/layers.qgs in QGIS)")
     if db_out:

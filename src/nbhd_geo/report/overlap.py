@@ -132,9 +132,7 @@ def overlap_report(
     out: str | Path,
     *,
     labels: LabelOptions | None = None,
-    read_report: pd.DataFrame | None = None,
-    drawings: gpd.GeoDataFrame | None = None,
-    consensus: Any = None,
+    drawings: DrawingOptions | None = None,
     population: PopulationOptions | None = None,
     deprivation: DeprivationOptions | None = None,
     page: PageOptions | None = None,
@@ -142,7 +140,6 @@ def overlap_report(
     study_area: Any = None,
     progress: bool = True,
     overwrite: bool = False,
-    include_drawings: bool = False,
 ) -> OverlapReport:
     """Reconcile areas with statutory layers and write the planner's overlap report.
 
@@ -161,15 +158,11 @@ def overlap_report(
     labels
         How neighbourhoods and units are named (:class:`~nbhd_geo.report.options.LabelOptions`;
         default: the areas' ids, units by a ``*NM``/``*_name`` column).
-    read_report
-        Per-feature read report(s) of the inputs, written as ``read_report.csv``.
     drawings
-        The repaired drawings the areas came from (when the areas are consensus
-        cores), written to ``layers.gpkg`` layer ``drawings``.
-    consensus
-        The :class:`~nbhd_geo.voices.consensus.Consensus` of ``drawings``: adds the "many
-        voices" section (agreement maps, disputed ground, outlier list),
-        ``consensus_summary.csv``, ``outliers.csv`` and layer ``consensus_zones``.
+        The drawings behind the areas (:class:`~nbhd_geo.report.options.DrawingOptions`):
+        the repaired drawings, their consensus (adds the "many voices" section,
+        ``consensus_summary.csv`` and layer ``consensus_zones``), the read report
+        (``read_report.csv``) and whether to publish each drawing.
     population
         A finer population layer (OA polygons or address points) and where the people
         came from, in words (:class:`~nbhd_geo.report.options.PopulationOptions`).
@@ -189,10 +182,6 @@ def overlap_report(
         (``outside_study_area.csv``).
     progress
         Show progress bars.
-    include_drawings
-        Also write each individual drawing (layer ``drawings`` of ``layers.gpkg``) and
-        the per-drawing ``outliers.csv``. Off by default: one row per drawing tells how
-        many people drew each name, however the counts are suppressed elsewhere.
     overwrite
         Replace a non-empty ``out`` folder (else an InputError, before any computing).
 
@@ -201,6 +190,9 @@ def overlap_report(
     OverlapReport
     """
     lab = labels or LabelOptions()
+    given = drawings or DrawingOptions()
+    read_report = given.read_report
+    include_drawings = given.include_drawings
     pop_opts = population or PopulationOptions()
     dep_opts = deprivation
     opts = page or PageOptions()
@@ -212,8 +204,8 @@ def overlap_report(
     budget = alloc.budget if alloc is not None else None
     floor_share = alloc.floor_share if alloc is not None else 0.2
     gradient = alloc.gradient if alloc is not None else 1.0
-    title, intro, extra_sections = opts.title, opts.intro, opts.extra_sections
-    primary, threshold, sample_data = opts.primary, opts.threshold, opts.sample_data
+    title, extra_sections = opts.title, opts.extra_sections
+    primary, threshold = opts.primary, opts.threshold
     final = Path(out)
     # Everything is written to a staging folder beside `out` and moved into place only
     # when complete: a failed report leaves nothing (unsuppressed or stale) behind.
@@ -275,7 +267,7 @@ def overlap_report(
             files.append(path)
         _write_split_units(out / "layers.gpkg", layers, _named_splits(splits, names), limit)
         if include_drawings:  # individual drawings: only when asked (see docs/privacy.md)
-            source = drawings if drawings is not None else areas
+            source = given.drawings if given.drawings is not None else areas
             write_gpkg(source, out / "layers.gpkg", "drawings", threshold=limit,
                        keep=[c for c in ("neighbourhood", label_col) if c])
 
@@ -295,15 +287,15 @@ def overlap_report(
                 if name == "deprivation.csv":
                     table = published_deprivation(table)
                 files.append(_publish(table, out / name, ["population"], limit))
-        sheet = planner_page(areas, layers, rec, tens, splits, label_col, limit, title, intro,
-                             imd, imd_layer, dep, budget, read_report, weights, weight_col,
-                             dict(unit_labels or {}), population_note, sample_data)
+        sheet = planner_page(areas, layers, rec, tens, splits, labels=lab, options=opts,
+                             threshold=limit, imd_layer=imd_layer, deprivation=dep,
+                             population_note=population_note)
         if study_area is not None:
             files += add_study_area(sheet, study_area, areas, layers, unit_labels or {}, out,
                                     limit)
         facts = ReportFacts(
             page=sheet, out=out, layers=layers, crosswalks=rec.crosswalks,
-            drawings=DrawingOptions(drawings, consensus, read_report, include_drawings),
+            drawings=given,
             population=pop_opts, deprivation=dep_opts, primary=primary, propose=propose,
             sections=[SectionOutput(s.title, s.anchor, section_html(s), appendix=True)
                       for s in extra_sections])

@@ -31,6 +31,8 @@ class Deprivation:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     need_label: str = "IMD average score"  # the measure behind the deciles and the ranking
+    budget: int | None = None       # whole pounds allocated (None: no allocation)
+    vintage: str = ""               # the indices' edition ("IoD2025")
 
 
 def _need_column(wide: pd.DataFrame) -> tuple[str, bool, str]:
@@ -146,7 +148,8 @@ def deprivation_tables(
     lsoa_dec = national.set_index("lsoa_code")["decile"]
     return Deprivation(per_area, alloc_out, lsoa_dec, tables, notes,
                        "IMD average score" if need == "imd_average_score"
-                       else "IMD average rank (higher = more deprived)")
+                       else "IMD average rank (higher = more deprived)",
+                       budget=budget, vintage=imd.vintage)
 
 
 def published_deprivation(wide: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from nbhd_geo.reconcile import LayerSpec, Reconciliation
+from nbhd_geo.report.facts.deprivation import Deprivation
 from nbhd_geo.report.facts.wording import (
     area_text,
     display_name,
@@ -25,10 +26,11 @@ from nbhd_geo.report.facts.wording import (
     people_value,
     spans_text,
 )
+from nbhd_geo.report.options import LabelOptions, PageOptions
 
-__all__ = ["ATTRIBUTION", "LayerView", "PlannerPage", "area_labels", "index_rows", "is_fine",
-           "layer_views", "main_layer", "page_pop_check", "planner_page", "split_values",
-           "unit_names"]
+__all__ = ["ATTRIBUTION", "LayerView", "PeopleFacts", "PlannerPage", "area_labels",
+           "index_rows", "is_fine", "layer_views", "main_layer", "page_pop_check",
+           "planner_page", "split_values", "unit_names"]
 
 
 ATTRIBUTION = (
@@ -54,29 +56,68 @@ class LayerView:
 
 
 @dataclass
+class PeopleFacts:
+    """The page's people: per neighbourhood, inside and outside the area they cover.
+
+    Attributes
+    ----------
+    per_area
+        People per neighbourhood (area id -> people; overlapping neighbourhoods each count
+        the people they share).
+    layer
+        The population layer they come from (``"lsoa"``).
+    source
+        Where they come from, in words.
+    covered, outside
+        People of that layer's units inside the area the neighbourhoods cover (each counted
+        once) and outside it; ``None`` when the splits carry no population.
+    """
+
+    per_area: pd.Series
+    layer: str
+    source: str = ""
+    covered: float | None = None
+    outside: float | None = None
+
+
+@dataclass
 class PlannerPage:
-    """Everything the planner's page shows (built by ``overlap_report``)."""
+    """Everything the planner's page shows (built by :func:`planner_page`).
+
+    Attributes
+    ----------
+    title
+        Page title.
+    areas, labels
+        The neighbourhoods (indexed by id) and their names.
+    layers
+        One :class:`LayerView` per statutory layer.
+    threshold
+        Small-count threshold: fewer people than this are not shown.
+    checks
+        Layer -> area conservation figures of the reconciliation.
+    people
+        People per neighbourhood and in the covered area (``None``: no population given).
+    deprivation
+        Deprivation and the allocation per neighbourhood (``None``: no indices given).
+    intro, methods, attribution
+        Paragraphs opening the board summary, describing the methods, and the footer.
+    study_area
+        A sentence naming the study area and what lies beyond it ("" without one).
+    """
 
     title: str
     areas: gpd.GeoDataFrame
     labels: pd.Series
     layers: list[LayerView]
     threshold: int
-    people: pd.Series | None = None
-    people_covered: float | None = None
-    people_source: str = ""
-    deprivation: pd.DataFrame | None = None   # per area: decile, score, share in most deprived
-    allocation: pd.DataFrame | None = None    # per area: allocation, per_head
-    budget: int | None = None
-    imd_vintage: str = ""
-    need_label: str = ""                      # the measure behind the deciles, in words
-    study_area: str = ""                      # sentence naming the study area (board)
-    lsoa_deciles: pd.Series | None = None     # LSOA id -> IMD decile, for the map
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    read_report: pd.DataFrame | None = None
+    people: PeopleFacts | None = None
+    deprivation: Deprivation | None = None
     intro: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
     attribution: list[str] = field(default_factory=list)
+    study_area: str = ""
 
 
 def main_layer(page: PlannerPage) -> LayerView | None:
@@ -160,13 +201,15 @@ def index_rows(page: PlannerPage) -> list[dict[str, Any]]:
     iou_d = {lv.name: lv.tension["iou"].astype(float).to_dict() if "iou" in lv.tension else {}
              for lv in page.layers}
     area_d = dict(zip(page.areas.index, page.areas.geometry.area, strict=True))
-    dep_d = page.deprivation.to_dict("index") if page.deprivation is not None else {}
-    alloc_d = page.allocation.to_dict("index") if page.allocation is not None else {}
+    dep = page.deprivation
+    dep_d = dep.per_area.to_dict("index") if dep is not None else {}
+    alloc_d = (dep.allocation.to_dict("index")
+               if dep is not None and dep.allocation is not None else {})
     rows = []
     for aid in page.areas.index:
         r: dict[str, Any] = {"id": str(aid), "id_key": aid,
                              "name": str(page.labels.get(aid, aid))}
-        pv = page.people.get(aid) if page.people is not None else None
+        pv = page.people.per_area.get(aid) if page.people is not None else None
         r["people"] = people_text(pv, page.threshold)
         r["people_sort"] = people_value(pv, page.threshold)
         r["area_m2"] = float(area_d[aid])
@@ -270,41 +313,55 @@ def _population_layer(layers: Sequence[LayerSpec], imd_layer: str) -> LayerSpec 
 
 
 def planner_page(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Reconciliation,
-                 tens: pd.DataFrame, splits: pd.DataFrame, label_col: str | None,
-                 limit: int, title: str, intro: Sequence[str], imd: Any, imd_layer: str, dep: Any,
-                 budget: int | None, read_report: pd.DataFrame | None,
-                 weights: gpd.GeoDataFrame | None, weight_col: str | None,
-                 unit_labels: dict[str, str], population_note: str,
-                 sample_data: bool) -> PlannerPage:
-    """Gather the page's facts from the reconciliation, tension, splits and deprivation."""
-    views = layer_views(layers, rec.crosswalks, tens, unit_labels)
-    page = PlannerPage(title=title, areas=areas, labels=area_labels(areas, label_col),
-                       layers=views, threshold=limit, intro=list(intro),
-                       checks=rec.checks, read_report=read_report)
+                 tens: pd.DataFrame, splits: pd.DataFrame, *, labels: LabelOptions,
+                 options: PageOptions, threshold: int, imd_layer: str = "lsoa",
+                 deprivation: Deprivation | None = None,
+                 population_note: str = "") -> PlannerPage:
+    """Gather the page's facts from the reconciliation, tension, splits and deprivation.
+
+    Parameters
+    ----------
+    areas
+        The neighbourhoods, indexed by id.
+    layers
+        The statutory layers (with their populations).
+    rec, tens, splits
+        The reconciliation, tension table and unit splits the report computed.
+    labels
+        How neighbourhoods and units are named.
+    options
+        Title, opening paragraphs and whether the inputs are the sample town.
+    threshold
+        Small-count threshold.
+    imd_layer
+        The layer holding the indices' LSOAs: its people are the page's, when it has some.
+    deprivation
+        From :func:`~nbhd_geo.report.facts.deprivation.deprivation_tables`.
+    population_note
+        Where the people came from, in words (default: said from the layer used).
+    """
+    limit, dep = threshold, deprivation
+    views = layer_views(layers, rec.crosswalks, tens, dict(labels.units))
+    page = PlannerPage(title=options.title, areas=areas, labels=area_labels(areas, labels.areas),
+                       layers=views, threshold=limit, intro=list(options.intro),
+                       checks=rec.checks, deprivation=dep)
     spec = _population_layer(layers, imd_layer)
     if spec is not None:
         ap = rec.apportionments[spec.name]
-        page.people = ap.by_area()["population"].reindex(areas.index).fillna(0.0)
+        people = PeopleFacts(ap.by_area()["population"].reindex(areas.index).fillna(0.0),
+                             spec.name)
         # People inside the area the neighbourhoods cover (counted once where they
         # overlap): unit_splits already shared each unit between inside and outside.
         us = splits[splits["layer"] == spec.name]
         if {"population", "pop_outside"} <= set(us.columns):
             total = float(pd.to_numeric(us["population"], errors="coerce").sum())
-            outside = float(pd.to_numeric(us["pop_outside"], errors="coerce").sum())
-            page.people_covered = total - outside
-            page._pop_totals = (total - outside, outside, total)  # type: ignore[attr-defined]
-        page.people_source = population_note or (
+            people.outside = float(pd.to_numeric(us["pop_outside"], errors="coerce").sum())
+            people.covered = total - people.outside
+        people.source = population_note or (
             f"{display_name(spec.name)} populations"
             + (f" shared within {display_name(spec.name)}s by where people live ({ap.by})"
                if ap.by != "area" else f", shared by area within {display_name(spec.name)}s"))
-        page._pop_layer = spec  # type: ignore[attr-defined]
-    if dep is not None:
-        page.deprivation = dep.per_area
-        page.allocation = dep.allocation
-        page.budget = budget
-        page.lsoa_deciles = dep.lsoa_deciles
-        page.imd_vintage = imd.vintage
-        page.need_label = dep.need_label
+        page.people = people
     page.methods = [
         "Areas are exact (measured on the British National Grid, EPSG:27700); a "
         "neighbourhood's share in a unit is the share of its area inside that unit. Pieces "
@@ -314,26 +371,25 @@ def planner_page(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Reco
         "neighbourhood, the area both cover as a share of the area either covers. Edges "
         "within 50 m: how much of the drawn edge lies within 50 m of the edge of that set "
         "of units, and the other way round.",
-        "People: " + (page.people_source or "no population was given") + ". Figures are "
+        "People: " + (page.people.source if page.people is not None and page.people.source
+                      else "no population was given") + ". Figures are "
         f"rounded and groups of fewer than {limit} are not shown.",
     ]
     if dep is not None:
         page.methods += dep.notes
     page.attribution = [ATTRIBUTION[0]]
-    if sample_data:
+    if options.sample_data:
         page.attribution.append(ATTRIBUTION[1])
     return page
 
 
 def page_pop_check(page: PlannerPage) -> dict[str, Any] | None:
     """Say population conservation in words: people inside + outside the covered area."""
-    totals = getattr(page, "_pop_totals", None)
-    spec = getattr(page, "_pop_layer", None)
-    if totals is None or spec is None:
+    people = page.people
+    if people is None or people.covered is None or people.outside is None:
         return None
-    inside, outside, total = totals
-    (t_in, t_out), t_all = people_sum_text([inside, outside], page.threshold)
+    (t_in, t_out), t_all = people_sum_text([people.covered, people.outside], page.threshold)
+    word = display_name(people.layer)
     return {"text": (
         f"{t_in} people inside the area the neighbourhoods cover + {t_out} outside = "
-        f"{t_all} in the {display_name(spec.name)}s of the study area (each "
-        f"{display_name(spec.name)}'s people counted once)")}
+        f"{t_all} in the {word}s of the study area (each {word}'s people counted once)")}

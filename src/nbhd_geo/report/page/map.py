@@ -82,8 +82,8 @@ def map_layers(page: PlannerPage, rows: list[dict[str, Any]],
         p = pd.DataFrame({"name": lv.names.reindex(near.index).astype(str)})
         fine = low in ("lsoa", "msoa", "lsoas")
         kind = "fine"
-        if fine and page.lsoa_deciles is not None and low.startswith("lsoa"):
-            p["decile"] = page.lsoa_deciles.reindex(near.index).astype(float)
+        if fine and page.deprivation is not None and low.startswith("lsoa"):
+            p["decile"] = page.deprivation.lsoa_deciles.reindex(near.index).astype(float)
             p["decile"] = p["decile"].map(lambda v: None if math.isnan(v) else int(v))
             kind = "decile"
         elif not fine:

@@ -87,7 +87,7 @@ def read_summary(report: pd.DataFrame | None) -> tuple[list[str], str]:
 def build(facts: ReportFacts) -> SectionOutput:
     """Methods, checks, the read report, the sections' appendix fragments, glossary, files."""
     page = facts.page
-    read_lines, read_table = read_summary(page.read_report)
+    read_lines, read_table = read_summary(facts.drawings.read_report)
     html = render_fragment("appendix.html.j2", page=page,
                            checks=checks_rows(page, page_pop_check(page)),
                            read_lines=read_lines, read_table=read_table,

@@ -99,20 +99,20 @@ def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, An
                            "facts": facts}
     word = "neighbourhood" if n == 1 else "neighbourhoods"
     if page.people is not None:
-        total = float(page.people.sum())
-        covered = page.people_covered if page.people_covered is not None else total
+        total = float(page.people.per_area.sum())
+        covered = page.people.covered if page.people.covered is not None else total
         c = facts.add("people_covered", _people_exact(covered, page.threshold),
                       people_text(covered, page.threshold))
         text = f"{n} {word} drawn by residents cover about {c.shown} residents"
         # Said only when the overlap is at least the small-count threshold: the two totals
         # must not give back a small number of people by their difference.
-        if (page.people_covered is not None and total > covered * 1.01
+        if (page.people.covered is not None and total > covered * 1.01
                 and total - covered >= page.threshold):
             t = facts.add("people_added", _people_exact(total, page.threshold),
                           people_text(total, page.threshold))
             text += (f" (some neighbourhoods overlap: added up neighbourhood by neighbourhood "
                      f"they come to {t.shown})")
-        out["paragraphs"].append(text + f". Population: {page.people_source}.")
+        out["paragraphs"].append(text + f". Population: {page.people.source}.")
     else:
         out["paragraphs"].append(f"{n} {word} drawn by residents (no population given).")
     if page.study_area:
@@ -148,29 +148,31 @@ def board_summary(page: PlannerPage, rows: list[dict[str, Any]]) -> dict[str, An
         facts.add("most_divided", tuple(r["name"] for r in worst[:10]),
                   ", ".join(r["name"] for r in worst[:10]))
         out["n_split"] = len(worst)
-    if page.deprivation is not None:
+    dep = page.deprivation
+    if dep is not None:
         _deprivation_facts(page, rows, facts, out)
-    if page.allocation is not None and page.budget is not None:
+    if dep is not None and dep.allocation is not None and dep.budget is not None:
         _allocation_facts(page, rows, facts, out)
     return out
 
 
 def _deprivation_facts(page: PlannerPage, rows: list[dict[str, Any]], facts: Any,
                        out: dict[str, Any]) -> None:
-    table = page.deprivation
-    assert table is not None
+    assert page.deprivation is not None
+    table = page.deprivation.per_area
     dep = [r for r in rows if r.get("decile") is not None]
     d1 = facts.add("decile_1", (k1 := sum(1 for r in dep if r["decile"] == 1)), f"{k1}")
     d13 = facts.add("deciles_1_3", (k3 := sum(1 for r in dep if r["decile"] <= 3)), f"{k3}")
     d810 = facts.add("deciles_8_10", (k8 := sum(1 for r in dep if r["decile"] >= 8)), f"{k8}")
+    vintage = page.deprivation.vintage
     out["deprivation"].append(
-        f"Deprivation ({page.imd_vintage}, national tenths of England's small areas, decile "
+        f"Deprivation ({vintage}, national tenths of England's small areas, decile "
         f"1 = the most deprived 10 %): {plural(d1.exact, 'neighbourhood')} fall in decile 1, "
         f"{d13.exact} in deciles 1 to 3, {d810.exact} in deciles 8 to 10.")
     if page.people is not None and "share_most_deprived" in table:
         share = table["share_most_deprived"].astype(float)
-        people_in = float((share * page.people.reindex(share.index)).sum())
-        total = float(page.people.sum())
+        people_in = float((share * page.people.per_area.reindex(share.index)).sum())
+        total = float(page.people.per_area.sum())
         if total > 0:
             p = facts.add("people_in_most_deprived_10",
                           _people_exact(people_in, page.threshold),
@@ -187,7 +189,7 @@ def _deprivation_facts(page: PlannerPage, rows: list[dict[str, Any]], facts: Any
         # Most deprived first by the measure behind the deciles; ties by name.
         ranked.sort(key=lambda r: (-need[r["id_key"]], r["name"]))
         top = ranked[:6]
-        by = page.need_label or "IMD average score"
+        by = page.deprivation.need_label or "IMD average score"
         f = facts.add("most_deprived", tuple(r["name"] for r in top),
                       ", ".join(f"{r['name']} ({need[r['id_key']]:.1f})" for r in top))
         out["deprivation"].append(f"Most deprived, by {by} (highest first): {f.shown}.")
@@ -197,7 +199,8 @@ def _allocation_facts(page: PlannerPage, rows: list[dict[str, Any]], facts: Any,
                       out: dict[str, Any]) -> None:
     alloc = [r for r in rows if "money" in r]
     ph = [r for r in alloc if r.get("per_head") is not None and r.get("decile")]
-    b = facts.add("budget", float(sum(r["money"] for r in alloc)), f"£{page.budget:,}")
+    budget = page.deprivation.budget if page.deprivation is not None else None
+    b = facts.add("budget", float(sum(r["money"] for r in alloc)), f"£{budget:,}")
     out["allocation"].append(
         f"Budget {b.shown} shared across {len(alloc)} neighbourhoods: something for every "
         "neighbourhood, and more per person where deprivation is higher.")

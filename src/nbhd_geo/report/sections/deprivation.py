@@ -101,14 +101,15 @@ def deprivation_section(
             shown.iloc[np.argsort(-alloc["allocation"].to_numpy(), kind="stable")],
             counts=["population"])))
 
-    from nbhd_geo.report.maps.plot import map_choropleth
+    from nbhd_geo.report.maps.plot import ColourScale, map_choropleth
 
     deciles = imd.long.loc[imd.long["domain"] == "imd", ["lsoa_code", "decile"]]
     shaded = lsoa.join(deciles.set_index("lsoa_code"), how="left")
     shaded = shaded[shaded["decile"].notna()]
     fig, _ = map_choropleth(shaded.assign(decile=shaded["decile"].astype(int)), "decile",
-                            outlines=areas, cmap="RdYlBu", categorical=True,
-                            legend_title="IMD decile (1 = most deprived 10%)")
+                            outlines=areas,
+                            scale=ColourScale("RdYlBu", categorical=True,
+                                              legend_title="IMD decile (1 = most deprived 10%)"))
     section = Section(
         "Deprivation", "deprivation", paragraphs=paragraphs,
         figures=[(figure_to_data_uri(fig), "IMD decile of each LSOA with the neighbourhoods")],
