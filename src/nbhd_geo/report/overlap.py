@@ -38,7 +38,11 @@ from nbhd_geo.measures.split import unit_splits
 from nbhd_geo.measures.tension import tension
 from nbhd_geo.overlay.apportion import apportion
 from nbhd_geo.reconcile import LayerSpec, Reconciliation, reconcile
-from nbhd_geo.report.facts.deprivation import published_deprivation
+from nbhd_geo.report.facts.deprivation import (
+    Deprivation,
+    deprivation_tables,
+    published_deprivation,
+)
 from nbhd_geo.report.facts.page import area_labels, planner_page, unit_names
 from nbhd_geo.report.facts.report import ReportFacts
 from nbhd_geo.report.facts.study_area import add_study_area
@@ -200,10 +204,6 @@ def overlap_report(
     weights, weight_col, population_note = pop_opts.weights, pop_opts.column, pop_opts.note
     imd: Any = dep_opts.imd if dep_opts is not None else None
     imd_layer = dep_opts.layer if dep_opts is not None else "lsoa"
-    alloc = dep_opts.allocation if dep_opts is not None else None
-    budget = alloc.budget if alloc is not None else None
-    floor_share = alloc.floor_share if alloc is not None else 0.2
-    gradient = alloc.gradient if alloc is not None else 1.0
     title, extra_sections = opts.title, opts.extra_sections
     primary, threshold = opts.primary, opts.threshold
     final = Path(out)
@@ -226,28 +226,7 @@ def overlap_report(
         names = {s.name: unit_names(s.data, (unit_labels or {}).get(s.name)) for s in layers}
         files = _write_reconciliation(rec, out, limit, names, area_labels(areas, label_col))
 
-        tension_frames, split_frames = [], []
-        for spec in tqdm(layers, desc="tension", disable=not progress, unit="layer"):
-            w = weights
-            wcol = weight_col if w is not None else None
-            # One reconciliation per layer pair: reuse the crosswalk (and, where the population
-            # settings match, the apportionment) that reconcile() computed.
-            ap = rec.apportionments.get(spec.name)
-            if ap is None or (w is not None and not spec.population):
-                ap = apportion(areas, spec.data, unit_population=spec.population, weights=w,
-                               weight_col=wcol, crosswalk=rec.crosswalks[spec.name])
-            t = tension(areas, spec.data, unit_population=spec.population, weights=w,
-                        weight_col=wcol, crosswalk=ap, score_weights="auto")
-            t = t.rename_axis("area_id").reset_index().assign(layer=spec.name)
-            tension_frames.append(t)
-            s = unit_splits(areas, spec.data, unit_population=spec.population, weights=w,
-                            weight_col=wcol, crosswalk=ap)
-            s = s.rename_axis("unit_id").reset_index().assign(layer=spec.name)
-            split_frames.append(_flatten(s))
-        tens = pd.concat(tension_frames, ignore_index=True)
-        tens = tens[["layer"] + [c for c in tens.columns if c != "layer"]]
-        splits = pd.concat(split_frames, ignore_index=True)
-        splits = splits[["layer"] + [c for c in splits.columns if c != "layer"]]
+        tens, splits = _tension_tables(areas, layers, rec, pop_opts, progress)
         pop_cols = [c for c in tens.columns if c.startswith("population") or c.endswith("_people")]
         labels_ = area_labels(areas, label_col)
         files.append(_publish(_named_tension(tens, labels_, names), out / "tension.csv",
@@ -271,22 +250,9 @@ def overlap_report(
             write_gpkg(source, out / "layers.gpkg", "drawings", threshold=limit,
                        keep=[c for c in ("neighbourhood", label_col) if c])
 
-        dep = None
-        if imd is not None:
-            from nbhd_geo.report.facts.deprivation import deprivation_tables
-
-            lsoa = next((s.data for s in layers if s.name == imd_layer), None)
-            if lsoa is None:
-                raise NbhdGeoError(f"no layer named {imd_layer!r} for the deprivation section",
-                                   argument="imd_layer",
-                                   fix=f"use one of {[s.name for s in layers]}")
-            dep = deprivation_tables(areas, lsoa, imd, weights=weights, weight_col=weight_col,
-                                     label_col=label_col, budget=budget, floor_share=floor_share,
-                                     gradient=gradient, crosswalk=rec.crosswalks.get(imd_layer))
-            for name, table in dep.tables.items():
-                if name == "deprivation.csv":
-                    table = published_deprivation(table)
-                files.append(_publish(table, out / name, ["population"], limit))
+        dep, written = _deprivation(areas, layers, rec, dep_opts, pop_opts, label_col,
+                                    out, limit)
+        files += written
         sheet = planner_page(areas, layers, rec, tens, splits, labels=lab, options=opts,
                              threshold=limit, imd_layer=imd_layer, deprivation=dep,
                              population_note=population_note)
@@ -294,8 +260,7 @@ def overlap_report(
             files += add_study_area(sheet, study_area, areas, layers, unit_labels or {}, out,
                                     limit)
         facts = ReportFacts(
-            page=sheet, out=out, layers=layers, crosswalks=rec.crosswalks,
-            drawings=given,
+            page=sheet, out=out, layers=layers, crosswalks=rec.crosswalks, drawings=given,
             population=pop_opts, deprivation=dep_opts, primary=primary, propose=propose,
             sections=[SectionOutput(s.title, s.anchor, section_html(s), appendix=True)
                       for s in extra_sections])
@@ -320,6 +285,63 @@ def overlap_report(
                                files=sorted(set(files)))
     log.info("report written: %s", final / "index.html")
     return result
+
+
+def _tension_tables(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Reconciliation,
+                    population: PopulationOptions,
+                    progress: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tension per (area, layer) and splits per (unit, layer), layer column first."""
+    tension_frames, split_frames = [], []
+    for spec in tqdm(layers, desc="tension", disable=not progress, unit="layer"):
+        w = population.weights
+        wcol = population.column if w is not None else None
+        # One reconciliation per layer pair: reuse the crosswalk (and, where the population
+        # settings match, the apportionment) that reconcile() computed.
+        ap = rec.apportionments.get(spec.name)
+        if ap is None or (w is not None and not spec.population):
+            ap = apportion(areas, spec.data, unit_population=spec.population, weights=w,
+                           weight_col=wcol, crosswalk=rec.crosswalks[spec.name])
+        t = tension(areas, spec.data, unit_population=spec.population, weights=w,
+                    weight_col=wcol, crosswalk=ap, score_weights="auto")
+        t = t.rename_axis("area_id").reset_index().assign(layer=spec.name)
+        tension_frames.append(t)
+        s = unit_splits(areas, spec.data, unit_population=spec.population, weights=w,
+                        weight_col=wcol, crosswalk=ap)
+        s = s.rename_axis("unit_id").reset_index().assign(layer=spec.name)
+        split_frames.append(_flatten(s))
+    tens = pd.concat(tension_frames, ignore_index=True)
+    tens = tens[["layer"] + [c for c in tens.columns if c != "layer"]]
+    splits = pd.concat(split_frames, ignore_index=True)
+    splits = splits[["layer"] + [c for c in splits.columns if c != "layer"]]
+    return tens, splits
+
+
+def _deprivation(areas: gpd.GeoDataFrame, layers: Sequence[LayerSpec], rec: Reconciliation,
+                 options: DeprivationOptions | None, population: PopulationOptions,
+                 label_col: str | None, out: Path,
+                 limit: int) -> tuple[Deprivation | None, list[Path]]:
+    """Deprivation and the allocation per neighbourhood; write their tables."""
+    if options is None:
+        return None, []
+    imd, imd_layer, alloc = options.imd, options.layer, options.allocation
+    lsoa = next((s.data for s in layers if s.name == imd_layer), None)
+    if lsoa is None:
+        raise NbhdGeoError(f"no layer named {imd_layer!r} for the deprivation section",
+                           argument="imd_layer", fix=f"use one of {[s.name for s in layers]}")
+    weights = population.weights
+    dep = deprivation_tables(
+        areas, lsoa, imd, weights=weights,
+        weight_col=population.column, label_col=label_col,
+        budget=alloc.budget if alloc is not None else None,
+        floor_share=alloc.floor_share if alloc is not None else 0.2,
+        gradient=alloc.gradient if alloc is not None else 1.0,
+        crosswalk=rec.crosswalks.get(imd_layer))
+    files = []
+    for name, table in dep.tables.items():
+        if name == "deprivation.csv":
+            table = published_deprivation(table)
+        files.append(_publish(table, out / name, ["population"], limit))
+    return dep, files
 
 
 def _with_imd_population(layers: Sequence[LayerSpec], imd: Any,
