@@ -2,7 +2,8 @@
 
 Writes ``docs/architecture.svg`` (one box per subpackage, in its import-linter layer, an arrow
 for every package-level import except those into ``errors`` and ``settings``) and the generated table in ``docs/architecture.md`` between
-the ``<!-- deps:begin -->`` / ``<!-- deps:end -->`` markers. Pure standard library + grimp
+the ``<!-- deps:begin -->`` / ``<!-- deps:end -->`` markers, and the table of the report's own
+parts (facts, sections, page, ...) between ``<!-- report:begin -->`` / ``<!-- report:end -->``. Pure standard library + grimp
 (import-linter's own graph builder), so the picture can never disagree with the contracts.
 """
 
@@ -84,6 +85,38 @@ def svg(edges: dict[str, set[str]]) -> str:
     return "\n".join(out) + "\n"
 
 
+REPORT_LAYERS: list[list[str]] = [
+    ["demo"], ["overlap"], ["page"], ["sections"], ["facts", "maps"], ["options"],
+    ["qgis", "database"],
+]
+
+
+def report_edges() -> dict[str, set[str]]:
+    """Imports between the parts of ``nbhd_geo.report`` (facts, sections, page, ...)."""
+    graph = grimp.build_graph("nbhd_geo", cache_dir=None)
+    known = {p for layer in REPORT_LAYERS for p in layer}
+    edges: dict[str, set[str]] = {p: set() for p in known}
+    for module in graph.modules:
+        parts = module.split(".")
+        if parts[:2] != ["nbhd_geo", "report"] or len(parts) < 3 or parts[2] not in known:
+            continue
+        for imported in graph.find_modules_directly_imported_by(module):
+            ip = imported.split(".")
+            if ip[:2] == ["nbhd_geo", "report"] and len(ip) >= 3 and ip[2] in known \
+                    and ip[2] != parts[2]:
+                edges[parts[2]].add(ip[2])
+    return edges
+
+
+def report_table(edges: dict[str, set[str]]) -> str:
+    rows = ["| part of `report` | imports (inside `report`) |", "|---|---|"]
+    for layer in REPORT_LAYERS:
+        for p in layer:
+            deps = ", ".join(f"`{d}`" for d in sorted(edges.get(p, ()))) or "—"
+            rows.append(f"| `{p}` | {deps} |")
+    return "\n".join(rows)
+
+
 def table(edges: dict[str, set[str]]) -> str:
     rows = ["| package | imports (inside nbhd_geo) |", "|---|---|"]
     for layer in present(edges):
@@ -99,6 +132,9 @@ def render() -> tuple[str, str]:
     md = (DOCS / "architecture.md").read_text()
     new = re.sub(r"(<!-- deps:begin -->\n).*?(<!-- deps:end -->)",
                  lambda m: m.group(1) + table(edges) + "\n" + m.group(2), md, flags=re.S)
+    inner = report_edges()
+    new = re.sub(r"(<!-- report:begin -->\n).*?(<!-- report:end -->)",
+                 lambda m: m.group(1) + report_table(inner) + "\n" + m.group(2), new, flags=re.S)
     return svg(edges), new
 
 

@@ -138,3 +138,35 @@ def test_architecture_picture_is_current():
     assert (ROOT / "docs" / "architecture.svg").read_text() == svg, "run `make docs`"
     assert (ROOT / "docs" / "architecture.md").read_text() == md, "run `make docs`"
     assert "`report` | `deprivation`" in md
+
+
+SECTIONS = ["board", "index", "details", "appendix", "consensus", "voices", "plan"]
+
+
+@pytest.mark.parametrize("name", SECTIONS)
+def test_every_page_section_follows_one_protocol(name):
+    """Each section module: ``build(facts: ReportFacts) -> SectionOutput``, nothing else asked."""
+    import inspect
+    import typing
+
+    from nbhd_geo.report.facts.report import ReportFacts
+    from nbhd_geo.report.sections.base import SectionOutput
+
+    module = importlib.import_module(f"nbhd_geo.report.sections.{name}")
+    build = module.build
+    params = list(inspect.signature(build).parameters.values())
+    assert [p.name for p in params] == ["facts"], params
+    hints = typing.get_type_hints(build)
+    assert hints == {"facts": ReportFacts, "return": SectionOutput}, hints
+
+
+def test_report_folder_has_one_shape():
+    """Facts, sections and page are packages; the report's top holds only the entry points."""
+    report = ROOT / "src" / "nbhd_geo" / "report"
+    top = sorted(p.name for p in report.glob("*.py"))
+    assert top == ["__init__.py", "database.py", "demo.py", "options.py", "overlap.py",
+                   "qgis.py"], top
+    assert {p.name for p in report.iterdir() if (p / "__init__.py").exists()} == {
+        "facts", "sections", "page", "maps"}
+    sections = {p.stem for p in (report / "sections").glob("*.py")} - {"__init__", "base"}
+    assert set(SECTIONS) <= sections

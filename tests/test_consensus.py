@@ -319,7 +319,7 @@ def test_polygon_base_zones_and_population(two_names):
 
 
 def test_plot_consensus(two_names):
-    from nbhd_geo.report.plot_consensus import plot_consensus
+    from nbhd_geo.report.maps.plot_consensus import plot_consensus
 
     fig, ax = plot_consensus(consensus(two_names, base=1.0), "A")
     assert ax.get_title() == "A: agreement of 3 drawings (1 m grid)"

@@ -362,7 +362,7 @@ def test_city_page_speaks_plain_english(city):
 
     import geopandas as gpd
 
-    from nbhd_geo.report.glossary import AVOID, GLOSSARY, SHORT_FORMS
+    from nbhd_geo.report.sections.glossary import AVOID, GLOSSARY, SHORT_FORMS
 
     if not DICTIONARY.exists():
         pytest.skip("no word list: apt-get install wbritish")

@@ -14,9 +14,10 @@ import shapely
 from nbhd_geo.io.disclosure import suppress_small_counts
 from nbhd_geo.reconcile import LayerSpec
 from nbhd_geo.report.demo import run_demo
-from nbhd_geo.report.html import neighbourhood_paragraph, table_html
 from nbhd_geo.report.options import LabelOptions, PageOptions
 from nbhd_geo.report.overlap import overlap_report
+from nbhd_geo.report.page.html import neighbourhood_paragraph
+from nbhd_geo.report.sections.base import table_html
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

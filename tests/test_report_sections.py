@@ -19,18 +19,19 @@ import pandas as pd
 import pytest
 import shapely
 
+from nbhd_geo.cli.report_inputs import read_size_option
 from nbhd_geo.deprivation.imd import read_imd
 from nbhd_geo.plan import check_plan
 from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas, read_drawings_many
 from nbhd_geo.report.demo import _sample_layers, run_demo
 from nbhd_geo.report.options import (
     DeprivationOptions,
+    DrawingOptions,
     LabelOptions,
     PageOptions,
     PopulationOptions,
 )
 from nbhd_geo.report.overlap import overlap_report
-from nbhd_geo.report.plan_section import read_size_option
 from nbhd_geo.samples import get_path
 from nbhd_geo.voices.coverage import engagement_coverage
 
@@ -60,8 +61,9 @@ def proposed(tmp_path_factory):
     drawings = _drawings()
     layers, points = _sample_layers()
     areas, label_col, intro, cons = neighbourhood_areas(drawings)
-    overlap_report(areas, layers, out, labels=LabelOptions(label_col), drawings=drawings,
-                   consensus=cons, population=PopulationOptions(points, "count"),
+    overlap_report(areas, layers, out, labels=LabelOptions(label_col),
+                   drawings=DrawingOptions(drawings, cons),
+                   population=PopulationOptions(points, "count"),
                    deprivation=DeprivationOptions(read_imd(get_path("imd"))),
                    page=PageOptions(intro=intro, primary="lsoa", sample_data=True),
                    progress=False, propose=SIZE)
@@ -264,7 +266,8 @@ def test_propose_size_option():
 def test_deprivation_section_reuses_the_report_tables():
     # the round-1 matplotlib section is built on deprivation_tables (the planner report's
     # figures), adding the ranking, the rank stability and a decile map
-    from nbhd_geo.report.sections import deprivation_section, deprivation_tables
+    from nbhd_geo.report.facts.deprivation import deprivation_tables
+    from nbhd_geo.report.sections.deprivation import deprivation_section
 
     drawings = _drawings()
     layers, points = _sample_layers()

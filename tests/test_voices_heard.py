@@ -13,7 +13,7 @@ import shapely
 from nbhd_geo import NbhdGeoError, read_drawings, read_imd, read_layer, samples
 from nbhd_geo.errors import NbhdGeoWarning
 from nbhd_geo.io.options import CoordOptions
-from nbhd_geo.report.heard import councillors_section, who_was_heard_section
+from nbhd_geo.report.facts.heard import councillors_section, who_was_heard_section
 from nbhd_geo.voices.compare import compare_drawings
 from nbhd_geo.voices.consensus import consensus
 from nbhd_geo.voices.councillors import councillor_view

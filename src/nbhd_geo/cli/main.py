@@ -408,11 +408,11 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         clip_layers,
         imd_layer_name,
         population_inputs,
+        read_size_option,
     )
     from nbhd_geo.io.publish import check_output_folder
     from nbhd_geo.reconcile import LayerSpec, neighbourhood_areas
     from nbhd_geo.report.overlap import overlap_report
-    from nbhd_geo.report.plan_section import read_size_option
 
     quiet = _setup_logging(verbose, quiet)
     check_output_folder(out, overwrite=overwrite)
@@ -497,6 +497,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
     from nbhd_geo.report.options import (
         AllocationOptions,
         DeprivationOptions,
+        DrawingOptions,
         LabelOptions,
         PageOptions,
         PopulationOptions,
@@ -508,13 +509,12 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                       if budget is not None else None)
         dep = DeprivationOptions(imd, imd_layer_name(layers, imd_layer), allocation)
     result = overlap_report(
-        areas, layers, out, labels=LabelOptions(label_col, label_cols), read_report=report,
-        drawings=data, consensus=cons,
+        areas, layers, out, labels=LabelOptions(label_col, label_cols),
+        drawings=DrawingOptions(data, cons, report, include_drawings),
         population=PopulationOptions(weights, population_col if weights is not None else None,
                                      pop_note),
         deprivation=dep, page=PageOptions(title=title, intro=intro, threshold=small_count),
-        progress=_progress(quiet), overwrite=overwrite, propose=size, study_area=study,
-        include_drawings=include_drawings)
+        progress=_progress(quiet), overwrite=overwrite, propose=size, study_area=study)
     click.echo(f"report written to {out}/index.html ({len(result.files)} files; "
                f"open {out}/layers.qgs in QGIS)")
     if db_out:
@@ -522,7 +522,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                     vintages={"imd": imd.vintage if imd is not None else None},
                     overwrite=overwrite)
     if pdf:
-        from nbhd_geo.report.pdf import print_pdf
+        from nbhd_geo.report.page.pdf import print_pdf
 
         path = print_pdf(Path(out) / "index.html", Path(out) / "report.pdf")
         click.echo(f"PDF of the board summary and index: {path}")

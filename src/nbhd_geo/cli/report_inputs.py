@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from nbhd_geo.errors import InputError
+from nbhd_geo.errors import InputError, NbhdGeoError
 from nbhd_geo.reconcile import LayerSpec
 
 __all__ = ["clip_layers", "imd_layer_name", "population_inputs", "population_from_csv",
-           "unit_totals"]
+           "read_size_option", "unit_totals"]
 
 log = logging.getLogger("nbhd_geo")
 _CODE = re.compile(r"^[EWSNK]\d{8}$")
@@ -188,11 +188,11 @@ def clip_layers(layers: list[LayerSpec], clip_to: str,
 
     ``clip_to`` is a unit code found in one of the layers (that layer then keeps only
     that unit) or a polygon file (the union of its polygons). Returns the clipped layers
-    and a :class:`~nbhd_geo.report.study_area.StudyArea` naming the study area and
+    and a :class:`~nbhd_geo.report.facts.study_area.StudyArea` naming the study area and
     holding the units left out (so the report can say what lies beyond it).
     """
-    from nbhd_geo.report.assemble import unit_names
-    from nbhd_geo.report.study_area import StudyArea
+    from nbhd_geo.report.facts.page import unit_names
+    from nbhd_geo.report.facts.study_area import StudyArea
 
     area = None
     name = clip_to
@@ -237,3 +237,22 @@ def clip_layers(layers: list[LayerSpec], clip_to: str,
         out.append(LayerSpec(spec.name, spec.data[keep], spec.population))
         left_out[spec.name] = spec.data[~keep]
     return out, StudyArea(name, left_out)
+
+
+def read_size_option(text: str) -> tuple[float, float]:
+    """Parse ``--propose-size MIN,MAX`` (people per footprint).
+
+    Examples
+    --------
+    >>> read_size_option("30000,50000"), read_size_option("10k,20k")
+    ((30000.0, 50000.0), (10000.0, 20000.0))
+    """
+    parts = [p.strip().lower() for p in str(text).split(",")]
+    try:
+        vals = [float(p[:-1]) * 1000 if p.endswith("k") else float(p) for p in parts]
+    except ValueError:
+        vals = []
+    if len(vals) != 2 or not 0 < vals[0] <= vals[1]:
+        raise NbhdGeoError(f"must be MIN,MAX people with 0 < MIN ≤ MAX, got {text!r}",
+                           argument="--propose-size", fix="pass e.g. --propose-size 30000,50000")
+    return vals[0], vals[1]

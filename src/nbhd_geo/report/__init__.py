@@ -8,22 +8,22 @@ from __future__ import annotations
 from nbhd_geo.report.demo import (
     run_demo,
 )
-from nbhd_geo.report.html import (
-    Section,
-    figure_to_data_uri,
-    neighbourhood_paragraph,
-    render_report,
-    table_html,
-)
 from nbhd_geo.report.overlap import (
     OverlapReport,
     overlap_report,
 )
-from nbhd_geo.report.sections import (
-    SectionResult,
-    consensus_section,
-    deprivation_section,
+from nbhd_geo.report.page.html import (
+    neighbourhood_paragraph,
+    render_report,
 )
+from nbhd_geo.report.sections.base import (
+    Section,
+    SectionResult,
+    figure_to_data_uri,
+    table_html,
+)
+from nbhd_geo.report.sections.consensus import consensus_section
+from nbhd_geo.report.sections.deprivation import deprivation_section
 
 __all__ = [
     "Section",
@@ -44,8 +44,8 @@ __all__ = [
     "run_demo",
 ]
 
-_LAZY = {"map_choropleth": "plot", "map_layers": "plot", "map_overlap": "plot",
-         "save_show": "plot", "plot_consensus": "plot_consensus"}
+_LAZY = {"map_choropleth": "maps.plot", "map_layers": "maps.plot", "map_overlap": "maps.plot",
+         "save_show": "maps.plot", "plot_consensus": "maps.plot_consensus"}
 
 
 def __getattr__(name: str) -> object:

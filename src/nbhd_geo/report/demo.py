@@ -18,6 +18,7 @@ from nbhd_geo.reconcile import (
 from nbhd_geo.report.options import (
     AllocationOptions,
     DeprivationOptions,
+    DrawingOptions,
     LabelOptions,
     PageOptions,
     PopulationOptions,
@@ -78,8 +79,9 @@ def run_demo(out: Path, *, progress: bool = True, overwrite: bool = False) -> li
     imd = read_imd(get_path("imd"))
     title = "Brackenfield (sample town): overlap report"
     result = overlap_report(
-        areas, layers, out, labels=LabelOptions(label_col), read_report=report,
-        drawings=drawings, consensus=cons, population=PopulationOptions(points, "count"),
+        areas, layers, out, labels=LabelOptions(label_col),
+        drawings=DrawingOptions(drawings, cons, report),
+        population=PopulationOptions(points, "count"),
         deprivation=DeprivationOptions(imd, allocation=AllocationOptions(1_000_000)),
         page=PageOptions(title=title, intro=intro, primary="lsoa", sample_data=True),
         progress=progress, overwrite=overwrite,

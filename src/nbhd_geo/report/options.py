@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from nbhd_geo.errors import InputError
 
-__all__ = ["AllocationOptions", "DeprivationOptions", "LabelOptions", "PageOptions",
-           "PopulationOptions"]
+__all__ = ["AllocationOptions", "DeprivationOptions", "DrawingOptions", "LabelOptions",
+           "PageOptions", "PopulationOptions"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,37 @@ class PopulationOptions:
 
 
 @dataclass(frozen=True)
+class DrawingOptions:
+    """The drawings behind the areas: how they were read, their consensus, what to publish.
+
+    Attributes
+    ----------
+    drawings
+        The repaired drawings the areas came from (when the areas are consensus cores).
+    consensus
+        The :class:`~nbhd_geo.voices.consensus.Consensus` of ``drawings``: adds the "many
+        voices" section (agreement maps, disputed ground, outlier list),
+        ``consensus_summary.csv``, ``outliers.csv`` and layer ``consensus_zones``.
+    read_report
+        Per-feature read report(s) of the inputs, written as ``read_report.csv``.
+    include_drawings
+        Also write each individual drawing (layer ``drawings`` of ``layers.gpkg``) and the
+        per-drawing ``outliers.csv``. Off by default: one row per drawing tells how many
+        people drew each name, however the counts are suppressed elsewhere.
+
+    Examples
+    --------
+    >>> DrawingOptions().include_drawings
+    False
+    """
+
+    drawings: gpd.GeoDataFrame | None = None
+    consensus: Any = None
+    read_report: pd.DataFrame | None = None
+    include_drawings: bool = False
+
+
+@dataclass(frozen=True)
 class LabelOptions:
     """How neighbourhoods and statutory units are named in the text and tables.
 
@@ -139,7 +171,7 @@ class PageOptions:
     intro
         Paragraphs at the top of the board summary.
     extra_sections
-        More sections (legacy :class:`~nbhd_geo.report.html.Section`) in the appendix.
+        More sections (legacy :class:`~nbhd_geo.report.sections.base.Section`) in the appendix.
     primary
         The layer described in each paragraph's best-fit sentence (default: first).
     threshold

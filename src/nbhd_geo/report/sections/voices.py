@@ -4,17 +4,14 @@
 and :func:`nbhd_geo.voices.councillors.councillor_view` on what the overlap report
 already has (the drawings, the statutory layers, the population), turns the results
 into plain-language sections (:class:`ExtraSection`) and map layers on the
-:class:`~nbhd_geo.report.board.PlannerPage`, and writes the published tables
+:class:`~nbhd_geo.report.facts.page.PlannerPage`, and writes the published tables
 (``coverage.csv``, ``councillors_view.csv``; drawing counts below the small-count
 threshold suppressed).
 """
 
 from __future__ import annotations
 
-import html
-import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,76 +22,37 @@ import pandas as pd
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.io.publish import publish_frame, write_csv
 from nbhd_geo.reconcile import LayerSpec
-from nbhd_geo.report.board import LayerView, PlannerPage, pct_text, people_text, plural
-from nbhd_geo.report.heard import councillors_section, who_was_heard_section
-from nbhd_geo.report.webmap import geojson_layer
+from nbhd_geo.report.facts.heard import councillors_section, who_was_heard_section
+from nbhd_geo.report.facts.page import (
+    LayerView,
+    PlannerPage,
+)
+from nbhd_geo.report.facts.report import ReportFacts
+from nbhd_geo.report.facts.wording import (
+    display_name,
+    pct_text,
+    people_text,
+    plural,
+)
+from nbhd_geo.report.sections.base import (
+    ExtraSection,
+    SectionOutput,
+    html_table,
+    render_sections,
+    shade_layer,
+)
 from nbhd_geo.voices.councillors import councillor_view
 from nbhd_geo.voices.coverage import engagement_coverage
 from nbhd_geo.voices.options import ReusedCrosswalks
 
-__all__ = ["ExtraSection", "add_voices_sections", "shade_layer", "NAME_COL"]
+__all__ = ["NAME_COL", "add_voices_sections", "build"]
 
-log = logging.getLogger("nbhd_geo")
 
 NAME_COL = "neighbourhood"  # the drawings' name column after read_drawings(_many)
+
+
 # Sequential blues for coverage (low -> high), and the unheard outline.
 COVERAGE_COLOURS = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
-
-
-@dataclass
-class ExtraSection:
-    """A section of the planner page added after the map.
-
-    Attributes
-    ----------
-    title, anchor
-        Heading and HTML id.
-    paragraphs
-        Plain sentences.
-    blocks
-        ``{"caption": str, "html": str, "open": bool}``: tables (already escaped HTML)
-        shown under a collapsible heading (open when ``open``).
-    legend
-        ``(colour, text)`` pairs describing a map layer's shading.
-    """
-
-    title: str
-    anchor: str
-    paragraphs: list[str] = field(default_factory=list)
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-    legend: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _table_html(head: Sequence[str], rows: Sequence[Sequence[Any]],
-                num: Sequence[bool] | None = None) -> str:
-    """Return a plain HTML table; every cell escaped."""
-    num = list(num) if num is not None else [False] * len(head)
-    cls = [' class="num"' if n else "" for n in num]
-    th = "".join(f'<th scope="col"{c}>{html.escape(str(h))}</th>' for h, c in zip(head, cls,
-                                                                                   strict=True))
-    body = "".join(
-        "<tr>" + "".join(f"<td{c}>{html.escape(str(v))}</td>" for v, c in zip(r, cls,
-                                                                                strict=True))
-        + "</tr>" for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def shade_layer(key: str, label: str, frame: gpd.GeoDataFrame, names: Sequence[str],
-                fills: Sequence[str | None], colour: str = "#243b53") -> dict[str, Any]:
-    """Build a web-map layer of polygons filled per feature (``kind="shade"``, unticked).
-
-    Examples
-    --------
-    >>> import geopandas as gpd, shapely
-    >>> f = gpd.GeoDataFrame(geometry=[shapely.box(430000, 420000, 431000, 421000)],
-    ...                      crs=27700)
-    >>> m = shade_layer("x", "X", f, ["A"], ["#ff0000"])
-    >>> m["kind"], '"fill":"#ff0000"' in m["geojson"]
-    ('shade', True)
-    """
-    props = pd.DataFrame({"name": list(names), "fill": list(fills)}, index=frame.index)
-    return {"key": key, "label": label, "kind": "shade", "colour": colour, "checked": False,
-            "geojson": geojson_layer(frame, props, tolerance_m=10)}
 
 
 def _colour(value: float, edges: np.ndarray) -> str:
@@ -115,14 +73,6 @@ def _colour(value: float, edges: np.ndarray) -> str:
 def _names_by_id(page: PlannerPage, layer: str) -> pd.Series | None:
     lv: LayerView | None = next((v for v in page.layers if v.name == layer), None)
     return lv.names if lv is not None else None
-
-
-_ACRONYMS = {"oa", "lsoa", "msoa", "lad", "pcn", "icb", "ltla", "utla", "pcon"}
-
-
-def _word(layer: str) -> str:
-    """Layer name as planners write it (as ``report.overlap.display_name``, no cycle)."""
-    return layer.upper() if layer.lower() in _ACRONYMS else layer
 
 
 def _has_names(drawings: gpd.GeoDataFrame | None) -> bool:
@@ -187,7 +137,7 @@ def coverage_section(page: PlannerPage, out: Path, *, drawings: gpd.GeoDataFrame
                      weight_col: str | None) -> tuple[ExtraSection, dict[str, Any], Path]:
     """Engagement coverage per unit of ``spec``: section, map layer and ``coverage.csv``."""
     limit = page.threshold
-    word = _word(spec.name)
+    word = display_name(spec.name)
     dep = imd if (imd is not None and spec.name == imd_layer) else None
     named = drawings[drawings[NAME_COL].notna()]
     kw: dict[str, Any] = {"unit_population": spec.population, "weights": weights,
@@ -223,7 +173,7 @@ def coverage_section(page: PlannerPage, out: Path, *, drawings: gpd.GeoDataFrame
                      "yes" if bool(t.at[u, "unheard"]) else ""])
     head = [word, "Name", "Residents", "Drawings", "Drawings per 1,000 residents",
             "IMD decile", "Unheard"]
-    table = _table_html(head, rows, [False, False, True, True, True, True, False])
+    table = html_table(head, rows, [False, False, True, True, True, True, False])
     paras = [
         f"Engagement coverage: how many of the {len(named):,} named drawings came from each "
         f"{word}, per 1,000 residents. A drawing counts for the ground it covers, shared "
@@ -295,7 +245,7 @@ def councillors_view_section(page: PlannerPage, out: Path, *, areas: gpd.GeoData
         rows = [[str(labels.get(r.neighbourhood, r.neighbourhood)),
                  pct_text(r.share_of_neighbourhood), people_text(r.population, limit),
                  pct_text(r.share_of_ward)] for r in h.itertuples()]
-        table = _table_html(["Neighbourhood", "Share of its people in this ward",
+        table = html_table(["Neighbourhood", "Share of its people in this ward",
                              "People (in both)", "Share of the ward's people"], rows,
                             [False, True, True, True])
         ward_pop = float(view.wards.at[w, "population"])
@@ -323,25 +273,25 @@ def add_voices_sections(page: PlannerPage, out: Path, *, areas: gpd.GeoDataFrame
                         primary: str | None, imd: Any, imd_layer: str,
                         weights: gpd.GeoDataFrame | None,
                         weight_col: str | None,
-                        crosswalks: Mapping[str, Any] | None = None) -> list[Path]:
-    """Add "Who was heard" and "Councillors' view" to ``page`` when the inputs allow.
+                        crosswalks: Mapping[str, Any] | None = None,
+                        ) -> tuple[list[ExtraSection], list[dict[str, Any]], list[Path]]:
+    """Build "Who was heard" and "Councillors' view" when the inputs allow.
 
     ``crosswalks`` (layer name -> the report's crosswalk of ``areas`` with that layer)
     are reused rather than intersecting the same layers again.
 
     Both need a layer with a population; "Who was heard" needs named drawings with
     some name drawn at least twice, "Councillors' view" a ward layer. Returns the
-    files written.
+    sections, their map layers and the files written.
     """
     pop = _coverage_units(layers, primary, imd_layer)
     if pop is None or drawings is None or not _has_names(drawings):
-        return []
+        return [], [], []
     files = []
     sec, layer, path = coverage_section(page, out, drawings=drawings, spec=pop, imd=imd,
                                         imd_layer=imd_layer, weights=weights,
                                         weight_col=weight_col)
-    page.extra_sections.append(sec)
-    page.extra_layers.append(layer)
+    sections, map_layers = [sec], [layer]
     files.append(path)
     wards = _ward_layer(layers)
     base = next((s for s in layers if s.name == imd_layer and s.population), pop)
@@ -349,6 +299,17 @@ def add_voices_sections(page: PlannerPage, out: Path, *, areas: gpd.GeoDataFrame
         csec, cpath = councillors_view_section(page, out, areas=areas, wards=wards, pop=base,
                                                weights=weights, weight_col=weight_col,
                                                crosswalks=crosswalks)
-        page.extra_sections.append(csec)
+        sections.append(csec)
         files.append(cpath)
-    return files
+    return sections, map_layers, files
+
+
+def build(facts: ReportFacts) -> SectionOutput:
+    """"Who was heard" and "Councillors' view": fragment, coverage shading, their tables."""
+    sections, map_layers, files = add_voices_sections(
+        facts.page, facts.out, areas=facts.page.areas, drawings=facts.drawings.drawings,
+        layers=facts.layers, primary=facts.primary, imd=facts.imd, imd_layer=facts.imd_layer,
+        weights=facts.population.weights, weight_col=facts.population.column,
+        crosswalks=facts.crosswalks)
+    return SectionOutput("Who was heard", "who-was-heard", render_sections(sections),
+                         files=files, map_layers=map_layers)

@@ -6,11 +6,14 @@ Every function takes ``ax=None`` and returns ``(fig, ax)``; ``save``/``filepath`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import matplotlib
+
+from nbhd_geo.errors import InputError
 
 matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
@@ -18,12 +21,49 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-__all__ = ["map_overlap", "map_layers", "map_choropleth", "save_show"]
+__all__ = ["ColourScale", "map_overlap", "map_layers", "map_choropleth", "save_show"]
 
 #: Colours (Dark2) chosen to stay distinguishable for common colour-vision deficiencies.
 DRAWN = "#d95f02"
 FIT = "#1b9e77"
 LAYER_COLOURS = ("#4d4d4d", "#7570b3", "#e7298a", "#66a61e")
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """How :func:`map_choropleth` colours a column: colour map, classes, range, legend.
+
+    Attributes
+    ----------
+    cmap
+        A matplotlib colour map name.
+    categorical
+        One colour per value (deciles) with a legend of values, else a continuous bar.
+    vmin, vmax
+        The range the colours span (default: the column's).
+    legend_title
+        The legend's title (default: the column's name).
+
+    Examples
+    --------
+    >>> ColourScale("Reds", vmin=0, vmax=1).cmap
+    'Reds'
+    >>> ColourScale(vmin=2, vmax=1)
+    Traceback (most recent call last):
+    ...
+    nbhd_geo.errors.InputError: vmin: vmin 2 is above vmax 1. Fix: give vmin <= vmax.
+    """
+
+    cmap: str = "RdYlBu"
+    categorical: bool = False
+    vmin: float | None = None
+    vmax: float | None = None
+    legend_title: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.vmin is not None and self.vmax is not None and self.vmin > self.vmax:
+            raise InputError(f"vmin {self.vmin:g} is above vmax {self.vmax:g}",
+                             argument="vmin", fix="give vmin <= vmax")
 
 
 def _ax(ax: Any, figsize: tuple[float, float]) -> tuple[Figure, Any]:
@@ -165,25 +205,52 @@ def map_choropleth(
     column: str,
     *,
     outlines: gpd.GeoDataFrame | None = None,
-    cmap: str = "RdYlBu",
-    categorical: bool = False,
-    legend_title: str | None = None,
+    scale: ColourScale | None = None,
     title: str | None = None,
-    vmin: float | None = None,
-    vmax: float | None = None,
     ax: Any = None,
     figsize: tuple[float, float] = (8.0, 8.0),
     save: bool = False,
     filepath: str | Path | None = None,
     show: bool = False,
 ) -> tuple[Figure, Any]:
-    """Shade a layer by a column (e.g. IMD decile), with drawn outlines on top."""
+    """Shade a layer by a column (e.g. IMD decile), with drawn outlines on top.
+
+    Parameters
+    ----------
+    layer
+        Polygons to shade.
+    column
+        The column of ``layer`` to shade by.
+    outlines
+        Areas drawn as black outlines on top (the neighbourhoods).
+    scale
+        Colour map, classes, range and legend title (:class:`ColourScale`; default
+        ``RdYlBu``, continuous).
+    title
+        Map title.
+    ax, figsize, save, filepath, show
+        Standard plotting options; see :func:`save_show`.
+
+    Returns
+    -------
+    (fig, ax)
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> sq = gpd.GeoDataFrame({"decile": [1, 10]}, crs=27700,
+    ...                       geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+    >>> fig, ax = map_choropleth(sq, "decile", scale=ColourScale(categorical=True))
+    >>> ax.get_legend().get_title().get_text()
+    'decile'
+    """
+    s = scale or ColourScale()
     fig, ax = _ax(ax, figsize)
-    layer.plot(column=column, ax=ax, cmap=cmap, categorical=categorical, legend=True,
-               vmin=vmin, vmax=vmax, edgecolor="white", linewidth=0.2,
-               legend_kwds={"title": legend_title or column, "loc": "upper left",
-                            "bbox_to_anchor": (1.0, 1.0), "fontsize": 8} if categorical else
-               {"label": legend_title or column, "shrink": 0.6})
+    layer.plot(column=column, ax=ax, cmap=s.cmap, categorical=s.categorical, legend=True,
+               vmin=s.vmin, vmax=s.vmax, edgecolor="white", linewidth=0.2,
+               legend_kwds={"title": s.legend_title or column, "loc": "upper left",
+                            "bbox_to_anchor": (1.0, 1.0), "fontsize": 8} if s.categorical else
+               {"label": s.legend_title or column, "shrink": 0.6})
     if outlines is not None and len(outlines):
         outlines.boundary.plot(ax=ax, color="black", linewidth=1.4)
     ax.set_aspect("equal")

@@ -1,6 +1,6 @@
 """The planner page's "Proposed footprints" section (``--propose``).
 
-:func:`add_plan_section` runs :func:`nbhd_geo.plan.propose_footprints` on the report's
+:func:`build` runs :func:`nbhd_geo.plan.propose_footprints` on the report's
 population layer (e.g. LSOAs) with the resident neighbourhoods, and shows the plans
 side by side: a scorecard in plain language, for each neighbourhood whether each plan
 keeps it whole, and each plan's footprints as a layer of the interactive map. A plan
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -20,10 +19,17 @@ import pandas as pd
 from nbhd_geo.errors import NbhdGeoError
 from nbhd_geo.plan import FootprintPlans, SearchOptions, propose_footprints
 from nbhd_geo.reconcile import LayerSpec
-from nbhd_geo.report.board import PlannerPage, pct_text, people_text, plural
-from nbhd_geo.report.voices_sections import ExtraSection, _table_html, _word, shade_layer
+from nbhd_geo.report.facts.report import ReportFacts
+from nbhd_geo.report.facts.wording import display_name, pct_text, people_text, plural
+from nbhd_geo.report.sections.base import (
+    ExtraSection,
+    SectionOutput,
+    html_table,
+    render_sections,
+    shade_layer,
+)
 
-__all__ = ["add_plan_section", "read_size_option", "PLAN_COLOURS"]
+__all__ = ["PLAN_COLOURS", "build"]
 
 log = logging.getLogger("nbhd_geo")
 
@@ -31,25 +37,8 @@ log = logging.getLogger("nbhd_geo")
 PLAN_COLOURS = ("#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
                 "#b3de69", "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f")
 PLAN_OUTLINES = ("#1b7837", "#c51b7d", "#e08214")
-
-
-def read_size_option(text: str) -> tuple[float, float]:
-    """Parse ``--propose-size MIN,MAX`` (people per footprint).
-
-    Examples
-    --------
-    >>> read_size_option("30000,50000"), read_size_option("10k,20k")
-    ((30000.0, 50000.0), (10000.0, 20000.0))
-    """
-    parts = [p.strip().lower() for p in str(text).split(",")]
-    try:
-        vals = [float(p[:-1]) * 1000 if p.endswith("k") else float(p) for p in parts]
-    except ValueError:
-        vals = []
-    if len(vals) != 2 or not 0 < vals[0] <= vals[1]:
-        raise NbhdGeoError(f"must be MIN,MAX people with 0 < MIN ≤ MAX, got {text!r}",
-                           argument="--propose-size", fix="pass e.g. --propose-size 30000,50000")
-    return vals[0], vals[1]
+TITLE, ANCHOR = "Proposed footprints", "proposed-footprints"
+N_PLANS, SEED = 3, 0  # plans side by side; the search is seeded so the page is reproducible
 
 
 def _pop_layer(layers: Sequence[LayerSpec], imd_layer: str) -> LayerSpec | None:
@@ -83,7 +72,7 @@ def _scorecards(plans: FootprintPlans, limit: int, has_nb: bool) -> str:
     if "pcn_alignment" in cards[0]:
         rows.append(["Patients whose PCN is their footprint's main PCN",
                      *[pct_text(c["pcn_alignment"]) for c in cards]])
-    return _table_html(head, rows, [False] + [True] * len(cards))
+    return html_table(head, rows, [False] + [True] * len(cards))
 
 
 def _whole_table(plans: FootprintPlans, labels: pd.Series, limit: int) -> str:
@@ -100,27 +89,29 @@ def _whole_table(plans: FootprintPlans, labels: pd.Series, limit: int) -> str:
     rows.sort(key=lambda r: r[0])
     head = ["Neighbourhood", "People",
             *[p.name.replace("_", " ").capitalize() for p in plans.plans]]
-    return _table_html(head, rows, [False, True] + [False] * len(tabs))
+    return html_table(head, rows, [False, True] + [False] * len(tabs))
 
 
-def add_plan_section(page: PlannerPage, out: Path, *, areas: gpd.GeoDataFrame,
-                     layers: Sequence[LayerSpec], imd_layer: str,
-                     size: tuple[float, float], n_plans: int = 3,
-                     seed: int = 0) -> list[Path]:
-    """Add "Proposed footprints" to ``page``; return the files written.
+def build(facts: ReportFacts) -> SectionOutput:
+    """"Proposed footprints": fragment, each plan's footprints as a map layer, its tables.
 
-    Footprints are built from whole units of the population layer (the ``imd_layer``
-    when it has people, else the first layer with a population).
+    Footprints of ``facts.propose`` people are built from whole units of the population
+    layer (the indices' LSOA layer when it has people, else the first layer with a
+    population). Writes ``proposed_footprints.csv`` and ``proposed_scorecards.csv``.
     """
+    page, out, size = facts.page, facts.out, facts.propose
+    if size is None:
+        return SectionOutput(TITLE, ANCHOR)
+    areas, layers, imd_layer = page.areas, facts.layers, facts.imd_layer
+    n_plans, seed = N_PLANS, SEED
     limit = page.threshold
     lo, hi = size
-    sec = ExtraSection("Proposed footprints", "proposed-footprints")
+    sec = ExtraSection(TITLE, ANCHOR)
     spec = _pop_layer(layers, imd_layer)
     if spec is None:
         sec.paragraphs.append("No footprints were proposed: no layer has a population.")
-        page.extra_sections.append(sec)
-        return []
-    word = _word(spec.name)
+        return SectionOutput(TITLE, ANCHOR, render_sections([sec]))
+    word = display_name(spec.name)
     sec.paragraphs.append(
         f"Footprints of {people_text(lo, limit)}–{people_text(hi, limit)} people made of whole "
         f"{word}s, each in one piece, trying to keep the residents' neighbourhoods whole. "
@@ -135,8 +126,7 @@ def add_plan_section(page: PlannerPage, out: Path, *, areas: gpd.GeoDataFrame,
         sec.paragraphs.append(
             f"No plan could be made from these {word}s: {err.problem}."
             + (f" To fix: {err.fix}." if getattr(err, "fix", None) else ""))
-        page.extra_sections.append(sec)
-        return []
+        return SectionOutput(TITLE, ANCHOR, render_sections([sec]))
     best = plans.best().scorecard
     sec.paragraphs.append(
         f"{plural(len(plans.plans), 'plan')} proposed. The first keeps "
@@ -149,13 +139,14 @@ def add_plan_section(page: PlannerPage, out: Path, *, areas: gpd.GeoDataFrame,
                        "html": _whole_table(plans, page.labels, limit), "open": False})
     files = []
     rows = []
+    map_layers = []
     for k, p in enumerate(plans.plans):
         fp = p.footprints.set_index("footprint")
         tips = [f"{p.name.replace('_', ' ').capitalize()}, footprint {f}: "
                 f"{people_text(float(pop), limit)} people, {int(n)} {word}s"
                 for f, pop, n in zip(fp.index, fp["population"], fp["n_units"], strict=True)]
         fills = [PLAN_COLOURS[i % len(PLAN_COLOURS)] for i in range(len(fp))]
-        page.extra_layers.append(shade_layer(
+        map_layers.append(shade_layer(
             f"plan{k + 1}", f"Proposed footprints, {p.name.replace('_', ' ')}",
             gpd.GeoDataFrame(fp, geometry="geometry", crs=fp.crs), tips, fills,
             colour=PLAN_OUTLINES[k % len(PLAN_OUTLINES)]))
@@ -166,5 +157,5 @@ def add_plan_section(page: PlannerPage, out: Path, *, areas: gpd.GeoDataFrame,
     card = out / "proposed_scorecards.csv"
     plans.to_frame().to_csv(card)
     files.append(card)
-    page.extra_sections.append(sec)
-    return files
+    return SectionOutput(TITLE, ANCHOR, render_sections([sec]), files=files,
+                         map_layers=map_layers)

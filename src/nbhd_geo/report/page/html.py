@@ -8,10 +8,7 @@ plain-language paragraph per neighbourhood. Published tables pass through
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,99 +18,12 @@ import jinja2
 import pandas as pd
 
 from nbhd_geo import __version__, settings
-from nbhd_geo.io.disclosure import suppress_small_counts
+from nbhd_geo.report.sections.base import Section
 
-__all__ = ["Section", "figure_to_data_uri", "neighbourhood_paragraph", "render_report",
-           "table_html"]
+__all__ = ["neighbourhood_paragraph", "render_report"]
+
 
 _TEMPLATE = Path(__file__).with_name("templates") / "report.html.j2"
-
-
-@dataclass
-class Section:
-    """A block of the report: heading, text, figures and tables.
-
-    Attributes
-    ----------
-    title
-        Heading.
-    anchor
-        HTML id for the table of contents.
-    paragraphs
-        Plain-language text (escaped when rendered).
-    figures
-        ``(data URI, alt text)`` pairs.
-    tables
-        ``(caption, HTML table)`` pairs; build tables with :func:`table_html`.
-    subsections
-        Nested sections (e.g. one per neighbourhood).
-    """
-
-    title: str
-    anchor: str
-    paragraphs: list[str] = field(default_factory=list)
-    figures: list[tuple[str, str]] = field(default_factory=list)
-    tables: list[tuple[str, str]] = field(default_factory=list)
-    subsections: list[Section] = field(default_factory=list)
-
-
-def figure_to_data_uri(fig: Any, *, dpi: int = 96) -> str:
-    """Render a matplotlib figure to a ``data:image/png;base64,...`` URI and close it."""
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def table_html(
-    df: pd.DataFrame,
-    *,
-    counts: Sequence[str] = (),
-    percent: Sequence[str] = (),
-    decimals: int = 2,
-    index: bool = False,
-    threshold: int | None = None,
-    max_rows: int | None = None,
-) -> str:
-    """Format a table for the report: suppress small counts, format shares as percents.
-
-    Parameters
-    ----------
-    df
-        The table (not modified).
-    counts
-        Count-of-people columns: whole numbers, values below ``threshold`` shown as
-        ``<10``.
-    percent
-        Share columns (0–1) shown as percentages.
-    decimals
-        Decimals for other float columns.
-    index
-        Include the index.
-    threshold
-        Small-count threshold (default ``settings.small_count_threshold``).
-    max_rows
-        Show at most this many rows (a note says how many were left out).
-    """
-    out = df.reset_index() if index else df.copy()
-    present = [c for c in counts if c in out.columns]
-    if present:
-        out = suppress_small_counts(out, present, threshold=threshold)
-    for col in percent:
-        if col in out.columns:
-            out[col] = pd.to_numeric(out[col], errors="coerce").map(
-                lambda v: "" if pd.isna(v) else f"{100 * v:.1f}%"
-            )
-    for col in out.columns:
-        if col not in present and col not in percent and pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "" if pd.isna(v) else f"{v:,.{decimals}f}")
-    note = ""
-    if max_rows is not None and len(out) > max_rows:
-        note = f'<p class="note">Showing {max_rows} of {len(out)} rows; all are in the CSV.</p>'
-        out = out.head(max_rows)
-    return out.to_html(index=False, escape=True, border=0, classes="data") + note
 
 
 def _pct(x: float) -> str:
