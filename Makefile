@@ -40,7 +40,7 @@ wordlist:
 
 ## Set up and run the whole test suite (ruff, mypy and the import-linter contracts included).
 test: $(STAMP) browser wordlist
-	$(BIN)/ruff check src tests benchmarks data/samples
+	$(BIN)/ruff check src tests benchmarks data/samples docs
 	$(BIN)/python -m mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -1,10 +1,12 @@
 """Draw the package layers from the real import graph (run by ``make docs``; checked by a test).
 
-Writes ``docs/architecture.svg`` (one box per subpackage, in its import-linter layer, an arrow
-for every package-level import except those into ``errors`` and ``settings``) and the generated table in ``docs/architecture.md`` between
-the ``<!-- deps:begin -->`` / ``<!-- deps:end -->`` markers, and the table of the report's own
-parts (facts, sections, page, ...) between ``<!-- report:begin -->`` / ``<!-- report:end -->``. Pure standard library + grimp
-(import-linter's own graph builder), so the picture can never disagree with the contracts.
+Writes ``docs/architecture.svg`` (one box per subpackage, in its import-linter layer, an
+arrow for every package-level import except those into ``errors`` and ``settings``) and the
+generated table in ``docs/architecture.md`` between the ``<!-- deps:begin -->`` /
+``<!-- deps:end -->`` markers, and the table of the report's own parts (facts, sections,
+page, ...) between ``<!-- report:begin -->`` / ``<!-- report:end -->``. Pure standard
+library + grimp (import-linter's own graph builder), so the picture can never disagree with
+the contracts.
 """
 
 from __future__ import annotations
@@ -46,12 +48,14 @@ def package_edges() -> dict[str, set[str]]:
 
 
 def present(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Keep the layers' names that exist in the source tree, in layer order."""
     pkgs = [p.name for p in (DOCS.parent / "src" / "nbhd_geo").iterdir()]
     names = {p.removesuffix(".py") for p in pkgs}
     return [[p for p in layer if p in names] for layer in LAYERS if any(p in names for p in layer)]
 
 
 def svg(edges: dict[str, set[str]]) -> str:
+    """Draw one box per subpackage, row by layer, and an arrow per import between them."""
     layers = present(edges)
     w, bw, bh, gap_y = 900, 160, 40, 90
     pos: dict[str, tuple[float, float]] = {}
@@ -92,7 +96,7 @@ REPORT_LAYERS: list[list[str]] = [
 
 
 def report_edges() -> dict[str, set[str]]:
-    """Imports between the parts of ``nbhd_geo.report`` (facts, sections, page, ...)."""
+    """Collect the imports between the parts of ``nbhd_geo.report`` (facts, sections, ...)."""
     graph = grimp.build_graph("nbhd_geo", cache_dir=None)
     known = {p for layer in REPORT_LAYERS for p in layer}
     edges: dict[str, set[str]] = {p: set() for p in known}
@@ -108,18 +112,10 @@ def report_edges() -> dict[str, set[str]]:
     return edges
 
 
-def report_table(edges: dict[str, set[str]]) -> str:
-    rows = ["| part of `report` | imports (inside `report`) |", "|---|---|"]
-    for layer in REPORT_LAYERS:
-        for p in layer:
-            deps = ", ".join(f"`{d}`" for d in sorted(edges.get(p, ()))) or "—"
-            rows.append(f"| `{p}` | {deps} |")
-    return "\n".join(rows)
-
-
-def table(edges: dict[str, set[str]]) -> str:
-    rows = ["| package | imports (inside nbhd_geo) |", "|---|---|"]
-    for layer in present(edges):
+def dependency_table(header: str, layers: list[list[str]], edges: dict[str, set[str]]) -> str:
+    """Write a markdown table: each part, in layer order, with the parts it imports."""
+    rows = [f"| {header} |", "|---|---|"]
+    for layer in layers:
         for p in layer:
             deps = ", ".join(f"`{d}`" for d in sorted(edges.get(p, ()))) or "—"
             rows.append(f"| `{p}` | {deps} |")
@@ -131,14 +127,19 @@ def render() -> tuple[str, str]:
     edges = package_edges()
     md = (DOCS / "architecture.md").read_text()
     new = re.sub(r"(<!-- deps:begin -->\n).*?(<!-- deps:end -->)",
-                 lambda m: m.group(1) + table(edges) + "\n" + m.group(2), md, flags=re.S)
+                 lambda m: m.group(1) + dependency_table(
+                     "package | imports (inside nbhd_geo)", present(edges), edges)
+                 + "\n" + m.group(2), md, flags=re.S)
     inner = report_edges()
     new = re.sub(r"(<!-- report:begin -->\n).*?(<!-- report:end -->)",
-                 lambda m: m.group(1) + report_table(inner) + "\n" + m.group(2), new, flags=re.S)
+                 lambda m: m.group(1) + dependency_table(
+                     "part of `report` | imports (inside `report`)", REPORT_LAYERS, inner)
+                 + "\n" + m.group(2), new, flags=re.S)
     return svg(edges), new
 
 
 def main() -> int:
+    """Write the picture and the tables to ``docs/``."""
     s, md = render()
     (DOCS / "architecture.svg").write_text(s)
     (DOCS / "architecture.md").write_text(md)
