@@ -13,6 +13,10 @@ is the median of the first calls. In the same processes the call is then repeate
 times when the first took under 2 s) and the median of runs 4-6 is the steady state, the
 figure ``bench_slow_cases.py`` reports.
 
+``--kernels-loaded`` lets the crosswalk's kernel load (begun in the background at import)
+finish before its clock starts, as it would if it began early enough to overlap the reading:
+the call's own work, apart from numba's start-up.
+
 Cases (inputs from ``bench_slow_cases.py``, cached under ``$NBHD_GEO_BENCH_CACHE``):
 
 one-ward     one ward × all 32,844 LSOAs 2011
@@ -24,7 +28,11 @@ national     England LSOA 2011 (32,844) × wards 2013 (7,681)
 Contenders as in ``bench_slow_cases.py``: tobler's overlap table, ``geopandas.overlay`` +
 area, DuckDB spatial with one thread (its tables are loaded from WKB before the clock starts;
 that load is printed too), and ``nbhd_geo.crosswalk(threads=1)``. The verdict per case: the
-crosswalk's first call is at least 2x faster than the fastest peer's, or within 5 ms of it.
+crosswalk's first call is at least 2x faster than the fastest peer's, or within 5 ms of it;
+given on wall time and again on CPU time (``time.process_time``: every thread of the process,
+so a kernel load still running in the background counts), which a busy machine disturbs
+less. Each contender's import time is printed too: work moved out of the first call into the
+import is not hidden.
 """
 
 from __future__ import annotations
@@ -68,6 +76,12 @@ def worker(case: str, name: str) -> None:
     t_read = time.perf_counter() - t0
     con = None
     load = None
+    if name == "crosswalk" and os.environ.get("BENCH_KERNELS_LOADED") == "1":
+        # --kernels-loaded: wait (untimed) for the kernel load begun at import, as if it had
+        # started early enough to finish while the layers were read
+        from nbhd_geo.overlay.exact import compile_kernels
+
+        compile_kernels()
     if name == "duckdb":
         con = slow._duckdb_connect()
         t0 = time.perf_counter()
@@ -80,19 +94,22 @@ def worker(case: str, name: str) -> None:
             )
         load = time.perf_counter() - t0
     times = []
+    cpus = []
     c0 = time.process_time()
     t0 = time.perf_counter()
     out = slow.run_contender(name, src, tgt, con)
     times.append(time.perf_counter() - t0)
-    cpu_first = time.process_time() - c0
+    cpus.append(time.process_time() - c0)
     if times[0] < 2.0:
         for _ in range(5):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             out = slow.run_contender(name, src, tgt, con)
             times.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
     ia, ib, area = (np.asarray(v) for v in out)
     np.savez(d / f"result_{name}.npz", ia=ia.astype(np.int64), ib=ib.astype(np.int64), area=area)
-    print(json.dumps({"times": times, "cpu_first": cpu_first, "load": load,
+    print(json.dumps({"times": times, "cpus": cpus, "cpu_first": cpus[0], "load": load,
                       "import": t_import, "read": t_read}))  # fmt: skip
 
 
@@ -123,13 +140,16 @@ def run_case(case: str, names: list[str], repeat: int, timeout: float) -> dict:
         first = float(np.median([r["times"][0] for r in runs[name]]))
         steady = float(np.median([np.median(r["times"][-3:]) for r in runs[name]]))
         cpu = float(np.median([r["cpu_first"] for r in runs[name]]))
-        res[name] = {"first": first, "steady": steady, "cpu_first": cpu, "runs": runs[name]}
+        cpu_steady = float(np.median([np.median(r["cpus"][-3:]) for r in runs[name]]))
+        imp = float(np.median([r["import"] for r in runs[name]]))
+        res[name] = {"first": first, "steady": steady, "cpu_first": cpu,
+                     "cpu_steady": cpu_steady, "import": imp, "runs": runs[name]}  # fmt: skip
         loads = [r["load"] for r in runs[name] if r["load"] is not None]
         extra = f"; tables loaded beforehand in {np.median(loads):.4f} s" if loads else ""
         print(
             f"   {name:10s} first call {first:9.4f} s (CPU {cpu:.4f} s; each: "
             + ", ".join(f"{r['times'][0]:.4f}" for r in runs[name])
-            + f")   steady {steady:9.4f} s{extra}"
+            + f")   steady {steady:9.4f} s (CPU {cpu_steady:.4f} s)   import {imp:.2f} s{extra}"
         )
     if "crosswalk" in res:
         ours = res["crosswalk"]
@@ -155,7 +175,17 @@ def run_case(case: str, names: list[str], repeat: int, timeout: float) -> dict:
                 print(f"   {n} / crosswalk: first {peers[n]['first'] / ours['first']:.2f}x "
                       f"(CPU {peers[n]['cpu_first'] / ours['cpu_first']:.2f}x), "
                       f"steady {peers[n]['steady'] / ours['steady']:.2f}x")  # fmt: skip
-            res["verdict"] = {"peer": best_first, "ratio": rf, "slower_ms": slower_ms, "ok": ok}
+            # the same rule on CPU seconds, which a busy machine disturbs less than wall time
+            best_cpu = min(peers, key=lambda n: peers[n]["cpu_first"])
+            rc = peers[best_cpu]["cpu_first"] / ours["cpu_first"]
+            slower_cpu_ms = 1000 * (ours["cpu_first"] - peers[best_cpu]["cpu_first"])
+            ok_cpu = rc >= 2.0 or abs(slower_cpu_ms) <= 5.0
+            print(
+                f"   first call CPU: fastest peer {best_cpu} {peers[best_cpu]['cpu_first']:.4f} s, "
+                f"ratio {rc:.2f}x ({'holds' if ok_cpu else 'FAILS'})"
+            )
+            res["verdict"] = {"peer": best_first, "ratio": rf, "slower_ms": slower_ms, "ok": ok,
+                              "peer_cpu": best_cpu, "ratio_cpu": rc, "ok_cpu": ok_cpu}  # fmt: skip
         sa = shapely.area(gpd.read_parquet(d / "source.parquet").geometry.values)
         ta = shapely.area(gpd.read_parquet(d / "target.parquet").geometry.values)
         ref = slow._shares(d, "crosswalk", sa, ta)
@@ -173,11 +203,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=150.0, help="seconds per process")
     parser.add_argument("--json", type=Path, help="write every run's figures here")
+    parser.add_argument(
+        "--kernels-loaded",
+        action="store_true",
+        help="let the crosswalk's kernel load finish before the clock starts (isolates the "
+        "call's own work from numba's start-up)",
+    )
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(*args.worker)
         return
+    if args.kernels_loaded:
+        os.environ["BENCH_KERNELS_LOADED"] = "1"
+        print("--kernels-loaded: the crosswalk's kernel load finishes before its clock starts")
     cores = sorted(os.sched_getaffinity(0))
     print(f"cores allowed: {cores}; load average at start: {os.getloadavg()}")
     if len(cores) != 1:
@@ -191,7 +230,8 @@ def main() -> None:
         v = res.get("verdict")
         if v:
             print(f"   {case:11s} first call vs {v['peer']}: {v['ratio']:.2f}x "
-                  f"({'holds' if v['ok'] else 'FAILS'})")  # fmt: skip
+                  f"({'holds' if v['ok'] else 'FAILS'}); CPU vs {v['peer_cpu']}: "
+                  f"{v['ratio_cpu']:.2f}x ({'holds' if v['ok_cpu'] else 'FAILS'})")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
 

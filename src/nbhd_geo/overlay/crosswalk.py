@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,12 +25,14 @@ from nbhd_geo import settings
 from nbhd_geo.errors import InputError, NbhdGeoError, ValidationError, format_ids
 from nbhd_geo.io.layers import (
     PreparedLayer,
+    ValidityProof,
     _layer_valid,
     candidate_pairs,
     layer_facts,
     prepare_polygon_pair,
 )
 from nbhd_geo.overlay import exact
+from nbhd_geo.overlay.exact.rings import proven_valid
 
 # The exact engine's kernels are compiled (first run after an install: ~20 s of CPU) or loaded
 # from numba's cache (~0.3 s) in a background thread from the moment this module is imported,
@@ -254,8 +257,17 @@ def pair_areas(
     for name, arr, used in (("a", a, pi), ("b", b, pj)):
         mask = np.zeros(len(arr), dtype=bool)
         mask[used] = True
-        _check_positions(arr, mask, name)
+        _check_positions(arr, mask, name, _prover(engine))
     return _pair_areas(a, b, (pi, pj), engine=engine, threads=threads)
+
+
+def _prover(engine: str) -> ValidityProof | None:
+    """Return the exact engine's validity test (GEOS checks what it does not show), or None.
+
+    Only with ``engine="exact"``: the test runs compiled kernels, which the GEOS engine
+    must not wait for (nor compile, on a first run).
+    """
+    return proven_valid if engine == "exact" else None
 
 
 def _as_geometry_array(values: object, name: str) -> np.ndarray:
@@ -269,7 +281,9 @@ def _as_geometry_array(values: object, name: str) -> np.ndarray:
     return arr
 
 
-def _check_positions(arr: np.ndarray, check: np.ndarray, name: str) -> None:
+def _check_positions(
+    arr: np.ndarray, check: np.ndarray, name: str, prove: ValidityProof | None = None
+) -> None:
     """Raise one ValidationError listing every unusable position of ``arr``."""
     problems = []
     missing = shapely.is_missing(arr) | shapely.is_empty(arr)
@@ -282,7 +296,7 @@ def _check_positions(arr: np.ndarray, check: np.ndarray, name: str) -> None:
     if nonpoly.any():
         problems.append(f"not a polygon at positions: {format_ids(np.flatnonzero(nonpoly))}")
     look = check & ~missing & ~nonpoly
-    invalid = look & ~_layer_valid(layer_facts(arr), arr, look)
+    invalid = look & ~_layer_valid(layer_facts(arr), arr, look, prove)
     if invalid.any():
         problems.append(f"invalid geometry at positions: {format_ids(np.flatnonzero(invalid))}")
     if problems:
@@ -338,6 +352,8 @@ def _crs_label(crs: object) -> str:
 def _label_of_srs(srs: str) -> str:
     from pyproj import CRS
 
+    if re.fullmatch(r"(?i)epsg:\d+", srs):  # what to_string gives, without identifying it
+        return srs.upper()
     return str(CRS.from_user_input(srs).to_string())
 
 
@@ -433,7 +449,12 @@ def crosswalk(
             f"unknown engine {engine!r}", argument="engine", fix="use 'exact' or 'geos'"
         )
     src, tgt, pi, pj = prepare_polygon_pair(
-        source, target, source_id=source_id, target_id=target_id, crs=crs
+        source,
+        target,
+        source_id=source_id,
+        target_id=target_id,
+        crs=crs,
+        prove_valid=_prover(engine),
     )
     tol = settings.sliver_tol_m2 if sliver_tol_m2 is None else float(sliver_tol_m2)
     if tol < 0 or not np.isfinite(tol):
