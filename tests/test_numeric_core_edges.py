@@ -8,6 +8,8 @@ hand in the comment beside it, never read back from the code under test.
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -16,6 +18,7 @@ import shapely
 
 from nbhd_geo.deprivation.imd import IMDTable
 from nbhd_geo.deprivation.summary import imd_summary, imd_summary_from_weights, to_wide
+from nbhd_geo.errors import InputError
 from nbhd_geo.overlay.apportion import _polygonal, apportion
 
 
@@ -57,9 +60,25 @@ def test_an_lsoa_with_people_inside_counts_even_where_its_denominator_is_zero(ls
     imd = _imd(["A", "B"], [1, 7], [0, 1000], [0, 600])
     w = pd.DataFrame({"area_id": ["X", "X", "Y", "Y"], "lsoa_code": ["A", "B", "A", "B"],
                       "population": [0.5, 1000, 0, 500]})
-    wide = to_wide(imd_summary_from_weights(w, imd, lsoa_count=lsoa_count))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 1/0 or 0/0 reaches the user as a warning
+        wide = to_wide(imd_summary_from_weights(w, imd, lsoa_count=lsoa_count))
     assert wide.loc["X", "imd_proportion_most_deprived_10pct"] == pytest.approx(0.5)
     assert wide.loc["Y", "imd_proportion_most_deprived_10pct"] == 0.0
+
+
+def test_only_lsoas_with_people_inside_need_a_denominator():
+    # C has no denominator. A row of 0 people of C asks nothing of it; a row of half a
+    # person does (its share of C cannot be counted) and is refused, naming C.
+    imd = _imd(["A", "B", "C"], [1, 7, 1], [1000, 1000, np.nan], [600, 600, np.nan])
+    w = pd.DataFrame({"area_id": "X", "lsoa_code": ["A", "B", "C"],
+                      "population": [500, 1000, 0]})
+    wide = to_wide(imd_summary_from_weights(w, imd))
+    # half of A in decile 1, all of B: 0.5 of 1.5 LSOAs
+    assert wide.loc["X", "imd_proportion_most_deprived_10pct"] == pytest.approx(0.5 / 1.5)
+    with pytest.raises(InputError, match="denominator") as err:
+        imd_summary_from_weights(w.assign(population=[500, 1000, 0.5]), imd)
+    assert "C" in str(err.value)
 
 
 def test_working_age_share_of_an_lsoa_under_one_person():
@@ -147,3 +166,18 @@ def test_apportion_by_fine_polygons_where_the_overlap_is_a_polygon_and_a_line():
     assert t.loc["L1", "population"] == pytest.approx(300)
     # L2: 50 × 20 of the one OA's 10,000 m² → 5 of its 50 people, a tenth
     assert t.loc["L2", "pop_share"] == pytest.approx(0.1)
+
+
+# ============================================================== allocation
+
+
+def test_largest_remainder_gives_a_pound_to_every_area_when_each_is_just_under_one():
+    from nbhd_geo.deprivation.allocation import _largest_remainder
+
+    # £2 over two areas owed £0.99999999999999989 each (float error below £1): the floors
+    # are 0 and 0, two pounds are left, one to each — Hamilton's method, no error.
+    just_under = np.nextafter(1.0, 0.0)
+    assert just_under < 1.0
+    got = _largest_remainder(np.array([just_under, just_under]), 2,
+                             np.array(["a", "b"], dtype=object), np.zeros(2))
+    assert got.tolist() == [1, 1]
