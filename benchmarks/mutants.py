@@ -578,6 +578,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="run every N-th mutant only (a quicker, deterministic estimate)")
     ap.add_argument("--report", action="store_true",
                     help="print the table from the last results (MUTANTS.md re-read)")
+    ap.add_argument("--out", type=Path, default=OUT,
+                    help="folder of the raw results (runs of different modules in parallel "
+                    "may each write to their own and be copied together)")
     ap.add_argument("--fail-under", type=float, default=0.0,
                     help="exit 1 when a module's kill rate is below this percentage")
     args = ap.parse_args(argv)
@@ -588,12 +591,13 @@ def main(argv: list[str] | None = None) -> int:
             for m in mutants(mod):
                 print(f"L{m.line:<4} {m.kind:<6} {_short(m)}")
         return 0
-    OUT.mkdir(exist_ok=True)
+    out_dir = args.out
+    out_dir.mkdir(parents=True, exist_ok=True)
     table = []
     named: list[dict[str, object]] = []
     equivalent = _load_equivalent()
     for mod in modules:
-        log = OUT / f"{mod}.jsonl"
+        log = out_dir / f"{mod}.jsonl"
         if args.report:
             rows = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
             for r in rows:
@@ -617,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
             log.write_text("".join(json.dumps(r) + "\n" for r in kept))
         elif args.named:
             only = set()
-            log = OUT / f"{mod}.named.jsonl"
+            log = out_dir / f"{mod}.named.jsonl"
             log.unlink(missing_ok=True)
         elif log.exists():
             log.unlink()
@@ -631,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         secs = time.perf_counter() - t0
         table.append((mod, c, secs))
         if not args.named:
-            runs = OUT / f"{mod}.runs.jsonl"
+            runs = out_dir / f"{mod}.runs.jsonl"
             with runs.open("a") as fh:  # one line per run: what ran, when, how long
                 fh.write(json.dumps({
                     "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -65,6 +65,11 @@ def test_an_lsoa_with_people_inside_counts_even_where_its_denominator_is_zero(ls
         wide = to_wide(imd_summary_from_weights(w, imd, lsoa_count=lsoa_count))
     assert wide.loc["X", "imd_proportion_most_deprived_10pct"] == pytest.approx(0.5)
     assert wide.loc["Y", "imd_proportion_most_deprived_10pct"] == 0.0
+    # Employment: A's working-age share is 0 of 0, unknown, so A's half person counts
+    # whole (and a note says so); B's is 600 of 1000. At a rate of 0.1:
+    # X (0.5 + 0.6 × 1000) × 0.1 = 60.05; Y 0.6 × 500 × 0.1 = 30.
+    assert wide.loc["X", "employment_employment_scale"] == pytest.approx(60.05, rel=1e-12)
+    assert wide.loc["Y", "employment_employment_scale"] == pytest.approx(30.0, rel=1e-12)
 
 
 def test_only_lsoas_with_people_inside_need_a_denominator():
@@ -81,6 +86,15 @@ def test_only_lsoas_with_people_inside_need_a_denominator():
     assert "C" in str(err.value)
 
 
+def test_more_people_inside_than_the_denominator_is_one_whole_lsoa():
+    # Weights from a later population than the denominators: X holds 1,500 people of A,
+    # whose denominator is 1,000. A counts as one LSOA, not 1.5: 1 of 1 + 1 in decile 1.
+    imd = _imd(["A", "B"], [1, 7], [1000, 1000], [600, 600])
+    w = pd.DataFrame({"area_id": "X", "lsoa_code": ["A", "B"], "population": [1500, 1000]})
+    wide = to_wide(imd_summary_from_weights(w, imd))
+    assert wide.loc["X", "imd_proportion_most_deprived_10pct"] == pytest.approx(0.5)
+
+
 def test_working_age_share_of_an_lsoa_under_one_person():
     # B's denominators are 0.5 people, 0.25 of working age: a working-age share of 0.5,
     # whatever the scale of the counts. Y holds all 0.5 of B: 0.25 working-age people at
@@ -91,6 +105,11 @@ def test_working_age_share_of_an_lsoa_under_one_person():
     hit = s[(s["domain"] == "employment") & (s["measure"] == "employment_scale")]
     assert hit["value"].tolist() == pytest.approx([0.025])
     assert not any("working-age" in n for n in s.attrs["notes"])
+    # Z holds all of A (decile 1) and 0.25 of B's 0.5 people: half of B, so 1 of 1.5
+    # LSOAs is in the most deprived 10 %
+    z = pd.DataFrame({"area_id": "Z", "lsoa_code": ["A", "B"], "population": [1000, 0.25]})
+    wide = to_wide(imd_summary_from_weights(z, imd))
+    assert wide.loc["Z", "imd_proportion_most_deprived_10pct"] == pytest.approx(1 / 1.5)
 
 
 def test_imd_summary_names_the_lsoas_that_fell_back_to_area():
@@ -181,3 +200,22 @@ def test_largest_remainder_gives_a_pound_to_every_area_when_each_is_just_under_o
     got = _largest_remainder(np.array([just_under, just_under]), 2,
                              np.array(["a", "b"], dtype=object), np.zeros(2))
     assert got.tolist() == [1, 1]
+
+
+def test_over_allocated_means_more_than_one_part_in_a_billion_over():
+    from nbhd_geo.overlay.apportion import Apportionment
+
+    # U's shares sum to exactly 1 + 1e-9 (the tolerance: not over); V's to 1 + 2e-9 (over);
+    # W's to 1 (not over). Populations 100 each.
+    table = pd.DataFrame({
+        "area_id": ["a", "b", "a", "b", "a"],
+        "unit_id": ["U", "U", "V", "V", "W"],
+        "pop_share": [1.0, 1e-9, 1.0, 2e-9, 1.0],
+        "population": [100.0, 1e-7, 100.0, 2e-7, 100.0],
+    })
+    units = pd.DataFrame({"population": [100.0, 100.0, 100.0]},
+                         index=pd.Index(["U", "V", "W"], name="unit_id"))
+    assert table.loc[:1, "pop_share"].sum() == 1 + 1e-9
+    c = Apportionment(table=table, units=units, by="area").conservation()
+    assert c["over_allocated"].tolist() == [False, True, False, True]
+    assert c.loc["W", "unallocated"] == 0.0
