@@ -219,3 +219,227 @@ def test_over_allocated_means_more_than_one_part_in_a_billion_over():
     c = Apportionment(table=table, units=units, by="area").conservation()
     assert c["over_allocated"].tolist() == [False, True, False, True]
     assert c.loc["W", "unallocated"] == 0.0
+
+
+def _falls(exact: list[float]) -> bool:
+    """Does the per-head check warn for a (less deprived) and b (more deprived), 1 person each?"""
+    from nbhd_geo.deprivation.allocation import AllocationWarning, _warn_if_per_head_falls
+
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        _warn_if_per_head_falls(np.array(exact), np.ones(2), np.array([1.0, 2.0]),
+                                np.array(["a", "b"], dtype=object), "equal", 0.5)
+    return any(issubclass(w.category, AllocationWarning) for w in got)
+
+
+def test_per_head_falls_smaller_than_float_noise_are_not_warned():
+    # The noise allowance is a billionth of the larger per-head amount, and never less
+    # than a billionth of a pound. At £1,000 a head a fall of £1e-7 is noise (under
+    # £1e-6); £1e-5 is not.
+    assert not _falls([1000.0, 1000.0 - 1e-7])
+    assert _falls([1000.0, 1000.0 - 1e-5])
+    # At £0.50 a head the allowance is £1e-9: a fall of £1.5e-9 is past it, £0.5e-9 not
+    assert _falls([0.5, 0.5 - 1.5e-9])
+    assert not _falls([0.5, 0.5 - 0.5e-9])
+    # A fall of exactly the allowance is still noise: £2e-9 to £1e-9 a head
+    assert 2e-9 - 1e-9 == 1e-9
+    assert not _falls([2e-9, 1e-9])
+    # and a rise is never a fall
+    assert not _falls([1.0, 2.0])
+
+
+def test_the_per_head_warning_names_the_first_of_equal_falls():
+    from nbhd_geo.deprivation.allocation import AllocationWarning, _warn_if_per_head_falls
+
+    # a (least deprived) £10 a head; b and c (more deprived, in that order) £5 each: two
+    # falls of £5 from a. The warning names the first, b, so its text does not depend on
+    # how many equal falls follow.
+    with pytest.warns(AllocationWarning, match=r"'b' \(more deprived\) gets £5.00 a head and "
+                      r"'a' £10.00"):
+        _warn_if_per_head_falls(np.array([10.0, 5.0, 5.0]), np.ones(3), np.array([1.0, 2, 3]),
+                                np.array(["a", "b", "c"], dtype=object), "equal", 0.5)
+
+
+def test_the_per_head_warning_names_the_first_of_equal_payers():
+    from nbhd_geo.deprivation.allocation import AllocationWarning, _warn_if_per_head_falls
+
+    # a1 and a2 (less deprived, a1 the least) both get £10 a head, b (most deprived) £5:
+    # the fall is named against a1, the first of the equal payers
+    with pytest.warns(AllocationWarning, match=r"'b' \(more deprived\) gets £5.00 a head and "
+                      r"'a1' £10.00"):
+        _warn_if_per_head_falls(np.array([10.0, 10.0, 5.0]), np.ones(3),
+                                np.array([1.0, 1.5, 2.0]),
+                                np.array(["a1", "a2", "b"], dtype=object), "equal", 0.5)
+
+
+@pytest.mark.parametrize("bad", [lambda x: np.ones(3), lambda x: np.array([1.0, np.nan]),
+                                 lambda x: np.array([1.0, -1.0])])
+def test_a_gradient_callable_must_give_one_finite_weight_at_least_zero_per_area(bad):
+    from nbhd_geo.deprivation.allocation import allocate
+
+    areas = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 2.0], "p": [10, 10]})
+    with pytest.raises(InputError, match="gradient"):
+        allocate(100, areas, need="s", population="p", gradient=bad)
+
+
+# ============================================================== IMD notes
+
+
+def test_notes_only_for_people_who_are_there():
+    # C has a population denominator but no working-age one. A row of 0 people of C needs
+    # no working-age share (no note); a row of half a person does (note). An area of half
+    # a person has people (no "no population" note).
+    imd = _imd(["A", "C"], [1, 7], [1000, 1000], [600, np.nan])
+    none_of_c = pd.DataFrame({"area_id": "X", "lsoa_code": ["A", "C"], "population": [0.5, 0]})
+    notes = imd_summary_from_weights(none_of_c, imd).attrs["notes"]
+    assert not any("working-age" in n for n in notes)
+    assert not any("no population" in n for n in notes)
+    some_of_c = none_of_c.assign(population=[0.5, 0.5])
+    notes = imd_summary_from_weights(some_of_c, imd).attrs["notes"]
+    assert any("working-age" in n for n in notes)
+    nobody = pd.DataFrame({"area_id": ["X", "Y"], "lsoa_code": ["A", "A"],
+                           "population": [0.5, 0.0]})
+    notes = imd_summary_from_weights(nobody, imd).attrs["notes"]
+    assert [n for n in notes if "no population" in n] == [
+        "1 area(s) have no population: their measures are NaN"]
+
+
+def test_a_missing_score_of_half_a_person_makes_the_average_missing():
+    # B has no score; X holds half a person of B beside 1000 of A: the average is unknown
+    rows = pd.DataFrame({"lsoa_code": ["A", "B"], "domain": "imd", "score": [40.0, np.nan],
+                         "rank": [100, 20000], "decile": [1, 7]})
+    den = pd.DataFrame({"lsoa_code": ["A", "B"], "population": [1000, 1000]})
+    imd = IMDTable.from_frames(rows, vintage="IoD2019", denominators=den)
+    w = pd.DataFrame({"area_id": "X", "lsoa_code": ["A", "B"], "population": [1000, 0.5]})
+    wide = to_wide(imd_summary_from_weights(w, imd))
+    assert np.isnan(wide.loc["X", "imd_average_score"])
+    only_a = to_wide(imd_summary_from_weights(w.assign(population=[1000, 0.0]), imd))
+    assert only_a.loc["X", "imd_average_score"] == pytest.approx(40.0)
+
+
+# ============================================================== split
+
+
+def test_population_split_of_an_area_under_one_person():
+    from nbhd_geo.measures.split import fragmentation
+
+    # As test_population_split_by_hand with every population divided by 1,000: C holds
+    # 0.05 of W1's 0.1 people and all 0.3 of W2: shares 1/7 and 6/7, whatever the scale.
+    row3 = gdf(["W1", "W2", "W3"], [box(0, 0, 100, 100), box(100, 0, 200, 100),
+                                    box(200, 0, 300, 100)], col="ward", pop=[0.1, 0.3, 0])
+    c = gdf(["C"], [box(50, 0, 200, 100)], col="name")
+    r = fragmentation(c, row3, area_id="name", unit_id="ward", engine="geos",
+                      unit_population="pop").loc["C"]
+    assert r["population"] == pytest.approx(0.35)
+    assert r["pop_main_unit"] == "W2" and r["pop_share_in_main_unit"] == pytest.approx(6 / 7)
+    assert r["pop_split"] == pytest.approx(1 / 7)
+    assert r["pop_max_unit_share_inside"] == pytest.approx(1.0)
+
+
+# ============================================================== crosswalk
+
+
+def test_pair_areas_checks_b_and_takes_multipolygons_not_collections():
+    from nbhd_geo.errors import ValidationError
+    from nbhd_geo.overlay.crosswalk import pair_areas
+
+    a = np.array([box(0, 0, 10, 10)], dtype=object)
+    with pytest.raises(InputError) as err:
+        pair_areas(a, np.array([[box(0, 0, 1, 1)]], dtype=object), engine="geos")
+    assert err.value.argument == "b"
+    # a MultiPolygon of two 2 × 10 strips, 8 m² of it in a
+    two = shapely.MultiPolygon([box(0, 0, 2, 10), box(8, 0, 12, 2)])
+    ia, ib, area = pair_areas(a, np.array([two], dtype=object), engine="geos")
+    assert area.tolist() == pytest.approx([20 + 4])
+    gc = shapely.GeometryCollection([box(0, 0, 2, 10)])
+    with pytest.raises(ValidationError, match="not a polygon"):
+        pair_areas(a, np.array([gc], dtype=object), engine="geos")
+
+
+# ============================================================== apportion, more
+
+
+def _two_units() -> gpd.GeoDataFrame:
+    return gdf(["L1", "L2"], [box(0, 0, 100, 100), box(100, 0, 200, 100)], col="code",
+               pop=[1000, 500])
+
+
+def test_points_on_a_shared_boundary_count_once_in_the_first_unit_whatever_their_order():
+    # 7 people on the L1|L2 line (first in the table: counted in L1), 10 in L1 outside O,
+    # 4 in L2 outside O
+    pts = gpd.GeoDataFrame({"n": [7, 10, 4]}, geometry=[shapely.Point(100, 50),
+                           shapely.Point(50, 50), shapely.Point(180, 50)], crs=27700)
+    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    ap = apportion(drawn, _two_units(), area_id="name", unit_id="code", weights=pts,
+                   weight_col="n", engine="geos")
+    assert ap.units["weight_total"].tolist() == pytest.approx([17, 4])
+    t = ap.table.set_index("unit_id")
+    assert t.loc["L1", "pop_share"] == pytest.approx(7 / 17)  # only the boundary 7 in O
+    assert t.loc["L2", "pop_share"] == pytest.approx(0.0)
+
+
+def test_points_beyond_the_units_do_not_join_a_unit_the_area_also_covers():
+    # O covers part of L1, all of L2 and runs beyond. L1: 3 people inside O, 1 outside;
+    # 11 people inside O but beyond every unit count in no unit: L1's share is 3 / 4.
+    pts = gpd.GeoDataFrame({"n": [3, 1, 11]}, geometry=[shapely.Point(90, 50),
+                           shapely.Point(10, 50), shapely.Point(220, 50)], crs=27700)
+    drawn = gdf(["O"], [box(60, 0, 250, 100)], col="name")
+    ap = apportion(drawn, _two_units(), area_id="name", unit_id="code", weights=pts,
+                   weight_col="n", engine="geos")
+    t = ap.table.set_index("unit_id")
+    assert t.loc["L1", "pop_share"] == pytest.approx(3 / 4)
+    assert ap.units["weight_total"].tolist() == pytest.approx([4, 0])
+
+
+def test_weights_checked_row_by_row():
+    from nbhd_geo.errors import NbhdGeoError
+
+    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    kw = {"area_id": "name", "unit_id": "code", "engine": "geos", "weight_col": "n"}
+    two = gpd.GeoDataFrame({"n": [5, -1]}, geometry=[shapely.Point(1, 1), shapely.Point(2, 2)],
+                           crs=27700)
+    with pytest.raises(NbhdGeoError, match="negative"):
+        apportion(drawn, _two_units(), weights=two, **kw)
+    mixed = gpd.GeoDataFrame({"n": [5, 1]}, geometry=[shapely.Point(1, 1), box(0, 0, 1, 1)],
+                             crs=27700)
+    with pytest.raises(InputError, match="Point"):
+        apportion(drawn, _two_units(), weights=mixed, by="points", **kw)
+
+
+def test_tiny_fine_polygons_and_tiny_pieces_still_carry_people():
+    # f1, 1 m² at L1's right edge, holds 10 people; f2 (x 0–99, y 10–100) 90. O covers
+    # x 99.5–101, y 0–1: its piece of L1 is 0.5 m², half of f1: 5 of L1's 100 counted.
+    fine = gdf(["f1", "f2"], [box(99, 0, 100, 1), box(0, 10, 99, 100)], col="oa",
+               people=[10, 90])
+    drawn = gdf(["O"], [box(99.5, 0, 101, 1)], col="name")
+    ap = apportion(drawn, _two_units(), area_id="name", unit_id="code", unit_population="pop",
+                   weights=fine, weight_col="people", engine="geos")
+    t = ap.table.set_index("unit_id")
+    assert t.loc["L1", "pop_share"] == pytest.approx(0.05)
+    assert t.loc["L1", "population"] == pytest.approx(50)
+
+
+def test_an_area_cut_in_two_by_a_unit_counts_both_parts():
+    # O's two blocks both lie in L1's east OA (x 50–100, 300 people on 5,000 m²):
+    # 2 × 40 × 20 = 1,600 m² → 96 people of L1's 400 counted.
+    oas = gdf(["a", "b", "c"], [box(0, 0, 50, 100), box(50, 0, 100, 100),
+                                box(100, 0, 200, 100)], col="oa", people=[100, 300, 0])
+    o = shapely.MultiPolygon([box(60, 0, 100, 20), box(60, 60, 100, 80)])
+    ap = apportion(gdf(["O"], [o], col="name"), _two_units(), area_id="name", unit_id="code",
+                   unit_population="pop", weights=oas, weight_col="people", engine="geos")
+    assert ap.table.set_index("unit_id").loc["L1", "pop_share"] == pytest.approx(96 / 400)
+
+
+def test_a_reused_crosswalk_is_cut_to_the_units_given():
+    from nbhd_geo.overlay.apportion import check_reuse
+    from nbhd_geo.overlay.crosswalk import crosswalk
+
+    drawn = gdf(["O"], [box(60, 0, 250, 100)], col="name")
+    three = pd.concat([_two_units(), gdf(["L3"], [box(200, 0, 300, 100)], col="code",
+                                         pop=[9])], ignore_index=True)
+    cw = crosswalk(drawn, three, source_id="name", target_id="code", engine="geos")
+    cut = check_reuse(cw, np.array(["O"], dtype=object), np.array(["L1", "L2"], dtype=object))
+    assert cut.target_area.index.tolist() == ["L1", "L2"]
+    assert cut.table["target_id"].tolist() == ["L1", "L2"]
+    assert check_reuse(cw, np.array(["O"], dtype=object), np.array(["L1", "L2", "L3"],
+                                                                    dtype=object)) is cw
