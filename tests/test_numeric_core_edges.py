@@ -18,7 +18,7 @@ import shapely
 
 from nbhd_geo.deprivation.imd import IMDTable
 from nbhd_geo.deprivation.summary import imd_summary, imd_summary_from_weights, to_wide
-from nbhd_geo.errors import InputError
+from nbhd_geo.errors import InputError, NbhdGeoError
 from nbhd_geo.overlay.apportion import _polygonal, apportion
 
 
@@ -443,3 +443,51 @@ def test_a_reused_crosswalk_is_cut_to_the_units_given():
     assert cut.table["target_id"].tolist() == ["L1", "L2"]
     assert check_reuse(cw, np.array(["O"], dtype=object), np.array(["L1", "L2", "L3"],
                                                                     dtype=object)) is cw
+    # and to the areas given: P is left out
+    both = pd.concat([drawn, gdf(["P"], [box(0, 0, 10, 10)], col="name")], ignore_index=True)
+    cw2 = crosswalk(both, three, source_id="name", target_id="code", engine="geos")
+    cut2 = check_reuse(cw2, np.array(["O"], dtype=object),
+                       np.array(["L1", "L2", "L3"], dtype=object))
+    assert cut2.source_area.index.tolist() == ["O"]
+    assert cut2.table["source_id"].tolist() == ["O", "O", "O"]
+
+
+def _row3() -> gpd.GeoDataFrame:
+    return gdf(["W1", "W2", "W3"], [box(0, 0, 100, 100), box(100, 0, 200, 100),
+                                    box(200, 0, 300, 100)], col="ward", pop=[100, 300, 0])
+
+
+def test_coi_preserved_when_exactly_the_threshold_of_a_unit_is_inside():
+    from nbhd_geo.measures.split import fragmentation
+
+    # C (0–300 × 0–50) holds the southern half of each ward: a third of C in each (main
+    # unit share 1/3 < 0.5) but exactly half of W1 inside C: preserved by the second clause
+    c = gdf(["C"], [box(0, 0, 300, 50)], col="name")
+    r = fragmentation(c, _row3(), area_id="name", unit_id="ward", engine="geos").loc["C"]
+    assert r["share_in_main_unit"] == pytest.approx(1 / 3)
+    assert r["max_unit_share_inside"] == 0.5
+    assert bool(r["coi_preserved"])
+    # the threshold is checked and used as a number, also when given as text
+    r = fragmentation(c, _row3(), area_id="name", unit_id="ward", engine="geos",
+                      threshold="0.5").loc["C"]  # type: ignore[arg-type]
+    assert bool(r["coi_preserved"])
+    with pytest.raises(NbhdGeoError, match="threshold"):
+        fragmentation(c, _row3(), area_id="name", unit_id="ward", engine="geos", threshold=0)
+
+
+def test_population_measures_from_a_weighting_layer_alone():
+    from nbhd_geo.measures.split import fragmentation, unit_splits
+
+    # No unit populations, only points: W1 has 3 people in C and 1 outside, W2 6 in C.
+    pts = gpd.GeoDataFrame({"n": [3, 1, 6]}, geometry=[shapely.Point(80, 50),
+                           shapely.Point(10, 50), shapely.Point(150, 50)], crs=27700)
+    c = gdf(["C"], [box(50, 0, 200, 100)], col="name")
+    units = _row3().drop(columns="pop")
+    r = fragmentation(c, units, area_id="name", unit_id="ward", engine="geos", weights=pts,
+                      weight_col="n").loc["C"]
+    assert r["population"] == pytest.approx(9)
+    assert r["pop_share_in_main_unit"] == pytest.approx(6 / 9)
+    s = unit_splits(c, units, area_id="name", unit_id="ward", engine="geos", weights=pts,
+                    weight_col="n")
+    assert s.loc["W1", "population"] == pytest.approx(4)
+    assert s.loc["W1", "pop_outside"] == pytest.approx(1)
