@@ -491,3 +491,41 @@ def test_population_measures_from_a_weighting_layer_alone():
                     weight_col="n")
     assert s.loc["W1", "population"] == pytest.approx(4)
     assert s.loc["W1", "pop_outside"] == pytest.approx(1)
+
+
+def test_unit_pieces_and_outside_parts_exactly_at_the_sliver_tolerance_are_kept():
+    from nbhd_geo.measures.options import SliverTolerance
+    from nbhd_geo.measures.split import unit_splits
+
+    # N is the west half of W1: a piece of 5,000 m² (half of W1) and an outside part of
+    # 5,000 m² (half). With a tolerance of exactly 0.5 and 5,000 m², neither is under it:
+    # W1 is cut in two, entropy 1 bit, two effective pieces.
+    n = gdf(["N"], [box(0, 0, 50, 100)], col="name")
+    s = unit_splits(n, _row3(), area_id="name", unit_id="ward", engine="geos",
+                    sliver=SliverTolerance(share=0.5, m2=5000.0)).loc["W1"]
+    assert s["n_areas"] == 1 and s["outside_share"] == 0.5
+    assert s["split_entropy"] == pytest.approx(1.0) and s["eff_pieces"] == pytest.approx(2.0)
+    # Q (x 150.5–200.5) has 50 m² in W3: 0.5 % of W3 but exactly 1 % of Q's 5,000 m², and
+    # exactly the 50 m² floor: kept. M (x 0–101) has 100 m² in W2: 0.99 % of M but
+    # exactly 1 % of W2: kept.
+    q = gdf(["Q", "M"], [box(150.5, 0, 200.5, 100), box(0, 0, 101, 100)], col="name")
+    s = unit_splits(q, _row3(), area_id="name", unit_id="ward", engine="geos",
+                    sliver=SliverTolerance(share=0.01, m2=50.0))
+    assert s.loc["W3", "areas"] == ("Q",)
+    assert s.loc["W2", "areas"] == ("Q", "M")
+
+
+def test_a_unit_whose_every_part_is_a_sliver_is_not_split():
+    from nbhd_geo.measures.options import SliverTolerance
+    from nbhd_geo.measures.split import unit_splits
+
+    # Every piece and every outside part is under 1 km²: nothing is kept, so no unit is
+    # cut: entropy 0 and one effective piece, for areas and for people alike.
+    n = gdf(["N"], [box(0, 0, 50, 100)], col="name")
+    s = unit_splits(n, _row3(), area_id="name", unit_id="ward", engine="geos",
+                    unit_population="pop", sliver=SliverTolerance(share=0.0, m2=1e6))
+    assert s["n_areas"].tolist() == [0, 0, 0]
+    assert s["split_entropy"].tolist() == [0.0, 0.0, 0.0]
+    assert s["eff_pieces"].tolist() == [1.0, 1.0, 1.0]
+    assert s["pop_split_entropy"].tolist() == [0.0, 0.0, 0.0]
+    assert s["pop_eff_pieces"].tolist() == [1.0, 1.0, 1.0]
