@@ -529,3 +529,117 @@ def test_a_unit_whose_every_part_is_a_sliver_is_not_split():
     assert s["eff_pieces"].tolist() == [1.0, 1.0, 1.0]
     assert s["pop_split_entropy"].tolist() == [0.0, 0.0, 0.0]
     assert s["pop_eff_pieces"].tolist() == [1.0, 1.0, 1.0]
+
+
+# ============================================================== more allocation
+
+
+def test_gradient_weights_of_zero_and_under_one_are_weights():
+    from nbhd_geo.deprivation.allocation import allocate
+
+    # No floor; per-head weights 0 and 2, then 0.5 and 2, for 10 people each:
+    # £100 shared 0 : 20 → 0, 100; and 5 : 20 → 20, 80. Per head: £ / 10.
+    areas = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 2.0], "p": [10, 10]})
+    out = allocate(100, areas, need="s", population="p", floor_share=0.0,
+                   gradient=lambda x: np.array([0.0, 2.0]))
+    assert out["allocation"].tolist() == [0, 100]
+    out = allocate(100, areas, need="s", population="p", floor_share=0.0,
+                   gradient=lambda x: np.array([0.5, 2.0]))
+    assert out["allocation"].tolist() == [20, 80]
+    assert out["per_head"].tolist() == pytest.approx([2.0, 8.0])
+
+
+def test_per_head_of_a_one_person_area():
+    from nbhd_geo.deprivation.allocation import allocate
+
+    # Per-head floor of the whole £40 over 1 + 3 people: £10 a head each
+    areas = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 2.0], "p": [1, 3]})
+    out = allocate(40, areas, need="s", population="p", floor_share=1.0)
+    assert out["allocation"].tolist() == [10, 30]
+    assert out["per_head"].tolist() == pytest.approx([10.0, 10.0])
+
+
+def test_zero_weights_everywhere_need_the_whole_budget_as_floor():
+    from nbhd_geo.deprivation.allocation import allocate
+
+    areas = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 2.0], "p": [10, 30]})
+    zero = {"need": "s", "population": "p", "gradient": lambda x: np.zeros(2)}
+    # all of £1,000 is the floor (per head): 250, 750 — nothing left to weight
+    assert allocate(1000, areas, floor_share=1.0, **zero)["allocation"].tolist() == [250, 750]
+    # a non-floor part of a billionth of the budget is float noise: still the floors
+    noisy = allocate(1000, areas, floor_share=1 - 1e-12, **zero)
+    assert noisy["allocation"].tolist() == [250, 750]
+    # half the budget with no weight to share it by is refused
+    with pytest.raises(InputError, match="cannot be shared") as err:
+        allocate(1000, areas, floor_share=0.5, **zero)
+    assert err.value.argument == "areas"
+    # a per-head floor needs people
+    with pytest.raises(InputError, match="money per head") as err:
+        allocate(1000, areas.assign(p=0), need="s", population="p", floor_share=1.0)
+    assert err.value.argument == "population"
+
+
+# ============================================================== more IMD summaries
+
+
+def test_local_concentration_of_a_small_area_and_wide_column_order():
+    # Y holds 5 people, all in A (rank 100): its most deprived 10 % (half a person) is in
+    # A, so its local concentration is A's r′ = 32,844 + 1 − 100.
+    imd = _imd(["A", "B"], [1, 7], [1000, 1000], [600, 600])
+    w = pd.DataFrame({"area_id": "Y", "lsoa_code": ["A"], "population": [5.0]})
+    wide = to_wide(imd_summary_from_weights(w, imd))
+    assert wide.loc["Y", "imd_local_concentration"] == pytest.approx(32_844 + 1 - 100)
+    # columns in the summary's order (domain by domain, population last), not sorted
+    assert wide.columns.tolist()[:2] == ["imd_average_score", "imd_average_rank"]
+    assert wide.columns.tolist()[-1] == "population"
+
+
+def test_imd_summary_ids_in_the_index_and_in_a_column_alike():
+    imd = _imd(["E01000001", "E01000002"], [1, 7], [1000, 500], [600, 300])
+    lsoa = gdf(["E01000001", "E01000002"], [box(0, 0, 100, 100), box(100, 0, 200, 100)],
+               col="lsoa_code")
+    drawn = gdf(["O"], [box(60, 0, 150, 100)], col="name")
+    # the id both a column and the index's name: used as it is
+    both = imd_summary(drawn.set_index("name", drop=False), lsoa.set_index("lsoa_code",
+                       drop=False), imd, area_id="name")
+    pop = both[(both["domain"] == "all")]["value"].tolist()
+    assert pop == pytest.approx([400 + 250])  # 40 % of 1,000 and 50 % of 500
+    # a local extract that knows every LSOA of the layer leaves none out: no note
+    assert not any("not in the IMD table" in n for n in both.attrs["notes"])
+    three = pd.concat([lsoa, gdf(["E01000003"], [box(200, 0, 300, 100)], col="lsoa_code")],
+                      ignore_index=True)
+    notes = imd_summary(drawn, three, imd, area_id="name").attrs["notes"]
+    assert any(n.startswith("1 LSOAs of lsoa_layer are not in the IMD table") for n in notes)
+
+
+def test_a_national_table_of_exactly_n_lsoas_checks_every_code():
+    from nbhd_geo.errors import VintageError
+
+    # 32,844 codes (IoD2019's N): a national table, so a code it lacks is an error
+    codes = [f"E01{i:06d}" for i in range(1, 32_845)]
+    rows = pd.DataFrame({"lsoa_code": codes, "domain": "imd", "score": 10.0,
+                         "rank": np.arange(1, 32_845), "decile": 10})
+    imd = IMDTable.from_frames(rows, vintage="IoD2019", denominators=pd.DataFrame(
+        {"lsoa_code": codes, "population": 1000.0}))
+    lsoa = gdf(["E01000001", "E01099999"], [box(0, 0, 100, 100), box(100, 0, 200, 100)],
+               col="lsoa_code")
+    with pytest.raises(VintageError):
+        imd_summary(gdf(["O"], [box(60, 0, 150, 100)], col="name"), lsoa, imd, area_id="name")
+
+
+def test_apportion_counts_every_overlap_and_checks_a_reused_apportionment():
+    from nbhd_geo.overlay.apportion import reuse_or_apportion
+
+    units = _two_units()
+    drawn = gdf(["O"], [box(99.5, 0, 101, 1)], col="name")  # 0.5 m² in L1, 1 m² in L2
+    ap = apportion(drawn, units, area_id="name", unit_id="code", unit_population="pop",
+                   engine="geos")
+    # people are shared by every overlap, however small: none is flagged a sliver
+    assert ap.crosswalk is not None and ap.crosswalk.sliver_tol_m2 == 0.0
+    assert not ap.crosswalk.table["is_sliver"].any()
+    assert ap.table["population"].tolist() == pytest.approx([1000 * 0.5e-4, 500 * 1e-4])
+    # reusing it for other units is refused, naming the ids
+    other = gdf(["L1", "L9"], [box(0, 0, 100, 100), box(100, 0, 200, 100)], col="code")
+    with pytest.raises(InputError, match="other target features"):
+        reuse_or_apportion(ap, drawn, other, area_id="name", unit_id="code")
+    assert reuse_or_apportion(ap, drawn, units, area_id="name", unit_id="code") is ap
