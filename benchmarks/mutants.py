@@ -4,8 +4,9 @@ A small deterministic AST mutator (``make mutants``). For every function of the
 target modules it makes one-token changes — an operator, a comparison, a constant, a
 ``ceil`` for a ``floor``, a dropped rebinding such as ``split = np.where(inside, 0, split)``
 — and runs only the tests that reach that function (found once by instrumenting the
-module), fastest first, stopping at the first failure. A mutant is *killed* when a test
-fails (or it runs 4× over the clean time), *survives* when they all pass.
+module), those that killed a neighbouring mutant first and then fastest first, stopping
+at the first failure. A mutant is *killed* when a test fails (or it runs 5× over the
+clean run's CPU time, 20× its wall time), *survives* when they all pass.
 
 Why not mutmut: it copies the tree into ``mutants/`` and runs each mutant's tests in a
 fresh fork, which on two shared cores and with numba's JIT start-up makes one module's
@@ -19,6 +20,9 @@ Usage::
     python benchmarks/mutants.py -m nbhd_geo.measures.split
     python benchmarks/mutants.py --list -m nbhd_geo.measures.split
     python benchmarks/mutants.py --survivors          # re-run last run's survivors only
+    nice -n 19 python benchmarks/mutants.py -m M --out DIR   # modules in parallel
+
+Each run appends one line (kind, date, seconds, counts) to ``<module>.runs.jsonl``.
 
 Raw results (one JSON line per mutant) go to ``benchmarks/mutants_results/``; the
 summary table is printed. Survivors judged equivalent are listed with a reason in

@@ -278,8 +278,9 @@ def test_a_gradient_callable_must_give_one_finite_weight_at_least_zero_per_area(
     from nbhd_geo.deprivation.allocation import allocate
 
     areas = pd.DataFrame({"area_id": ["a", "b"], "s": [1.0, 2.0], "p": [10, 10]})
-    with pytest.raises(InputError, match="gradient"):
+    with pytest.raises(InputError, match="gradient callable") as err:
         allocate(100, areas, need="s", population="p", gradient=bad)
+    assert err.value.argument == "gradient"
 
 
 # ============================================================== IMD notes
@@ -566,8 +567,9 @@ def test_zero_weights_everywhere_need_the_whole_budget_as_floor():
     zero = {"need": "s", "population": "p", "gradient": lambda x: np.zeros(2)}
     # all of £1,000 is the floor (per head): 250, 750 — nothing left to weight
     assert allocate(1000, areas, floor_share=1.0, **zero)["allocation"].tolist() == [250, 750]
-    # a non-floor part of a billionth of the budget is float noise: still the floors
-    noisy = allocate(1000, areas, floor_share=1 - 1e-12, **zero)
+    # a non-floor part of 1e-11 of £1,000 (1e-8 £, under a billionth of the budget) is
+    # float noise: still the floors
+    noisy = allocate(1000, areas, floor_share=1 - 1e-11, **zero)
     assert noisy["allocation"].tolist() == [250, 750]
     # half the budget with no weight to share it by is refused
     with pytest.raises(InputError, match="cannot be shared") as err:
