@@ -4,8 +4,9 @@ A small deterministic AST mutator (``make mutants``). For every function of the
 target modules it makes one-token changes — an operator, a comparison, a constant, a
 ``ceil`` for a ``floor``, a dropped rebinding such as ``split = np.where(inside, 0, split)``
 — and runs only the tests that reach that function (found once by instrumenting the
-module), fastest first, stopping at the first failure. A mutant is *killed* when a test
-fails (or it runs 4× over the clean time), *survives* when they all pass.
+module), those that killed a neighbouring mutant first and then fastest first, stopping
+at the first failure. A mutant is *killed* when a test fails (or it runs 5× over the
+clean run's CPU time, 20× its wall time), *survives* when they all pass.
 
 Why not mutmut: it copies the tree into ``mutants/`` and runs each mutant's tests in a
 fresh fork, which on two shared cores and with numba's JIT start-up makes one module's
@@ -19,6 +20,9 @@ Usage::
     python benchmarks/mutants.py -m nbhd_geo.measures.split
     python benchmarks/mutants.py --list -m nbhd_geo.measures.split
     python benchmarks/mutants.py --survivors          # re-run last run's survivors only
+    nice -n 19 python benchmarks/mutants.py -m M --out DIR   # modules in parallel
+
+Each run appends one line (kind, date, seconds, counts) to ``<module>.runs.jsonl``.
 
 Raw results (one JSON line per mutant) go to ``benchmarks/mutants_results/``; the
 summary table is printed. Survivors judged equivalent are listed with a reason in
@@ -51,16 +55,27 @@ EQUIVALENT_FILE = ROOT / "benchmarks" / "MUTANTS.md"
 #: Module -> the test files that exercise it (only the tests that reach a mutated
 #: function run for it).
 TARGETS: dict[str, list[str]] = {
-    "nbhd_geo.deprivation.summary": ["tests/test_numeric_core.py", "tests/test_deprivation.py"],
+    "nbhd_geo.deprivation.summary": [
+        "tests/test_numeric_core.py", "tests/test_numeric_core_edges.py",
+        "tests/test_deprivation.py",
+    ],
     "nbhd_geo.deprivation.allocation": [
-        "tests/test_numeric_core.py", "tests/test_deprivation.py",
+        "tests/test_numeric_core.py", "tests/test_numeric_core_edges.py",
+        "tests/test_deprivation.py",
     ],
-    "nbhd_geo.measures.split": ["tests/test_numeric_core.py", "tests/test_tension.py"],
-    "nbhd_geo.measures.tension": ["tests/test_numeric_core.py", "tests/test_tension.py"],
+    "nbhd_geo.measures.split": [
+        "tests/test_numeric_core.py", "tests/test_numeric_core_edges.py", "tests/test_tension.py",
+    ],
+    "nbhd_geo.measures.tension": [
+        "tests/test_numeric_core.py", "tests/test_numeric_core_edges.py", "tests/test_tension.py",
+    ],
     "nbhd_geo.overlay.apportion": [
-        "tests/test_numeric_core.py", "tests/test_overlay.py", "tests/test_population.py",
+        "tests/test_numeric_core.py", "tests/test_numeric_core_edges.py",
+        "tests/test_overlay.py", "tests/test_population.py",
     ],
-    "nbhd_geo.overlay.crosswalk": ["tests/test_numeric_core.py", "tests/test_overlay.py"],
+    "nbhd_geo.overlay.crosswalk": [
+        "tests/test_numeric_core.py", "tests/test_numeric_core_edges.py", "tests/test_overlay.py",
+    ],
 }
 
 #: The hand-made mutants named when the kill rate was first measured (each must be
@@ -344,6 +359,7 @@ class _Hits:
         self.by_test: dict[str, set[str]] = {}
         self.by_fixture: dict[str, set[str]] = {}
         self.duration: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self.failed: list[str] = []
 
     def hit(self, qualname: str) -> None:
@@ -362,9 +378,10 @@ class _Hits:
     def pytest_runtest_protocol(self, item, nextitem):  # type: ignore[no-untyped-def]
         got: set[str] = set()
         self.stack.append(got)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_seconds()
         yield
         self.duration[item.nodeid] = time.perf_counter() - t0
+        self.cpu[item.nodeid] = _cpu_seconds() - c0
         self.stack.pop()
         for name in item.fixturenames:
             got |= self.by_fixture.get(name, set())
@@ -418,6 +435,11 @@ def _alarm(signum, frame):  # type: ignore[no-untyped-def]
     raise _Timeout("mutant ran over its time limit")
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process, every thread (what SIGPROF's timer counts)."""
+    return time.process_time()
+
+
 _PYTEST = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-x", "--no-header",
            "-o", "addopts=", "--tb=no", "-rN"]
 
@@ -460,39 +482,59 @@ def run_module(
     if code != 0 or hits.failed:
         raise SystemExit(f"{module}: the clean run fails ({hits.failed}); fix the tests first")
     equivalent = _load_equivalent()
+    # The limit is on CPU time (SIGPROF counts this process's CPU, every thread), so a
+    # machine loaded by other people's work cannot turn a slow but correct mutant into a
+    # "timeout" kill; a generous wall-clock limit backs it up for a mutant stuck waiting.
     signal.signal(signal.SIGALRM, _alarm)
+    signal.signal(signal.SIGPROF, _alarm)
     counts = {"killed": 0, "survived": 0, "equivalent": 0, "no_tests": 0, "timeout": 0}
+    # Tests that already killed a mutant of the same function run first (most recent
+    # first), then the rest fastest first: a mutant is usually killed by its neighbour's
+    # killer, and only survivors pay for every test.
+    killers: dict[str, list[str]] = {}
     with log.open("a") as fh:
         for pos, m in enumerate(mutants(module)):
             key = m.key
             if (only is not None and key not in only) or pos % sample:
                 continue
-            tests = sorted((t for t, f in hits.by_test.items()
-                            if m.function in f and hits.duration[t] <= max_test_seconds),
-                           key=lambda t: hits.duration[t])
+            reach = [t for t, f in hits.by_test.items()
+                     if m.function in f and hits.duration[t] <= max_test_seconds]
+            first = [t for t in killers.get(m.function, []) if t in reach]
+            tests = first + sorted((t for t in reach if t not in first),
+                                   key=lambda t: hits.duration[t])
             status, by = "no_tests", ""
+            t_start = time.perf_counter()
             if tests:
                 fn = _function(module, m.function)
                 clean = fn.__code__
-                limit = max(10.0, 4.0 * sum(hits.duration[t] for t in tests))
+                cpu_limit = max(20.0, 5.0 * sum(hits.cpu[t] for t in tests))
+                wall_limit = max(120.0, 20.0 * sum(hits.duration[t] for t in tests))
                 try:
                     _clear_caches(module)
                     fn.__code__ = _mutated_code(m)
-                    signal.setitimer(signal.ITIMER_REAL, limit)
+                    signal.setitimer(signal.ITIMER_PROF, cpu_limit)
+                    signal.setitimer(signal.ITIMER_REAL, wall_limit)
                     failed = _run(tests)
                     status = "killed" if failed else "survived"
                     by = failed[0] if failed else ""
                 except _Timeout:
-                    status, by = "timeout", f"over {limit:.0f} s"
+                    status, by = "timeout", f"over {cpu_limit:.0f} s CPU or {wall_limit:.0f} s"
                 finally:
+                    signal.setitimer(signal.ITIMER_PROF, 0)
                     signal.setitimer(signal.ITIMER_REAL, 0)
                     fn.__code__ = clean
                     _clear_caches(module)
+                if status == "killed" and by in reach:
+                    got = killers.setdefault(m.function, [])
+                    if by in got:
+                        got.remove(by)
+                    got.insert(0, by)
             if status == "survived" and key in equivalent:
                 status = "equivalent"
             counts[status] += 1
             fh.write(json.dumps({"key": key, "line": m.line, "status": status, "by": by,
-                                 "tests": len(tests)}) + "\n")
+                                 "tests": len(tests),
+                                 "secs": round(time.perf_counter() - t_start, 2)}) + "\n")
             fh.flush()
             if status in ("survived", "no_tests"):
                 print(f"  {status.upper()} L{m.line} {_short(m)}", flush=True)
@@ -540,6 +582,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="run every N-th mutant only (a quicker, deterministic estimate)")
     ap.add_argument("--report", action="store_true",
                     help="print the table from the last results (MUTANTS.md re-read)")
+    ap.add_argument("--out", type=Path, default=OUT,
+                    help="folder of the raw results (runs of different modules in parallel "
+                    "may each write to their own and be copied together)")
     ap.add_argument("--fail-under", type=float, default=0.0,
                     help="exit 1 when a module's kill rate is below this percentage")
     args = ap.parse_args(argv)
@@ -550,12 +595,13 @@ def main(argv: list[str] | None = None) -> int:
             for m in mutants(mod):
                 print(f"L{m.line:<4} {m.kind:<6} {_short(m)}")
         return 0
-    OUT.mkdir(exist_ok=True)
+    out_dir = args.out
+    out_dir.mkdir(parents=True, exist_ok=True)
     table = []
     named: list[dict[str, object]] = []
     equivalent = _load_equivalent()
     for mod in modules:
-        log = OUT / f"{mod}.jsonl"
+        log = out_dir / f"{mod}.jsonl"
         if args.report:
             rows = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
             for r in rows:
@@ -571,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
             table.append((mod, c, 0.0))
             continue
         only = None
+        kept: list[dict[str, object]] = []
         if args.survivors and log.exists():
             rows = [json.loads(x) for x in log.read_text().splitlines()]
             only = {r["key"] for r in rows if r["status"] in ("survived", "no_tests")}
@@ -578,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
             log.write_text("".join(json.dumps(r) + "\n" for r in kept))
         elif args.named:
             only = set()
-            log = OUT / f"{mod}.named.jsonl"
+            log = out_dir / f"{mod}.named.jsonl"
             log.unlink(missing_ok=True)
         elif log.exists():
             log.unlink()
@@ -589,7 +636,19 @@ def main(argv: list[str] | None = None) -> int:
         c = {k: sum(r["status"] == k for r in rows)
              for k in ("killed", "survived", "equivalent", "no_tests", "timeout")}
         named.extend(r for r in rows if r["status"].startswith("named_"))
-        table.append((mod, c, time.perf_counter() - t0))
+        secs = time.perf_counter() - t0
+        table.append((mod, c, secs))
+        if not args.named:
+            runs = out_dir / f"{mod}.runs.jsonl"
+            with runs.open("a") as fh:  # one line per run: what ran, when, how long
+                fh.write(json.dumps({
+                    "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "kind": "survivors" if args.survivors else
+                    ("full" if args.sample == 1 else f"sample {args.sample}"),
+                    "mutants_in_module": len(mutants(mod)),
+                    "ran_now": sum(not str(r["status"]).startswith("named_")
+                                   for r in rows[len(kept):]),
+                    "seconds": round(secs), **c}) + "\n")
     print(f"\n{'module':<34} {'mutants':>7} {'killed':>6} {'equiv':>5} {'surv':>5} "
           f"{'no test':>7} {'kill rate':>9} {'time':>6}")
     worst = 100.0

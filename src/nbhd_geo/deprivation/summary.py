@@ -260,8 +260,11 @@ def _lsoa_fractions(w: pd.DataFrame, lsoa_pop: np.ndarray, lsoa_count: str) -> n
                 fix="read the denominators (IoD2019 File 6 / Census 2021) or pass "
                 "lsoa_count='any'",
             )
+        people = w["P"].to_numpy()
         safe = np.where(lsoa_pop > 0, lsoa_pop, 1.0)
-        frac = np.where(lsoa_pop > 0, np.minimum(w["P"].to_numpy() / safe, 1.0), 0.0)
+        # More people inside than the denominator holds (a denominator of 0 included)
+        # is a whole LSOA: the cap at 1, not a share of 0 for the LSOA with people.
+        frac = np.where(lsoa_pop > 0, np.minimum(people / safe, 1.0), (people > 0).astype(float))
     elif lsoa_count == "any":
         frac = (w["P"].to_numpy() > 0).astype(float)
     else:
