@@ -33,8 +33,11 @@ import inspect
 import os
 import threading
 import time
+import warnings
 
 import numba as nb
+
+from nbhd_geo.errors import NbhdGeoWarning
 
 _JIT: dict[str, Any] = {"nogil": True, "cache": True, "fastmath": False, "boundscheck": False}
 # Argument types of the kernels. Each kernel is compiled for exactly one signature (see
@@ -90,7 +93,14 @@ class KernelSet:
             # A kernel only kernels call needs no wrappers for Python or C callers: building
             # them is about a tenth of the family's compile time.
             wrappers = {} if entry else {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
-            disp = nb.njit(**{**_JIT, **wrappers, **options})(fn)
+            opts = {**_JIT, **wrappers, **options}
+            try:
+                disp = nb.njit(**opts)(fn)
+            except RuntimeError as exc:  # numba: "cannot cache function ...: no locator"
+                if "no locator" not in str(exc):
+                    raise
+                _warn_no_cache(fn)
+                disp = nb.njit(**{**opts, "cache": False})(fn)
             self.kernels.append((disp, sig, entry))
             return disp
 
@@ -159,6 +169,25 @@ class KernelSet:
             self._thread.join()
 
 
+_NO_CACHE_WARNED: list[bool] = []
+
+
+def _warn_no_cache(fn: Any) -> None:
+    """Warn, once per process, that no folder for numba's cache is writable."""
+    if _NO_CACHE_WARNED:
+        return
+    _NO_CACHE_WARNED.append(True)
+    warnings.warn(
+        "nbhd_geo: numba's cache cannot be written (not beside "
+        f"{inspect.getsourcefile(fn)}, nor in the user cache folder under $HOME or "
+        "$XDG_CACHE_HOME), so the kernels are compiled in every process (about 20 s of CPU "
+        "each time). Fix: set NUMBA_CACHE_DIR to a folder of your own that you can write "
+        "(see docs/performance.md).",
+        NbhdGeoWarning,
+        stacklevel=3,
+    )
+
+
 #: The exact overlay engine's kernels.
 OVERLAY = KernelSet("overlay")
 _KERNELS = OVERLAY.kernels
@@ -207,13 +236,17 @@ def _key_by_sources(kernels: list[tuple[Any, tuple[Any, ...], bool]]) -> None:
     would leave the caller's cached code stale. Adding a digest of all the family's
     modules' sources to the key makes any edit recompile everything.
     """
-    files = sorted({inspect.getsourcefile(disp.py_func) or "" for disp, _, _ in kernels})
+    cached = [disp for disp, _, _ in kernels
+              if getattr(getattr(disp, "_cache", None), "_index_key", None) is not None]
+    if not cached:  # no cache folder could be written: nothing to key
+        return
+    files = sorted({inspect.getsourcefile(disp.py_func) or "" for disp in cached})
     digest = hashlib.sha256()
     for name in files:
         with open(name, "rb") as fh:
             digest.update(fh.read())
     stamp = digest.hexdigest()
-    for disp, _, _ in kernels:
+    for disp in cached:
         cache: Any = getattr(disp, "_cache", None)
         key = getattr(cache, "_index_key", None)
         if key is None or getattr(key, "nbhd_geo_stamp", None) == stamp:
