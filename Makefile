@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 ## Set up and run the main job on the bundled samples; output under out/demo/.
 demo: $(STAMP)
-	$(BIN)/nbhd-geo demo --out out/demo
+	$(BIN)/nbhd-geo demo --out out/demo --overwrite
 
 ## Headless Chromium for the report's browser test (Debian package; skipped if impossible).
 browser:

@@ -1,24 +1,29 @@
-"""Compiling the engine's kernels: one signature each, once, in the background if wanted.
+"""Compiling numba kernels: one signature each, once per family, in the background if wanted.
 
 Guarantees:
 
-- every kernel (:func:`_kernel`) is compiled for exactly one signature (C-contiguous
-  float64/int64/bool arrays, int64 and float64 scalars): a caller passing a literal or a
-  read-only array converts to it instead of compiling, and caching, another version;
-- :func:`compile_kernels` is idempotent and thread-safe; from numba's cache it loads only
+- every kernel (:meth:`KernelSet.kernel`) is compiled for exactly one signature
+  (C-contiguous float64/int64/bool arrays, int64 and float64 scalars): a caller passing a
+  literal or a read-only array converts to it instead of compiling, and caching, another
+  version; a kernel only kernels call gets no Python or C wrapper;
+- kernels come in families (:class:`KernelSet`): the overlay engine's (:data:`OVERLAY`,
+  here) and the consensus rasteriser's (:mod:`nbhd_geo.voices._kernels`), each compiled
+  only when something needs it, never at import;
+- :meth:`KernelSet.compile` is idempotent and thread-safe; from numba's cache it loads only
   the kernels Python calls (their machine code includes every kernel they call);
-- a cached kernel is keyed by the source of every kernel module as well as its own bytecode,
-  so an edit to any of them recompiles everything rather than loading stale code;
-- :func:`compile_in_background` overlaps compilation with whatever the caller does next, and
-  a process that exits meanwhile waits only for the kernel being compiled.
+- a cached kernel is keyed by the source of every module of its family as well as its own
+  bytecode, so an edit to any of them recompiles the family rather than loading stale code;
+- :meth:`KernelSet.compile_in_background` overlaps compilation with whatever the caller
+  does next, and a process that exits meanwhile waits only for the kernel being compiled.
 
-Where the cache lives: ``$NUMBA_CACHE_DIR`` when set; otherwise the ``__pycache__`` folder
-beside each module when it is writable (a checkout, an editable install, a site-packages the
-user owns); otherwise numba's per-user cache directory (``~/.cache/numba/`` on Linux, keyed
-by the module's path). If none is writable the kernels are compiled in every process (about
-20 s of CPU) and nothing fails. numba checks a cached entry against the source file's time
-stamp, so a cache cannot be shipped inside a wheel: it is built on first use (or by
-``make``, which warms it at install).
+Where the cache lives: ``$NUMBA_CACHE_DIR`` when set and writable (numba silently skips it
+otherwise); else the ``__pycache__`` folder beside each module when it is writable (a
+checkout, an editable install, a site-packages the user owns); else numba's per-user cache
+folder (``~/.cache/numba/`` on Linux, keyed by the module's path). If none is writable,
+numba would fail at import; instead the kernels are compiled in every process (about 18 s
+of CPU) after one :class:`~nbhd_geo.errors.NbhdGeoWarning`. numba checks a cached entry
+against the source file's time stamp, so a cache cannot be shipped inside a wheel: it is
+built on first use (or by ``make``, which warms it at install). See docs/performance.md.
 """
 
 from __future__ import annotations
