@@ -128,3 +128,19 @@ def test_rasterise_pairs_crossings_per_row_like_the_cell_centre_rule():
                if shape.contains(shapely.Point(c + 0.5, r + 0.5))]
     assert cells == set(centres)
     assert (gi == 0).all() and len(cells) == 17
+
+
+def test_rasterise_in_chunks_gives_the_same_runs(monkeypatch):
+    # memory is bounded by rasterising whole polygons a few at a time: same runs, same order
+    from nbhd_geo.voices import _grid
+
+    rng = np.random.default_rng(3)
+    geoms = np.array([shapely.buffer(shapely.points(rng.uniform(0, 40, 2)), rng.uniform(1, 9),
+                                     quad_segs=4) for _ in range(30)] + [shapely.Polygon()],
+                     dtype=object)
+    g = _grid.Grid.covering(shapely.total_bounds(geoms), 0.5)
+    whole = _grid.rasterise(geoms, g)
+    monkeypatch.setattr(_grid, "_CHUNK", 7)
+    chunked = _grid.rasterise(geoms, g)
+    assert len(whole[0]) > 500
+    assert all(np.array_equal(a, b) for a, b in zip(whole, chunked, strict=True))

@@ -60,7 +60,7 @@ def _edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 
 def _row_index(y: np.ndarray, y0: float, h: float) -> np.ndarray:
-    """First cell row whose centre line is at or above ``y`` (centre lines are half-open)."""
+    """Return the first cell row whose centre line is at or above ``y`` (half-open)."""
     return np.ceil((y - y0) / h - 0.5).astype(np.int64)
 
 
@@ -82,30 +82,50 @@ def rasterise(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, ...]:
     """
     geoms = np.asarray(geoms, dtype=object)
     x, y, ring_start, geom_ring = _edges(geoms)
-    h, x0, y0 = grid.cell, grid.x0, grid.y0
     # edge k joins vertex k to k + 1 inside a ring (the last vertex of a ring starts none)
     edge = np.ones(max(len(x) - 1, 0), bool)
     edge[ring_start[1:-1] - 1] = False
     k = np.flatnonzero(edge)
-    xa, ya, xb, yb = x[k], y[k], x[k + 1], y[k + 1]
-    lo = _row_index(np.minimum(ya, yb), y0, h)
-    hi = _row_index(np.maximum(ya, yb), y0, h)
+    lo = _row_index(np.minimum(y[k], y[k + 1]), grid.y0, grid.cell)
+    hi = _row_index(np.maximum(y[k], y[k + 1]), grid.y0, grid.cell)
     n = np.where(hi > lo, hi - lo, 0)
+    geom = np.searchsorted(geom_ring, np.searchsorted(ring_start, k, side="right") - 1,
+                           side="right") - 1
+    # whole polygons at a time, about _CHUNK crossings each, so memory stays bounded
+    per_geom = np.bincount(geom, weights=n, minlength=len(geoms)).astype(np.int64)
+    chunk = ((np.cumsum(per_geom) - per_geom) // _CHUNK)[geom]  # where each polygon starts
+    cut = np.flatnonzero(np.diff(chunk)) + 1
+    parts = [_rasterise_edges(x, y, k[i:j], lo[i:j], n[i:j], geom[i:j], grid)
+             for i, j in zip(np.r_[0, cut], np.r_[cut, len(k)], strict=True) if j > i]
+    if not parts:
+        return tuple(np.zeros(0, np.int64) for _ in range(4))
+    return tuple(np.concatenate(col) for col in zip(*parts, strict=True))
+
+
+#: Crossings rasterised at once (about 60 bytes each).
+_CHUNK = 2_000_000
+
+
+def _rasterise_edges(x: np.ndarray, y: np.ndarray, k: np.ndarray, lo: np.ndarray,
+                     n: np.ndarray, geom: np.ndarray, grid: Grid) -> tuple[np.ndarray, ...]:
+    """Rasterise the polygons whose edges (``k``, first row ``lo``, ``n`` rows) are given."""
+    h, x0, y0 = grid.cell, grid.x0, grid.y0
+    xa, ya, xb, yb = x[k], y[k], x[k + 1], y[k + 1]
     # one crossing per (edge, row): its row and the column whose centre is right of it
     e = np.repeat(np.arange(len(k)), n)
     row = lo[e] + (np.arange(len(e)) - np.repeat(np.cumsum(n) - n, n))
     yc = y0 + (row + 0.5) * h
     xc = xa[e] + (yc - ya[e]) * (xb[e] - xa[e]) / (yb[e] - ya[e])
     col = np.ceil((xc - x0) / h - 0.5).astype(np.int64)
-    ring = np.searchsorted(ring_start, k, side="right") - 1
-    geom = (np.searchsorted(geom_ring, ring, side="right") - 1)[e]
-    order = np.lexsort((col, row, geom))
-    geom, row, col = geom[order], row[order], col[order]
+    g = geom[e]
+    order = np.lexsort((col, row, g))
+    g, row, col = g[order], row[order], col[order]
     # a closed ring crosses every centre line an even number of times: pair them in order
-    g0, g1, r0, a, b = geom[0::2], geom[1::2], row[0::2], col[0::2], col[1::2]
-    keep = b > a
-    if len(g0) != len(g1) or not np.array_equal(g0, g1):  # pragma: no cover - unclosed ring
+    g0, r0, a, b = g[0::2], row[0::2], col[0::2], col[1::2]
+    if len(a) != len(b) or not (np.array_equal(g0, g[1::2])
+                                and np.array_equal(r0, row[1::2])):  # pragma: no cover
         raise ValueError("rasterise: a ring is not closed")
+    keep = b > a
     return g0[keep], r0[keep], a[keep], b[keep]
 
 
