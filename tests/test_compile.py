@@ -23,17 +23,33 @@ def _run(folder: Path, code: str, **env: str) -> subprocess.CompletedProcess[str
                           capture_output=True, text=True, timeout=300, check=False)
 
 
-def test_importing_nbhd_geo_starts_no_compilation(tmp_path):
-    # a command that crosses no layers must not pay for the kernels
-    proc = _run(tmp_path, """
+def test_importing_nbhd_geo_compiles_nothing_and_loads_only_a_warm_cache(tmp_path):
+    # a script that never crosses layers must not pay for compiling; one that does gets the
+    # kernels loaded from the cache while it reads its layers
+    code = """
         import threading, nbhd_geo
         from nbhd_geo.overlay.exact import jit
         from nbhd_geo.voices._kernels import KERNELS
-        names = [t.name for t in threading.enumerate() if t.name.startswith("nbhd_geo-")]
-        print(names, jit.OVERLAY._thread is None, KERNELS._thread is None)
-    """)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["[]", "True", "True"]
+        compiling = [t.name for t in threading.enumerate() if "compile" in t.name]
+        loading = jit.OVERLAY._loader is not None
+        if loading:
+            jit.OVERLAY._loader.join()
+        compiled = sum(len(d.overloads) for d, _, _ in jit.OVERLAY.kernels)
+        print(compiling, loading, jit.OVERLAY._seconds is not None, compiled > 0,
+              KERNELS._thread is None)
+    """
+    cache = str(tmp_path / "cache")
+    cold = _run(tmp_path, code, NUMBA_CACHE_DIR=cache)
+    assert cold.returncode == 0, cold.stderr
+    assert cold.stdout.split() == ["[]", "True", "False", "False", "True"]
+    warm_up = _run(tmp_path, "from nbhd_geo.overlay.exact import compile_kernels\n"
+                   "compile_kernels()\n", NUMBA_CACHE_DIR=cache)
+    assert warm_up.returncode == 0, warm_up.stderr
+    warm = _run(tmp_path, code, NUMBA_CACHE_DIR=cache)
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout.split() == ["[]", "True", "True", "True", "True"]
+    off = _run(tmp_path, code, NUMBA_CACHE_DIR=cache, NBHD_GEO_PRECOMPILE="0")
+    assert off.stdout.split() == ["[]", "False", "False", "False", "True"]
 
 
 def test_background_compilation_is_started_once_and_can_be_turned_off(tmp_path):
