@@ -21,6 +21,7 @@ from tqdm.std import tqdm
 from nbhd_geo.io.layers import LayerSpec
 from nbhd_geo.io.postgis import is_postgis_url, parse_source
 from nbhd_geo.io.read import ReadReport, read_drawings
+from nbhd_geo.overlay import exact
 from nbhd_geo.overlay.apportion import Apportionment, apportion
 from nbhd_geo.overlay.bestfit import BestFit, best_fit
 from nbhd_geo.overlay.crosswalk import Crosswalk, crosswalk
@@ -195,6 +196,7 @@ def reconcile(
     progress
         Show a progress bar.
     """
+    exact.compile_in_background()  # overlaps whatever precedes the first crosswalk
     result = Reconciliation(drawings=drawings)
     for spec in tqdm(layers, desc="reconciling", disable=not progress, unit="layer"):
         cw = crosswalk(drawings, spec.data, sliver_tol_m2=sliver_tol_m2)

@@ -29,6 +29,22 @@ __all__ = ["main", "cli"]
 
 
 
+def _start_compiling(*, voices: bool = False) -> None:
+    """Compile, or load from numba's cache, the kernels this command needs, in the background.
+
+    Called first thing by every command that crosses layers (``voices``: and builds a
+    consensus), so that reading the inputs overlaps it; commands that cross nothing do not
+    pay for it. ``NBHD_GEO_PRECOMPILE=0`` turns it off.
+    """
+    if voices:  # the consensus comes before the crosswalks in the report
+        from nbhd_geo.voices._grid import compile_in_background as compile_voices
+
+        compile_voices()
+    from nbhd_geo.overlay.exact import compile_in_background
+
+    compile_in_background()
+
+
 def _named(option: str, func: Any, *args: Any) -> Any:
     """Call ``func``; an error it raises about its own parameter is re-worded for ``option``.
 
@@ -243,6 +259,7 @@ def crosswalk_cmd(source: str, target: str, source_id: str | None, target_id: st
                   sliver_tol: float | None, engine: str, out: str, verbose: int,
                   quiet: int, db_out: str | None = None) -> None:
     """Exact overlap table between two polygon layers (path or path.gpkg:layer)."""
+    _start_compiling()
     from nbhd_geo.overlay.crosswalk import crosswalk
 
     _setup_logging(verbose, quiet)
@@ -276,6 +293,7 @@ def crosswalk_cmd(source: str, target: str, source_id: str | None, target_id: st
 def best_fit_cmd(areas: str, units: str, method: str, area_id: str | None, unit_id: str | None,
                  population_col: str | None, out: str, verbose: int, quiet: int) -> None:
     """Statutory units standing in for each drawn area, and the quality of the fit."""
+    _start_compiling()
     from nbhd_geo.overlay.bestfit import best_fit
 
     _setup_logging(verbose, quiet)
@@ -298,6 +316,7 @@ def best_fit_cmd(areas: str, units: str, method: str, area_id: str | None, unit_
 def check_tiling_cmd(layer: str, id_col: str | None, tolerance: float, out: str,
                      verbose: int, quiet: int) -> None:
     """Find gaps and overlaps in a layer that should tile."""
+    _start_compiling()
     from nbhd_geo.overlay.tiling import check_tiling
 
     _setup_logging(verbose, quiet)
@@ -404,6 +423,7 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                verbose: int, quiet: int, propose: bool = False,
                propose_size: str = "30000,50000", db_out: str | None = None) -> None:
     """Write the overlap report for DRAWINGS against statutory layers."""
+    _start_compiling(voices=True)
     from nbhd_geo.cli.report_inputs import (
         clip_layers,
         imd_layer_name,
@@ -572,6 +592,7 @@ def imd_summary_cmd(areas: str, lsoa_path: str, lsoa_id: str | None, imd_path: s
                     population_col: str | None, wide: bool, out: str, verbose: int,
                     quiet: int) -> None:
     """MHCLG deprivation summaries (IMD and domains) for any polygons in AREAS."""
+    _start_compiling()
     from nbhd_geo.deprivation.imd import read_imd
     from nbhd_geo.deprivation.summary import imd_summary, to_wide
     from nbhd_geo.io.read import read_layer
@@ -614,6 +635,7 @@ def pcn_footprints_cmd(registrations: str, membership: str, lsoa_path: str,
                        lsoa_id: str | None, method: str, threshold: float, level: str,
                        out: str, verbose: int, quiet: int) -> None:
     """PCN (or practice) footprints from where registered patients live."""
+    _start_compiling()
     from nbhd_geo.pcn import pcn_footprints, read_pcn_membership, read_registrations
 
     _setup_logging(verbose, quiet)
@@ -643,6 +665,7 @@ def pcn_footprints_cmd(registrations: str, membership: str, lsoa_path: str,
 @_friendly
 def demo_cmd(out: str, overwrite: bool, verbose: int, quiet: int) -> None:
     """Run the main job on the bundled sample town and write everything under OUT."""
+    _start_compiling(voices=True)
     from nbhd_geo.report.demo import run_demo
 
     quiet = _setup_logging(verbose, quiet)

@@ -34,13 +34,6 @@ from nbhd_geo.io.layers import (
 from nbhd_geo.overlay import exact
 from nbhd_geo.overlay.exact.rings import proven_valid
 
-# The exact engine's kernels are compiled (first run after an install: ~20 s of CPU) or loaded
-# from numba's cache (~0.3 s) in a background thread from the moment this module is imported,
-# so that reading the layers overlaps it and the first crosswalk waits only for what is left.
-# NBHD_GEO_PRECOMPILE=0 turns this off (the first crosswalk then compiles in the foreground).
-if os.environ.get("NBHD_GEO_PRECOMPILE", "1") != "0":
-    exact.compile_in_background()
-
 __all__ = ["Crosswalk", "crosswalk", "pair_areas", "record_passes"]
 
 Engine = Literal["exact", "geos"]

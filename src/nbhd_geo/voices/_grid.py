@@ -17,14 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numba as nb
 import numpy as np
 import shapely
 
-__all__ = ["Grid", "rasterise", "accumulate", "sweep", "claims", "run_sums",
-           "runs_to_geometry"]
+from nbhd_geo.voices._kernels import F1, F2, I1, KERNELS
+from nbhd_geo.voices._vectorise import runs_to_polygons
 
-_JIT: dict[str, Any] = {"nogil": True, "cache": True}
+__all__ = ["Grid", "rasterise", "accumulate", "sweep", "claims", "run_sums",
+           "runs_to_geometry", "compile_kernels", "compile_in_background"]
+
 
 
 @dataclass(frozen=True)
@@ -58,77 +59,19 @@ def _edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
             geom_ring)
 
 
-@nb.njit(**_JIT)
-def _row_span(ya: float, yb: float, y0: float, h: float) -> tuple[int, int]:
-    lo = min(ya, yb)
-    hi = max(ya, yb)
-    return int(np.ceil((lo - y0) / h - 0.5)), int(np.ceil((hi - y0) / h - 0.5))
-
-
-@nb.njit(**_JIT)
-def _count_crossings(x, y, ring_start, geom_ring, y0, h):  # noqa: ANN001, ANN202
-    n = len(geom_ring) - 1
-    out = np.zeros(n, np.int64)
-    for g in range(n):
-        total = 0
-        for r in range(geom_ring[g], geom_ring[g + 1]):
-            for k in range(ring_start[r], ring_start[r + 1] - 1):
-                a, b = _row_span(y[k], y[k + 1], y0, h)
-                if b > a:
-                    total += b - a
-        out[g] = total
-    return out
-
-
-@nb.njit(**_JIT)
-def _fill_runs(x, y, ring_start, geom_ring, x0, y0, h, offsets, out_row, out_c0, out_c1,
-               out_n):  # noqa: ANN001, ANN202
-    n = len(geom_ring) - 1
-    for g in range(n):
-        rlo = 1 << 62
-        rhi = -(1 << 62)
-        for r in range(geom_ring[g], geom_ring[g + 1]):
-            for k in range(ring_start[r], ring_start[r + 1]):
-                a, b = _row_span(y[k], y[k], y0, h)
-                rlo = min(rlo, a)
-                rhi = max(rhi, a)
-        if rhi < rlo:
-            out_n[g] = 0
-            continue
-        nrows = rhi - rlo + 1
-        cnt = np.zeros(nrows + 1, np.int64)
-        for r in range(geom_ring[g], geom_ring[g + 1]):
-            for k in range(ring_start[r], ring_start[r + 1] - 1):
-                a, b = _row_span(y[k], y[k + 1], y0, h)
-                for row in range(a, b):
-                    cnt[row - rlo + 1] += 1
-        for i in range(nrows):
-            cnt[i + 1] += cnt[i]
-        cols = np.empty(cnt[nrows], np.int64)
-        pos = cnt[:nrows].copy()
-        for r in range(geom_ring[g], geom_ring[g + 1]):
-            for k in range(ring_start[r], ring_start[r + 1] - 1):
-                xa, ya, xb, yb = x[k], y[k], x[k + 1], y[k + 1]
-                a, b = _row_span(ya, yb, y0, h)
-                for row in range(a, b):
-                    yc = y0 + (row + 0.5) * h
-                    xc = xa + (yc - ya) * (xb - xa) / (yb - ya)
-                    cols[pos[row - rlo]] = int(np.ceil((xc - x0) / h - 0.5))
-                    pos[row - rlo] += 1
-        m = offsets[g]
-        for i in range(nrows):
-            s = np.sort(cols[cnt[i]:cnt[i + 1]])
-            for j in range(0, len(s) - 1, 2):
-                if s[j + 1] > s[j]:
-                    out_row[m] = rlo + i
-                    out_c0[m] = s[j]
-                    out_c1[m] = s[j + 1]
-                    m += 1
-        out_n[g] = m - offsets[g]
+def _row_index(y: np.ndarray, y0: float, h: float) -> np.ndarray:
+    """Return the first cell row whose centre line is at or above ``y`` (half-open)."""
+    return np.ceil((y - y0) / h - 0.5).astype(np.int64)
 
 
 def rasterise(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, ...]:
     """Rasterise polygons to runs ``(geom, row, c0, c1)`` by the cell-centre rule.
+
+    Every edge crosses the centre lines of rows ``[row(min y), row(max y))`` (so a vertex on
+    a centre line is counted once, and a horizontal edge never); the crossings of one row
+    of one polygon, sorted by column, pair up into runs ``[c0, c1)`` (even-odd rule), and
+    empty runs are dropped. Runs come sorted by polygon, row and column. Vectorised numpy,
+    nothing to compile.
 
     Examples
     --------
@@ -139,19 +82,51 @@ def rasterise(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, ...]:
     """
     geoms = np.asarray(geoms, dtype=object)
     x, y, ring_start, geom_ring = _edges(geoms)
-    crossings = _count_crossings(x, y, ring_start, geom_ring, grid.y0, grid.cell)
-    cap = crossings // 2 + 1
-    offsets = np.concatenate([[0], np.cumsum(cap)[:-1]]).astype(np.int64)
-    size = int(cap.sum())
-    row = np.empty(size, np.int64)
-    c0 = np.empty(size, np.int64)
-    c1 = np.empty(size, np.int64)
-    n_out = np.zeros(len(geoms), np.int64)
-    _fill_runs(x, y, ring_start, geom_ring, grid.x0, grid.y0, grid.cell, offsets, row, c0, c1,
-               n_out)
-    keep = np.arange(size) - np.repeat(offsets, cap) < np.repeat(n_out, cap)
-    gi = np.repeat(np.arange(len(geoms), dtype=np.int64), cap)
-    return gi[keep], row[keep], c0[keep], c1[keep]
+    # edge k joins vertex k to k + 1 inside a ring (the last vertex of a ring starts none)
+    edge = np.ones(max(len(x) - 1, 0), bool)
+    edge[ring_start[1:-1] - 1] = False
+    k = np.flatnonzero(edge)
+    lo = _row_index(np.minimum(y[k], y[k + 1]), grid.y0, grid.cell)
+    hi = _row_index(np.maximum(y[k], y[k + 1]), grid.y0, grid.cell)
+    n = np.where(hi > lo, hi - lo, 0)
+    geom = np.searchsorted(geom_ring, np.searchsorted(ring_start, k, side="right") - 1,
+                           side="right") - 1
+    # whole polygons at a time, about _CHUNK crossings each, so memory stays bounded
+    per_geom = np.bincount(geom, weights=n, minlength=len(geoms)).astype(np.int64)
+    chunk = ((np.cumsum(per_geom) - per_geom) // _CHUNK)[geom]  # where each polygon starts
+    cut = np.flatnonzero(np.diff(chunk)) + 1
+    parts = [_rasterise_edges(x, y, k[i:j], lo[i:j], n[i:j], geom[i:j], grid)
+             for i, j in zip(np.r_[0, cut], np.r_[cut, len(k)], strict=True) if j > i]
+    if not parts:
+        return tuple(np.zeros(0, np.int64) for _ in range(4))
+    return tuple(np.concatenate(col) for col in zip(*parts, strict=True))
+
+
+#: Crossings rasterised at once (about 60 bytes each).
+_CHUNK = 2_000_000
+
+
+def _rasterise_edges(x: np.ndarray, y: np.ndarray, k: np.ndarray, lo: np.ndarray,
+                     n: np.ndarray, geom: np.ndarray, grid: Grid) -> tuple[np.ndarray, ...]:
+    """Rasterise the polygons whose edges (``k``, first row ``lo``, ``n`` rows) are given."""
+    h, x0, y0 = grid.cell, grid.x0, grid.y0
+    xa, ya, xb, yb = x[k], y[k], x[k + 1], y[k + 1]
+    # one crossing per (edge, row): its row and the column whose centre is right of it
+    e = np.repeat(np.arange(len(k)), n)
+    row = lo[e] + (np.arange(len(e)) - np.repeat(np.cumsum(n) - n, n))
+    yc = y0 + (row + 0.5) * h
+    xc = xa[e] + (yc - ya[e]) * (xb[e] - xa[e]) / (yb[e] - ya[e])
+    col = np.ceil((xc - x0) / h - 0.5).astype(np.int64)
+    g = geom[e]
+    order = np.lexsort((col, row, g))
+    g, row, col = g[order], row[order], col[order]
+    # a closed ring crosses every centre line an even number of times: pair them in order
+    g0, r0, a, b = g[0::2], row[0::2], col[0::2], col[1::2]
+    if len(a) != len(b) or not (np.array_equal(g0, g[1::2])
+                                and np.array_equal(r0, row[1::2])):  # pragma: no cover
+        raise ValueError("rasterise: a ring is not closed")
+    keep = b > a
+    return g0[keep], r0[keep], a[keep], b[keep]
 
 
 def accumulate(group: np.ndarray, row: np.ndarray, c0: np.ndarray, c1: np.ndarray,
@@ -177,15 +152,14 @@ def accumulate(group: np.ndarray, row: np.ndarray, c0: np.ndarray, c1: np.ndarra
     return g[:-1][keep], r[:-1][keep], c[:-1][keep], c[1:][keep], v
 
 
-@nb.njit(**_JIT)
-def _sweep(row, c0, name, value, n_drawers, out):  # noqa: ANN001, ANN202
-    """Overlay of per-name runs: one summary per elementary interval."""
-    k_names = len(n_drawers)
+@KERNELS.kernel((I1, I1, I1, F1, F1, F2, F1, I1, I1), entry=True)
+def _sweep(row, c0, name, value, n_drawers, out, counts, active, where):  # noqa: ANN001, ANN202
+    """Overlay of per-name runs: one summary per elementary interval.
+
+    ``counts`` (zeros), ``active`` and ``where`` (-1) are work arrays, one entry per name.
+    """
     n = len(row)
     # events sorted by (row, col); built by the caller
-    counts = np.zeros(k_names)
-    active = np.empty(k_names, np.int64)
-    where = -np.ones(k_names, np.int64)
     n_active = 0
     m = 0
     i = 0
@@ -256,25 +230,25 @@ def sweep(row: np.ndarray, c0: np.ndarray, c1: np.ndarray, name: np.ndarray,
     entropy_bits, top, top_share, second, second_share, best (highest agreement),
     best_share.
     """
-    r = np.concatenate([row, row])
-    c = np.concatenate([c0, c1])
+    r = np.concatenate([row, row]).astype(np.int64)
+    c = np.concatenate([c0, c1]).astype(np.int64)
     k = np.concatenate([name, name]).astype(np.int64)
     v = np.concatenate([value, -value]).astype(np.float64)
     order = np.lexsort((v, k, c, r))
     r, c, k, v = r[order], c[order], k[order], v[order]
     out = np.empty((len(r) + 1, 12))
-    m = _sweep(r, c, k, v, n_drawers.astype(np.float64), out)
+    n_names = len(n_drawers)
+    compile_kernels()
+    m = _sweep(r, c, k, v, np.ascontiguousarray(n_drawers, np.float64), out,
+               np.zeros(n_names), np.empty(n_names, np.int64), np.full(n_names, -1, np.int64))
     return out[:m]
 
 
-@nb.njit(**_JIT)
-def _claims(row, col, name, delta, out_row, out_c0, out_c1, out_a, out_b):  # noqa: ANN001, ANN202
+@KERNELS.kernel((I1, I1, I1, I1, I1, I1, I1, I1, I1, I1, I1), entry=True)
+def _claims(row, col, name, delta, out_row, out_c0, out_c1, out_a, out_b,  # noqa: ANN001, ANN202
+            active, where):
+    """Find the runs claimed by two names at once; ``active``, ``where`` (-1): work per name."""
     n = len(row)
-    k_max = 0
-    for i in range(n):
-        k_max = max(k_max, name[i] + 1)
-    active = np.empty(k_max, np.int64)
-    where = -np.ones(k_max, np.int64)
     n_active = 0
     m = 0
     cap = len(out_row)
@@ -319,16 +293,19 @@ def claims(row: np.ndarray, c0: np.ndarray, c1: np.ndarray,
 
     Each name's runs must not overlap each other (one core per name).
     """
-    r = np.concatenate([row, row])
-    c = np.concatenate([c0, c1])
+    r = np.concatenate([row, row]).astype(np.int64)
+    c = np.concatenate([c0, c1]).astype(np.int64)
     k = np.concatenate([name, name]).astype(np.int64)
     d = np.concatenate([np.ones(len(row), np.int64), -np.ones(len(row), np.int64)])
     order = np.lexsort((d, k, c, r))  # a name's end (-1) before its start (+1)
     r, c, k, d = r[order], c[order], k[order], d[order]
+    n_names = int(k.max()) + 1 if len(k) else 0
     cap = max(16, len(row))
+    compile_kernels()
     while True:
         bufs = [np.empty(cap, np.int64) for _ in range(5)]
-        m = _claims(r, c, k, d, *bufs)
+        m = _claims(r, c, k, d, *bufs, np.empty(n_names, np.int64),
+                    np.full(n_names, -1, np.int64))
         if m <= cap:
             return tuple(b[:m] for b in bufs)
         cap = m
@@ -352,6 +329,33 @@ def runs_to_geometry(row: np.ndarray, c0: np.ndarray, c1: np.ndarray, grid: Grid
 
     See :func:`nbhd_geo.voices._vectorise.runs_to_polygons`.
     """
-    from nbhd_geo.voices._vectorise import runs_to_polygons
-
     return runs_to_polygons(row, c0, c1, grid.x0, grid.y0, grid.cell, group, n_groups)
+
+
+def compile_kernels() -> float:
+    """Compile the consensus kernels once, or load them from numba's cache; return seconds.
+
+    Idempotent and thread-safe, like :func:`nbhd_geo.overlay.exact.compile_kernels` (the
+    cache lives in the same place).
+
+    Examples
+    --------
+    >>> compile_kernels() >= 0.0
+    True
+    """
+    return KERNELS.compile()
+
+
+def compile_in_background() -> Any:
+    """Start :func:`compile_kernels` in a daemon thread (``None`` if done or under way).
+
+    Call it as soon as it is known that a consensus will be built, so that reading the
+    drawings overlaps compiling (or loading) the kernels.
+
+    Examples
+    --------
+    >>> _ = compile_in_background()
+    >>> compile_kernels() >= 0.0
+    True
+    """
+    return KERNELS.compile_in_background()

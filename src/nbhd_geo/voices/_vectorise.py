@@ -10,134 +10,106 @@ then orient themselves: counter-clockwise rings are shells, clockwise rings hole
 
 from __future__ import annotations
 
-from typing import Any
-
-import numba as nb
 import numpy as np
 import shapely
 
+from nbhd_geo.voices._kernels import B1, I1, KERNELS
+
 __all__ = ["runs_to_polygons"]
 
-_JIT: dict[str, Any] = {"nogil": True, "cache": True}
 
+@KERNELS.kernel((I1, I1, I1, I1, I1, I1, I1, I1, I1, I1), entry=True)
+def _boundary_edges(row, c0, c1, gstart, sx, sy, ex, ey, dr, estart):  # noqa: ANN001, ANN202
+    """Directed boundary edges of merged runs per group, set cells on the left of each.
 
-@nb.njit(**_JIT)
-def _diff_runs(a0, a1, b0, b1, out0, out1):  # noqa: ANN001, ANN202
-    """Intervals of sorted disjoint runs ``a`` minus sorted disjoint runs ``b``."""
-    m = 0
-    j = 0
-    nb_ = len(b0)
-    for i in range(len(a0)):
-        s = a0[i]
-        e = a1[i]
-        while j < nb_ and b1[j] <= s:
-            j += 1
-        k = j
-        while s < e:
-            if k >= nb_ or b0[k] >= e:
-                out0[m] = s
-                out1[m] = e
-                m += 1
-                break
-            if b0[k] > s:
-                out0[m] = s
-                out1[m] = b0[k]
-                m += 1
-            s = max(s, b1[k])
-            k += 1
-    return m
-
-
-@nb.njit(**_JIT)
-def _trace(row, c0, c1, gstart, out_x, out_y, ring_start, ring_group):  # noqa: ANN001, ANN202
-    """Boundary rings of merged runs per group (set cells on the left of every edge).
-
-    Returns (number of vertices, number of rings). At a vertex where two set cells touch
-    diagonally the walk turns left, so diagonal neighbours become separate rings.
+    Per row of a group, in this order: the west (south-going, ``dr`` 3) and east
+    (north-going, 1) side of every run; the bottom edges (east-going, 0), i.e. the runs of
+    the row minus those of the row below; the top edges (west-going, 2), the runs minus
+    those of the row above. Group ``g``'s edges are ``estart[g]:estart[g + 1]``; returns
+    their number.
     """
-    nv = 0
-    nr = 0
+    ne = 0
     for g in range(len(gstart) - 1):
+        estart[g] = ne
         lo = gstart[g]
         hi = gstart[g + 1]
-        if hi == lo:
-            continue
-        # row offsets inside the group
-        n = hi - lo
-        rows = row[lo:hi]
-        a = c0[lo:hi]
-        b = c1[lo:hi]
-        cmin = a.min()
-        rmin = rows[0]
-        width = b.max() - cmin + 2
-        # edges: sx, sy, ex, ey, dir (0 E, 1 N, 2 W, 3 S); at most 4n horizontal + 2n vertical
-        cap = 6 * n + 4
-        sx = np.empty(cap, np.int64)
-        sy = np.empty(cap, np.int64)
-        ex = np.empty(cap, np.int64)
-        ey = np.empty(cap, np.int64)
-        dr = np.empty(cap, np.int64)
-        ne = 0
-        # row boundaries
-        rs = np.empty(n + 1, np.int64)
-        nrow = 0
-        for i in range(n):
-            if i == 0 or rows[i] != rows[i - 1]:
-                rs[nrow] = i
-                nrow += 1
-        rs[nrow] = n
-        t0 = np.empty(n + 1, np.int64)
-        t1 = np.empty(n + 1, np.int64)
-        for q in range(nrow):
-            i0 = rs[q]
-            i1 = rs[q + 1]
-            r = rows[i0]
+        i0 = lo
+        while i0 < hi:
+            r = row[i0]
+            i1 = i0
+            while i1 < hi and row[i1] == r:
+                i1 += 1
             for i in range(i0, i1):
-                sx[ne] = a[i]
+                sx[ne] = c0[i]
                 sy[ne] = r + 1
-                ex[ne] = a[i]
+                ex[ne] = c0[i]
                 ey[ne] = r
                 dr[ne] = 3
                 ne += 1
-                sx[ne] = b[i]
+                sx[ne] = c1[i]
                 sy[ne] = r
-                ex[ne] = b[i]
+                ex[ne] = c1[i]
                 ey[ne] = r + 1
                 dr[ne] = 1
                 ne += 1
-            # bottom: runs of r minus runs of r-1
-            if q > 0 and rows[rs[q - 1]] == r - 1:
-                m = _diff_runs(a[i0:i1], b[i0:i1], a[rs[q - 1]:i0], b[rs[q - 1]:i0], t0, t1)
-            else:
-                m = i1 - i0
-                t0[:m] = a[i0:i1]
-                t1[:m] = b[i0:i1]
-            for i in range(m):
-                sx[ne] = t0[i]
-                sy[ne] = r
-                ex[ne] = t1[i]
-                ey[ne] = r
-                dr[ne] = 0
-                ne += 1
-            # top: runs of r minus runs of r+1
-            if q + 1 < nrow and rows[rs[q + 1]] == r + 1:
-                m = _diff_runs(a[i0:i1], b[i0:i1], a[i1:rs[q + 2]], b[i1:rs[q + 2]], t0, t1)
-            else:
-                m = i1 - i0
-                t0[:m] = a[i0:i1]
-                t1[:m] = b[i0:i1]
-            for i in range(m):
-                sx[ne] = t1[i]
-                sy[ne] = r + 1
-                ex[ne] = t0[i]
-                ey[ne] = r + 1
-                dr[ne] = 2
-                ne += 1
-        key = (sy[:ne] - rmin) * width + (sx[:ne] - cmin)
-        order = np.argsort(key)
-        skey = key[order]
-        used = np.zeros(ne, np.bool_)
-        for e0 in range(ne):
+            for side in range(2):
+                # the runs of the neighbouring row (below, then above): [j0, j1)
+                if side == 0:
+                    j0 = i0
+                    while j0 > lo and row[j0 - 1] == r - 1:
+                        j0 -= 1
+                    j1 = i0
+                else:
+                    j0 = i1
+                    j1 = i1
+                    while j1 < hi and row[j1] == r + 1:
+                        j1 += 1
+                # this row's runs minus the neighbour's (both sorted, disjoint)
+                j = j0
+                for i in range(i0, i1):
+                    s = c0[i]
+                    e = c1[i]
+                    while j < j1 and c1[j] <= s:
+                        j += 1
+                    k = j
+                    while s < e:
+                        stop = e if k >= j1 or c0[k] >= e else c0[k]
+                        if stop > s:
+                            if side == 0:
+                                sx[ne] = s
+                                sy[ne] = r
+                                ex[ne] = stop
+                                ey[ne] = r
+                                dr[ne] = 0
+                            else:
+                                sx[ne] = stop
+                                sy[ne] = r + 1
+                                ex[ne] = s
+                                ey[ne] = r + 1
+                                dr[ne] = 2
+                            ne += 1
+                        if stop == e:
+                            break
+                        s = max(s, c1[k])
+                        k += 1
+            i0 = i1
+    estart[len(gstart) - 1] = ne
+    return ne
+
+
+@KERNELS.kernel((I1, I1, I1, I1, I1, I1, I1, I1, I1, B1), entry=True)
+def _walk_rings(sx, sy, dr, nxt, estart, out_x, out_y, ring_start,  # noqa: ANN001, ANN202
+                ring_group, used):
+    """Follow each group's edges (in order, from the first unused) into closed rings.
+
+    A vertex is written where the direction changes; a ring that closes on a straight
+    line drops its duplicated start vertex. ``used``: work, ``False`` per edge. Returns
+    (number of vertices, number of rings).
+    """
+    nv = 0
+    nr = 0
+    for g in range(len(estart) - 1):
+        for e0 in range(estart[g], estart[g + 1]):
             if used[e0]:
                 continue
             ring_start[nr] = nv
@@ -152,22 +124,9 @@ def _trace(row, c0, c1, gstart, out_x, out_y, ring_start, ring_group):  # noqa: 
                     out_y[nv] = sy[e]
                     nv += 1
                 prev_dir = dr[e]
-                k = (ey[e] - rmin) * width + (ex[e] - cmin)
-                p = np.searchsorted(skey, k)
-                best = -1
-                best_rank = 9
-                while p < ne and skey[p] == k:
-                    f = order[p]
-                    if True:
-                        turn = (dr[f] - dr[e]) % 4  # 1 left, 0 straight, 3 right
-                        rank = 0 if turn == 1 else (1 if turn == 0 else 2)
-                        if rank < best_rank:
-                            best_rank = rank
-                            best = f
-                    p += 1
-                if best < 0 or best == e0:
+                if nxt[e] < 0 or nxt[e] == e0:
                     break
-                e = best
+                e = nxt[e]
             if dr[e0] == prev_dir and nv - ring_start[nr - 1] > 1:
                 # the ring closes on a straight line: drop the duplicated start vertex
                 out_x[ring_start[nr - 1]] = out_x[nv - 1]
@@ -178,6 +137,65 @@ def _trace(row, c0, c1, gstart, out_x, out_y, ring_start, ring_group):  # noqa: 
             nv += 1
     ring_start[nr] = nv
     return nv, nr
+
+
+def _next_edges(sx: np.ndarray, sy: np.ndarray, ex: np.ndarray, ey: np.ndarray,
+                dr: np.ndarray, estart: np.ndarray) -> np.ndarray:
+    """Find the edge each edge continues into (-1 if none).
+
+    Of the edges leaving its end (same group): turn left if possible, else go straight,
+    else right.
+
+    At most two edges leave a vertex, and then (two set cells touching at a corner) one
+    turns left and the other right, so the choice never depends on their order.
+    """
+    n = len(sx)
+    nxt = np.full(n, -1, np.int64)
+    if n == 0:
+        return nxt
+    grp = np.repeat(np.arange(len(estart) - 1, dtype=np.int64), np.diff(estart))
+    xmin = min(sx.min(), ex.min())
+    ymin = min(sy.min(), ey.min())
+    width = max(sx.max(), ex.max()) - xmin + 1
+    height = max(sy.max(), ey.max()) - ymin + 1
+    if float(len(estart)) * float(height) * float(width) >= 2.0**62:  # pragma: no cover
+        raise ValueError("runs_to_polygons: grid too large to key its vertices")
+    start = (grp * height + (sy - ymin)) * width + (sx - xmin)
+    end = (grp * height + (ey - ymin)) * width + (ex - xmin)
+    order = np.argsort(start, kind="stable")
+    key = start[order]
+    p = np.searchsorted(key, end, side="left")
+    q = np.searchsorted(key, end, side="right")
+    best_rank = np.full(n, 9, np.int64)
+    for j in range(int((q - p).max())):
+        has = p + j < q
+        f = order[np.minimum(p + j, n - 1)]
+        turn = (dr[f] - dr) % 4  # 1 left, 0 straight, 3 right
+        rank = np.where(turn == 1, 0, np.where(turn == 0, 1, 2))
+        better = has & (rank < best_rank)
+        nxt = np.where(better, f, nxt)
+        best_rank = np.where(better, rank, best_rank)
+    return nxt
+
+
+def _trace(row: np.ndarray, c0: np.ndarray, c1: np.ndarray, gstart: np.ndarray,
+           out_x: np.ndarray, out_y: np.ndarray, ring_start: np.ndarray,
+           ring_group: np.ndarray) -> tuple[int, int]:
+    """Boundary rings of merged runs per group (set cells on the left of every edge).
+
+    Returns (number of vertices, number of rings). At a vertex where two set cells touch
+    diagonally the walk turns left, so diagonal neighbours become separate rings.
+    """
+    cap = 6 * len(row) + 4 * (len(gstart) - 1) + 4
+    sx, sy, ex, ey, dr = (np.empty(cap, np.int64) for _ in range(5))
+    estart = np.empty(len(gstart), np.int64)
+    KERNELS.compile()
+    ne = _boundary_edges(row, c0, c1, gstart, sx, sy, ex, ey, dr, estart)
+    sx, sy, ex, ey, dr = sx[:ne], sy[:ne], ex[:ne], ey[:ne], dr[:ne]
+    nxt = _next_edges(sx, sy, ex, ey, dr, estart)
+    nv, nr = _walk_rings(sx, sy, dr, nxt, estart, out_x, out_y, ring_start, ring_group,
+                         np.zeros(ne, np.bool_))
+    return int(nv), int(nr)
 
 
 def _split_pinched(xs: np.ndarray, ys: np.ndarray, ring_start: np.ndarray,
@@ -254,13 +272,15 @@ def _merge_runs(group: np.ndarray, row: np.ndarray, c0: np.ndarray,
     return g[starts], r[starts], a[starts], seg_end
 
 
-@nb.njit(**_JIT)
-def _block_cummax(block, values):  # noqa: ANN001, ANN202
-    out = values.copy()
-    for i in range(1, len(values)):
-        if block[i] == block[i - 1] and out[i - 1] > out[i]:
-            out[i] = out[i - 1]
-    return out
+def _block_cummax(block: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Take the running maximum of integer ``values``, restarting at each new ``block``."""
+    if len(values) == 0:
+        return values.copy()
+    lo = values.min()
+    span = values.max() - lo + 1
+    # shift every block above all earlier ones, so one running maximum never crosses a block
+    lifted = (values - lo) + block.astype(np.int64) * span
+    return np.maximum.accumulate(lifted) - block.astype(np.int64) * span + lo
 
 
 def runs_to_polygons(row: np.ndarray, c0: np.ndarray, c1: np.ndarray, x0: float, y0: float,

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError
+from nbhd_geo.voices import _grid
 from nbhd_geo.voices import _pieces as _pc
 from nbhd_geo.voices._crs import prepare_layer, voices_crs
 from nbhd_geo.voices._grid import Grid
@@ -316,6 +317,7 @@ def consensus(
     >>> c.cores["area_m2"].to_dict()
     {'A@0.50': 400.0, 'A@1.00': 200.0}
     """
+    _grid.compile_in_background()  # the rasteriser's kernels, while the drawings are checked
     frame, names, weight, excluded, target, all_names = _prepare(
         drawings, by=by, weight_col=weight_col, exclude=exclude, report=report, crs=crs)
     thresholds = _check_thresholds(thresholds)

@@ -1,38 +1,48 @@
-"""Compiling the engine's kernels: one signature each, once, in the background if wanted.
+"""Compiling numba kernels: one signature each, once per family, in the background if wanted.
 
 Guarantees:
 
-- every kernel (:func:`_kernel`) is compiled for exactly one signature (C-contiguous
-  float64/int64/bool arrays, int64 and float64 scalars): a caller passing a literal or a
-  read-only array converts to it instead of compiling, and caching, another version;
-- :func:`compile_kernels` is idempotent and thread-safe; from numba's cache it loads only
+- every kernel (:meth:`KernelSet.kernel`) is compiled for exactly one signature
+  (C-contiguous float64/int64/bool arrays, int64 and float64 scalars): a caller passing a
+  literal or a read-only array converts to it instead of compiling, and caching, another
+  version; a kernel only kernels call gets no Python or C wrapper;
+- kernels come in families (:class:`KernelSet`): the overlay engine's (:data:`OVERLAY`,
+  here) and the consensus rasteriser's (:mod:`nbhd_geo.voices._kernels`), each compiled
+  only when something needs it, never at import;
+- :meth:`KernelSet.compile` is idempotent and thread-safe; from numba's cache it loads only
   the kernels Python calls (their machine code includes every kernel they call);
-- a cached kernel is keyed by the source of every kernel module as well as its own bytecode,
-  so an edit to any of them recompiles everything rather than loading stale code;
-- :func:`compile_in_background` overlaps compilation with whatever the caller does next, and
-  a process that exits meanwhile waits only for the kernel being compiled.
+- a cached kernel is keyed by the source of every module of its family as well as its own
+  bytecode, so an edit to any of them recompiles the family rather than loading stale code;
+- :meth:`KernelSet.compile_in_background` overlaps compilation with whatever the caller
+  does next, and a process that exits meanwhile waits only for the kernel being compiled.
 
-Where the cache lives: ``$NUMBA_CACHE_DIR`` when set; otherwise the ``__pycache__`` folder
-beside each module when it is writable (a checkout, an editable install, a site-packages the
-user owns); otherwise numba's per-user cache directory (``~/.cache/numba/`` on Linux, keyed
-by the module's path). If none is writable the kernels are compiled in every process (about
-20 s of CPU) and nothing fails. numba checks a cached entry against the source file's time
-stamp, so a cache cannot be shipped inside a wheel: it is built on first use (or by
-``make``, which warms it at install).
+Where the cache lives: ``$NUMBA_CACHE_DIR`` when set and writable (numba silently skips it
+otherwise); else the ``__pycache__`` folder beside each module when it is writable (a
+checkout, an editable install, a site-packages the user owns); else numba's per-user cache
+folder (``~/.cache/numba/`` on Linux, keyed by the module's path). If none is writable,
+numba would fail at import; instead the kernels are compiled in every process (about 18 s
+of CPU) after one :class:`~nbhd_geo.errors.NbhdGeoWarning`. numba checks a cached entry
+against the source file's time stamp, so a cache cannot be shipped inside a wheel: it is
+built on first use (or by ``make``, which warms it at install). See docs/performance.md.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["compile_in_background", "compile_kernels"]
+__all__ = ["KernelSet", "compile_in_background", "compile_kernels"]
+
 import atexit
 import hashlib
 import inspect
+import os
 import threading
 import time
+import warnings
 
 import numba as nb
+
+from nbhd_geo.errors import NbhdGeoWarning
 
 _JIT: dict[str, Any] = {"nogil": True, "cache": True, "fastmath": False, "boundscheck": False}
 # Argument types of the kernels. Each kernel is compiled for exactly one signature (see
@@ -50,43 +60,193 @@ F2r = nb.types.Array(nb.float64, 2, "C", readonly=True)
 I1r = nb.types.Array(nb.int64, 1, "C", readonly=True)
 # what :meth:`_Layer.arrays` gives the kernel
 _LAYER = nb.types.Tuple((F2, I1, I1, I1, I1, F2, F2, I2, I1, I1, F2))
-#: Every kernel with its one signature and whether Python calls it, in definition order
-#: (callees before callers).
-_KERNELS: list[tuple[Any, tuple[Any, ...], bool]] = []
-_compile_lock = threading.Lock()
-_compiled: dict[str, float] = {}  # "seconds" once compile_kernels has run
-_stop_background = threading.Event()
 
 
-def _kernel(sig: tuple[Any, ...], *, entry: bool = False) -> Any:
-    """Declare a numba kernel with its one signature; compiled by :func:`compile_kernels`.
+class KernelSet:
+    """A family of numba kernels, each with one signature, compiled (or loaded) together.
 
-    Compilation is lazy (nothing happens at import), but once :func:`compile_kernels` has
-    compiled the signature the kernel accepts no other: a caller passing a literal ``1`` or a
-    read-only array gets the one machine-code version (numba would otherwise compile, and
-    cache, one version per literal value and per writability of each argument, three to four
-    of some kernels). ``entry``: called from Python (the others only from kernels, whose
-    machine code includes them).
+    Each family is compiled on its own and only when needed: the overlay engine's by the first
+    crosswalk, the consensus rasteriser's by the first consensus, so a command that crosses
+    no layers pays nothing for the overlay kernels. ``name`` only labels the family (and its
+    background thread).
     """
 
-    def wrap(fn: Any) -> Any:
-        disp = nb.njit(**_JIT)(fn)
-        _KERNELS.append((disp, sig, entry))
-        return disp
+    def __init__(self, name: str) -> None:
+        self.name = name
+        #: every kernel with its one signature and whether Python calls it, in definition
+        #: order (callees before callers)
+        self.kernels: list[tuple[Any, tuple[Any, ...], bool]] = []
+        self._lock = threading.Lock()
+        self._seconds: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loader: threading.Thread | None = None
+        self._thread_lock = threading.Lock()  # not _lock: a foreground compile holds that
 
-    return wrap
+    def kernel(self, sig: tuple[Any, ...], *, entry: bool = False,
+               **options: Any) -> Any:
+        """Declare a numba kernel with its one signature; compiled by :meth:`compile`.
+
+        Compilation is lazy (nothing happens at import), but once :meth:`compile` has
+        compiled the signature the kernel accepts no other: a caller passing a literal ``1``
+        or a read-only array gets the one machine-code version (numba would otherwise
+        compile, and cache, one version per literal value and per writability of each
+        argument). ``entry``: called from Python (the others only from kernels, whose machine
+        code includes them). ``options`` override the numba options in ``_JIT``.
+        """
+
+        def wrap(fn: Any) -> Any:
+            # A kernel only kernels call needs no wrappers for Python or C callers: building
+            # them is about a tenth of the family's compile time.
+            wrappers = {} if entry else {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+            opts = {**_JIT, **wrappers, **options}
+            try:
+                disp = nb.njit(**opts)(fn)
+            except RuntimeError as exc:  # numba: "cannot cache function ...: no locator"
+                if "no locator" not in str(exc):
+                    raise
+                _warn_no_cache(fn)
+                disp = nb.njit(**{**opts, "cache": False})(fn)
+            self.kernels.append((disp, sig, entry))
+            return disp
+
+        return wrap
+
+    def compile(self) -> float:
+        """Compile every kernel once, or load it from numba's cache; return seconds spent.
+
+        Idempotent and thread-safe: a second caller waits for the first (e.g. the
+        background compilation) and returns at once afterwards.
+        """
+        if self._seconds is not None:
+            return self._seconds
+        with self._lock:
+            if self._seconds is None:
+                t0 = time.perf_counter()
+                _key_by_sources(self.kernels)
+                entries = [(disp, sig) for disp, sig, entry in self.kernels if entry]
+                # The machine code of a kernel Python calls includes every kernel it calls:
+                # from the cache, only those few are loaded (numba's start-up is the rest).
+                if not all(_load_cached(disp, sig) for disp, sig in entries):
+                    for disp, sig, _ in self.kernels:
+                        if threading.current_thread() is not threading.main_thread() and (
+                            self._stop.is_set()
+                        ):
+                            return time.perf_counter() - t0  # the interpreter is exiting
+                        disp.compile(sig)
+                        disp.disable_compile()
+                for disp, _ in entries:
+                    disp.disable_compile()
+                self._seconds = time.perf_counter() - t0
+        return self._seconds
+
+    def compile_in_background(self) -> threading.Thread | None:
+        """Start :meth:`compile` in a daemon thread, so that reading inputs overlaps it.
+
+        Returns the thread, or ``None`` when the kernels are already compiled or being
+        compiled. Off when ``NBHD_GEO_PRECOMPILE=0`` (the first call then compiles in the
+        foreground). A process that exits before it finishes waits only for the kernel
+        being compiled (the rest is compiled, or loaded from the cache, by the next
+        process).
+        """
+        if self._seconds is not None or os.environ.get("NBHD_GEO_PRECOMPILE", "1") == "0":
+            return None
+        with self._thread_lock:
+            if self._thread is not None:
+                return None
+
+            def run() -> None:
+                try:
+                    self.compile()
+                except Exception:  # noqa: BLE001 - the foreground call compiles again, raises
+                    pass
+
+            self._thread = threading.Thread(target=run, name=f"nbhd_geo-compile-{self.name}",
+                                            daemon=True)
+            self._thread.start()
+        atexit.register(self._finish_background)
+        return self._thread
+
+    def load_in_background(self) -> threading.Thread | None:
+        """Load the family from numba's cache in a daemon thread, if all of it is there.
+
+        Never compiles: with a cold cache it does nothing (the first call, or
+        :meth:`compile_in_background`, compiles). What ``import nbhd_geo`` does for a
+        script, so that reading its layers hides the load (about 0.2 s of CPU). Off when
+        ``NBHD_GEO_PRECOMPILE=0``.
+        """
+        if self._seconds is not None or os.environ.get("NBHD_GEO_PRECOMPILE", "1") == "0":
+            return None
+        with self._thread_lock:
+            if self._thread is not None or self._loader is not None:
+                return None
+
+            def run() -> None:
+                try:
+                    self._load()
+                except Exception:  # noqa: BLE001 - the first call compiles (or loads), raises
+                    pass
+
+            self._loader = threading.Thread(target=run, name=f"nbhd_geo-load-{self.name}",
+                                            daemon=True)
+            self._loader.start()
+        atexit.register(self._finish_background)
+        return self._loader
+
+    def _load(self) -> None:
+        """Load every entry kernel from the cache, or none; never compile."""
+        with self._lock:
+            if self._seconds is None:
+                t0 = time.perf_counter()
+                _key_by_sources(self.kernels)
+                entries = [(disp, sig) for disp, sig, entry in self.kernels if entry]
+                if all(_load_cached(disp, sig) for disp, sig in entries):
+                    for disp, _ in entries:
+                        disp.disable_compile()
+                    self._seconds = time.perf_counter() - t0
+
+    def _finish_background(self) -> None:
+        # Let a background compilation finish the kernel it is on, rather than tear down the
+        # interpreter (and LLVM) under it.
+        self._stop.set()
+        for thread in (self._loader, self._thread):
+            if thread is not None:
+                thread.join()
+
+
+_NO_CACHE_WARNED: list[bool] = []
+
+
+def _warn_no_cache(fn: Any) -> None:
+    """Warn, once per process, that no folder for numba's cache is writable."""
+    if _NO_CACHE_WARNED:
+        return
+    _NO_CACHE_WARNED.append(True)
+    warnings.warn(
+        "nbhd_geo: numba's cache cannot be written (not beside "
+        f"{inspect.getsourcefile(fn)}, nor in the user cache folder under $HOME or "
+        "$XDG_CACHE_HOME), so the kernels are compiled in every process (about 20 s of CPU "
+        "each time). Fix: set NUMBA_CACHE_DIR to a folder of your own that you can write "
+        "(see docs/performance.md).",
+        NbhdGeoWarning,
+        stacklevel=3,
+    )
+
+
+#: The exact overlay engine's kernels.
+OVERLAY = KernelSet("overlay")
+_KERNELS = OVERLAY.kernels
+_kernel = OVERLAY.kernel
 
 
 def compile_kernels() -> float:
-    """Compile every kernel once, or load it from numba's on-disk cache; return seconds spent.
+    """Compile the overlay engine's kernels once, or load them from numba's on-disk cache.
 
-    Idempotent and thread-safe: a second caller waits for the first (e.g. the background
-    compilation started by :func:`compile_in_background`) and returns at once afterwards.
-    The cache lives where numba puts it: ``$NUMBA_CACHE_DIR`` when set, otherwise the
-    ``__pycache__`` folder beside this file when writable (an editable install, or a
-    site-packages you own), otherwise numba's per-user cache directory
-    (``~/.cache/numba/...`` on Linux). A cache that cannot be written is not an error: the
-    kernels are compiled in every process instead (about 20 s of CPU).
+    Returns the seconds spent. Idempotent and thread-safe: a second caller waits for the
+    first (e.g. the background compilation started by :func:`compile_in_background`) and
+    returns at once afterwards. Where the cache lives: see this module's docstring. A cache
+    that cannot be written is not an error: the kernels are compiled in every process
+    instead (about 18 s of CPU).
 
     Examples
     --------
@@ -94,44 +254,44 @@ def compile_kernels() -> float:
     >>> compile_kernels() == seconds  # the second call does nothing
     True
     """
-    if "seconds" in _compiled:
-        return _compiled["seconds"]
-    with _compile_lock:
-        if "seconds" not in _compiled:
-            t0 = time.perf_counter()
-            _key_by_sources()
-            entries = [(disp, sig) for disp, sig, entry in _KERNELS if entry]
-            # The machine code of a kernel Python calls includes every kernel it calls: from
-            # the cache, only those few are loaded (numba's start-up is the rest).
-            if not all(_load_cached(disp, sig) for disp, sig in entries):
-                for disp, sig, _ in _KERNELS:
-                    if threading.current_thread() is not threading.main_thread() and (
-                        _stop_background.is_set()
-                    ):
-                        return time.perf_counter() - t0  # the interpreter is exiting
-                    disp.compile(sig)
-                    disp.disable_compile()
-            for disp, _ in entries:
-                disp.disable_compile()
-            _compiled["seconds"] = time.perf_counter() - t0
-    return _compiled["seconds"]
+    return OVERLAY.compile()
 
 
-def _key_by_sources() -> None:
-    """Make every kernel's cache entry depend on the source of every kernel module.
+def compile_in_background() -> threading.Thread | None:
+    """Start :func:`compile_kernels` in a daemon thread, so that reading inputs overlaps it.
+
+    Call it as soon as it is known that layers will be crossed (the CLI commands and
+    :func:`nbhd_geo.reconcile.reconcile` do). Returns the thread, or ``None`` when the
+    kernels are already compiled or being compiled.
+
+    Examples
+    --------
+    >>> t = compile_in_background()
+    >>> compile_kernels() >= 0  # waits for the background thread if it is still running
+    True
+    """
+    return OVERLAY.compile_in_background()
+
+
+def _key_by_sources(kernels: list[tuple[Any, tuple[Any, ...], bool]]) -> None:
+    """Make every kernel's cache entry depend on the source of every module of its family.
 
     numba keys a cached function by its own bytecode and its file's time stamp, but the
     machine code of a caller includes its callees: an edited callee in another module
-    would leave the caller's cached code stale. Adding a digest of all the kernel modules'
-    sources to the key makes any edit recompile everything.
+    would leave the caller's cached code stale. Adding a digest of all the family's
+    modules' sources to the key makes any edit recompile everything.
     """
-    files = sorted({inspect.getsourcefile(disp.py_func) or "" for disp, _, _ in _KERNELS})
+    cached = [disp for disp, _, _ in kernels
+              if getattr(getattr(disp, "_cache", None), "_index_key", None) is not None]
+    if not cached:  # no cache folder could be written: nothing to key
+        return
+    files = sorted({inspect.getsourcefile(disp.py_func) or "" for disp in cached})
     digest = hashlib.sha256()
     for name in files:
         with open(name, "rb") as fh:
             digest.update(fh.read())
     stamp = digest.hexdigest()
-    for disp, _, _ in _KERNELS:
+    for disp in cached:
         cache: Any = getattr(disp, "_cache", None)
         key = getattr(cache, "_index_key", None)
         if key is None or getattr(key, "nbhd_geo_stamp", None) == stamp:
@@ -161,38 +321,3 @@ def _load_cached(disp: Any, sig: tuple[Any, ...]) -> bool:
         disp.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
         disp.add_overload(cres)
         return True
-
-
-def _finish_background(thread: threading.Thread) -> None:
-    # Let a background compilation finish the kernel it is on, rather than tear down the
-    # interpreter (and LLVM) under it.
-    _stop_background.set()
-    thread.join()
-
-
-def compile_in_background() -> threading.Thread | None:
-    """Start :func:`compile_kernels` in a daemon thread, so reading inputs overlaps it.
-
-    Returns the thread, or ``None`` when the kernels are already compiled. A process that
-    exits before it finishes waits only for the kernel being compiled (the rest is compiled,
-    or loaded from the cache, by the next process).
-
-    Examples
-    --------
-    >>> t = compile_in_background()
-    >>> compile_kernels() >= 0  # waits for the background thread if it is still running
-    True
-    """
-    if "seconds" in _compiled:
-        return None
-
-    def run() -> None:
-        try:
-            compile_kernels()
-        except Exception:  # noqa: BLE001 - the foreground call compiles again and raises
-            pass
-
-    thread = threading.Thread(target=run, name="nbhd_geo-compile-kernels", daemon=True)
-    thread.start()
-    atexit.register(_finish_background, thread)
-    return thread

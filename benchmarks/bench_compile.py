@@ -1,0 +1,78 @@
+"""What compiling the numba kernels costs: per family, and the demo's first run against its second.
+
+Every measurement runs in a fresh process with its own empty ``NUMBA_CACHE_DIR`` (so the
+checkout's own cache is neither used nor disturbed): CPU is the child's user + sys time
+(all threads), wall its elapsed time, with the load average beside it (the machine is
+shared). Not a test; prints a table and keeps the raw lines.
+
+    python benchmarks/bench_compile.py [--out benchmarks/results_compile_DATE.txt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FAMILIES = {
+    "overlay": "from nbhd_geo.overlay.exact import compile_kernels as c; c()",
+    "consensus": "from nbhd_geo.voices._grid import compile_kernels as c; c()",
+}
+
+
+def _run(args: list[str], cache: str, **env: str) -> tuple[float, float]:
+    """Run a child process; return its (wall, CPU) seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, cwd=ROOT,
+                   env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "NUMBA_CACHE_DIR": cache,
+                        **env})
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=Path, default=None, help="Also write the lines here.")
+    opts = ap.parse_args()
+    lines = [f"# bench_compile {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+             f"python {sys.version.split()[0]}, {os.cpu_count()} cores"]
+
+    def row(what: str, wall: float, cpu: float) -> None:
+        load = os.getloadavg()[0]
+        lines.append(f"{what:<48} wall {wall:7.2f} s  CPU {cpu:7.2f} s  load {load:5.2f}")
+        print(lines[-1], flush=True)
+
+    base = [sys.executable, "-c", "import nbhd_geo"]
+    with tempfile.TemporaryDirectory() as cache:
+        row("import nbhd_geo (nothing compiled)", *_run(base, cache))
+    for name, code in FAMILIES.items():
+        with tempfile.TemporaryDirectory() as cache:
+            cold = _run([sys.executable, "-c", code], cache)
+            warm = _run([sys.executable, "-c", code], cache)
+            row(f"{name}: import + compile, empty cache", *cold)
+            row(f"{name}: import + load from the cache", *warm)
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
+        demo = [sys.executable, "-m", "nbhd_geo.cli", "demo", "--out", out, "--overwrite", "-q"]
+        first = _run(demo, cache)
+        second = _run(demo, cache)
+        row("demo, first run (empty cache)", *first)
+        row("demo, second run", *second)
+        lines.append(f"first/second: wall {first[0] / second[0]:.2f}x, "
+                     f"CPU {first[1] / second[1]:.2f}x")
+        print(lines[-1])
+    if opts.out:
+        opts.out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
