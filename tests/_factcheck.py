@@ -149,15 +149,21 @@ def check_board(folder: Path, *, pop_layer: str = "lsoa", main: str = "ward") ->
                     if not any(n in r[1] for n in near):
                         bad.append(f"where {r[0]} lies: {unit} {100 * share:.1f} % not shown")
                 continue
-            # Whole percentages by largest remainder: they add up to the rounded total.
-            total = round(100 * float(g["share_of_source"].sum()))
-            pct = _largest_remainder_pct(100 * g["share_of_source"].to_numpy(float), total)
+            # Whole percentages by largest remainder, what the named units leave of the area
+            # ("elsewhere") a part too: they add up to 100 %.
+            shares = g["share_of_source"].to_numpy(float)
+            rest = max(0.0, 1.0 - float(shares.sum()))
+            parts = 100 * np.append(shares, rest)
+            total = round(float(parts.sum()))
+            pct = _largest_remainder_pct(parts, total)
             shown = [int(v) for v in re.findall(r"(\d+) %", r[1])]
             if sum(shown) != total:
                 bad.append(f"where {r[0]} lies: shares add to {sum(shown)} %, not {total} %")
-            for unit, p in zip(g["target_name"], pct, strict=True):
+            for unit, p in zip(g["target_name"], pct[:-1], strict=True):
                 if f"{unit} {p} %" not in r[1]:
                     bad.append(f"where {r[0]} lies: {unit} {p} % not in {r[1]!r}")
+            if (pct[-1] >= 1) != (f"elsewhere {pct[-1]} %" in r[1]):
+                bad.append(f"where {r[0]} lies: elsewhere {pct[-1]} % wrongly shown or hidden")
 
     # Deprivation: decile counts, people in the most deprived 10 %, the most deprived.
     if (folder / "deprivation.csv").exists():

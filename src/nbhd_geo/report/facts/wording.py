@@ -85,7 +85,9 @@ def spans_text(pieces: Sequence[tuple[str, float]], unit: str, *, most: int = 4)
     ----------
     pieces
         ``(unit name, share of the neighbourhood's area)``, largest first, slivers
-        (under 1 %) already left out.
+        (under 1 %) already left out. When every unit is named, what they leave of the
+        area is shown as ``elsewhere`` if it rounds to 1 % or more, so the parts add to
+        100 %.
     unit
         The unit's word (``"ward"``, ``"LSOA"``).
     most
@@ -97,6 +99,8 @@ def spans_text(pieces: Sequence[tuple[str, float]], unit: str, *, most: int = 4)
     'split across 2 wards: Walkley 70 %, Crookes 30 %'
     >>> spans_text([("A", 0.376), ("B", 0.336), ("C", 0.216), ("D", 0.072)], "ward")
     'split across 4 wards: A 38 %, B 34 %, C 21 %, D 7 %'
+    >>> spans_text([("Walkley", 0.8485), ("Crookes", 0.1429)], "ward")  # 0.86 % in slivers
+    'split across 2 wards: Walkley 85 %, Crookes 14 %, elsewhere 1 %'
     >>> spans_text([("Walkley", 1.0)], "ward")
     'inside one ward (Walkley)'
     """
@@ -110,8 +114,13 @@ def spans_text(pieces: Sequence[tuple[str, float]], unit: str, *, most: int = 4)
         # (largest remainder), so a neighbourhood wholly in these units reads 100 %.
         from nbhd_geo.report.facts.table import round_parts
 
-        shown = round_parts([100 * float(s) for _, s in pieces], 1)
-        named = sep.join(f"{n} {v:.0f} %" for (n, _), v in zip(pieces, shown, strict=True))
+        # What the named units leave of the area (pieces under 1 % of other units, or no
+        # unit at all) is a part too, or two named shares of 85 % and 14 % read as a slip.
+        rest = max(0.0, 1.0 - sum(float(s) for _, s in pieces))
+        shown = round_parts([100 * float(s) for _, s in pieces] + [100 * rest], 1)
+        named = sep.join(f"{n} {v:.0f} %" for (n, _), v in zip(pieces, shown, strict=False))
+        if shown[-1] >= 1:
+            named += f"{sep}elsewhere {shown[-1]:.0f} %"
     else:
         named = sep.join(f"{n} {pct_text(s)}" for n, s in pieces[:most])
     more = f" and {len(pieces) - most} more" if len(pieces) > most else ""
