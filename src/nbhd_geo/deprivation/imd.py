@@ -538,6 +538,102 @@ def _first_rows(frames: list[pd.DataFrame], argument: str) -> pd.DataFrame:
     return out.drop_duplicates("lsoa_code", keep="first")
 
 
+def _parsed_parts(files: list[Path]) -> list[tuple[Path, _Part]]:
+    """Parse every file, skipping those without LSOA codes; fail if none has IoD columns."""
+    parts: list[tuple[Path, _Part]] = []
+    for path in files:
+        part = _parse_file(path)
+        if part is not None:
+            parts.append((path, part))
+    if not parts:
+        raise InputError(
+            "no Indices of Deprivation columns found",
+            argument="path_or_dir",
+            ids=[p.name for p in files],
+            fix="pass MHCLG IoD files (headers 'LSOA code (2011)' ...) or the IoD2025 tidy file",
+        )
+    return parts
+
+
+def _settle_vintage(parts: list[tuple[Path, _Part]], vintage: Vintage | None) -> Vintage:
+    """Return the one vintage the headers show, checked against ``vintage`` when given."""
+    found = {p.vintage for _, p in parts if p.vintage is not None}
+    if len(found) > 1:
+        raise VintageError(
+            f"files of more than one vintage: {sorted(found)}",
+            argument="path_or_dir",
+            ids=[f"{path.name}: {p.vintage}" for path, p in parts],
+            fix="read one vintage at a time",
+        )
+    detected = found.pop() if found else None
+    if vintage is None:
+        if detected is None:
+            raise VintageError(
+                "cannot tell the vintage from the headers",
+                argument="path_or_dir",
+                fix="pass vintage='IoD2019' or vintage='IoD2025'",
+            )
+        vintage = detected  # type: ignore[assignment]
+    elif detected is not None and detected != vintage:
+        raise VintageError(
+            f"the files are {detected}, not {vintage}",
+            argument="vintage",
+            fix=f"pass vintage={detected!r} (or None), or read the {vintage} files",
+        )
+    return vintage  # type: ignore[return-value]
+
+
+def _index_values(parts: list[tuple[Path, _Part]], n: int) -> tuple[pd.DataFrame, pd.Index]:
+    """Merge the files' ranks, deciles and scores into one long table; return its codes too."""
+    longs = [p.long for _, p in parts if p.long is not None]
+    if not longs:
+        raise InputError(
+            "no ranks, deciles or scores found (only denominators)",
+            argument="path_or_dir",
+            fix="include File 1/2 (IoD2019) or the IoD2025 index file",
+        )
+    long = _merge_long(longs)
+    _validate_long(long, n, argument="path_or_dir")
+    uniq = pd.Index(long["lsoa_code"].astype(object).unique())
+    bad = sorted(uniq[~uniq.str.match(_CODE_RE.pattern)])
+    if bad:
+        raise InputError(
+            "has values that are not LSOA codes",
+            argument="path_or_dir",
+            ids=bad,
+            fix="LSOA codes look like E01000001",
+        )
+    return long, uniq
+
+
+def _index_denominators(parts: list[tuple[Path, _Part]], uniq: pd.Index,
+                        notes: list[str]) -> pd.DataFrame:
+    """Keep the populations of the index's LSOAs only (the Census file also covers Wales)."""
+    dens = [p.denominators for _, p in parts if p.denominators is not None]
+    den = _first_rows(dens, "denominators") if dens else _empty_denominators()
+    den = den[den["lsoa_code"].isin(uniq)].reset_index(drop=True)
+    if den.empty:
+        notes.append(
+            "no population denominators (IoD2019 File 6 or Census 2021): pass populations "
+            "in the weights table"
+        )
+    return den
+
+
+def _no_score_note(long: pd.DataFrame) -> list[str]:
+    """Say which domains have ranks but no scores, so their averages are NaN."""
+    present = set(long["domain"].unique())
+    no_score = [d for d in DOMAINS if d in present]
+    no_score = [d for d in no_score if long.loc[long["domain"] == d, "score"].isna().all()]
+    if not no_score:
+        return []
+    return [
+        f"no scores for {no_score}: the files read carry ranks and deciles only "
+        "(IoD2019 Files 1 and 2 have no scores; they are in File 5), so the average "
+        "score and the income/employment scale of these domains are NaN"
+    ]
+
+
 def read_imd(
     path_or_dir: str | PathLike[str] | Sequence[str | PathLike[str]],
     *,
@@ -588,87 +684,20 @@ def read_imd(
     ('IoD2019', 'LSOA11', 32844, False)
     """
     files = _files(path_or_dir)
-    parts: list[tuple[Path, _Part]] = []
-    for path in files:
-        part = _parse_file(path)
-        if part is not None:
-            parts.append((path, part))
-    if not parts:
-        raise InputError(
-            "no Indices of Deprivation columns found",
-            argument="path_or_dir",
-            ids=[p.name for p in files],
-            fix="pass MHCLG IoD files (headers 'LSOA code (2011)' ...) or the IoD2025 tidy file",
-        )
-    found = {p.vintage for _, p in parts if p.vintage is not None}
-    if len(found) > 1:
-        raise VintageError(
-            f"files of more than one vintage: {sorted(found)}",
-            argument="path_or_dir",
-            ids=[f"{path.name}: {p.vintage}" for path, p in parts],
-            fix="read one vintage at a time",
-        )
-    detected = found.pop() if found else None
-    if vintage is None:
-        if detected is None:
-            raise VintageError(
-                "cannot tell the vintage from the headers",
-                argument="path_or_dir",
-                fix="pass vintage='IoD2019' or vintage='IoD2025'",
-            )
-        vintage = detected  # type: ignore[assignment]
-    elif detected is not None and detected != vintage:
-        raise VintageError(
-            f"the files are {detected}, not {vintage}",
-            argument="vintage",
-            fix=f"pass vintage={detected!r} (or None), or read the {vintage} files",
-        )
-    geography, n = _vintage_info(vintage)  # type: ignore[arg-type]
-
-    longs = [p.long for _, p in parts if p.long is not None]
-    if not longs:
-        raise InputError(
-            "no ranks, deciles or scores found (only denominators)",
-            argument="path_or_dir",
-            fix="include File 1/2 (IoD2019) or the IoD2025 index file",
-        )
-    long = _merge_long(longs)
-    _validate_long(long, n, argument="path_or_dir")
-    uniq = pd.Index(long["lsoa_code"].astype(object).unique())
-    bad = sorted(uniq[~uniq.str.match(_CODE_RE.pattern)])
-    if bad:
-        raise InputError(
-            "has values that are not LSOA codes",
-            argument="path_or_dir",
-            ids=bad,
-            fix="LSOA codes look like E01000001",
-        )
+    parts = _parsed_parts(files)
+    vintage = _settle_vintage(parts, vintage)
+    geography, n = _vintage_info(vintage)
+    long, uniq = _index_values(parts, n)
 
     notes: list[str] = []
     for _, p in parts:
         notes.extend(p.notes)
-    dens = [p.denominators for _, p in parts if p.denominators is not None]
-    den = _first_rows(dens, "denominators") if dens else _empty_denominators()
-    den = den[den["lsoa_code"].isin(uniq)].reset_index(drop=True)
-    if den.empty:
-        notes.append(
-            "no population denominators (IoD2019 File 6 or Census 2021): pass populations "
-            "in the weights table"
-        )
+    den = _index_denominators(parts, uniq, notes)
     dists = [p.districts for _, p in parts if p.districts is not None]
     dis = _first_rows(dists, "districts") if dists else None
-
-    present = set(long["domain"].unique())
-    no_score = [d for d in DOMAINS if d in present]
-    no_score = [d for d in no_score if long.loc[long["domain"] == d, "score"].isna().all()]
-    if no_score:
-        notes.append(
-            f"no scores for {no_score}: the files read carry ranks and deciles only "
-            "(IoD2019 Files 1 and 2 have no scores; they are in File 5), so the average "
-            "score and the income/employment scale of these domains are NaN"
-        )
+    notes += _no_score_note(long)
     table = IMDTable.from_frames(
-        long, vintage=vintage, denominators=den, districts=dis, notes=notes  # type: ignore[arg-type]
+        long, vintage=vintage, denominators=den, districts=dis, notes=notes
     )
     return IMDTable(
         vintage=table.vintage,

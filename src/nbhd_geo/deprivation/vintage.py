@@ -6,7 +6,7 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -162,8 +162,11 @@ def check_vintage(
     )
 
 
+_Weights: TypeAlias = pd.Series | pd.DataFrame | IMDTable | Mapping[str, float]
+
+
 def _population_series(
-    weights: pd.Series | pd.DataFrame | IMDTable | Mapping[str, float],
+    weights: _Weights,
     *,
     argument: str,
     code_col: str,
@@ -186,6 +189,144 @@ def _population_series(
     s = pd.Series(weights, dtype=float)
     s.index = s.index.astype(str)
     return s
+
+
+def _value_columns(table: pd.DataFrame, code_col: str, sum_cols: Sequence[str] | None,
+                   mean_cols: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """Check the columns; with neither list given, every numeric column is a count."""
+    if code_col not in table.columns:
+        raise ColumnError(
+            f"has no column {code_col!r}", argument="table", fix="pass code_col= its LSOA column"
+        )
+    if sum_cols is None and mean_cols is None:
+        sum_cols = [
+            c for c in table.columns if c != code_col and pd.api.types.is_numeric_dtype(table[c])
+        ]
+    sums = list(sum_cols or [])
+    means = list(mean_cols or [])
+    missing = [c for c in sums + means if c not in table.columns]
+    if missing:
+        raise ColumnError(
+            f"has no column(s) {missing}", argument="table", fix="check sum_cols/mean_cols"
+        )
+    return sums, means
+
+
+def _target_vintage(codes: pd.Series, lk: pd.DataFrame, to: str | None) -> str:
+    """Return the target vintage given, or the one the codes imply (they are all of the other)."""
+    in11, in21 = codes.isin(lk["lsoa11_code"]), codes.isin(lk["lsoa21_code"])
+    if to is None:
+        if in11.all() and not in21.all():
+            to = "LSOA21"
+        elif in21.all() and not in11.all():
+            to = "LSOA11"
+        elif in11.all():  # every code unchanged: identity either way
+            to = "LSOA21"
+        else:
+            raise InputError(
+                "cannot tell the vintage of the codes (not all LSOA 2011 nor all LSOA 2021)",
+                argument="table",
+                ids=codes[~in11 & ~in21].tolist() or codes[~in11].tolist(),
+                fix="pass to='LSOA21' or to='LSOA11' and check the codes",
+            )
+    if to not in ("LSOA21", "LSOA11"):
+        raise InputError(f"unknown target {to!r}", argument="to", fix="use 'LSOA21' or 'LSOA11'")
+    return to
+
+
+def _lookup_pairs(codes: pd.Series, lk: pd.DataFrame, to: str
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the (source, target) pairs of the codes and every source feeding those targets."""
+    src, tgt = ("lsoa11_code", "lsoa21_code") if to == "LSOA21" else ("lsoa21_code", "lsoa11_code")
+    unknown = codes[~codes.isin(lk[src])]
+    if len(unknown):
+        raise InputError(
+            f"{len(unknown)} codes are not {'LSOA11' if to == 'LSOA21' else 'LSOA21'} codes of "
+            "the lookup",
+            argument="table",
+            ids=unknown,
+            fix="check the codes and to=",
+        )
+    pairs = lk[lk[src].isin(codes.to_numpy())].rename(columns={src: "source", tgt: "target"})
+    pairs = pairs[["source", "target", "change_code"]].reset_index(drop=True)
+    # every source feeding a reached target (for merges the whole family matters)
+    fam = lk[lk[tgt].isin(pairs["target"].to_numpy())]
+    fam = fam.rename(columns={src: "source", tgt: "target"})
+    return pairs, fam
+
+
+def _target_populations(pairs: pd.DataFrame, n_targets: pd.Series, weights: _Weights, *,
+                        code_col: str, to: str) -> np.ndarray:
+    """Return P_t(b) per pair; a split cannot be shared without its targets' populations."""
+    p_t = _population_series(weights, argument="weights", code_col=code_col)
+    pt = pairs["target"].map(p_t).to_numpy(float)
+    need = (n_targets > 1).to_numpy() & ~(np.isfinite(pt) & (pt >= 0))
+    if need.any():
+        raise InputError(
+            "target populations are missing or negative where a source LSOA is split",
+            argument="weights",
+            ids=pairs.loc[need, "target"].unique(),
+            fix=f"give a population ≥ 0 for every {to} code",
+        )
+    return np.where(np.isfinite(pt), pt, 1.0)
+
+
+def _source_fractions(pairs: pd.DataFrame, fam: pd.DataFrame, n_sources_all: pd.Series,
+                      source_weights: _Weights | None, *, code_col: str,
+                      mean_cols: list[str]) -> np.ndarray:
+    """Return P_s(a) / Σ_{a′→b} P_s(a′) per pair: 1 where a target has one source."""
+    s_in = np.ones(len(pairs))
+    multi = pairs["target"].map(n_sources_all).to_numpy() > 1
+    if multi.any():
+        if source_weights is not None:
+            p_s = _population_series(source_weights, argument="source_weights", code_col=code_col)
+            fam_ps = fam["source"].map(p_s)
+            if fam_ps.isna().any() or (fam_ps < 0).any():
+                raise InputError(
+                    "source populations are missing or negative where LSOAs merge",
+                    argument="source_weights",
+                    ids=fam.loc[fam_ps.isna() | (fam_ps < 0), "source"].unique(),
+                    fix="give a population ≥ 0 for every source code",
+                )
+            tot = fam.assign(p=fam_ps.to_numpy(float)).groupby("target")["p"].sum()
+            ps = pairs["source"].map(p_s).to_numpy(float)
+            denom = pairs["target"].map(tot).to_numpy(float)
+            s_in = np.where(denom > 0, ps / np.where(denom > 0, denom, 1.0), 1.0)
+        elif mean_cols:
+            raise InputError(
+                "several source LSOAs merge into one target, and means need their populations",
+                argument="source_weights",
+                ids=pairs.loc[multi, "target"].unique(),
+                fix="pass source_weights= populations of the source vintage",
+            )
+    return s_in
+
+
+def _converted_values(values: pd.DataFrame, pairs: pd.DataFrame, share: np.ndarray,
+                      pi: np.ndarray, sum_cols: list[str], mean_cols: list[str]
+                      ) -> dict[str, pd.Series]:
+    """Share counts out by ``share``; average means weighted by π(a, b); keyed by target."""
+    g_index = pairs["target"].to_numpy()
+    res: dict[str, pd.Series] = {}
+    for col in sum_cols:
+        v = pd.to_numeric(values[col], errors="coerce").reindex(pairs["source"]).to_numpy(float)
+        res[col] = pd.Series(v * share).groupby(g_index).sum(min_count=1)
+    for col in mean_cols:
+        v = pd.to_numeric(values[col], errors="coerce").reindex(pairs["source"]).to_numpy(float)
+        ok = np.isfinite(v)
+        num = pd.Series(np.where(ok, v * pi, 0.0)).groupby(g_index).sum()
+        den = pd.Series(np.where(ok, pi, 0.0)).groupby(g_index).sum()
+        res[col] = (num / den.where(den > 0)).astype(float)
+    return res
+
+
+def _change_letters(pairs: pd.DataFrame) -> pd.Series:
+    """Return the change codes (U/S/M/X) involved in each target, letters in order."""
+    flags = pd.get_dummies(pairs["change_code"]).groupby(pairs["target"].to_numpy()).any()
+    letters = pd.Series("", index=flags.index, dtype=object)
+    for letter in sorted(flags.columns):
+        letters = letters + np.where(flags[letter].to_numpy(), letter, "")
+    return letters
 
 
 def convert_lsoa_vintage(
@@ -266,21 +407,7 @@ def convert_lsoa_vintage(
     1  E01040001      40.0
     2  E01040002      60.0
     """
-    if code_col not in table.columns:
-        raise ColumnError(
-            f"has no column {code_col!r}", argument="table", fix="pass code_col= its LSOA column"
-        )
-    if sum_cols is None and mean_cols is None:
-        sum_cols = [
-            c for c in table.columns if c != code_col and pd.api.types.is_numeric_dtype(table[c])
-        ]
-    sum_cols = list(sum_cols or [])
-    mean_cols = list(mean_cols or [])
-    missing = [c for c in sum_cols + mean_cols if c not in table.columns]
-    if missing:
-        raise ColumnError(
-            f"has no column(s) {missing}", argument="table", fix="check sum_cols/mean_cols"
-        )
+    sum_cols, mean_cols = _value_columns(table, code_col, sum_cols, mean_cols)
     lk = read_lsoa_lookup(lookup_path)
     codes = table[code_col].astype(str).astype(object)
     if codes.duplicated().any():
@@ -290,77 +417,14 @@ def convert_lsoa_vintage(
             ids=codes[codes.duplicated()].unique(),
             fix="aggregate to one row per LSOA first",
         )
-    in11, in21 = codes.isin(lk["lsoa11_code"]), codes.isin(lk["lsoa21_code"])
-    if to is None:
-        if in11.all() and not in21.all():
-            to = "LSOA21"
-        elif in21.all() and not in11.all():
-            to = "LSOA11"
-        elif in11.all():  # every code unchanged: identity either way
-            to = "LSOA21"
-        else:
-            raise InputError(
-                "cannot tell the vintage of the codes (not all LSOA 2011 nor all LSOA 2021)",
-                argument="table",
-                ids=codes[~in11 & ~in21].tolist() or codes[~in11].tolist(),
-                fix="pass to='LSOA21' or to='LSOA11' and check the codes",
-            )
-    if to not in ("LSOA21", "LSOA11"):
-        raise InputError(f"unknown target {to!r}", argument="to", fix="use 'LSOA21' or 'LSOA11'")
-    src, tgt = ("lsoa11_code", "lsoa21_code") if to == "LSOA21" else ("lsoa21_code", "lsoa11_code")
-    unknown = codes[~codes.isin(lk[src])]
-    if len(unknown):
-        raise InputError(
-            f"{len(unknown)} codes are not {'LSOA11' if to == 'LSOA21' else 'LSOA21'} codes of "
-            "the lookup",
-            argument="table",
-            ids=unknown,
-            fix="check the codes and to=",
-        )
-    pairs = lk[lk[src].isin(codes.to_numpy())].rename(columns={src: "source", tgt: "target"})
-    pairs = pairs[["source", "target", "change_code"]].reset_index(drop=True)
-    # every source feeding a reached target (for merges the whole family matters)
-    fam = lk[lk[tgt].isin(pairs["target"].to_numpy())]
-    fam = fam.rename(columns={src: "source", tgt: "target"})
+    target = _target_vintage(codes, lk, to)
+    pairs, fam = _lookup_pairs(codes, lk, target)
 
-    p_t = _population_series(weights, argument="weights", code_col=code_col)
     n_targets = pairs.groupby("source")["target"].transform("size")
-    pt = pairs["target"].map(p_t).to_numpy(float)
-    need = (n_targets > 1).to_numpy() & ~(np.isfinite(pt) & (pt >= 0))
-    if need.any():
-        raise InputError(
-            "target populations are missing or negative where a source LSOA is split",
-            argument="weights",
-            ids=pairs.loc[need, "target"].unique(),
-            fix=f"give a population ≥ 0 for every {to} code",
-        )
-    pt = np.where(np.isfinite(pt), pt, 1.0)
-
+    pt = _target_populations(pairs, n_targets, weights, code_col=code_col, to=target)
     n_sources_all = fam.groupby("target")["source"].size()
-    s_in = np.ones(len(pairs))
-    multi = pairs["target"].map(n_sources_all).to_numpy() > 1
-    if multi.any():
-        if source_weights is not None:
-            p_s = _population_series(source_weights, argument="source_weights", code_col=code_col)
-            fam_ps = fam["source"].map(p_s)
-            if fam_ps.isna().any() or (fam_ps < 0).any():
-                raise InputError(
-                    "source populations are missing or negative where LSOAs merge",
-                    argument="source_weights",
-                    ids=fam.loc[fam_ps.isna() | (fam_ps < 0), "source"].unique(),
-                    fix="give a population ≥ 0 for every source code",
-                )
-            tot = fam.assign(p=fam_ps.to_numpy(float)).groupby("target")["p"].sum()
-            ps = pairs["source"].map(p_s).to_numpy(float)
-            denom = pairs["target"].map(tot).to_numpy(float)
-            s_in = np.where(denom > 0, ps / np.where(denom > 0, denom, 1.0), 1.0)
-        elif mean_cols:
-            raise InputError(
-                "several source LSOAs merge into one target, and means need their populations",
-                argument="source_weights",
-                ids=pairs.loc[multi, "target"].unique(),
-                fix="pass source_weights= populations of the source vintage",
-            )
+    s_in = _source_fractions(pairs, fam, n_sources_all, source_weights, code_col=code_col,
+                             mean_cols=mean_cols)
     pi = pt * s_in
     tot_a = pd.Series(pi).groupby(pairs["source"].to_numpy()).transform("sum").to_numpy()
     n_t = n_targets.to_numpy()
@@ -368,27 +432,13 @@ def convert_lsoa_vintage(
 
     values = table.set_index(codes)
     out = pd.DataFrame({code_col: pd.unique(pairs["target"])})
-    g_index = pairs["target"].to_numpy()
-    res: dict[str, pd.Series] = {}
-    for col in sum_cols:
-        v = pd.to_numeric(values[col], errors="coerce").reindex(pairs["source"]).to_numpy(float)
-        res[col] = pd.Series(v * share).groupby(g_index).sum(min_count=1)
-    for col in mean_cols:
-        v = pd.to_numeric(values[col], errors="coerce").reindex(pairs["source"]).to_numpy(float)
-        ok = np.isfinite(v)
-        num = pd.Series(np.where(ok, v * pi, 0.0)).groupby(g_index).sum()
-        den = pd.Series(np.where(ok, pi, 0.0)).groupby(g_index).sum()
-        res[col] = (num / den.where(den > 0)).astype(float)
+    res = _converted_values(values, pairs, share, pi, sum_cols, mean_cols)
     for col, s in res.items():
         out[col] = out[code_col].map(s).to_numpy(float)
-    flags = pd.get_dummies(pairs["change_code"]).groupby(pairs["target"].to_numpy()).any()
-    letters = pd.Series("", index=flags.index, dtype=object)
-    for letter in sorted(flags.columns):
-        letters = letters + np.where(flags[letter].to_numpy(), letter, "")
-    out["change_code"] = out[code_col].map(letters)
+    out["change_code"] = out[code_col].map(_change_letters(pairs))
     out["n_sources"] = out[code_col].map(n_sources_all).astype(int)
     out = out.sort_values(code_col, kind="stable").reset_index(drop=True)
-    out.attrs["to"] = to
+    out.attrs["to"] = target
     partial = out["n_sources"] > out[code_col].map(pairs.groupby("target").size())
     if partial.any():
         out.attrs["incomplete_targets"] = out.loc[partial, code_col].tolist()

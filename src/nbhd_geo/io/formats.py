@@ -302,15 +302,9 @@ def _find_column(columns: Sequence[str], candidates: Sequence[str]) -> str | Non
     return None
 
 
-def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col: str | None,
-              y_col: str | None, sep: str, id_col: str | None,
-              limits: Limits = DEFAULT_LIMITS) -> _Raw:
-    notes: list[str] = []
-    # Count rows before pandas builds them (a small .csv.gz can hold millions): the
-    # decompression stops at the first row beyond the limit (+1 for the header).
-    data = read_bytes_bounded(path, gz, label, limits,
-                              max_lines=None if limits.max_features is None
-                              else limits.max_features + 1)
+def _parse_csv(data: bytes, label: str, sep: str, id_col: str | None,
+               notes: list[str]) -> pd.DataFrame:
+    """Parse the text as UTF-8, else Windows-1252 (noted), keeping ids and codes as text."""
     compression = None
 
     def text_columns(header: Sequence[str]) -> dict[str, type]:
@@ -334,9 +328,15 @@ def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col:
             ValueError) as exc:
         raise InputError(f"cannot be read as CSV ({_short(exc)})", argument=label,
                          fix="check the file is comma-separated text with a header row") from None
-    columns = list(df.columns)
+    return df
+
+
+def _csv_geometry_columns(columns: list[str], label: str, geometry_col: str | None,
+                          x_col: str | None, y_col: str | None
+                          ) -> tuple[str | None, str | None, str | None]:
+    """Check the named columns; else find a WKT column, or else x and y columns."""
     for arg, col in (("geometry_col", geometry_col), ("x_col", x_col), ("y_col", y_col)):
-        if col is not None and col not in df.columns:
+        if col is not None and col not in columns:
             raise ColumnError(f"column {col!r} not found; columns are {format_ids(columns, 50)}",
                               argument=arg, fix="pass one of the listed columns")
     if x_col is None and y_col is None and geometry_col is None:
@@ -352,58 +352,88 @@ def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col:
                 argument=label, fix="pass csv=CsvColumns(geometry_col=) (a WKT column) or "
                     "csv=CsvColumns(x_col=, y_col=)",
             )
+    return geometry_col, x_col, y_col
+
+
+def _wkt_geometries(df: pd.DataFrame, geometry_col: str, label: str, notes: list[str]
+                    ) -> tuple[np.ndarray, dict[int, str], str | None]:
+    """Parse a WKT column: geometries, ``{row: reason}`` and the CRS an EWKT SRID gives."""
     problems: dict[int, str] = {}
     srid = None
+    text = df[geometry_col].astype("string")
+    ewkt = text.str.extract(_EWKT, expand=False)
+    srids = ewkt.dropna().unique()
+    filled = text.fillna("").str.strip().ne("").to_numpy()
+    if len(srids) == 1 and ewkt.notna().to_numpy()[filled].all():
+        srid = f"EPSG:{srids[0]}"
+        try:
+            _crs.resolve_crs(srid, label)
+        except CRSError:
+            raise CRSError(f"declares an unknown CRS SRID={srids[0]}", argument=label,
+                           fix="use --crs EPSG:27700 --override-crs (or the right EPSG "
+                               "code)") from None
+    elif len(srids):
+        # One row's SRID must not set the CRS of the whole file: reject the rows whose
+        # SRID is not shared by every row.
+        for i in np.flatnonzero(ewkt.notna().to_numpy()):
+            problems[int(i)] = (f"EWKT SRID={ewkt.iloc[i]} on some rows only: "
+                                "mixed CRS in one file")
+        notes.append("EWKT SRID= prefixes not on every row: ignored (rows with one "
+                     "rejected)")
+    text = text.str.replace(_EWKT, "", regex=True)
+    values = text.to_numpy(dtype=object, na_value=None)
+    geoms = shapely.from_wkt(values, on_invalid="ignore")
+    bad = shapely.is_missing(geoms) & text.fillna("").str.strip().ne("").to_numpy()
+    for i in np.flatnonzero(bad):
+        if int(i) not in problems:
+            problems[int(i)] = f"unreadable WKT in column {geometry_col!r}"
+    geoms[list(problems)] = None
+    notes.append(f"geometry from WKT column {geometry_col!r}")
+    return geoms, problems, srid
+
+
+def _xy_points(df: pd.DataFrame, x_col: str | None, y_col: str | None, notes: list[str]
+               ) -> tuple[np.ndarray, dict[int, str]]:
+    """Make points from x and y columns; rows with unreadable coordinates get a reason."""
+    problems: dict[int, str] = {}
+    x = pd.to_numeric(df[x_col], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(df[y_col], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    geoms = np.full(len(df), None, dtype=object)
+    geoms[ok] = shapely.points(x[ok], y[ok])
+    given = df[x_col].notna().to_numpy() | df[y_col].notna().to_numpy()
+    for i in np.flatnonzero(~ok & given):
+        problems[int(i)] = f"unreadable coordinates in columns {x_col!r}/{y_col!r}"
+    notes.append(f"points from coordinate columns {x_col!r} (x) and {y_col!r} (y)")
+    return geoms, problems
+
+
+def _read_csv(path: Path, gz: bool, label: str, geometry_col: str | None, x_col: str | None,
+              y_col: str | None, sep: str, id_col: str | None,
+              limits: Limits = DEFAULT_LIMITS) -> _Raw:
+    """Read a CSV whose geometry is a WKT column or x/y columns."""
+    notes: list[str] = []
+    # Count rows before pandas builds them (a small .csv.gz can hold millions): the
+    # decompression stops at the first row beyond the limit (+1 for the header).
+    data = read_bytes_bounded(path, gz, label, limits,
+                              max_lines=None if limits.max_features is None
+                              else limits.max_features + 1)
+    df = _parse_csv(data, label, sep, id_col, notes)
+    geometry_col, x_col, y_col = _csv_geometry_columns(list(df.columns), label, geometry_col,
+                                                       x_col, y_col)
+    srid = None
     if geometry_col is not None:
-        text = df[geometry_col].astype("string")
-        ewkt = text.str.extract(_EWKT, expand=False)
-        srids = ewkt.dropna().unique()
-        filled = text.fillna("").str.strip().ne("").to_numpy()
-        if len(srids) == 1 and ewkt.notna().to_numpy()[filled].all():
-            srid = f"EPSG:{srids[0]}"
-            try:
-                _crs.resolve_crs(srid, label)
-            except CRSError:
-                raise CRSError(f"declares an unknown CRS SRID={srids[0]}", argument=label,
-                               fix="use --crs EPSG:27700 --override-crs (or the right EPSG "
-                                   "code)") from None
-        elif len(srids):
-            # One row's SRID must not set the CRS of the whole file: reject the rows whose
-            # SRID is not shared by every row.
-            for i in np.flatnonzero(ewkt.notna().to_numpy()):
-                problems[int(i)] = (f"EWKT SRID={ewkt.iloc[i]} on some rows only: "
-                                    "mixed CRS in one file")
-            notes.append("EWKT SRID= prefixes not on every row: ignored (rows with one "
-                         "rejected)")
-        text = text.str.replace(_EWKT, "", regex=True)
-        values = text.to_numpy(dtype=object, na_value=None)
-        geoms = shapely.from_wkt(values, on_invalid="ignore")
-        bad = shapely.is_missing(geoms) & text.fillna("").str.strip().ne("").to_numpy()
-        for i in np.flatnonzero(bad):
-            if int(i) not in problems:
-                problems[int(i)] = f"unreadable WKT in column {geometry_col!r}"
-        geoms[list(problems)] = None
-        notes.append(f"geometry from WKT column {geometry_col!r}")
+        geoms, problems, srid = _wkt_geometries(df, geometry_col, label, notes)
         attrs = df.drop(columns=[geometry_col])
     else:
-        x = pd.to_numeric(df[x_col], errors="coerce").to_numpy(dtype=float)
-        y = pd.to_numeric(df[y_col], errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(x) & np.isfinite(y)
-        geoms = np.full(len(df), None, dtype=object)
-        geoms[ok] = shapely.points(x[ok], y[ok])
-        given = df[x_col].notna().to_numpy() | df[y_col].notna().to_numpy()
-        for i in np.flatnonzero(~ok & given):
-            problems[int(i)] = f"unreadable coordinates in columns {x_col!r}/{y_col!r}"
-        notes.append(f"points from coordinate columns {x_col!r} (x) and {y_col!r} (y)")
+        geoms, problems = _xy_points(df, x_col, y_col, notes)
         attrs = df.drop(columns=[x_col, y_col])
     frame = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, index=attrs.index), crs=srid)
     return _Raw(frame, Path(path).name, problems, notes)
 
 
-def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str | None,
-               x_col: str | None, y_col: str | None, id_col: str | None,
-               limits: Limits = DEFAULT_LIMITS, columns: ColumnFilter | None = None) -> _Raw:
-    path = Path(src).expanduser()
+def _check_path(path: Path, label: str) -> None:
+    """Fail clearly on a missing path (naming readable files beside it) or a folder."""
     if not path.exists():
         hint = ""
         if path.parent.exists():
@@ -415,6 +445,92 @@ def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str |
     if path.is_dir():
         raise InputError(f"{str(path)!r} is a folder, not a file", argument=label,
                          fix="pass the path of the file inside it (.gpkg, .geojson, .shp, …)")
+
+
+def _geojson_raw(data: bytes, label: str, fmt: str, limits: Limits,
+                 columns: ColumnFilter | None, source: str) -> _Raw:
+    """Read GeoJSON text cleaned first: GDAL never sees a linked CRS, skipped entries count."""
+    clean, notes, problems = clean_geojson(data, label, limits)
+    frame, more = _ogr_read(clean, None, label, fmt, limits, columns)
+    return _Raw(frame, source, {**more, **problems}, notes,
+                unread=frame.attrs.get("unread_columns", []))
+
+
+def _shapefile_bytes(path: Path) -> tuple[bytes, bytes] | None:
+    """Return a plain shapefile's .shp and .dbf bytes, to count shapes the .dbf lacks."""
+    dbf = path.with_suffix(".dbf")
+    if not dbf.exists():
+        dbf = path.with_suffix(".DBF")
+    if dbf.exists():
+        return path.read_bytes(), dbf.read_bytes()
+    return None
+
+
+def _zip_member(members: list[str], layer: str | None, label: str) -> tuple[bool, str]:
+    """Choose what to open in a zip: ``(True, shapefile)`` or ``(False, its one data file)``."""
+    shps = [m for m in members if m.lower().endswith(".shp")
+            and not Path(m).name.startswith("._")]
+    inner = [m for m in members if Path(m).suffix.lower() in (".gpkg", ".geojson", ".kml",
+                                                               ".json", ".fgb")
+             and not Path(m).name.startswith("._")]
+    if not shps and len(inner) == 1:
+        return False, inner[0]
+    if not shps:
+        raise InputError(f"zip file contains no shapefile (members: "
+                         f"{format_ids(members, 20)})", argument=label,
+                         fix="zip the .shp with its .shx, .dbf and .prj files")
+    if layer is not None:
+        chosen_shp = [m for m in shps if Path(m).stem == layer]
+        if not chosen_shp:
+            raise InputError(
+                f"has no shapefile {layer!r}; it holds "
+                f"{format_ids([Path(m).stem for m in shps], 20)}", argument="layer",
+                fix="pass one of the names listed (in the CLI: FILE.zip:NAME)")
+        shps = chosen_shp
+    if len(shps) > 1:
+        raise InputError(
+            f"zip holds {len(shps)} shapefiles "
+            f"({format_ids([Path(m).stem for m in shps], 20)}) and none was chosen",
+            argument=label,
+            fix=f"choose one: in the CLI FILE.zip:{Path(shps[0]).stem}, in Python "
+                f"layer={Path(shps[0]).stem!r}")
+    return True, shps[0]
+
+
+def _zipped_shapefile_bytes(path: Path, shp: str, members: list[str], label: str,
+                            limits: Limits) -> tuple[bytes, bytes] | None:
+    """Return a zipped shapefile's .shp and .dbf bytes (bounded), when the .dbf is there."""
+    dbf_name = next((m for m in members if m.lower() == shp[:-4].lower() + ".dbf"), None)
+    if dbf_name is None:
+        return None
+    return (read_bytes_bounded(path, False, label, limits, member=shp),
+            read_bytes_bounded(path, False, label, limits, member=dbf_name))
+
+
+def _read_target(target: str, layer: str | None, label: str, fmt: str, suffix: str,
+                 limits: Limits, columns: ColumnFilter | None, source: str
+                 ) -> tuple[gpd.GeoDataFrame, list[str], dict[int, str], str]:
+    """Read a GDAL target (KML, single-layer file or chosen layer); name a layer if several."""
+    notes: list[str] = []
+    if suffix in (".kml", ".kmz"):
+        frame, notes, problems = _read_kml(target, layer, label, fmt, limits, columns)
+    elif suffix in _SINGLE_LAYER and layer is None:
+        frame, problems = _ogr_read(target, None, label, fmt, limits, columns)
+    else:
+        layers = _list_layers(target, label, fmt)
+        chosen = _choose_layer(target, layer, label, fmt, layers)
+        frame, problems = _ogr_read(target, chosen, label, fmt, limits, columns)
+        if len(layers) > 1:
+            source = f"{source} (layer {chosen!r})"
+    return frame, notes, problems, source
+
+
+def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str | None,
+               x_col: str | None, y_col: str | None, id_col: str | None,
+               limits: Limits = DEFAULT_LIMITS, columns: ColumnFilter | None = None) -> _Raw:
+    """Read a file by its suffix: CSV, GeoParquet, GeoJSON, or through GDAL (zips opened)."""
+    path = Path(src).expanduser()
+    _check_path(path, label)
     suffix, gz = _suffixes(path)
     supported = ", ".join(SUPPORTED_SUFFIXES) + " (each optionally .gz)"
     if suffix not in _OGR_FORMATS and suffix not in _OTHER_FORMATS:
@@ -433,15 +549,9 @@ def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str |
                              fix="decompress it first (gunzip)")
         return _read_parquet(path, label, source, limits, columns)
     target = str(path.resolve())
-    notes: list[str] = []
-    problems: dict[int, str] = {}
     if suffix in (".geojson", ".json"):
-        # Parsed here first: GDAL never sees a linked CRS, and skipped entries are counted.
-        data = read_bytes_bounded(path, gz, label, limits)
-        clean, notes, problems = clean_geojson(data, label, limits)
-        frame, more = _ogr_read(clean, None, label, fmt, limits, columns)
-        problems = {**more, **problems}
-        return _Raw(frame, source, problems, notes, unread=frame.attrs.get("unread_columns", []))
+        return _geojson_raw(read_bytes_bounded(path, gz, label, limits), label, fmt, limits,
+                            columns, source)
     if gz:
         if suffix in (".zip", ".gpkg", ".kmz"):
             raise InputError(f"cannot read a gzipped {fmt}", argument=label,
@@ -454,65 +564,23 @@ def _read_path(src: PathLike, layer: str | None, label: str, geometry_col: str |
     # decompressed (or parsed in memory, GeoJSON and CSV) is held to max_bytes.
     shp_bytes: tuple[bytes, bytes] | None = None
     if suffix == ".shp" and not gz:
-        dbf = path.with_suffix(".dbf")
-        if not dbf.exists():
-            dbf = path.with_suffix(".DBF")
-        if dbf.exists():
-            shp_bytes = (path.read_bytes(), dbf.read_bytes())
+        shp_bytes = _shapefile_bytes(path)
     if suffix == ".zip":
-        shps = [m for m in members if m.lower().endswith(".shp")
-                and not Path(m).name.startswith("._")]
-        inner = [m for m in members if Path(m).suffix.lower() in (".gpkg", ".geojson", ".kml",
-                                                                   ".json", ".fgb")
-                 and not Path(m).name.startswith("._")]
-        if not shps and len(inner) == 1:
-            fmt = f"zipped {_OGR_FORMATS[Path(inner[0]).suffix.lower()]}"
-            if Path(inner[0]).suffix.lower() in (".geojson", ".json"):
-                data = read_bytes_bounded(path, False, label, limits, member=inner[0])
-                clean, notes, problems = clean_geojson(data, label, limits)
-                frame, more = _ogr_read(clean, None, label, fmt, limits, columns)
-                return _Raw(frame, source, {**more, **problems}, notes,
-                            unread=frame.attrs.get("unread_columns", []))
-            target = f"/vsizip/{target}/{inner[0]}"
-        elif not shps:
-            raise InputError(f"zip file contains no shapefile (members: "
-                             f"{format_ids(members, 20)})", argument=label,
-                             fix="zip the .shp with its .shx, .dbf and .prj files")
+        is_shp, member = _zip_member(members, layer, label)
+        if not is_shp:
+            fmt = f"zipped {_OGR_FORMATS[Path(member).suffix.lower()]}"
+            if Path(member).suffix.lower() in (".geojson", ".json"):
+                data = read_bytes_bounded(path, False, label, limits, member=member)
+                return _geojson_raw(data, label, fmt, limits, columns, source)
+            target = f"/vsizip/{target}/{member}"
         else:
-            if layer is not None:
-                chosen_shp = [m for m in shps if Path(m).stem == layer]
-                if not chosen_shp:
-                    raise InputError(
-                        f"has no shapefile {layer!r}; it holds "
-                        f"{format_ids([Path(m).stem for m in shps], 20)}", argument="layer",
-                        fix="pass one of the names listed (in the CLI: FILE.zip:NAME)")
-                shps = chosen_shp
-            if len(shps) > 1:
-                raise InputError(
-                    f"zip holds {len(shps)} shapefiles "
-                    f"({format_ids([Path(m).stem for m in shps], 20)}) and none was chosen",
-                    argument=label,
-                    fix=f"choose one: in the CLI FILE.zip:{Path(shps[0]).stem}, in Python "
-                        f"layer={Path(shps[0]).stem!r}")
-            shp = shps[0]
             # A shapefile in a sub-folder of the zip is opened where it is.
-            target = f"/vsizip/{target}/{shp}"
+            target = f"/vsizip/{target}/{member}"
             layer = None
-            dbf_name = next((m for m in members if m.lower() == shp[:-4].lower() + ".dbf"), None)
-            if dbf_name is not None:
-                shp_bytes = (read_bytes_bounded(path, False, label, limits, member=shp),
-                             read_bytes_bounded(path, False, label, limits, member=dbf_name))
+            shp_bytes = _zipped_shapefile_bytes(path, member, members, label, limits)
             suffix = ".shp"
-    if suffix in (".kml", ".kmz"):
-        frame, notes, problems = _read_kml(target, layer, label, fmt, limits, columns)
-    elif suffix in _SINGLE_LAYER and layer is None:
-        frame, problems = _ogr_read(target, None, label, fmt, limits, columns)
-    else:
-        layers = _list_layers(target, label, fmt)
-        chosen = _choose_layer(target, layer, label, fmt, layers)
-        frame, problems = _ogr_read(target, chosen, label, fmt, limits, columns)
-        if len(layers) > 1:
-            source = f"{source} (layer {chosen!r})"
+    frame, notes, problems, source = _read_target(target, layer, label, fmt, suffix, limits,
+                                                  columns, source)
     unread = frame.attrs.get("unread_columns", [])
     if shp_bytes is not None:
         frame, problems, more_notes = _shapes_beyond_dbf(frame, problems, *shp_bytes)

@@ -92,12 +92,6 @@ from nbhd_geo.io.validate import validate_points, validate_polygons
 __all__ = ["read_layer", "read_drawings", "ReadReport", "ReadResult", "SUPPORTED_SUFFIXES"]
 
 
-# ----------------------------------------------------------------------------- results
-
-
-# ----------------------------------------------------------------------------- reading
-
-
 # ----------------------------------------------------------------------------- pipeline
 
 
@@ -246,125 +240,119 @@ def _allowlist(attrs: pd.DataFrame, frame: pd.DataFrame, name_col: str | None,
     return attrs, left, notes
 
 
-def _prepare(
-    raw: _Raw,
-    *,
-    kind: Literal["layer", "drawings"],
-    label: str,
-    id_col: str | None,
-    name_col: str | None,
-    crs: Any,
-    coords: CoordOptions,
-    repair: bool,
-    min_area_m2: float | None,
-    strict: bool,
-    geom_type: Literal["polygon", "point"],
-    keep_columns: Sequence[str] | None,
-    keep_personal: bool,
-    limits: Limits = DEFAULT_LIMITS,
-) -> ReadResult:
-    frame = raw.frame
+def _normalise_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Make column names strings and name the geometry column ``geometry``, as steps expect."""
     if not all(isinstance(c, str) for c in frame.columns):
         frame = frame.rename(columns={c: str(c) for c in frame.columns if not isinstance(c, str)})
     if frame.geometry.name != "geometry":
         if "geometry" in frame.columns:
             frame = frame.drop(columns="geometry")
         frame = frame.rename_geometry("geometry")
-    n = len(frame)
-    limits.check_features(n, label)
-    notes = list(raw.notes)
-    problems: list[str] = []  # layer problems, raised together
-    reasons = np.full(n, "", dtype=object)
-    reject: dict[int, str] = dict(raw.row_problems)
-    to_crs, override_crs, swap_xy = coords.to_crs, coords.override_crs, coords.swap_xy
-    outside: Outside = coords.outside
+    return frame
 
-    # --- ids
-    raw_ids, used_id_col, id_note = _resolve_ids(frame, id_col, kind, label,
-                                                 points=geom_type == "point", unread=raw.unread)
-    notes.append(id_note)
-    missing_id = pd.isna(raw_ids)
-    rows_missing = np.flatnonzero(missing_id)
-    fill = np.array([f"row_{i}" for i in rows_missing], dtype=object)
-    if kind == "drawings" or not strict:
-        raw_ids = pd.Series(raw_ids, dtype=object).astype(str).to_numpy(dtype=object)
-        raw_ids[rows_missing] = fill
-        _append(reasons, rows_missing, "missing id; assigned '" + fill + "'")
-        if kind == "drawings" and not keep_personal:
-            # Before de-duplication, so that "x#2" suffixes and reasons name pseudonyms.
-            raw_ids, n_pseudo = pseudonymise_ids(raw_ids)
-            if n_pseudo:
-                notes.append(f"{n_pseudo} ids holding personal data (e-mail, phone, postcode, "
-                             "NHS number) replaced by keyed pseudonyms 'pid-…'")
-        cap = limits.max_label_length
-        if cap is not None:
-            long_ids = np.flatnonzero([len(v) > cap for v in raw_ids])
-            for k in long_ids:
-                raw_ids[k] = raw_ids[k][:cap]
-            _append(reasons, long_ids, f"id longer than {cap} characters cut "
-                                       f"(--max-label-length)")
-        ids, dup_reasons = _dedupe(raw_ids)
-        where = np.fromiter(dup_reasons, dtype=int, count=len(dup_reasons))
-        _append(reasons, where, np.array(list(dup_reasons.values()), dtype=object))
-        if dup_reasons:
-            notes.append(f"{len(dup_reasons)} duplicate ids made unique with a '#<n>' suffix")
-    else:
-        ids = raw_ids.copy()
-        ids[rows_missing] = fill
-        if len(rows_missing):
-            problems.append(f"{len(rows_missing)} features have no id in column "
-                            f"{used_id_col!r} (input rows {format_ids(rows_missing)})")
-        present = pd.Series(raw_ids[~missing_id])
-        dups = present[present.duplicated(keep=False)].unique().tolist()
-        if dups:
-            problems.append(f"{len(dups)} duplicate ids in column {used_id_col!r}: "
-                            f"{format_ids(dups)}")
-        if len(rows_missing) or dups:
-            ids, _ = _dedupe(ids)  # unique ids for the report only
 
-    # --- name column
-    if name_col is not None:
-        if name_col not in frame.columns:
-            cols = [*(c for c in frame.columns if c != "geometry"), *raw.unread]
-            raise ColumnError(f"column {name_col!r} not found; columns are "
-                              f"{format_ids(cols, 50)}", argument="name_col",
-                              fix="pass one of the listed columns")
-        names = frame[name_col]
-        unnamed = (names.isna() | names.astype("string").str.strip().eq("")).to_numpy()
-        _append(reasons, unnamed, "no neighbourhood name")
-        cap = limits.max_label_length
-        if cap is not None and kind == "drawings":
-            text = names.astype("string")
-            long_names = text.str.len().fillna(0).to_numpy() > cap
-            if long_names.any():
-                frame = frame.copy()
-                frame[name_col] = text.where(~long_names, text.str.slice(0, cap)).astype(object)
-                _append(reasons, long_names, f"neighbourhood name longer than {cap} "
-                                             "characters cut (--max-label-length)")
+def _lenient_ids(raw_ids: np.ndarray, rows_missing: np.ndarray, fill: np.ndarray, *,
+                 kind: str, keep_personal: bool, limits: Limits, reasons: np.ndarray,
+                 notes: list[str]) -> np.ndarray:
+    """Drawings (and non-strict layers) fill, pseudonymise, cut and de-duplicate ids."""
+    raw_ids = pd.Series(raw_ids, dtype=object).astype(str).to_numpy(dtype=object)
+    raw_ids[rows_missing] = fill
+    _append(reasons, rows_missing, "missing id; assigned '" + fill + "'")
+    if kind == "drawings" and not keep_personal:
+        # Before de-duplication, so that "x#2" suffixes and reasons name pseudonyms.
+        raw_ids, n_pseudo = pseudonymise_ids(raw_ids)
+        if n_pseudo:
+            notes.append(f"{n_pseudo} ids holding personal data (e-mail, phone, postcode, "
+                         "NHS number) replaced by keyed pseudonyms 'pid-…'")
+    cap = limits.max_label_length
+    if cap is not None:
+        long_ids = np.flatnonzero([len(v) > cap for v in raw_ids])
+        for k in long_ids:
+            raw_ids[k] = raw_ids[k][:cap]
+        _append(reasons, long_ids, f"id longer than {cap} characters cut "
+                                   f"(--max-label-length)")
+    ids, dup_reasons = _dedupe(raw_ids)
+    where = np.fromiter(dup_reasons, dtype=int, count=len(dup_reasons))
+    _append(reasons, where, np.array(list(dup_reasons.values()), dtype=object))
+    if dup_reasons:
+        notes.append(f"{len(dup_reasons)} duplicate ids made unique with a '#<n>' suffix")
+    return ids
 
-    # --- CRS
-    src_crs = frame.crs
-    given = _crs.resolve_crs(crs, "crs") if crs is not None else None
+
+def _strict_ids(raw_ids: np.ndarray, missing_id: np.ndarray, rows_missing: np.ndarray,
+                fill: np.ndarray, used_id_col: str | None, problems: list[str]) -> np.ndarray:
+    """Record a strict layer's missing and duplicate ids as problems; keep report ids unique."""
+    ids = raw_ids.copy()
+    ids[rows_missing] = fill
+    if len(rows_missing):
+        problems.append(f"{len(rows_missing)} features have no id in column "
+                        f"{used_id_col!r} (input rows {format_ids(rows_missing)})")
+    present = pd.Series(raw_ids[~missing_id])
+    dups = present[present.duplicated(keep=False)].unique().tolist()
+    if dups:
+        problems.append(f"{len(dups)} duplicate ids in column {used_id_col!r}: "
+                        f"{format_ids(dups)}")
+    if len(rows_missing) or dups:
+        ids, _ = _dedupe(ids)  # unique ids for the report only
+    return ids
+
+
+def _check_names(frame: gpd.GeoDataFrame, name_col: str, *, kind: str, limits: Limits,
+                 unread: Sequence[str], reasons: np.ndarray) -> gpd.GeoDataFrame:
+    """Note features without a name; cut drawings' over-long names to the label limit."""
+    if name_col not in frame.columns:
+        cols = [*(c for c in frame.columns if c != "geometry"), *unread]
+        raise ColumnError(f"column {name_col!r} not found; columns are "
+                          f"{format_ids(cols, 50)}", argument="name_col",
+                          fix="pass one of the listed columns")
+    names = frame[name_col]
+    unnamed = (names.isna() | names.astype("string").str.strip().eq("")).to_numpy()
+    _append(reasons, unnamed, "no neighbourhood name")
+    cap = limits.max_label_length
+    if cap is not None and kind == "drawings":
+        text = names.astype("string")
+        long_names = text.str.len().fillna(0).to_numpy() > cap
+        if long_names.any():
+            frame = frame.copy()
+            frame[name_col] = text.where(~long_names, text.str.slice(0, cap)).astype(object)
+            _append(reasons, long_names, f"neighbourhood name longer than {cap} "
+                                         "characters cut (--max-label-length)")
+    return frame
+
+
+def _target_crs(to_crs: Any) -> Any:
+    """Resolve the working CRS, which must be projected so that areas come out in square metres."""
     target = _crs.resolve_crs(settings.working_crs if to_crs is None else to_crs, "to_crs",
-                               projected=True)
+                              projected=True)
     if not target.is_projected:
         raise CRSError(f"working CRS {_crs.crs_label(target)} is not projected (areas would be "
                        "in square degrees)", argument="to_crs",
                        fix='pass a projected CRS in metres, e.g. "EPSG:27700"')
+    return target
+
+
+def _flat_geometries(frame: gpd.GeoDataFrame, *, limits: Limits, label: str,
+                     notes: list[str]) -> np.ndarray:
+    """Return the geometries as a 2-D object array, checked against the vertex limit."""
     geoms = np.asarray(frame.geometry.array, dtype=object).copy()
     if shapely.has_z(geoms).any():
         geoms = shapely.force_2d(geoms)
         notes.append("Z coordinates dropped")
     limits.check_vertices(int(shapely.get_num_coordinates(geoms).sum()), label)
-    bounds = shapely.bounds(geoms)
+    return geoms
+
+
+def _source_crs(src_crs: Any, given: Any, bounds: np.ndarray, *, coords: CoordOptions,
+                label: str, notes: list[str]) -> Any:
+    """Return the CRS the coordinates are in: declared, assumed from ``crs=`` or overridden."""
     if src_crs is None:
         if given is None:
-            looks, fix = _crs.suggest_crs(bounds[:, [1, 0, 3, 2]] if swap_xy else bounds)
+            looks, fix = _crs.suggest_crs(bounds[:, [1, 0, 3, 2]] if coords.swap_xy else bounds)
             raise CRSError(f"has no CRS ({looks})", argument=label, fix=fix)
         src_crs = given
         notes.append(f"no CRS in the source: assumed crs={_crs.crs_label(given)}")
     elif given is not None and not given.equals(src_crs):
-        if not override_crs:
+        if not coords.override_crs:
             raise CRSError(
                 f"declares CRS {_crs.crs_label(src_crs)} but crs={_crs.crs_label(given)} "
                 "was given", argument="crs",
@@ -373,24 +361,31 @@ def _prepare(
         notes.append(f"declared CRS {_crs.crs_label(src_crs)} overridden by crs="
                      f"{_crs.crs_label(given)}")
         src_crs = given
-    if swap_xy:
-        geoms = shapely.transform(geoms, lambda xy: xy[:, ::-1])
-        bounds = shapely.bounds(geoms)
-        notes.append("x and y swapped (swap_xy=True)")
-    gb = _crs.is_bng(target)
+    return src_crs
 
-    def flag(mask: np.ndarray, what: str, fix: str) -> None:
-        mask = mask & ~np.isin(np.arange(n), list(reject))
+
+class _Flagger:
+    """Raise on, or reject (``outside="reject"``), features whose coordinates are wrong."""
+
+    def __init__(self, *, n: int, reject: dict[int, str], outside: Outside, ids: np.ndarray,
+                 label: str) -> None:
+        self.n, self.reject, self.outside, self.ids, self.label = n, reject, outside, ids, label
+
+    def __call__(self, mask: np.ndarray, what: str, fix: str) -> None:
+        mask = mask & ~np.isin(np.arange(self.n), list(self.reject))
         if not mask.any():
             return
-        if outside == "reject":
+        if self.outside == "reject":
             for i in np.flatnonzero(mask):
-                reject[int(i)] = what
+                self.reject[int(i)] = what
             return
-        raise CRSError(f"{mask.sum()} of {n} features have {what}", argument=label,
-                       ids=ids[mask], fix=fix)
+        raise CRSError(f"{mask.sum()} of {self.n} features have {what}", argument=self.label,
+                       ids=self.ids[mask], fix=fix)
 
-    present = ~np.isnan(bounds).any(axis=1)
+
+def _check_source_coordinates(bounds: np.ndarray, present: np.ndarray, src_crs: Any, *,
+                              gb: bool, swap_xy: bool, flag: _Flagger) -> None:
+    """Catch coordinates that do not fit the source CRS: swapped, out of range, degrees."""
     n_present = max(int(present.sum()), 1)
     if src_crs.is_geographic:
         swapped = _crs.looks_swapped_generic(bounds)
@@ -413,7 +408,10 @@ def _prepare(
              'pass crs="EPSG:4326", coords=CoordOptions(override_crs=True) if the whole file '
              "is longitude/latitude")
 
-    # --- reproject
+
+def _reproject(geoms: np.ndarray, present: np.ndarray, src_crs: Any, target: Any, *,
+               gb: bool, flag: _Flagger) -> np.ndarray:
+    """Project to the working CRS, catching coordinates that fail or land outside GB."""
     if not src_crs.equals(target):
         series = gpd.GeoSeries(geoms, crs=src_crs).to_crs(target)
         geoms = np.asarray(series.array, dtype=object)
@@ -428,8 +426,37 @@ def _prepare(
              "check the CRS (crs=/coords=CoordOptions(to_crs=)), or pass "
              "coords=CoordOptions(outside='reject') to reject these features; for data "
              "outside Great Britain pass coords=CoordOptions(to_crs=) a local projected CRS")
+    return geoms
 
-    # --- validate
+
+def _to_working_crs(frame: gpd.GeoDataFrame, crs: Any, coords: CoordOptions, *,
+                    ids: np.ndarray, reject: dict[int, str], limits: Limits, label: str,
+                    notes: list[str]) -> tuple[np.ndarray, Any, Any]:
+    """Settle the source CRS, check the coordinates fit it and project to the working CRS."""
+    src_crs = frame.crs
+    given = _crs.resolve_crs(crs, "crs") if crs is not None else None
+    target = _target_crs(coords.to_crs)
+    geoms = _flat_geometries(frame, limits=limits, label=label, notes=notes)
+    bounds = shapely.bounds(geoms)
+    src_crs = _source_crs(src_crs, given, bounds, coords=coords, label=label, notes=notes)
+    if coords.swap_xy:
+        geoms = shapely.transform(geoms, lambda xy: xy[:, ::-1])
+        bounds = shapely.bounds(geoms)
+        notes.append("x and y swapped (swap_xy=True)")
+    gb = _crs.is_bng(target)
+    flag = _Flagger(n=len(frame), reject=reject, outside=coords.outside, ids=ids, label=label)
+    present = ~np.isnan(bounds).any(axis=1)
+    _check_source_coordinates(bounds, present, src_crs, gb=gb, swap_xy=coords.swap_xy,
+                              flag=flag)
+    geoms = _reproject(geoms, present, src_crs, target, gb=gb, flag=flag)
+    return geoms, src_crs, target
+
+
+def _validate_geometries(geoms: np.ndarray, reject: dict[int, str], *,
+                         geom_type: Literal["polygon", "point"], repair: bool,
+                         min_area_m2: float | None, reasons: np.ndarray
+                         ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """Validate every geometry; features rejected earlier keep the reason they were given."""
     for i in reject:
         geoms[i] = None
     if geom_type == "point":
@@ -442,29 +469,26 @@ def _prepare(
         geo_reason[i] = text
     said = geo_reason != ""
     _append(reasons, said, geo_reason[said])
-    reason = reasons
+    return geoms_out, checked, status
 
-    rows = pd.DataFrame({
-        "feature_id": ids.tolist(),
-        "input_row": np.arange(n),
-        "status": status,
-        "reason": reason,
-        "area_in_m2": checked["area_in_m2"].to_numpy(),
-        "area_out_m2": checked["area_out_m2"].to_numpy(),
-    })
 
-    if kind == "layer" and strict:
-        bad = rows[rows["status"] == "rejected"]
-        problems += [f"{fid}: {r}" for fid, r in zip(bad["feature_id"], bad["reason"],
-                                                     strict=True)]
-        if problems:
-            raise ValidationError(
-                f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in the layer",
-                problems=problems, argument=label,
-                fix="correct the source layer, pick the right id_col=, or pass strict=False "
-                    "to drop rejected features and make ids unique")
+def _raise_layer_problems(rows: pd.DataFrame, problems: list[str], label: str) -> None:
+    """Fail a strict layer once, listing every id problem and every rejected feature."""
+    bad = rows[rows["status"] == "rejected"]
+    problems += [f"{fid}: {r}" for fid, r in zip(bad["feature_id"], bad["reason"],
+                                                 strict=True)]
+    if problems:
+        raise ValidationError(
+            f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in the layer",
+            problems=problems, argument=label,
+            fix="correct the source layer, pick the right id_col=, or pass strict=False "
+                "to drop rejected features and make ids unique")
 
-    # --- columns
+
+def _attributes(frame: gpd.GeoDataFrame, raw: _Raw, *, kind: str, used_id_col: str | None,
+                name_col: str | None, keep_columns: Sequence[str] | None,
+                keep_personal: bool, notes: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Return the attributes kept (drawings allowlisted, clashes renamed) and those left out."""
     dropped: dict[str, str] = {}
     attrs = frame.drop(columns=["geometry"] + ([used_id_col] if used_id_col else []))
     if kind == "drawings" and not keep_personal:
@@ -474,6 +498,75 @@ def _prepare(
     attrs, renamed = _safe_columns(attrs, kind=kind, index_name=used_id_col or "feature_id",
                                    name_col=name_col)
     notes += renamed
+    return attrs, dropped
+
+
+def _prepare(
+    raw: _Raw,
+    *,
+    kind: Literal["layer", "drawings"],
+    label: str,
+    id_col: str | None,
+    name_col: str | None,
+    crs: Any,
+    coords: CoordOptions,
+    repair: bool,
+    min_area_m2: float | None,
+    strict: bool,
+    geom_type: Literal["polygon", "point"],
+    keep_columns: Sequence[str] | None,
+    keep_personal: bool,
+    limits: Limits = DEFAULT_LIMITS,
+) -> ReadResult:
+    """Turn a raw read into the validated frame and its report, one named step after another."""
+    frame = _normalise_frame(raw.frame)
+    n = len(frame)
+    limits.check_features(n, label)
+    notes = list(raw.notes)
+    problems: list[str] = []  # layer problems, raised together
+    reasons = np.full(n, "", dtype=object)
+    reject: dict[int, str] = dict(raw.row_problems)
+
+    # --- ids
+    raw_ids, used_id_col, id_note = _resolve_ids(frame, id_col, kind, label,
+                                                 points=geom_type == "point", unread=raw.unread)
+    notes.append(id_note)
+    missing_id = pd.isna(raw_ids)
+    rows_missing = np.flatnonzero(missing_id)
+    fill = np.array([f"row_{i}" for i in rows_missing], dtype=object)
+    if kind == "drawings" or not strict:
+        ids = _lenient_ids(raw_ids, rows_missing, fill, kind=kind, keep_personal=keep_personal,
+                           limits=limits, reasons=reasons, notes=notes)
+    else:
+        ids = _strict_ids(raw_ids, missing_id, rows_missing, fill, used_id_col, problems)
+
+    # --- name column
+    if name_col is not None:
+        frame = _check_names(frame, name_col, kind=kind, limits=limits, unread=raw.unread,
+                             reasons=reasons)
+
+    # --- CRS, then validate
+    geoms, src_crs, target = _to_working_crs(frame, crs, coords, ids=ids, reject=reject,
+                                             limits=limits, label=label, notes=notes)
+    geoms_out, checked, status = _validate_geometries(
+        geoms, reject, geom_type=geom_type, repair=repair, min_area_m2=min_area_m2,
+        reasons=reasons)
+
+    rows = pd.DataFrame({
+        "feature_id": ids.tolist(),
+        "input_row": np.arange(n),
+        "status": status,
+        "reason": reasons,
+        "area_in_m2": checked["area_in_m2"].to_numpy(),
+        "area_out_m2": checked["area_out_m2"].to_numpy(),
+    })
+    if kind == "layer" and strict:
+        _raise_layer_problems(rows, problems, label)
+
+    # --- columns
+    attrs, dropped = _attributes(frame, raw, kind=kind, used_id_col=used_id_col,
+                                 name_col=name_col, keep_columns=keep_columns,
+                                 keep_personal=keep_personal, notes=notes)
 
     live = status != "rejected"
     index = pd.Index(ids[live].tolist(), name=used_id_col or "feature_id")

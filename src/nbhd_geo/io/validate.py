@@ -116,6 +116,129 @@ def _fmt_xy(xy: tuple[float, float] | None) -> str:
     return "" if xy is None else f" at ({xy[0]:.1f}, {xy[1]:.1f})"
 
 
+def _reject_non_polygons(empty: np.ndarray, type_ids: np.ndarray, status: np.ndarray,
+                         reason: np.ndarray) -> None:
+    """Reject empty geometries and points or lines (rules 1 and 2)."""
+    status[empty] = "rejected"
+    reason[empty] = "empty geometry"
+    other = ~empty & ~np.isin(type_ids, (_POLYGON, _MULTIPOLYGON, _COLLECTION))
+    status[other] = "rejected"
+    reason[other] = "not a polygon: " + _TYPE_NAMES[type_ids[other]]
+
+
+def _keep_collection_parts(geoms: np.ndarray, empty: np.ndarray, type_ids: np.ndarray,
+                           out: np.ndarray, status: np.ndarray, reason: np.ndarray) -> None:
+    """Keep the polygonal parts of GeometryCollections, naming the parts dropped (rule 3)."""
+    for i in np.flatnonzero(~empty & (type_ids == _COLLECTION)):
+        parts = shapely.get_parts(geoms[i])
+        part_types = shapely.get_type_id(parts)
+        polygonal = np.isin(part_types, (_POLYGON, _MULTIPOLYGON))
+        dropped = sorted(set(_TYPE_NAMES[part_types[~polygonal]]))
+        if not polygonal.any():
+            status[i] = "rejected"
+            reason[i] = f"not a polygon: GeometryCollection of {', '.join(dropped)}"
+            continue
+        out[i] = _polygonal_part(np.array([geoms[i]], dtype=object))[0]
+        status[i] = "repaired"
+        reason[i] = (
+            f"GeometryCollection: kept {int(polygonal.sum())} polygonal part"
+            f"{'s' if polygonal.sum() > 1 else ''}, dropped {int((~polygonal).sum())} other"
+            f" part{'s' if (~polygonal).sum() > 1 else ''} ({', '.join(dropped)})"
+        )
+
+
+def _make_valid_polygons(before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Repair with ``make_valid``, keep the polygonal part, and return it with its area."""
+    try:
+        fixed = shapely.make_valid(before, method="structure", keep_collapsed=False)
+    except (TypeError, ValueError):  # shapely < 2.1 / GEOS < 3.10
+        fixed = shapely.make_valid(before)
+    fixed = _polygonal_part(np.asarray(fixed, dtype=object))
+    # make_valid can return a MultiPolygon whose parts share an edge (invalid):
+    # dissolve the parts, or else fall back to the default (linework) method.
+    for k in np.flatnonzero(~shapely.is_valid(fixed)):
+        dissolved = shapely.union_all(shapely.get_parts(fixed[k]))
+        if not shapely.is_valid(dissolved):
+            dissolved = _polygonal_part(np.array([shapely.make_valid(before[k])],
+                                                 dtype=object))[0]
+        fixed[k] = dissolved
+    return fixed, shapely.area(fixed)
+
+
+def _repair_invalid(out: np.ndarray, status: np.ndarray, reason: np.ndarray,
+                    area_in: np.ndarray, *, repair: bool) -> None:
+    """Repair (with ``repair=False``, reject) invalid polygons, saying why and where (rule 4)."""
+    live = status != "rejected"
+    invalid = np.zeros(len(out), dtype=bool)
+    invalid[live] = ~shapely.is_valid(out[live])
+    idx = np.flatnonzero(invalid)
+    if not len(idx):
+        return
+    before = out[idx]
+    if repair:
+        fixed, fixed_area = _make_valid_polygons(before)
+    for j, i in enumerate(idx):
+        what, xy = describe_invalid(before[j])
+        where = _fmt_xy(xy)
+        prefix = f"{reason[i]}; " if reason[i] else ""
+        if what.startswith("too few points"):
+            status[i], reason[i] = "rejected", f"{prefix}degenerate: too few points{where}"
+        elif not repair:
+            status[i], reason[i] = "rejected", f"{prefix}invalid: {what}{where} (repair=False)"
+        elif shapely.is_empty(fixed[j]) or not fixed_area[j] > 0:
+            status[i] = "rejected"
+            reason[i] = f"{prefix}{what}{where}: nothing with area left after make_valid"
+        elif not shapely.is_valid(fixed[j]):
+            status[i] = "rejected"
+            reason[i] = f"{prefix}{what}{where}: make_valid did not give a valid polygon"
+        else:
+            out[i] = fixed[j]
+            status[i] = "repaired"
+            area_before = area_in[i] if prefix == "" else shapely.area(before[j])
+            reason[i] = (
+                f"{prefix}{what}{where} repaired with make_valid: "
+                f"{_describe(before[j])} → {_describe(fixed[j])}, "
+                f"area {area_before:.1f} → {fixed_area[j]:.1f} m²"
+            )
+
+
+def _reject_small(out: np.ndarray, status: np.ndarray, reason: np.ndarray,
+                  min_area_m2: float | None) -> np.ndarray:
+    """Reject zero-area and too-small polygons (rules 5 and 6); return the areas out."""
+    live = status != "rejected"
+    area_out = np.full(len(out), np.nan)
+    area_out[live] = shapely.area(out[live])
+    degenerate = live & ~(area_out > 0)
+    status[degenerate] = "rejected"
+    reason[degenerate] = "zero area (degenerate polygon)"
+    if min_area_m2 is not None:
+        small = (status != "rejected") & (area_out < min_area_m2)
+        for i in np.flatnonzero(small):
+            status[i] = "rejected"
+            reason[i] = f"area {area_out[i]:.1f} m² below min_area_m2={min_area_m2:g}"
+    return area_out
+
+
+def _orient(out: np.ndarray, status: np.ndarray, reason: np.ndarray) -> None:
+    """Orient the polygons kept, noting a ring turned on a feature otherwise kept (rule 7)."""
+    idx = np.flatnonzero(status != "rejected")
+    if not len(idx):
+        return
+    current = out[idx]
+    oriented = shapely.orient_polygons(current, exterior_cw=False)
+    parts, owner = shapely.get_parts(current, return_index=True)
+    clockwise = ~shapely.is_ccw(shapely.get_exterior_ring(parts))
+    cw_owner = np.bincount(owner, weights=clockwise, minlength=len(idx)) > 0
+    changed = ~shapely.equals_identical(current, oriented)
+    note_cw = cw_owner & (status[idx] == "kept")
+    note_holes = changed & ~cw_owner & (status[idx] == "kept")
+    for mask, text in ((note_cw, "clockwise exterior ring reoriented"),
+                       (note_holes, "counter-clockwise hole ring reoriented")):
+        rows = idx[mask]
+        reason[rows] = np.where(reason[rows] == "", text, reason[rows] + "; " + text)
+    out[idx] = oriented
+
+
 def validate_polygons(
     geometry: Sequence[Any] | np.ndarray | Any,
     *,
@@ -160,107 +283,15 @@ def validate_polygons(
     area_in[~missing] = shapely.area(geoms[~missing])
     empty = missing | shapely.is_empty(geoms)
     type_ids = shapely.get_type_id(geoms)
-    status[empty] = "rejected"
-    reason[empty] = "empty geometry"
-
-    other = ~empty & ~np.isin(type_ids, (_POLYGON, _MULTIPOLYGON, _COLLECTION))
-    status[other] = "rejected"
-    reason[other] = "not a polygon: " + _TYPE_NAMES[type_ids[other]]
-
-    # GeometryCollections: keep the polygonal parts.
-    for i in np.flatnonzero(~empty & (type_ids == _COLLECTION)):
-        parts = shapely.get_parts(geoms[i])
-        part_types = shapely.get_type_id(parts)
-        polygonal = np.isin(part_types, (_POLYGON, _MULTIPOLYGON))
-        dropped = sorted(set(_TYPE_NAMES[part_types[~polygonal]]))
-        if not polygonal.any():
-            status[i] = "rejected"
-            reason[i] = f"not a polygon: GeometryCollection of {', '.join(dropped)}"
-            continue
-        out[i] = _polygonal_part(np.array([geoms[i]], dtype=object))[0]
-        status[i] = "repaired"
-        reason[i] = (
-            f"GeometryCollection: kept {int(polygonal.sum())} polygonal part"
-            f"{'s' if polygonal.sum() > 1 else ''}, dropped {int((~polygonal).sum())} other"
-            f" part{'s' if (~polygonal).sum() > 1 else ''} ({', '.join(dropped)})"
-        )
-
-    live = status != "rejected"
-    invalid = np.zeros(n, dtype=bool)
-    invalid[live] = ~shapely.is_valid(out[live])
-    idx = np.flatnonzero(invalid)
-    if len(idx):
-        before = out[idx]
-        if repair:
-            try:
-                fixed = shapely.make_valid(before, method="structure", keep_collapsed=False)
-            except (TypeError, ValueError):  # shapely < 2.1 / GEOS < 3.10
-                fixed = shapely.make_valid(before)
-            fixed = _polygonal_part(np.asarray(fixed, dtype=object))
-            # make_valid can return a MultiPolygon whose parts share an edge (invalid):
-            # dissolve the parts, or else fall back to the default (linework) method.
-            for k in np.flatnonzero(~shapely.is_valid(fixed)):
-                dissolved = shapely.union_all(shapely.get_parts(fixed[k]))
-                if not shapely.is_valid(dissolved):
-                    dissolved = _polygonal_part(np.array([shapely.make_valid(before[k])],
-                                                         dtype=object))[0]
-                fixed[k] = dissolved
-            fixed_area = shapely.area(fixed)
-        for j, i in enumerate(idx):
-            what, xy = describe_invalid(before[j])
-            where = _fmt_xy(xy)
-            prefix = f"{reason[i]}; " if reason[i] else ""
-            if what.startswith("too few points"):
-                status[i], reason[i] = "rejected", f"{prefix}degenerate: too few points{where}"
-            elif not repair:
-                status[i], reason[i] = "rejected", f"{prefix}invalid: {what}{where} (repair=False)"
-            elif shapely.is_empty(fixed[j]) or not fixed_area[j] > 0:
-                status[i] = "rejected"
-                reason[i] = f"{prefix}{what}{where}: nothing with area left after make_valid"
-            elif not shapely.is_valid(fixed[j]):
-                status[i] = "rejected"
-                reason[i] = f"{prefix}{what}{where}: make_valid did not give a valid polygon"
-            else:
-                out[i] = fixed[j]
-                status[i] = "repaired"
-                area_before = area_in[i] if prefix == "" else shapely.area(before[j])
-                reason[i] = (
-                    f"{prefix}{what}{where} repaired with make_valid: "
-                    f"{_describe(before[j])} → {_describe(fixed[j])}, "
-                    f"area {area_before:.1f} → {fixed_area[j]:.1f} m²"
-                )
-
-    live = status != "rejected"
-    area_out = np.full(n, np.nan)
-    area_out[live] = shapely.area(out[live])
-    degenerate = live & ~(area_out > 0)
-    status[degenerate] = "rejected"
-    reason[degenerate] = "zero area (degenerate polygon)"
-
-    if min_area_m2 is not None:
-        small = (status != "rejected") & (area_out < min_area_m2)
-        for i in np.flatnonzero(small):
-            status[i] = "rejected"
-            reason[i] = f"area {area_out[i]:.1f} m² below min_area_m2={min_area_m2:g}"
+    _reject_non_polygons(empty, type_ids, status, reason)
+    _keep_collection_parts(geoms, empty, type_ids, out, status, reason)
+    _repair_invalid(out, status, reason, area_in, repair=repair)
+    area_out = _reject_small(out, status, reason, min_area_m2)
 
     live = status != "rejected"
     area_out[~live] = np.nan
     out[~live] = None
-    idx = np.flatnonzero(live)
-    if len(idx):
-        current = out[idx]
-        oriented = shapely.orient_polygons(current, exterior_cw=False)
-        parts, owner = shapely.get_parts(current, return_index=True)
-        clockwise = ~shapely.is_ccw(shapely.get_exterior_ring(parts))
-        cw_owner = np.bincount(owner, weights=clockwise, minlength=len(idx)) > 0
-        changed = ~shapely.equals_identical(current, oriented)
-        note_cw = cw_owner & (status[idx] == "kept")
-        note_holes = changed & ~cw_owner & (status[idx] == "kept")
-        for mask, text in ((note_cw, "clockwise exterior ring reoriented"),
-                           (note_holes, "counter-clockwise hole ring reoriented")):
-            rows = idx[mask]
-            reason[rows] = np.where(reason[rows] == "", text, reason[rows] + "; " + text)
-        out[idx] = oriented
+    _orient(out, status, reason)
 
     rows = pd.DataFrame(
         {"status": status, "reason": reason, "area_in_m2": area_in, "area_out_m2": area_out}

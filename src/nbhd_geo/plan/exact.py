@@ -118,6 +118,110 @@ def _by_neighbourhood(prob: Problem) -> list[tuple[int, np.ndarray, np.ndarray]]
             for r, cv in sorted(rows.items())]
 
 
+def _linked_neighbourhoods(must: list[list[int]], ok: list[bool]) -> list[set[int]]:
+    """For each neighbourhood, those whose must cells meet its own (itself included)."""
+    owners: dict[int, list[int]] = {}
+    for r, cells in enumerate(must):
+        if ok[r]:
+            for c in cells:
+                owners.setdefault(c, []).append(r)
+    near: list[set[int]] = [set() for _ in must]
+    for rs in owners.values():
+        for a in rs:
+            near[a].update(rs)
+    return near
+
+
+def _least_people(prob: Problem, pop: np.ndarray, threshold: float, n_nb: int,
+                  ok: list[bool]) -> tuple[list[set[int]], np.ndarray]:
+    """Each neighbourhood's cells, and the fewest people that can hold ``threshold`` of it.
+
+    A neighbourhood whose fewest people exceed ``size[1]`` cannot be whole: ``ok`` is
+    cleared for it.
+    """
+    hi = prob.size[1]
+    touched: list[set[int]] = [set() for _ in range(n_nb)]
+    least = np.zeros(n_nb, dtype=np.int64)
+    for r, cells_r, vals_r in _by_neighbourhood(prob):
+        touched[r] = set(cells_r.tolist())
+        # fractional knapsack: a lower bound on the people of any set of r's cells
+        # holding threshold of its residents
+        order = np.argsort(pop[cells_r] / np.maximum(vals_r, 1e-12), kind="stable")
+        need, got, people = threshold * prob.nb_total[r], 0.0, 0.0
+        for c, v in zip(cells_r[order].tolist(), vals_r[order].tolist(), strict=True):
+            take = min(1.0, (need - got) / v) if v > 0 else 0.0
+            if take <= 0:
+                break
+            got += take * v
+            people += take * pop[c]
+        least[r] = int(math.floor(people))
+        if least[r] > hi * _SCALE:
+            ok[r] = False
+    return touched, least
+
+
+def _conflict_model(cp_model: Any, prob: Problem, pop: np.ndarray, must: list[list[int]],
+                    ok: list[bool], near: list[set[int]], touched: list[set[int]],
+                    least: np.ndarray) -> tuple[Any, dict[int, Any], dict[int, int]]:
+    """Build the star model: w[r] whole only if what two steps of links pull in fits.
+
+    Returns the model, the literals ``w`` and the scaled residents each keeps whole.
+    """
+    hi = prob.size[1]
+    m = cp_model.CpModel()
+    w = {r: m.NewBoolVar(f"w{r}") for r in range(len(must)) if ok[r]}
+    for r, wr in w.items():
+        own = set(must[r])
+        reach: dict[int, list[Any]] = {}  # cell -> literals that put it in r's footprint
+        for a in sorted(near[r] - {r}):
+            for c in must[a]:
+                if c not in own:
+                    reach.setdefault(c, []).append(w[a])
+            for b in sorted(near[a] - near[r] - {r}):
+                both = m.NewBoolVar(f"b{r}_{a}_{b}")
+                m.AddBoolOr([w[a].Not(), w[b].Not(), both])
+                for c in must[b]:
+                    if c not in own:
+                        reach.setdefault(c, []).append(both)
+        terms, outside = [], []
+        for c, lits in sorted(reach.items()):
+            y = m.NewBoolVar(f"y{r}_{c}")
+            for lit in lits:
+                m.AddImplication(lit, y)
+            terms.append(int(pop[c]) * y)
+            if c not in touched[r]:
+                outside.append(int(pop[c]) * y)
+        cap = int(math.floor(hi * _SCALE + 1e-6))
+        m.Add(int(pop[sorted(own)].sum()) + sum(terms) <= cap).OnlyEnforceIf(wr)
+        # the fewest people that can hold threshold of r's residents, plus other cells
+        m.Add(least[r] + sum(outside) <= cap).OnlyEnforceIf(wr)
+    weights = {r: int(round(float(prob.nb_total[r]) * _SCALE)) for r in w}
+    m.Maximize(sum(weights[r] * wr for r, wr in w.items()))
+    return m, w, weights
+
+
+def _cut_chains(m: Any, w: dict[int, Any], chosen: set[int], must: list[list[int]],
+                near: list[set[int]], pop: np.ndarray, cap_people: float,
+                cuts: set[tuple[int, ...]]) -> int:
+    """Cut every chain of chosen neighbourhoods too large for one footprint; count new cuts."""
+    new = 0
+    for start in sorted(chosen):  # grow a chain from each whole neighbourhood
+        seen, cells_in, queue = [start], set(must[start]), deque([start])
+        while queue and pop[sorted(cells_in)].sum() <= cap_people:
+            a = queue.popleft()
+            for b in sorted(near[a] & chosen):
+                if b not in seen and pop[sorted(cells_in)].sum() <= cap_people:
+                    seen.append(b)
+                    cells_in.update(must[b])
+                    queue.append(b)
+        key = tuple(sorted(seen))
+        if pop[sorted(cells_in)].sum() > cap_people and key not in cuts:
+            cuts.add(key)
+            m.Add(sum(w[r] for r in key) <= len(key) - 1)
+            new += 1
+    return new
+
+
 def conflict_bound(prob: Problem, *, threshold: float, time_limit: float, workers: int = 1,
                    seed: int = 0, work_limit: float | None = None) -> float:
     """Bound the residents kept whole from the neighbourhoods' conflicts alone.
@@ -153,64 +257,12 @@ def conflict_bound(prob: Problem, *, threshold: float, time_limit: float, worker
     must, ok = _must_cells(prob, threshold)
     hi = prob.size[1]
     pop = np.rint(np.asarray(prob.pop, float) * _SCALE).astype(np.int64)
-    owners: dict[int, list[int]] = {}
-    for r, cells in enumerate(must):
-        if ok[r]:
-            for c in cells:
-                owners.setdefault(c, []).append(r)
-    near: list[set[int]] = [set() for _ in must]
-    for rs in owners.values():
-        for a in rs:
-            near[a].update(rs)
-    touched: list[set[int]] = [set() for _ in must]
-    least = np.zeros(len(must), dtype=np.int64)
-    for r, cells_r, vals_r in _by_neighbourhood(prob):
-        touched[r] = set(cells_r.tolist())
-        # fractional knapsack: a lower bound on the people of any set of r's cells
-        # holding threshold of its residents
-        order = np.argsort(pop[cells_r] / np.maximum(vals_r, 1e-12), kind="stable")
-        need, got, people = threshold * prob.nb_total[r], 0.0, 0.0
-        for c, v in zip(cells_r[order].tolist(), vals_r[order].tolist(), strict=True):
-            take = min(1.0, (need - got) / v) if v > 0 else 0.0
-            if take <= 0:
-                break
-            got += take * v
-            people += take * pop[c]
-        least[r] = int(math.floor(people))
-        if least[r] > hi * _SCALE:
-            ok[r] = False
+    near = _linked_neighbourhoods(must, ok)
+    touched, least = _least_people(prob, pop, threshold, len(must), ok)
     # A neighbourhood found here too spread to be whole has no literal and pulls no cell
     # into another's footprint: its links, made before it was known, go.
     near = [{a for a in linked if ok[a]} for linked in near]
-    m = cp_model.CpModel()
-    w = {r: m.NewBoolVar(f"w{r}") for r in range(len(must)) if ok[r]}
-    for r, wr in w.items():
-        own = set(must[r])
-        reach: dict[int, list[Any]] = {}  # cell -> literals that put it in r's footprint
-        for a in sorted(near[r] - {r}):
-            for c in must[a]:
-                if c not in own:
-                    reach.setdefault(c, []).append(w[a])
-            for b in sorted(near[a] - near[r] - {r}):
-                both = m.NewBoolVar(f"b{r}_{a}_{b}")
-                m.AddBoolOr([w[a].Not(), w[b].Not(), both])
-                for c in must[b]:
-                    if c not in own:
-                        reach.setdefault(c, []).append(both)
-        terms, outside = [], []
-        for c, lits in sorted(reach.items()):
-            y = m.NewBoolVar(f"y{r}_{c}")
-            for lit in lits:
-                m.AddImplication(lit, y)
-            terms.append(int(pop[c]) * y)
-            if c not in touched[r]:
-                outside.append(int(pop[c]) * y)
-        cap = int(math.floor(hi * _SCALE + 1e-6))
-        m.Add(int(pop[sorted(own)].sum()) + sum(terms) <= cap).OnlyEnforceIf(wr)
-        # the fewest people that can hold threshold of r's residents, plus other cells
-        m.Add(least[r] + sum(outside) <= cap).OnlyEnforceIf(wr)
-    weights = {r: int(round(float(prob.nb_total[r]) * _SCALE)) for r in w}
-    m.Maximize(sum(weights[r] * wr for r, wr in w.items()))
+    m, w, weights = _conflict_model(cp_model, prob, pop, must, ok, near, touched, least)
     # Chains: whole neighbourhoods linked by shared must cells, however long the chain,
     # share one footprint. A chain holding more than size[1] people cannot all be whole:
     # cut it (Σ w ≤ |chain| − 1) and solve again, until the solution has no such chain.
@@ -238,22 +290,7 @@ def conflict_bound(prob: Problem, *, threshold: float, time_limit: float, worker
         if status != cp_model.OPTIMAL:
             return best
         chosen = {r for r, wr in w.items() if solver.Value(wr)}
-        new = 0
-        for start in sorted(chosen):  # grow a chain from each whole neighbourhood
-            seen, cells_in, queue = [start], set(must[start]), deque([start])
-            while queue and pop[sorted(cells_in)].sum() <= cap_people:
-                a = queue.popleft()
-                for b in sorted(near[a] & chosen):
-                    if b not in seen and pop[sorted(cells_in)].sum() <= cap_people:
-                        seen.append(b)
-                        cells_in.update(must[b])
-                        queue.append(b)
-            key = tuple(sorted(seen))
-            if pop[sorted(cells_in)].sum() > cap_people and key not in cuts:
-                cuts.add(key)
-                m.Add(sum(w[r] for r in key) <= len(key) - 1)
-                new += 1
-        if not new:
+        if not _cut_chains(m, w, chosen, must, near, pop, cap_people, cuts):
             return best
 
 
@@ -290,24 +327,10 @@ def _hint_parts(
     return lab, roots, flow
 
 
-def _solve_full(
-    prob: Problem,
-    hint: np.ndarray | None,
-    *,
-    threshold: float,
-    time_limit: float,
-    work_limit: float | None,
-    workers: int,
-    seed: int,
-    progress: Progress | None,
-    cap: float | None,
-    announce: bool = True,
-) -> ExactResult:
-    """Solve the whole model of the docstring above (``cap``: a known upper bound)."""
-    cp_model = _cp_model()
+def _footprint_range(prob: Problem, pop: np.ndarray) -> tuple[int, int]:
+    """Return the fewest and most footprints the size bounds allow; fail if none fits."""
     n = len(prob.pop)
     lo, hi = prob.size
-    pop = np.rint(np.asarray(prob.pop, float) * _SCALE).astype(np.int64)
     total = int(pop.sum())
     k_max = int(math.floor(total / (lo * _SCALE) + 1e-9)) if lo > 0 else n
     k_min = int(math.ceil(total / (hi * _SCALE) - 1e-9))
@@ -317,14 +340,46 @@ def _solve_full(
             f"{prob.pop.sum():,.0f} people fit no number of footprints of {lo:,.0f}–{hi:,.0f}",
             argument="size", fix="widen size",
         )
-    t0 = time.perf_counter()
-    m = cp_model.CpModel()
-    # cells in order of a sweep along the longer axis: roots of footprints come early
+    return k_min, k_max
+
+
+def _sweep_order(prob: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Order cells along the longer axis so that footprints' roots come early; and ranks."""
+    n = len(prob.pop)
     spread = prob.xy.max(axis=0) - prob.xy.min(axis=0) if n else np.zeros(2)
     order = np.lexsort((np.arange(n), prob.xy[:, int(np.argmax(spread))])) if n else np.zeros(
         0, dtype=np.int64)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
+    return order, rank
+
+
+@dataclass
+class _FullModel:
+    """The CP-SAT model of the module docstring and its variables, kept for hints and reading."""
+
+    m: Any
+    k_max: int
+    order: np.ndarray
+    rank: np.ndarray
+    x: dict[tuple[int, int], Any]
+    used: list[Any]
+    root: dict[tuple[int, int], Any]
+    ri: list[Any]
+    lab: list[Any]
+    same: dict[tuple[int, int], Any]
+    flow: dict[tuple[int, int], Any]
+    supply: list[Any]
+    r_cells: list[list[tuple[int, int]]]
+    w: dict[tuple[int, int], Any]
+    weight: dict[tuple[int, int], int]
+
+
+def _add_footprints(m: Any, prob: Problem, pop: np.ndarray, rank: np.ndarray, k_min: int,
+                    k_max: int) -> tuple[dict[tuple[int, int], Any], list[Any]]:
+    """Add x[c,k] and used[k]: every cell in one footprint, each footprint within size."""
+    n = len(prob.pop)
+    lo, hi = prob.size
     K = range(k_max)
     x = {(c, k): m.NewBoolVar(f"x{c}_{k}") for c in range(n) for k in K if k <= rank[c]}
     used = [m.NewBoolVar(f"used{k}") for k in K]
@@ -342,7 +397,17 @@ def _solve_full(
         m.Add(expr <= int(math.floor(hi * _SCALE + 1e-6)) * used[k])
         for c in cells:
             m.AddImplication(x[c, k], used[k])
-    # roots: the first cell (in order) of each footprint; flow contiguity from the roots
+    return x, used
+
+
+def _add_contiguity(m: Any, prob: Problem, rank: np.ndarray, k_max: int,
+                    x: dict[tuple[int, int], Any], used: list[Any]) -> tuple[Any, ...]:
+    """Add roots (the first cell of each footprint) and the flow that keeps it in one piece.
+
+    Returns ``root, ri, lab, same, flow, supply``.
+    """
+    n = len(prob.pop)
+    K = range(k_max)
     root = {(c, k): m.NewBoolVar(f"r{c}_{k}") for (c, k) in x}
     ri = [m.NewIntVar(0, n - 1, f"ri{k}") for k in K]
     for k in K:
@@ -376,7 +441,21 @@ def _solve_full(
         inflow = sum(flow[d, c] for d in prob.nbrs[c].tolist() if (d, c) in flow)
         outflow = sum(flow[c, d] for d in prob.nbrs[c].tolist() if (c, d) in flow)
         m.Add(g + inflow - outflow == 1)
-    # neighbourhoods kept whole
+    return root, ri, lab, same, flow, supply
+
+
+def _add_whole(m: Any, prob: Problem, pop: np.ndarray, k_max: int,
+               x: dict[tuple[int, int], Any], threshold: float
+               ) -> tuple[list[list[tuple[int, int]]], dict[tuple[int, int], Any],
+                          dict[tuple[int, int], int]]:
+    """Add w[n,k], neighbourhood n whole in footprint k, for the pairs where it can be.
+
+    Returns ``r_cells`` (each neighbourhood's cells and scaled residents), ``w`` and
+    ``weight`` (the residents each literal keeps whole, scaled).
+    """
+    n = len(prob.pop)
+    hi = prob.size[1]
+    K = range(k_max)
     n_nb = len(prob.nb_total)
     r_cells: list[list[tuple[int, int]]] = [[] for _ in range(n_nb)]
     for c in range(n):
@@ -408,35 +487,38 @@ def _solve_full(
         ws = [w[r, k] for k in K if (r, k) in w]
         if len(ws) > 1:
             m.AddAtMostOne(ws)
-    objective = sum(weight[key] * b for key, b in w.items())
-    m.Maximize(objective)
-    relaxed = float("inf") if cap is None else cap
-    if cap is not None:
-        m.Add(objective <= int(math.floor(cap * _SCALE + 1e-6)))
+    return r_cells, w, weight
 
-    if hint is not None:
-        hl, roots, hflow = _hint_parts(prob, np.asarray(hint), order)
-        if int(hl.max()) < k_max:
-            for (c, k), v in x.items():
-                m.AddHint(v, int(hl[c] == k))
-                m.AddHint(root[c, k], int(roots[k] == c) if k < len(roots) else 0)
-            for k in K:
-                m.AddHint(used[k], int(k < len(roots)))
-                m.AddHint(ri[k], int(rank[roots[k]]) if k < len(roots) else 0)
-            for c in range(n):
-                m.AddHint(lab[c], int(hl[c]))
-                m.AddHint(supply[c], int((hl == hl[c]).sum()) if c in roots else 0)
-            for (c, d), s in same.items():
-                m.AddHint(s, int(hl[c] == hl[d]))
-            for key, f in flow.items():
-                m.AddHint(f, hflow.get(key, 0))
-            for (r, k), b in w.items():
-                got = sum(v for c, v in r_cells[r] if hl[c] == k)
-                need = int(math.ceil(threshold * float(prob.nb_total[r]) * _SCALE - 1e-6))
-                must_ok = all(hl[c] == k for c, v in r_cells[r] if v > (1 - threshold)
-                              * weight[r, k])
-                m.AddHint(b, int(got >= need and must_ok))
 
+def _add_hint(fm: _FullModel, prob: Problem, hint: np.ndarray, threshold: float) -> None:
+    """Hand the solver the heuristic's plan as a complete hint (when it fits ``k_max``)."""
+    m, n, K = fm.m, len(prob.pop), range(fm.k_max)
+    hl, roots, hflow = _hint_parts(prob, np.asarray(hint), fm.order)
+    if int(hl.max()) < fm.k_max:
+        for (c, k), v in fm.x.items():
+            m.AddHint(v, int(hl[c] == k))
+            m.AddHint(fm.root[c, k], int(roots[k] == c) if k < len(roots) else 0)
+        for k in K:
+            m.AddHint(fm.used[k], int(k < len(roots)))
+            m.AddHint(fm.ri[k], int(fm.rank[roots[k]]) if k < len(roots) else 0)
+        for c in range(n):
+            m.AddHint(fm.lab[c], int(hl[c]))
+            m.AddHint(fm.supply[c], int((hl == hl[c]).sum()) if c in roots else 0)
+        for (c, d), s in fm.same.items():
+            m.AddHint(s, int(hl[c] == hl[d]))
+        for key, f in fm.flow.items():
+            m.AddHint(f, hflow.get(key, 0))
+        for (r, k), b in fm.w.items():
+            got = sum(v for c, v in fm.r_cells[r] if hl[c] == k)
+            need = int(math.ceil(threshold * float(prob.nb_total[r]) * _SCALE - 1e-6))
+            must_ok = all(hl[c] == k for c, v in fm.r_cells[r] if v > (1 - threshold)
+                          * fm.weight[r, k])
+            m.AddHint(b, int(got >= need and must_ok))
+
+
+def _full_solver(cp_model: Any, *, time_limit: float, work_limit: float | None, workers: int,
+                 seed: int) -> Any:
+    """Make a CP-SAT solver with the limits, threads and seed; its log goes to -vv."""
     solver = cp_model.CpSolver()
     prm = solver.parameters
     prm.max_time_in_seconds = float(max(time_limit, 0.01))
@@ -450,8 +532,13 @@ def _solve_full(
         prm.log_search_progress = True
         prm.log_to_stdout = False
         solver.log_callback = lambda line: log.debug("cp-sat: %s", line)
+    return solver
 
-    class _Cb(cp_model.CpSolverSolutionCallback):  # type: ignore[name-defined]
+
+def _announcer(cp_model: Any, t0: float, progress: Progress | None) -> Any:
+    """Make a callback that logs each better plan and passes it to ``progress``."""
+
+    class _Cb(cp_model.CpSolverSolutionCallback):
         def __init__(self) -> None:
             super().__init__()
 
@@ -465,7 +552,47 @@ def _solve_full(
             if progress is not None:
                 progress(info)
 
-    status = solver.Solve(m, _Cb() if announce else None)
+    return _Cb()
+
+
+def _solve_full(
+    prob: Problem,
+    hint: np.ndarray | None,
+    *,
+    threshold: float,
+    time_limit: float,
+    work_limit: float | None,
+    workers: int,
+    seed: int,
+    progress: Progress | None,
+    cap: float | None,
+    announce: bool = True,
+) -> ExactResult:
+    """Solve the whole model of the docstring above (``cap``: a known upper bound)."""
+    cp_model = _cp_model()
+    n = len(prob.pop)
+    pop = np.rint(np.asarray(prob.pop, float) * _SCALE).astype(np.int64)
+    k_min, k_max = _footprint_range(prob, pop)
+    t0 = time.perf_counter()
+    m = cp_model.CpModel()
+    order, rank = _sweep_order(prob)
+    x, used = _add_footprints(m, prob, pop, rank, k_min, k_max)
+    root, ri, lab, same, flow, supply = _add_contiguity(m, prob, rank, k_max, x, used)
+    r_cells, w, weight = _add_whole(m, prob, pop, k_max, x, threshold)
+    fm = _FullModel(m=m, k_max=k_max, order=order, rank=rank, x=x, used=used, root=root,
+                    ri=ri, lab=lab, same=same, flow=flow, supply=supply, r_cells=r_cells,
+                    w=w, weight=weight)
+    objective = sum(weight[key] * b for key, b in w.items())
+    m.Maximize(objective)
+    relaxed = float("inf") if cap is None else cap
+    if cap is not None:
+        m.Add(objective <= int(math.floor(cap * _SCALE + 1e-6)))
+    if hint is not None:
+        _add_hint(fm, prob, hint, threshold)
+
+    solver = _full_solver(cp_model, time_limit=time_limit, work_limit=work_limit,
+                          workers=workers, seed=seed)
+    status = solver.Solve(m, _announcer(cp_model, t0, progress) if announce else None)
     secs = time.perf_counter() - t0
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         labels = np.array([int(solver.Value(lab[c])) for c in range(n)], dtype=np.int64)
