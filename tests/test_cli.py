@@ -289,3 +289,19 @@ def test_report_population_column_errors_match_for_both_kinds(tmp_path, kind, co
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: --population-col: ") and needle in last, last
     assert "men" in last and "women" in last  # the choices are named
+
+
+def test_report_refuses_a_wrong_imd_file_before_reading_the_drawings(tmp_path):
+    """The indices are read first: a wrong --imd is named even when the drawings are broken
+    too, so a planner hears of it in seconds, not after the slow layers are read."""
+    pop_only = tmp_path / "population.csv"
+    pop_only.write_text("LSOA code (2011),Total population: mid 2015 (excluding prisoners)\n"
+                        "E01990001,1500\n")
+    broken = tmp_path / "drawings.geojson"
+    broken.write_text("this is not GeoJSON")
+    proc = run("report", str(broken), "--name-col", "neighbourhood",
+               "--layer", f"lsoa={SAMPLES / 'town.gpkg'}:lsoa", "--imd", str(pop_only),
+               "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: --imd: "), last

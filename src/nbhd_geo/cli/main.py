@@ -469,6 +469,16 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
         raise InputError("--budget shares money by deprivation, so it needs the indices",
                          argument="--budget",
                          fix="add --imd PATH (IoD2019 or IoD2025), or --geography FILE.gpkg")
+    # The indices first: a wrong --imd file is refused in seconds, before the drawings and
+    # the statutory layers (the slow part) are read.
+    imd = None
+    if imd_path:
+        from nbhd_geo.deprivation.imd import read_imd
+
+        sources: list[str] = [imd_path] if not imd_population else [imd_path, imd_population]
+        if imd_population and Path(imd_path).is_dir():
+            sources = [str(p) for p in sorted(Path(imd_path).glob("*.csv*"))] + [imd_population]
+        imd = _named("--imd", read_imd, sources if len(sources) > 1 else sources[0])
     size = read_size_option(propose_size) if propose else None
     data, report, _ = _read_all_drawings(
         drawings, name_col=name_col, id_col=id_col, keep_personal=False, crs=crs,
@@ -491,16 +501,8 @@ def report_cmd(drawings: tuple[str, ...], layer_specs: tuple[str, ...], geograph
                              fix="write it first: nbhd-geo fetch --district CODE --out FILE.gpkg")
         geo = read_geography(geography)
         layers += [s for s in geo.layer_specs() if s.name not in paths]
-    imd = None
     if geo is not None and not imd_path:
         imd = geo.imd_table()
-    if imd_path:
-        from nbhd_geo.deprivation.imd import read_imd
-
-        sources: list[str] = [imd_path] if not imd_population else [imd_path, imd_population]
-        if imd_population and Path(imd_path).is_dir():
-            sources = [str(p) for p in sorted(Path(imd_path).glob("*.csv*"))] + [imd_population]
-        imd = _named("--imd", read_imd, sources if len(sources) > 1 else sources[0])
     weights, population_col, layers, pop_note = population_inputs(
         layers, population_path, population_col, population_key, _split_layer, _geom_kind)
     study = None
