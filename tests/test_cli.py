@@ -37,6 +37,21 @@ def test_demo_writes_every_output(demo):
     assert "Traceback" not in proc.stderr
 
 
+def test_demo_best_fit_layers_name_their_neighbourhood_and_units(demo):
+    """Each best-fit shape in layers.gpkg says whose it is and which wards make it up, and
+    the wards listed rebuild the shape."""
+    out, _ = demo
+    fit = gpd.read_file(out / "layers.gpkg", layer="best_fit_ward")
+    wards = gpd.read_file(SAMPLES / "town.gpkg", layer="ward").set_index("ward_code")
+    assert fit["neighbourhood"].notna().all() and (fit["neighbourhood"] != "").all()
+    for row in fit.itertuples():
+        codes = [c for c in str(row.unit_codes).split("; ") if c]
+        assert len(codes) == row.n_units_selected, row.neighbourhood
+        assert row.unit_names == "; ".join(wards.loc[codes, "ward_name"]), row.neighbourhood
+        union = shapely.union_all(wards.loc[codes].geometry.to_numpy())
+        assert abs(union.area - row.geometry.area) < 1e-6 * union.area, row.neighbourhood
+
+
 def test_demo_accounts_for_every_input_feature(demo):
     out, _ = demo
     report = pd.read_csv(out / "read_report.csv")

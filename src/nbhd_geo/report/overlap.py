@@ -37,6 +37,7 @@ from nbhd_geo.io.publish import (
 from nbhd_geo.measures.split import unit_splits
 from nbhd_geo.measures.tension import tension
 from nbhd_geo.overlay.apportion import apportion
+from nbhd_geo.overlay.bestfit import BestFit
 from nbhd_geo.reconcile import LayerSpec, Reconciliation, reconcile
 from nbhd_geo.report.facts.deprivation import (
     Deprivation,
@@ -97,6 +98,29 @@ def _publish(df: pd.DataFrame, path: Path, counts: Sequence[str], threshold: int
     return write_csv(publish_frame(df, counts=counts, threshold=threshold), path)
 
 
+def _best_fit_layer(bf: BestFit, labels: pd.Series | None,
+                    unit_names: pd.Series | None) -> gpd.GeoDataFrame:
+    """Name the best fit's shapes: which neighbourhood, and which units make it up.
+
+    A GIS user opening ``layers.gpkg`` sees the neighbourhood's name and the codes and
+    names of the whole units chosen, not only an id and fit measures.
+    """
+    geo = bf.geometries()
+    sel = bf.members.loc[bf.members["selected"], ["area_id", "unit_id"]]
+    sel = sel.sort_values(["area_id", "unit_id"], kind="stable")
+    codes = sel.groupby("area_id", sort=False)["unit_id"].agg(
+        lambda u: "; ".join(map(str, u)))
+    geo.insert(0, "unit_codes", codes.reindex(geo.index).fillna("").to_numpy())
+    if unit_names is not None:
+        named = sel.assign(unit=unit_names.reindex(sel["unit_id"]).fillna(
+            sel["unit_id"].astype(str)).to_numpy())
+        listed = named.groupby("area_id", sort=False)["unit"].agg(lambda u: "; ".join(u))
+        geo.insert(1, "unit_names", listed.reindex(geo.index).fillna("").to_numpy())
+    if labels is not None:
+        geo.insert(0, "neighbourhood", labels.reindex(geo.index).astype(str).to_numpy())
+    return geo
+
+
 def _write_reconciliation(rec: Reconciliation, out: Path, limit: int,
                           names: Mapping[str, pd.Series] | None = None,
                           labels: pd.Series | None = None) -> list[Path]:
@@ -124,8 +148,9 @@ def _write_reconciliation(rec: Reconciliation, out: Path, limit: int,
     gpkg = out / "layers.gpkg"
     write_gpkg(rec.drawings, gpkg, "areas", threshold=limit, keep=("label", "neighbourhood"))
     for name, bf in rec.best_fits.items():
-        write_gpkg(bf.geometries(), gpkg, f"best_fit_{name}", counts=_POP_COLS,
-                   threshold=limit)
+        write_gpkg(_best_fit_layer(bf, labels, names.get(name) if names else None), gpkg,
+                   f"best_fit_{name}", counts=_POP_COLS, threshold=limit,
+                   keep=("neighbourhood", "unit_codes", "unit_names"))
     files.append(gpkg)
     return files
 
