@@ -166,18 +166,14 @@ def split_values(t: pd.DataFrame) -> pd.DataFrame:
     [0.0, 0.3]
     """
     out = pd.DataFrame(index=t.index)
-    if "split" in t.columns:
-        out["split"] = t["split"].astype(float)
-    elif "share_in_main_unit" in t.columns:
-        out["split"] = 1 - t["share_in_main_unit"].astype(float)
-    else:
-        out["split"] = np.nan
-    if "pop_split" in t.columns:
-        out["pop_split"] = t["pop_split"].astype(float)
-    elif "pop_share_in_main_unit" in t.columns:
-        out["pop_split"] = 1 - t["pop_share_in_main_unit"].astype(float)
-    else:
-        out["pop_split"] = np.nan
+    for prefix in ("", "pop_"):  # by area, then the same by people
+        split, main = f"{prefix}split", f"{prefix}share_in_main_unit"
+        if split in t.columns:
+            out[split] = t[split].astype(float)
+        elif main in t.columns:
+            out[split] = 1 - t[main].astype(float)
+        else:
+            out[split] = np.nan
     if "inside_one_unit" in t.columns:
         out["inside"] = t["inside_one_unit"].astype(bool)
     else:
