@@ -480,7 +480,10 @@ def test_coverage_hand_checked_on_the_sample_town(town):
     assert set(cov.unheard().index) == expected and len(expected) >= 3
     pub = cov.published()
     row = pub.set_index("lsoa_code")
-    assert row.loc[codes[0], "drawings"] == "11"
+    # 10 from home + 1 survey point: the 1 is small, and 11 - 10 would give it back, so the
+    # whole row is hidden ("suppressed": 10 and 11 are not small themselves).
+    assert row.loc[codes[0], ["from_home", "from_drawing", "drawings"]].tolist() == [
+        "suppressed", "<10", "suppressed"]
     assert row.loc[codes[1], "drawings"] == "<10" and row.loc[codes[1], "per_1000"] == ""
     assert row.loc[lsoa.index[3], "drawings"] == "0"
 
@@ -676,3 +679,38 @@ def test_report_sections_are_plain_data(town, skewed_survey):
     assert cs.title == "Councillors' view"
     assert any("holds" in p for p in cs.paragraphs[1:])
     assert set(cs.tables) == {"Neighbourhoods by ward", "Wards"}
+
+
+def _coverage(from_home, from_drawing):
+    from nbhd_geo.voices.coverage import Coverage
+
+    t = pd.DataFrame({"population": 1000.0, "from_home": from_home,
+                      "from_drawing": from_drawing},
+                     index=pd.Index([f"U{i}" for i in range(len(from_home))], name="lsoa"))
+    t["drawings"] = t["from_home"] + t["from_drawing"]
+    t["per_1000"] = t["drawings"]  # population 1,000
+    return Coverage(t, {"allocated": float(t["drawings"].sum())}, 0.0, 2, "population"), t
+
+
+def test_coverage_published_gives_no_hidden_count_back_by_differencing():
+    """Neither a row's own sum nor the column total recovers a suppressed count."""
+    cov, t = _coverage([3.0, 20.0, 40.0, 50.0], [12.0, 0.0, 0.0, 15.0])
+    pub = cov.published(10).set_index("lsoa")
+    # U0: 3 at home (small) + 12 spread = 15: all three hidden, else 15 - 12 = 3.
+    assert pub.loc["U0", ["from_home", "from_drawing", "drawings"]].tolist() == [
+        "<10", "suppressed", "suppressed"]
+    assert pub.loc["U0", "per_1000"] == ""
+    # One hidden row would be the published total (allocated = 140) minus the others: the
+    # next smallest (U1, 20 drawings) is hidden too; the larger rows stay.
+    assert pub.loc["U1", "drawings"] == "suppressed" and pub.loc["U1", "per_1000"] == ""
+    assert pub.loc["U1", "from_drawing"] == "0"  # a zero part shows; the sum stays unknown
+    assert pub.loc["U2", "drawings"] == "40" and pub.loc["U3", "drawings"] == "65"
+    shown = pd.to_numeric(pub["drawings"], errors="coerce")
+    left = cov.conservation["allocated"] - shown.sum()
+    assert left == t.loc[["U0", "U1"], "drawings"].sum() != t.loc["U0", "drawings"]
+
+
+def test_coverage_published_hides_nothing_extra_when_nothing_is_small():
+    cov, _ = _coverage([30.0, 20.0], [12.0, 0.0])
+    pub = cov.published(10)
+    assert pub["drawings"].tolist() == ["42", "20"] and "" not in pub["per_1000"].tolist()

@@ -71,13 +71,33 @@ class Coverage:
 
         Counts of drawings ``0 < x < threshold`` (default
         ``settings.small_count_threshold``) become ``"<10"``; the rate of a suppressed
-        unit is blanked too, since rate × population would give the count back.
-        Populations are published ONS figures and are kept.
+        unit is blanked too, since rate × population would give the count back. A row
+        shows its three counts or none (``drawings`` is the sum of the other two), and
+        when only one row would be hidden the next smallest is hidden too
+        (``"suppressed"`` where its count is not small), since the rows add up to the
+        drawings counted. Populations are published ONS figures and are kept.
         """
         limit = settings.small_count_threshold if threshold is None else int(threshold)
         cols = ["from_home", "from_drawing", "drawings"]
         out = suppress_small_counts(self.table.reset_index(), cols, threshold=limit)
-        hidden = out["drawings"].astype(str).str.startswith("<").to_numpy()
+        hidden = np.zeros(len(out), dtype=bool)
+        for col in cols:
+            hidden |= out[col].astype(str).str.startswith("<").to_numpy()
+        # A row's drawings are its two parts added up: with one of the three hidden, the
+        # other two give it back, so a row shows all three or none.
+        # The rows add up to a total printed beside the table (drawings counted), so one
+        # hidden row alone would be that total minus the rest: hide the next smallest too.
+        if hidden.sum() == 1:
+            drawn = self.table["drawings"].to_numpy(float)
+            others = np.flatnonzero(~hidden & (drawn > 0))
+            if len(others):
+                hidden[others[np.argsort(drawn[others], kind="stable")[0]]] = True
+        for col in cols:
+            value = self.table[col].to_numpy(float)
+            text = np.array(out[col].tolist(), dtype=object)
+            text[hidden & (value > 0) & (value < limit)] = f"<{limit}"
+            text[hidden & (value >= limit)] = "suppressed"
+            out[col] = text
         rate = self.table["per_1000"].round(1).to_numpy().astype(object)
         rate[hidden] = ""
         out["per_1000"] = rate

@@ -85,22 +85,30 @@ def who_was_heard_section(
     ...                           deprivation=pd.Series({"L1": 8, "L2": 1}))
     >>> sec = who_was_heard_section(cov)
     >>> print(sec.paragraphs[0])  # doctest: +NORMALIZE_WHITESPACE
-    13 drawings from 3,000 residents: 4.3 per 1,000 overall, from 0.5 to 12.0 per 1,000
-    across 2 units.
+    13 drawings from 3,000 residents: 4.3 per 1,000 overall, across 2 units (2 not shown:
+    too few drawings to publish).
     >>> print(sec.paragraphs[1])  # doctest: +NORMALIZE_WHITESPACE
     1 unit is flagged unheard (coverage at or below 3.4 per 1,000 and in the most deprived
     20% nationally): L2.
-    >>> sec.tables["Coverage by unit"]["drawings"].tolist()
-    ['12', '<10']
+    >>> sec.tables["Coverage by unit"]["drawings"].tolist()  # 13 - 12 would give the 1 back
+    ['suppressed', '<10']
     """
     limit = settings.small_count_threshold if threshold is None else int(threshold)
     t = coverage.table
     n = coverage.conservation["n_drawings"]
     pop = float(t["population"].sum())
-    rate = t["per_1000"].dropna()
+    published = coverage.published(limit)
+    # Only the rates the table shows: a hidden unit's rate times its (published) population
+    # would give its small count back.
+    shown = published["per_1000"].astype(str).ne("").to_numpy()
+    rate = t["per_1000"][shown].dropna()
+    span = (f"from {rate.min():.1f} to {rate.max():.1f} per 1,000 across {len(t)} units"
+            if len(rate) else f"across {len(t)} units")
+    if (~shown).any():
+        span += f" ({int((~shown).sum())} not shown: too few drawings to publish)"
     paras = [
         f"{n:,.0f} drawings from {pop:,.0f} residents: {1000 * n / pop:.1f} per 1,000 overall, "
-        f"from {rate.min():.1f} to {rate.max():.1f} per 1,000 across {len(t)} units."
+        f"{span}."
         if pop > 0 else f"{n:,.0f} drawings; the units have no residents."
     ]
     unheard = coverage.unheard()
@@ -120,7 +128,7 @@ def who_was_heard_section(
     if lost > 1e-9:
         paras.append(f"{lost:,.1f} drawings' worth lies outside these units (home elsewhere, "
                      "or drawn beyond them) and is not counted above.")
-    tables = {"Coverage by unit": coverage.published(limit)}
+    tables = {"Coverage by unit": published}
     if len(unheard):
         tables["Unheard units"] = tables["Coverage by unit"].set_index(
             tables["Coverage by unit"].columns[0]).loc[unheard.index].reset_index()
