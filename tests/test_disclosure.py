@@ -214,3 +214,22 @@ def test_people_outside_study_area_never_one_unknown_per_layer(city):
         assert hidden.sum() != 1, layer
         small += int((rows["people_outside_by_area"] == "<10").sum())
     assert small > 0  # the city has small counts outside its district to protect
+
+
+def test_consensus_agreement_table_hides_a_second_count_when_one_is_small():
+    """The section prints the total drawings: one hidden count alone would be the total minus
+    the rest, so the next smallest is hidden too, and its mean agreement with it."""
+    from nbhd_geo.report.sections.consensus import _drawing_counts, _plain_agreement
+
+    summary = pd.DataFrame({"name": ["A", "B", "C", "D"], "n_drawings": [4, 25, 12, 40],
+                            "mean_agreement": [0.9, 0.5, 0.6, 0.7]})
+    table = _plain_agreement(summary, 10)
+    assert table["Drawings"].tolist() == ["fewer than 10", "25", "not shown", "40"]
+    assert table["Mean agreement"].isna().tolist() == [True, False, True, False]
+    shown = pd.to_numeric(table["Drawings"], errors="coerce").sum()
+    assert summary["n_drawings"].sum() - shown == 4 + 12  # two unknowns, not one
+    assert _drawing_counts(summary, 10).tolist() == ["<10", "25", "suppressed", "40"]
+    # Two small counts already hide each other: nothing more is hidden.
+    two = summary.assign(n_drawings=[4, 25, 7, 40])
+    assert _plain_agreement(two, 10)["Drawings"].tolist() == [
+        "fewer than 10", "25", "fewer than 10", "40"]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from nbhd_geo import settings
+from nbhd_geo.io.disclosure import suppress_with_total
 from nbhd_geo.io.publish import PER_DRAWING_FILES, publish_frame, write_csv, write_gpkg
 from nbhd_geo.report.facts.report import ReportFacts
 from nbhd_geo.report.sections.base import (
@@ -26,14 +27,37 @@ from nbhd_geo.report.sections.base import (
 __all__ = ["build", "consensus_section", "section_html"]
 
 
+def _drawing_counts(summary: pd.DataFrame, threshold: int) -> pd.Series:
+    """Each name's drawing count as published: small ones hidden, and one more if need be.
+
+    The section prints the total number of drawings, so a single hidden count would be the
+    total minus the others: with exactly one small count, the next smallest is hidden too
+    (``"suppressed"``), as :func:`~nbhd_geo.io.disclosure.suppress_with_total` does.
+    """
+    if "n_drawings" not in summary:
+        return pd.Series("–", index=summary.index)
+    return suppress_with_total(summary, "n_drawings", threshold=threshold)["n_drawings"]
+
+
+def _hidden(published: pd.Series) -> np.ndarray:
+    text = published.astype(str)
+    return (text.str.startswith("<") | text.eq("suppressed")).to_numpy()
+
+
 def _plain_agreement(summary: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Agreement table with plain headings, areas in hectares, small counts suppressed."""
+    counts = _drawing_counts(summary, threshold)
+    hidden = _hidden(counts)
     n = summary["n_drawings"] if "n_drawings" in summary else pd.Series(np.nan, summary.index)
+    words = [f"fewer than {threshold}" if 0 < v < threshold else "not shown" if h
+             else f"{int(v):,}" if v == v else "–"
+             for v, h in zip(n.to_numpy(float), hidden, strict=True)]
+    agreement = pd.Series(summary.get("mean_agreement", np.nan), index=summary.index)
     out = pd.DataFrame({
         "Neighbourhood": summary.iloc[:, 0].astype(str),
-        "Drawings": [f"fewer than {threshold}" if 0 < v < threshold else f"{int(v):,}"
-                     if v == v else "–" for v in n.to_numpy(float)],
-        "Mean agreement": summary.get("mean_agreement", np.nan),
+        "Drawings": words,
+        # A share of drawers: shown only beside a count that is (as in the CSV).
+        "Mean agreement": agreement.where(~hidden),
     })
     for col in summary.columns:
         if col.startswith("core_") and col.endswith("_m2"):
@@ -164,7 +188,17 @@ def build(facts: ReportFacts) -> SectionOutput:
         elif name in PER_DRAWING_FILES and not given.include_drawings:
             continue
         else:
-            files.append(write_csv(publish_frame(table, counts=(), threshold=limit),
-                                   out / name))
+            pub = publish_frame(table, counts=(), threshold=limit)
+            if name == "consensus_summary.csv" and "n_drawings" in table:
+                counts = _drawing_counts(table, limit)
+                extra = counts.eq("suppressed").to_numpy()
+                pub["n_drawings"] = counts.to_numpy()
+                for col in ("drawers", "mean_agreement"):
+                    if col in pub:
+                        text = np.array(pub[col].tolist(), dtype=object)
+                        text[extra & ~pd.Series(text).astype(str).str.startswith("<")
+                             .to_numpy()] = "suppressed"
+                        pub[col] = text
+            files.append(write_csv(pub, out / name))
     return SectionOutput(con.section.title, con.section.anchor, section_html(con.section),
                          files=files, appendix=True)
