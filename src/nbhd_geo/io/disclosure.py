@@ -17,7 +17,7 @@ import pandas as pd
 from nbhd_geo import settings
 from nbhd_geo.errors import ColumnError
 
-__all__ = ["suppress_small_counts", "suppress_with_total"]
+__all__ = ["complementary_cells", "suppress_small_counts", "suppress_with_total"]
 
 
 def suppress_small_counts(
@@ -89,6 +89,48 @@ def suppress_small_counts(
     return out
 
 
+def complementary_cells(hidden: np.ndarray, values: np.ndarray,
+                        groups: np.ndarray | None = None) -> np.ndarray:
+    """Cells to hide as well, so that no group has exactly one hidden cell.
+
+    Where a group's cells add up to a published total, a lone hidden cell is the total
+    minus the others; the smallest other non-zero cell of that group is hidden with it
+    (first of equals).
+
+    Parameters
+    ----------
+    hidden
+        Boolean mask of the cells already hidden.
+    values
+        The cells' counts (NaN and 0 are never chosen).
+    groups
+        Group label per cell; ``None``: one group.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of the extra cells (not including ``hidden``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> complementary_cells(np.array([True, False, False]), np.array([3.0, 40, 25])).tolist()
+    [False, False, True]
+    """
+    hidden = np.asarray(hidden, dtype=bool)
+    values = np.asarray(values, dtype=float)
+    groups = np.zeros(len(values), dtype=int) if groups is None else np.asarray(groups)
+    extra = np.zeros(len(values), dtype=bool)
+    for g in np.unique(groups):
+        rows = np.flatnonzero(groups == g)
+        if hidden[rows].sum() != 1:
+            continue
+        others = rows[~hidden[rows] & np.isfinite(values[rows]) & (values[rows] > 0)]
+        if len(others):
+            extra[others[np.argmin(values[others])]] = True
+    return extra
+
+
 def suppress_with_total(
     df: pd.DataFrame,
     column: str,
@@ -132,16 +174,8 @@ def suppress_with_total(
     limit = settings.small_count_threshold if threshold is None else int(threshold)
     values = pd.to_numeric(df[column], errors="coerce").to_numpy(float)
     small = np.isfinite(values) & (values > 0) & (values < limit)
-    groups = (np.zeros(len(df), dtype=int) if by is None
-              else df.groupby(by, sort=False).ngroup().to_numpy())
-    extra = np.zeros(len(df), dtype=bool)
-    for g in np.unique(groups):
-        rows = np.flatnonzero(groups == g)
-        if small[rows].sum() != 1:
-            continue
-        others = rows[~small[rows] & np.isfinite(values[rows]) & (values[rows] > 0)]
-        if len(others):
-            extra[others[np.argmin(values[others])]] = True
+    groups = None if by is None else df.groupby(by, sort=False).ngroup().to_numpy()
+    extra = complementary_cells(small, values, groups)
     out = suppress_small_counts(df, [column], threshold=limit)
     out[column] = np.where(extra, "suppressed", out[column].to_numpy(dtype=object))
     out.attrs["suppressed"] = {column: int((small | extra).sum())}

@@ -21,7 +21,7 @@ import shapely
 
 from nbhd_geo import settings
 from nbhd_geo.errors import ColumnError, InputError, NbhdGeoError, ValidationError
-from nbhd_geo.io.disclosure import suppress_small_counts
+from nbhd_geo.io.disclosure import complementary_cells, suppress_small_counts
 from nbhd_geo.overlay.apportion import apportion
 from nbhd_geo.voices._crs import crs_hint, prepare_layer, voices_crs
 from nbhd_geo.voices.options import DEFAULT_UNHEARD, UnheardRule
@@ -87,11 +87,7 @@ class Coverage:
         # other two give it back, so a row shows all three or none.
         # The rows add up to a total printed beside the table (drawings counted), so one
         # hidden row alone would be that total minus the rest: hide the next smallest too.
-        if hidden.sum() == 1:
-            drawn = self.table["drawings"].to_numpy(float)
-            others = np.flatnonzero(~hidden & (drawn > 0))
-            if len(others):
-                hidden[others[np.argsort(drawn[others], kind="stable")[0]]] = True
+        hidden |= complementary_cells(hidden, self.table["drawings"].to_numpy(float))
         for col in cols:
             value = self.table[col].to_numpy(float)
             text = np.array(out[col].tolist(), dtype=object)
