@@ -233,3 +233,16 @@ def test_consensus_agreement_table_hides_a_second_count_when_one_is_small():
     two = summary.assign(n_drawings=[4, 25, 7, 40])
     assert _plain_agreement(two, 10)["Drawings"].tolist() == [
         "fewer than 10", "25", "fewer than 10", "40"]
+
+
+def test_consensus_summary_csv_hides_what_the_agreement_table_hides():
+    from nbhd_geo.report.sections.consensus import published_summary
+
+    summary = pd.DataFrame({"name": ["A", "B", "C", "D"], "n_drawings": [4, 25, 12, 40],
+                            "drawers": [4, 25, 12, 40], "mean_agreement": [0.9, 0.5, 0.6, 0.7]})
+    pub = published_summary(summary, 10).set_index("name")
+    assert pub.loc["C", ["n_drawings", "drawers", "mean_agreement"]].tolist() == [
+        "suppressed"] * 3
+    assert pub.loc["A", "n_drawings"] == "<10" and pub.loc["B", "n_drawings"] == "25"
+    shown = pd.to_numeric(pub["n_drawings"], errors="coerce").sum()
+    assert summary["n_drawings"].sum() - shown == 16  # A and C together, not A alone

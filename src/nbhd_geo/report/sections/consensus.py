@@ -24,7 +24,7 @@ from nbhd_geo.report.sections.base import (
     table_html,
 )
 
-__all__ = ["build", "consensus_section", "section_html"]
+__all__ = ["build", "consensus_section", "published_summary", "section_html"]
 
 
 def _drawing_counts(summary: pd.DataFrame, threshold: int) -> pd.Series:
@@ -42,6 +42,29 @@ def _drawing_counts(summary: pd.DataFrame, threshold: int) -> pd.Series:
 def _hidden(published: pd.Series) -> np.ndarray:
     text = published.astype(str)
     return (text.str.startswith("<") | text.eq("suppressed")).to_numpy()
+
+
+def published_summary(summary: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """``consensus_summary.csv`` as published: the agreement table's counts, hidden alike.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"name": list("ABCD"), "n_drawings": [4, 25, 12, 40],
+    ...                   "drawers": [4, 25, 12, 40], "mean_agreement": [0.9, 0.5, 0.6, 0.7]})
+    >>> published_summary(t, 10)[["n_drawings", "drawers"]].to_numpy().tolist()
+    [['<10', '<10'], ['25', '25'], ['suppressed', 'suppressed'], ['40', '40']]
+    """
+    pub = publish_frame(summary, counts=(), threshold=threshold)
+    if "n_drawings" not in summary:
+        return pub
+    counts = _drawing_counts(summary, threshold)
+    extra = counts.eq("suppressed").to_numpy()
+    pub["n_drawings"] = counts.to_numpy()
+    for col in ("drawers", "mean_agreement"):  # they go with the count
+        if col in pub:
+            keep = ~extra | pub[col].astype(str).str.startswith("<").to_numpy()
+            pub[col] = pub[col].astype(object).where(keep, "suppressed")
+    return pub
 
 
 def _plain_agreement(summary: pd.DataFrame, threshold: int) -> pd.DataFrame:
@@ -188,17 +211,8 @@ def build(facts: ReportFacts) -> SectionOutput:
         elif name in PER_DRAWING_FILES and not given.include_drawings:
             continue
         else:
-            pub = publish_frame(table, counts=(), threshold=limit)
-            if name == "consensus_summary.csv" and "n_drawings" in table:
-                counts = _drawing_counts(table, limit)
-                extra = counts.eq("suppressed").to_numpy()
-                pub["n_drawings"] = counts.to_numpy()
-                for col in ("drawers", "mean_agreement"):
-                    if col in pub:
-                        text = np.array(pub[col].tolist(), dtype=object)
-                        text[extra & ~pd.Series(text).astype(str).str.startswith("<")
-                             .to_numpy()] = "suppressed"
-                        pub[col] = text
+            pub = (published_summary(table, limit) if name == "consensus_summary.csv"
+                   else publish_frame(table, counts=(), threshold=limit))
             files.append(write_csv(pub, out / name))
     return SectionOutput(con.section.title, con.section.anchor, section_html(con.section),
                          files=files, appendix=True)
