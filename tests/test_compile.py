@@ -35,21 +35,30 @@ def test_importing_nbhd_geo_compiles_nothing_and_loads_only_a_warm_cache(tmp_pat
         if loading:
             jit.OVERLAY._loader.join()
         compiled = sum(len(d.overloads) for d, _, _ in jit.OVERLAY.kernels)
-        print(compiling, loading, jit.OVERLAY._seconds is not None, compiled > 0,
-              KERNELS._thread is None)
+        import sys
+        # loading machine code skips numba's typing and lowering registries (only a compile
+        # needs them): numba.np.arraymath is one of them
+        registries = "numba.np.arraymath" in sys.modules
+        state = [compiling, loading, jit.OVERLAY._seconds is not None, compiled > 0,
+                 KERNELS._thread is None, registries]
+        import shapely, geopandas as gpd
+        a = gpd.GeoDataFrame({"i": [1]}, geometry=[shapely.box(0, 0, 2, 2)], crs=27700)
+        b = gpd.GeoDataFrame({"j": [1]}, geometry=[shapely.box(1, 1, 4, 3)], crs=27700)
+        area = nbhd_geo.crosswalk(a, b, source_id="i", target_id="j").table.area_m2.tolist()
+        print(*state, area)
     """
     cache = str(tmp_path / "cache")
     cold = _run(tmp_path, code, NUMBA_CACHE_DIR=cache)
     assert cold.returncode == 0, cold.stderr
-    assert cold.stdout.split() == ["[]", "True", "False", "False", "True"]
+    assert cold.stdout.split() == ["[]", "True", "False", "False", "True", "False", "[1.0]"]
     warm_up = _run(tmp_path, "from nbhd_geo.overlay.exact import compile_kernels\n"
                    "compile_kernels()\n", NUMBA_CACHE_DIR=cache)
     assert warm_up.returncode == 0, warm_up.stderr
     warm = _run(tmp_path, code, NUMBA_CACHE_DIR=cache)
     assert warm.returncode == 0, warm.stderr
-    assert warm.stdout.split() == ["[]", "True", "True", "True", "True"]
+    assert warm.stdout.split() == ["[]", "True", "True", "True", "True", "False", "[1.0]"]
     off = _run(tmp_path, code, NUMBA_CACHE_DIR=cache, NBHD_GEO_PRECOMPILE="0")
-    assert off.stdout.split() == ["[]", "False", "False", "False", "True"]
+    assert off.stdout.split() == ["[]", "False", "False", "False", "True", "False", "[1.0]"]
 
 
 def test_background_compilation_is_started_once_and_can_be_turned_off(tmp_path):

@@ -122,32 +122,6 @@ from nbhd_geo.voices import (
 __version__ = "0.2.0"
 
 
-def _load_kernels_in_background() -> None:
-    """Load the crosswalk engine's kernels from numba's cache while a script reads its layers.
-
-    A script imports nbhd_geo, reads its layers, then crosses them: loading the compiled
-    kernels (about 0.2 s of CPU) in a background thread from here hides it behind the
-    reading. It only loads a warm cache, never compiles (a cold cache is compiled by the
-    first crosswalk, or in the background by a command that knows it will cross layers).
-    The command line starts what each command needs itself, so ``nbhd-geo`` and
-    ``python -m nbhd_geo.cli`` skip this; ``NBHD_GEO_PRECOMPILE=0`` turns it off.
-    """
-    import os
-    import sys
-
-    argv = list(getattr(sys, "orig_argv", sys.argv))
-    ran = os.path.basename(sys.argv[0]) if sys.argv else ""
-    by_cli = ran in ("nbhd-geo", "nbhd-geo.exe") or any(
-        a == "-m" and b.split(".")[:2] == ["nbhd_geo", "cli"]
-        for a, b in zip(argv, argv[1:], strict=False)
-    )
-    if not by_cli:
-        from nbhd_geo.overlay.exact.jit import OVERLAY
-
-        OVERLAY.load_in_background()
-
-
-_load_kernels_in_background()
 
 __all__ = [
     "__version__",

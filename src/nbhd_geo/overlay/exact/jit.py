@@ -30,12 +30,13 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["KernelSet", "compile_in_background", "compile_kernels"]
+__all__ = ["KernelSet", "compile_in_background", "compile_kernels", "started_by_cli"]
 
 import atexit
 import hashlib
 import inspect
 import os
+import sys
 import threading
 import time
 import warnings
@@ -172,7 +173,7 @@ class KernelSet:
 
         Never compiles: with a cold cache it does nothing (the first call, or
         :meth:`compile_in_background`, compiles). What ``import nbhd_geo`` does for a
-        script, so that reading its layers hides the load (about 0.2 s of CPU). Off when
+        script, so that reading its layers hides the load (about 0.1 s of CPU). Off when
         ``NBHD_GEO_PRECOMPILE=0``.
         """
         if self._seconds is not None or os.environ.get("NBHD_GEO_PRECOMPILE", "1") == "0":
@@ -212,6 +213,26 @@ class KernelSet:
         for thread in (self._loader, self._thread):
             if thread is not None:
                 thread.join()
+
+
+def started_by_cli() -> bool:
+    """Whether this process is the command line (``nbhd-geo`` or ``python -m nbhd_geo.cli``).
+
+    The command line starts what each command needs itself (:meth:`KernelSet.compile_in_background`
+    where layers will be crossed); a script importing the package gets
+    :meth:`KernelSet.load_in_background` instead.
+
+    Examples
+    --------
+    >>> started_by_cli()
+    False
+    """
+    argv = list(getattr(sys, "orig_argv", sys.argv))
+    ran = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return ran in ("nbhd-geo", "nbhd-geo.exe") or any(
+        a == "-m" and b.split(".")[:2] == ["nbhd_geo", "cli"]
+        for a, b in zip(argv, argv[1:], strict=False)
+    )
 
 
 _NO_CACHE_WARNED: list[bool] = []
@@ -312,7 +333,16 @@ def _load_cached(disp: Any, sig: tuple[Any, ...]) -> bool:
         if tuple(sig) in disp.overloads:
             return True
         try:
-            cres = disp._cache.load_overload(sig, disp.targetctx)
+            # numba's load_overload first refreshes the target context: it imports every
+            # registry of typing and lowering rules (and, through numba's BLAS check, SciPy
+            # when installed), about 0.3 s of CPU that only compiling needs. Loading machine
+            # code needs the code generator alone, so the refresh is left to a compile.
+            from numba.core.runtime import rtsys
+
+            rtsys.initialize(disp.targetctx)  # the runtime's symbols, which the code links to
+            cache = disp._cache
+            with cache._guard_against_spurious_io_errors():
+                cres = cache._load_overload(sig, disp.targetctx)
         except AttributeError:  # another numba: compile() will load it instead
             return False
         if cres is None:
