@@ -77,10 +77,14 @@ def main() -> None:
         lines.append(f"first/second: wall {first[0] / second[0]:.2f}x, "
                      f"CPU {first[1] / second[1]:.2f}x")
         print(lines[-1])
-    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
-        demo = [sys.executable, "-m", "nbhd_geo.cli", "demo", "--out", out, "--overwrite", "-q"]
-        row("demo, first run, NBHD_GEO_PRECOMPILE=0", *_run(demo, cache,
-                                                             NBHD_GEO_PRECOMPILE="0"))
+    # the background modes against each other: none, a thread, child processes (the default
+    # uses children only when two cores or more are allowed)
+    for mode in ("0", "thread", "process"):
+        with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
+            demo = [sys.executable, "-m", "nbhd_geo.cli", "demo", "--out", out, "--overwrite",
+                    "-q"]
+            row(f"demo, first run, NBHD_GEO_PRECOMPILE={mode}",
+                *_run(demo, cache, NBHD_GEO_PRECOMPILE=mode))
     if opts.out:
         with opts.out.open("a") as fh:
             fh.write("\n".join(lines) + "\n")
