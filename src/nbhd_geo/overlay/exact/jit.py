@@ -330,14 +330,17 @@ class KernelSet:
         except subprocess.TimeoutExpired:
             code = None
         _end(child)
+        tail = b""
+        with self._child_lock:
+            if self._child_log is not None:
+                self._child_log.seek(0)
+                tail = self._child_log.read()[-300:]
+                self._child_log.close()
+                self._child_log = None
         if code == 0:
             log.debug("%s kernels compiled by process %d (waited %.1f s)", self.name, child.pid,
                       time.perf_counter() - t0)
             return True
-        tail = b""
-        if self._child_log is not None:
-            self._child_log.seek(0)
-            tail = self._child_log.read()[-300:]
         log.debug("the process compiling the %s kernels %s; compiling them here: %s",
                   self.name, "timed out" if code is None else f"exited {code}",
                   tail.decode(errors="replace").strip())
@@ -480,11 +483,13 @@ def compile_kernels() -> float:
 
 
 def compile_in_background() -> threading.Thread | None:
-    """Start :func:`compile_kernels` in a daemon thread, so that reading inputs overlaps it.
+    """Start :func:`compile_kernels` in the background, so that reading inputs overlaps it.
 
     Call it as soon as it is known that layers will be crossed (the CLI commands and
-    :func:`nbhd_geo.reconcile.reconcile` do). Returns the thread, or ``None`` when the
-    kernels are already compiled or being compiled.
+    :func:`nbhd_geo.reconcile.reconcile` do). With a cold cache and two cores the kernels
+    are compiled in a child process and loaded by :func:`compile_kernels`; else a daemon
+    thread compiles or loads them (:meth:`KernelSet.compile_in_background`). Returns the
+    thread, or ``None`` when the kernels are already compiled or being compiled.
 
     Examples
     --------
