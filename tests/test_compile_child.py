@@ -163,11 +163,11 @@ def test_exiting_while_a_child_compiles_kills_it_and_a_killed_parent_stops_it(tm
         if sys.argv[1:] == ["killed"]:
             os._exit(0)  # no atexit, as when the parent is killed: the child's stdin closes
     """
-    t0 = time.perf_counter()
     proc = _run(tmp_path, code, NBHD_GEO_PRECOMPILE="process")
     assert proc.returncode == 0, proc.stderr
-    assert time.perf_counter() - t0 < 10  # did not wait for the compile
     assert _gone(int(proc.stdout))  # killed and reaped before the parent exited
+    # not waited for: the pair kernel, compiled after most of the family, was never cached
+    assert not [p for p in (tmp_path / "cache").rglob("*.nbi") if "_pairs_kernel" in p.name]
 
     (tmp_path / "script.py").write_text(textwrap.dedent(code))
     env = {**os.environ, "PYTHONPATH": SRC, "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
