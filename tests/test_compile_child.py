@@ -180,3 +180,47 @@ def test_exiting_while_a_child_compiles_kills_it_and_a_killed_parent_stops_it(tm
             break
         time.sleep(0.1)
     assert _gone(pid)
+
+
+def test_no_writable_cache_starts_no_child_and_concurrent_callers_share_one(tmp_path):
+    # no cache folder can be written (numba's own probe says read-only, as in
+    # test_compile.py): a child would fill nothing, so none starts; one warning
+    (tmp_path / "ro").mkdir()
+    proc = _run(tmp_path / "ro", """
+        import errno, os, warnings
+        from numba.core import caching
+
+        def read_only(self):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), self.get_cache_path())
+
+        caching._CacheLocator.ensure_cache_path = read_only
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import fam
+        thread = fam.FAM.compile_in_background()
+        thread.join()
+        msgs = [w for w in caught if "cache cannot be written" in str(w.message)]
+        print(len(msgs), fam.FAM._child, fam.quad(2))
+    """, NBHD_GEO_PRECOMPILE="process")
+    assert proc.stdout.split() == ["1", "None", "8"], proc.stderr
+    # a cold cache and eight threads asking at once: one child, one load, the same answer
+    (tmp_path / "many").mkdir()
+    proc = _run(tmp_path / "many", """
+        import sys, threading
+        import fam
+        fam.FAM.compile_in_background()
+        child = fam.FAM._child
+        seconds = []
+        threads = [threading.Thread(target=lambda: seconds.append(fam.FAM.compile()))
+                   for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(child.returncode, fam.FAM._child is child, len(set(seconds)), len(seconds),
+              [len(d.overloads) for d, _, _ in fam.FAM.kernels],
+              "numba.np.arraymath" in sys.modules, fam.quad(7))
+    """, NBHD_GEO_PRECOMPILE="process")
+    # loaded: only the entry kernel has machine code here (its callee is inside it)
+    assert proc.stdout.strip().split(maxsplit=4) == ["0", "True", "1", "8",
+                                                     "[0, 1] False 28"], proc.stderr
