@@ -16,8 +16,12 @@ $(CORE): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@# Compile the numba kernels once, at install (~17 s of CPU), into numba's cache beside the
 	@# sources (docs/performance.md), so that the first `make demo` runs as fast as every later one.
-	$(BIN)/python -c "from nbhd_geo.overlay.exact import compile_kernels as overlay; \
-	  from nbhd_geo.voices._grid import compile_kernels as voices; overlay(); voices()"
+	@# Both families start in the background: with two cores or more each compiles in a child
+	@# process, in parallel, and this process loads them (one core: one after the other).
+	$(BIN)/python -c "from nbhd_geo.voices._grid import compile_in_background as voices; \
+	  from nbhd_geo.overlay.exact import compile_in_background as overlay, compile_kernels; \
+	  from nbhd_geo.voices._grid import compile_kernels as voices_kernels; \
+	  voices(); overlay(); voices_kernels(); compile_kernels()"
 	touch $(CORE)
 
 # Everything else: tests, linters, benchmarks' peers, docs.

@@ -3,9 +3,11 @@
 Every measurement runs in a fresh process with its own empty ``NUMBA_CACHE_DIR`` (so the
 checkout's own cache is neither used nor disturbed): CPU is the child's user + sys time
 (all threads), wall its elapsed time, with the load average beside it (the machine is
-shared). Not a test; prints a table and keeps the raw lines.
+shared; the cores the benchmark may use are in the header: the kernels compile in a child
+process beside the command's own work only when a second core is free). Not a test; prints a
+table and keeps the raw lines.
 
-    python benchmarks/bench_compile.py [--out benchmarks/results_compile_DATE.txt]
+    python benchmarks/bench_compile.py [--label LABEL] [--out benchmarks/results_compile_DATE.txt]
 """
 
 from __future__ import annotations
@@ -42,10 +44,15 @@ def _run(args: list[str], cache: str, **env: str) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", type=Path, default=None, help="Also write the lines here.")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="Also append the lines to this file.")
+    ap.add_argument("--label", default="", help="Said in the header (e.g. the commit).")
     opts = ap.parse_args()
-    lines = [f"# bench_compile {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
-             f"python {sys.version.split()[0]}, {os.cpu_count()} cores"]
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    lines = [f"# bench_compile {opts.label} {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+             f"python {sys.version.split()[0]}, {os.cpu_count()} cores, allowed {cores}, "
+             f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}"]
+    print(lines[0], flush=True)
 
     def row(what: str, wall: float, cpu: float) -> None:
         load = os.getloadavg()[0]
@@ -70,8 +77,17 @@ def main() -> None:
         lines.append(f"first/second: wall {first[0] / second[0]:.2f}x, "
                      f"CPU {first[1] / second[1]:.2f}x")
         print(lines[-1])
+    # the background modes against each other: none, a thread, child processes (the default
+    # uses children only when two cores or more are allowed)
+    for mode in ("0", "thread", "process"):
+        with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
+            demo = [sys.executable, "-m", "nbhd_geo.cli", "demo", "--out", out, "--overwrite",
+                    "-q"]
+            row(f"demo, first run, NBHD_GEO_PRECOMPILE={mode}",
+                *_run(demo, cache, NBHD_GEO_PRECOMPILE=mode))
     if opts.out:
-        opts.out.write_text("\n".join(lines) + "\n")
+        with opts.out.open("a") as fh:
+            fh.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ def _start_compiling(*, voices: bool = False) -> None:
     """Compile, or load from numba's cache, the kernels this command needs, in the background.
 
     Called first thing by every command that crosses layers (``voices``: and builds a
-    consensus), so that reading the inputs overlaps it; commands that cross nothing do not
-    pay for it. ``NBHD_GEO_PRECOMPILE=0`` turns it off.
+    consensus), so that reading the inputs overlaps it (a cold cache on two cores: in child
+    processes, one per family); commands that cross nothing do not pay for it.
+    ``NBHD_GEO_PRECOMPILE=0`` turns it off.
     """
     if voices:  # the consensus comes before the crosswalks in the report
         from nbhd_geo.voices._grid import compile_in_background as compile_voices

@@ -347,10 +347,12 @@ def compile_kernels() -> float:
 
 
 def compile_in_background() -> Any:
-    """Start :func:`compile_kernels` in a daemon thread (``None`` if done or under way).
+    """Start :func:`compile_kernels` in the background (``None`` if done or under way).
 
     Call it as soon as it is known that a consensus will be built, so that reading the
-    drawings overlaps compiling (or loading) the kernels.
+    drawings overlaps compiling (or loading) the kernels: in a child process when the cache
+    is cold and two cores are allowed, else in a daemon thread, as
+    :func:`nbhd_geo.overlay.exact.compile_in_background`.
 
     Examples
     --------

@@ -15,7 +15,7 @@ from nbhd_geo.overlay.exact.jit import KernelSet
 
 __all__ = ["B1", "F1", "F2", "I1", "KERNELS"]
 
-KERNELS = KernelSet("voices")
+KERNELS = KernelSet("voices", home="nbhd_geo.voices._grid")
 I1 = nb.int64[::1]
 F1 = nb.float64[::1]
 F2 = nb.float64[:, ::1]

@@ -14,7 +14,21 @@ Guarantees:
 - a cached kernel is keyed by the source of every module of its family as well as its own
   bytecode, so an edit to any of them recompiles the family rather than loading stale code;
 - :meth:`KernelSet.compile_in_background` overlaps compilation with whatever the caller
-  does next, and a process that exits meanwhile waits only for the kernel being compiled.
+  does next. With a cold cache that a family's kernels can write, the family is compiled
+  in a child process (numba's compiler is Python holding the GIL, so a thread cannot
+  overlap it with the caller's own work; a second core can), into the cache the parent
+  reads, and :meth:`KernelSet.compile` then waits for the child and loads; if the child
+  fails, times out (:attr:`KernelSet.child_timeout`) or leaves the cache missing, the
+  parent compiles in-process exactly as without a child. A warm cache is loaded in a
+  thread, with no child; so is a cold one when only one core is allowed (a child would add
+  its start-up and overlap nothing) unless ``NBHD_GEO_PRECOMPILE=process``.
+- a process that exits while its child compiles kills the child and reaps it, and a child
+  whose parent dies without exiting cleanly (its stdin pipe closes) exits too: nothing
+  goes on compiling for a process that is gone. numba writes each cache entry's data file,
+  then the index naming it, each to a temporary file renamed into place, so a killed child
+  leaves at worst an orphan ``*.tmp.*`` file, never an entry that loads half-written; the
+  next process compiles what is missing. A process that exits while a background *thread*
+  compiles waits only for the kernel being compiled.
 
 Where the cache lives: ``$NUMBA_CACHE_DIR`` when set and writable (numba silently skips it
 otherwise); else the ``__pycache__`` folder beside each module when it is writable (a
@@ -34,9 +48,14 @@ __all__ = ["KernelSet", "compile_in_background", "compile_kernels", "started_by_
 
 import atexit
 import hashlib
+import importlib
 import inspect
+import json
+import logging
 import os
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -44,6 +63,8 @@ import warnings
 import numba as nb
 
 from nbhd_geo.errors import NbhdGeoWarning
+
+log = logging.getLogger("nbhd_geo")
 
 _JIT: dict[str, Any] = {"nogil": True, "cache": True, "fastmath": False, "boundscheck": False}
 # Argument types of the kernels. Each kernel is compiled for exactly one signature (see
@@ -68,12 +89,21 @@ class KernelSet:
 
     Each family is compiled on its own and only when needed: the overlay engine's by the first
     crosswalk, the consensus rasteriser's by the first consensus, so a command that crosses
-    no layers pays nothing for the overlay kernels. ``name`` only labels the family (and its
-    background thread).
+    no layers pays nothing for the overlay kernels. ``name`` labels the family (and its
+    background thread). ``home``: a module whose import declares every kernel of the family;
+    given, a cold cache is filled by a child process that imports it (see
+    :meth:`compile_in_background`), without, the family is always compiled in-process.
     """
 
-    def __init__(self, name: str) -> None:
+    #: seconds :meth:`compile` waits for a child process compiling the family before it
+    #: kills the child and compiles in-process (the compile takes 15-20 s of CPU)
+    child_timeout: float = 300.0
+
+    def __init__(self, name: str, home: str | None = None) -> None:
         self.name = name
+        self.home = home
+        if home is not None:
+            _FAMILIES[name] = self
         #: every kernel with its one signature and whether Python calls it, in definition
         #: order (callees before callers)
         self.kernels: list[tuple[Any, tuple[Any, ...], bool]] = []
@@ -83,6 +113,10 @@ class KernelSet:
         self._thread: threading.Thread | None = None
         self._loader: threading.Thread | None = None
         self._thread_lock = threading.Lock()  # not _lock: a foreground compile holds that
+        self._use_child = False  # compile_in_background asked for the overlap
+        self._child: subprocess.Popen[bytes] | None = None
+        self._child_log: Any = None  # the child's stderr, for the log if it fails
+        self._child_lock = threading.Lock()
 
     def kernel(self, sig: tuple[Any, ...], *, entry: bool = False,
                **options: Any) -> Any:
@@ -117,7 +151,10 @@ class KernelSet:
         """Compile every kernel once, or load it from numba's cache; return seconds spent.
 
         Idempotent and thread-safe: a second caller waits for the first (e.g. the
-        background compilation) and returns at once afterwards.
+        background compilation) and returns at once afterwards. After
+        :meth:`compile_in_background` found the cache cold, it waits for the child process
+        compiling the family and loads what the child cached; it compiles in-process if
+        the child failed or the cache still misses.
         """
         if self._seconds is not None:
             return self._seconds
@@ -128,7 +165,9 @@ class KernelSet:
                 entries = [(disp, sig) for disp, sig, entry in self.kernels if entry]
                 # The machine code of a kernel Python calls includes every kernel it calls:
                 # from the cache, only those few are loaded (numba's start-up is the rest).
-                if not all(_load_cached(disp, sig) for disp, sig in entries):
+                if not all(_load_cached(disp, sig) for disp, sig in entries) and not (
+                    self._child_compiled() and all(_load_cached(d, s) for d, s in entries)
+                ):
                     for disp, sig, _ in self.kernels:
                         if threading.current_thread() is not threading.main_thread() and (
                             self._stop.is_set()
@@ -144,17 +183,31 @@ class KernelSet:
     def compile_in_background(self) -> threading.Thread | None:
         """Start :meth:`compile` in a daemon thread, so that reading inputs overlaps it.
 
+        When an entry kernel is missing from numba's cache and the cache can be written
+        (and the family has a ``home``), the family is compiled in a child process started
+        at once (``python -c``, the same interpreter and environment, so the same cache
+        folder), on another core while this process goes on; the thread, like any later
+        :meth:`compile`, waits for it and loads the kernels from the cache. A warm cache is
+        only loaded, in the thread. A child needs a second core: with one core allowed
+        (``os.sched_getaffinity``) the thread compiles, as a child would only add its own
+        start-up (about 3 s of a 25 s first demo).
+
         Returns the thread, or ``None`` when the kernels are already compiled or being
-        compiled. Off when ``NBHD_GEO_PRECOMPILE=0`` (the first call then compiles in the
-        foreground). A process that exits before it finishes waits only for the kernel
-        being compiled (the rest is compiled, or loaded from the cache, by the next
-        process).
+        compiled. ``NBHD_GEO_PRECOMPILE``: ``0`` turns it off (the first call then compiles
+        in the foreground); ``process`` always uses a child for a cold cache, ``thread``
+        never. A process that exits before it finishes kills the child, or waits
+        only for the kernel being compiled in-process (the rest is compiled, or loaded from
+        the cache, by the next process).
         """
         if self._seconds is not None or os.environ.get("NBHD_GEO_PRECOMPILE", "1") == "0":
             return None
         with self._thread_lock:
             if self._thread is not None:
                 return None
+            self._use_child = _child_wanted()
+            # a warm (or stale) cache: the thread tries it first, a child only if it misses
+            if self._use_child and self._cache_cold():
+                self._start_child()
 
             def run() -> None:
                 try:
@@ -206,13 +259,164 @@ class KernelSet:
                         disp.disable_compile()
                     self._seconds = time.perf_counter() - t0
 
+    def _entry_index_files(self) -> list[str] | None:
+        """Return the cache index file of every entry kernel; ``None`` if one has no cache."""
+        files: list[str] = []
+        for disp, _, entry in self.kernels:
+            if not entry:
+                continue
+            index = getattr(getattr(getattr(disp, "_cache", None), "_cache_file", None),
+                            "_index_path", None)
+            if not isinstance(index, str):
+                return None
+            files.append(index)
+        return files
+
+    def _cache_cold(self) -> bool:
+        """Whether an entry kernel has no cache index at all (a stat, numba not started)."""
+        files = self._entry_index_files()
+        return files is not None and not all(os.path.exists(f) for f in files)
+
+    def _start_child(self) -> subprocess.Popen[bytes] | None:
+        """Start the child process compiling the family into the cache, once; or ``None``.
+
+        ``python -c`` rather than :mod:`multiprocessing`: its spawn start method re-runs the
+        caller's ``__main__`` (a script without a main guard would run again) and pickles
+        its target; this child imports only the modules declaring the kernels, under
+        stand-ins for their parent packages, whose ``__init__`` imports all of nbhd_geo
+        (geopandas, pandas...: 0.7 s of CPU the compile does not need).
+        """
+        with self._child_lock:
+            if self._child is not None or self.home is None or not sys.executable:
+                return self._child
+            if self._entry_index_files() is None:  # no cache to fill: pointless
+                return None
+            stubs = []
+            for module in (self.home, __name__):
+                parts = module.split(".")
+                for i in range(1, len(parts)):
+                    package = ".".join(parts[:i])
+                    path = getattr(sys.modules.get(package), "__path__", None)
+                    # home and what it imports run for real: they declare the kernels
+                    if path is not None and not (package + ".").startswith(self.home + "."):
+                        stubs.append((package, list(path)))
+            spec = {"stubs": stubs, "jit": __name__, "home": self.home, "name": self.name}
+            self._child_log = tempfile.TemporaryFile()
+            try:
+                self._child = subprocess.Popen(
+                    [sys.executable, "-c", _CHILD, json.dumps(spec)],
+                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._child_log,
+                    env={**os.environ, "NBHD_GEO_PRECOMPILE": "0"})
+            except OSError as exc:
+                log.debug("could not start a process to compile the %s kernels: %s",
+                          self.name, exc)
+                return None
+            atexit.register(self._finish_background)
+            log.debug("compiling the %s kernels in process %d", self.name, self._child.pid)
+            return self._child
+
+    def _child_compiled(self) -> bool:
+        """Wait for the child process compiling the family; True if it exited 0.
+
+        The child is started now if the overlap was asked for and none runs yet (a stale
+        cache: the entries are indexed, not for these sources).
+        """
+        child = self._start_child() if self._use_child else self._child
+        if child is None:
+            return False
+        t0 = time.perf_counter()
+        try:
+            code: int | None = child.wait(timeout=self.child_timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+        _end(child)
+        tail = b""
+        with self._child_lock:
+            if self._child_log is not None:
+                self._child_log.seek(0)
+                tail = self._child_log.read()[-300:]
+                self._child_log.close()
+                self._child_log = None
+        if code == 0:
+            log.debug("%s kernels compiled by process %d (waited %.1f s)", self.name, child.pid,
+                      time.perf_counter() - t0)
+            return True
+        log.debug("the process compiling the %s kernels %s; compiling them here: %s",
+                  self.name, "timed out" if code is None else f"exited {code}",
+                  tail.decode(errors="replace").strip())
+        return False
+
     def _finish_background(self) -> None:
         # Let a background compilation finish the kernel it is on, rather than tear down the
-        # interpreter (and LLVM) under it.
+        # interpreter (and LLVM) under it; a child compiling is killed (module docstring).
         self._stop.set()
+        if self._child is not None:
+            _end(self._child)
         for thread in (self._loader, self._thread):
             if thread is not None:
                 thread.join()
+
+
+#: the families with a ``home``, by name (what a child process compiles)
+_FAMILIES: dict[str, KernelSet] = {}
+
+# What a child process started by KernelSet._start_child runs: stand-in packages (module
+# objects with the real __path__, so that submodules import) for the parents of the modules
+# declaring the kernels, then _compile_in_child.
+_CHILD = """\
+import json, sys, types
+spec = json.loads(sys.argv[1])
+for name, path in spec["stubs"]:
+    if name not in sys.modules:
+        package = sys.modules[name] = types.ModuleType(name)
+        package.__path__ = path
+__import__(spec["jit"], fromlist=["_compile_in_child"])._compile_in_child(spec["home"],
+                                                                          spec["name"])
+"""
+
+
+def _child_wanted() -> bool:
+    """Tell whether a cold cache is filled by a child process.
+
+    ``NBHD_GEO_PRECOMPILE`` says ``process`` or ``thread``; else only when this process may
+    use two cores or more.
+    """
+    mode = os.environ.get("NBHD_GEO_PRECOMPILE", "1").strip().lower()
+    if mode in ("process", "thread"):
+        return mode == "process"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return cores >= 2
+
+
+def _compile_in_child(home: str, name: str) -> None:
+    """Compile family ``name`` (declared by importing ``home``) into numba's cache.
+
+    Runs in the child process; it exits as soon as its parent is gone (its stdin, a pipe
+    the parent holds, reaches end of file).
+    """
+
+    def exit_with_parent() -> None:
+        # os.read, not sys.stdin: a daemon thread blocked in a buffered read aborts the
+        # interpreter's shutdown
+        while os.read(0, 4096):
+            pass
+        os._exit(3)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
+    importlib.import_module(home)
+    _FAMILIES[name].compile()
+
+
+def _end(child: subprocess.Popen[bytes]) -> None:
+    """Kill ``child`` if it still runs, and reap it (no zombie)."""
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    if child.stdin is not None:
+        child.stdin.close()
 
 
 def started_by_cli() -> bool:
@@ -255,7 +459,7 @@ def _warn_no_cache(fn: Any) -> None:
 
 
 #: The exact overlay engine's kernels.
-OVERLAY = KernelSet("overlay")
+OVERLAY = KernelSet("overlay", home="nbhd_geo.overlay.exact")
 _KERNELS = OVERLAY.kernels
 _kernel = OVERLAY.kernel
 
@@ -279,11 +483,13 @@ def compile_kernels() -> float:
 
 
 def compile_in_background() -> threading.Thread | None:
-    """Start :func:`compile_kernels` in a daemon thread, so that reading inputs overlaps it.
+    """Start :func:`compile_kernels` in the background, so that reading inputs overlaps it.
 
     Call it as soon as it is known that layers will be crossed (the CLI commands and
-    :func:`nbhd_geo.reconcile.reconcile` do). Returns the thread, or ``None`` when the
-    kernels are already compiled or being compiled.
+    :func:`nbhd_geo.reconcile.reconcile` do). With a cold cache and two cores the kernels
+    are compiled in a child process and loaded by :func:`compile_kernels`; else a daemon
+    thread compiles or loads them (:meth:`KernelSet.compile_in_background`). Returns the
+    thread, or ``None`` when the kernels are already compiled or being compiled.
 
     Examples
     --------
