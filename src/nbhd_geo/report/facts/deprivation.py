@@ -18,7 +18,9 @@ from nbhd_geo.deprivation.allocation import allocate
 from nbhd_geo.deprivation.imd import IMDTable
 from nbhd_geo.deprivation.summary import imd_summary, to_wide
 
-__all__ = ["Deprivation", "deprivation_tables", "national_decile", "published_deprivation"]
+__all__ = [
+    "Deprivation", "deprivation_tables", "national_decile", "need_column", "published_deprivation",
+]
 
 
 @dataclass
@@ -35,8 +37,19 @@ class Deprivation:
     vintage: str = ""               # the indices' edition ("IoD2025")
 
 
-def _need_column(wide: pd.DataFrame) -> tuple[str, bool, str]:
-    """Pick the measure that drives targeting: average score if the indices have scores."""
+def need_column(wide: pd.DataFrame) -> tuple[str, bool, str]:
+    """Pick the measure that drives targeting: average score if the indices have scores.
+
+    Returns the column of ``wide`` (the wide IMD summary), whether higher means more
+    deprived, and its label for a reader.
+
+    Examples
+    --------
+    >>> need_column(pd.DataFrame({"imd_average_score": [21.5, 30.2]}))[0]
+    'imd_average_score'
+    >>> need_column(pd.DataFrame({"imd_average_rank": [9000.0, 2000.0]}))[0]
+    'imd_average_rank'
+    """
     if "imd_average_score" in wide and wide["imd_average_score"].notna().all():
         return "imd_average_score", True, "IMD average score"
     return "imd_average_rank", True, "IMD average rank (N + 1 − rank, higher = more deprived)"
@@ -105,7 +118,7 @@ def deprivation_tables(
                           population_col=weight_col if weights is not None else None,
                           area_id=id_name, lsoa_id=lsoa_id, crosswalk=crosswalk)
     wide = to_wide(summary, ranks=True)
-    need, _, need_label = _need_column(wide)
+    need, _, need_label = need_column(wide)
     labels = (areas[label_col] if label_col else pd.Series(areas.index, index=areas.index))
     wide.insert(0, "name", labels.reindex(wide.index).astype(str).to_numpy())
     national = imd.long[imd.long["domain"] == "imd"]

@@ -15,7 +15,7 @@ import numpy as np
 from nbhd_geo.deprivation.allocation import rank_targets
 from nbhd_geo.deprivation.imd import IMDTable
 from nbhd_geo.deprivation.summary import imd_summary
-from nbhd_geo.report.facts.deprivation import _need_column, deprivation_tables
+from nbhd_geo.report.facts.deprivation import deprivation_tables, need_column
 from nbhd_geo.report.sections.base import Section, SectionResult, figure_to_data_uri, table_html
 
 __all__ = ["deprivation_section"]
@@ -64,7 +64,7 @@ def deprivation_section(
                              gradient=gradient, crosswalk=crosswalk)
     tables = dict(dep.tables)
     wide = tables["deprivation.csv"].set_index(tables["deprivation.csv"].columns[0])
-    need, _, need_label = _need_column(wide)
+    need, _, need_label = need_column(wide)
     cols = ["name", "population", "imd_average_score", "imd_average_rank",
             "imd_proportion_most_deprived_10pct", "imd_extent", "imd_local_concentration",
             f"{need}_rank"]
