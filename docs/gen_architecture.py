@@ -31,20 +31,28 @@ LAYERS: list[list[str]] = [
 ]
 
 
-def package_edges() -> dict[str, set[str]]:
-    """Package-level imports inside nbhd_geo (shims and the root excluded)."""
+def _edges(package: str, layers: list[list[str]]) -> dict[str, set[str]]:
+    """Collect the imports between the sub-packages of ``package`` named in ``layers``."""
     graph = grimp.build_graph("nbhd_geo", cache_dir=None)
-    known = {p for layer in LAYERS for p in layer}
+    known = {p for layer in layers for p in layer}
+    root = package.split(".")
+    depth = len(root)
     edges: dict[str, set[str]] = {p: set() for p in known}
     for module in graph.modules:
         parts = module.split(".")
-        if len(parts) < 2 or parts[1] not in known:
+        if parts[:depth] != root or len(parts) <= depth or parts[depth] not in known:
             continue
         for imported in graph.find_modules_directly_imported_by(module):
             ip = imported.split(".")
-            if len(ip) >= 2 and ip[1] in known and ip[1] != parts[1]:
-                edges[parts[1]].add(ip[1])
+            if ip[:depth] == root and len(ip) > depth and ip[depth] in known \
+                    and ip[depth] != parts[depth]:
+                edges[parts[depth]].add(ip[depth])
     return edges
+
+
+def package_edges() -> dict[str, set[str]]:
+    """Package-level imports inside nbhd_geo (shims and the root excluded)."""
+    return _edges("nbhd_geo", LAYERS)
 
 
 def present(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -97,19 +105,7 @@ REPORT_LAYERS: list[list[str]] = [
 
 def report_edges() -> dict[str, set[str]]:
     """Collect the imports between the parts of ``nbhd_geo.report`` (facts, sections, ...)."""
-    graph = grimp.build_graph("nbhd_geo", cache_dir=None)
-    known = {p for layer in REPORT_LAYERS for p in layer}
-    edges: dict[str, set[str]] = {p: set() for p in known}
-    for module in graph.modules:
-        parts = module.split(".")
-        if parts[:2] != ["nbhd_geo", "report"] or len(parts) < 3 or parts[2] not in known:
-            continue
-        for imported in graph.find_modules_directly_imported_by(module):
-            ip = imported.split(".")
-            if ip[:2] == ["nbhd_geo", "report"] and len(ip) >= 3 and ip[2] in known \
-                    and ip[2] != parts[2]:
-                edges[parts[2]].add(ip[2])
-    return edges
+    return _edges("nbhd_geo.report", REPORT_LAYERS)
 
 
 def dependency_table(header: str, layers: list[list[str]], edges: dict[str, set[str]]) -> str:
