@@ -161,12 +161,8 @@ class KernelSet:
         with self._lock:
             if self._seconds is None:
                 t0 = time.perf_counter()
-                _key_by_sources(self.kernels)
-                entries = [(disp, sig) for disp, sig, entry in self.kernels if entry]
-                # The machine code of a kernel Python calls includes every kernel it calls:
-                # from the cache, only those few are loaded (numba's start-up is the rest).
-                if not all(_load_cached(disp, sig) for disp, sig in entries) and not (
-                    self._child_compiled() and all(_load_cached(d, s) for d, s in entries)
+                if not self._load_entries() and not (
+                    self._child_compiled() and self._load_entries()
                 ):
                     for disp, sig, _ in self.kernels:
                         if threading.current_thread() is not threading.main_thread() and (
@@ -175,9 +171,7 @@ class KernelSet:
                             return time.perf_counter() - t0  # the interpreter is exiting
                         disp.compile(sig)
                         disp.disable_compile()
-                for disp, _ in entries:
-                    disp.disable_compile()
-                self._seconds = time.perf_counter() - t0
+                self._seconds = self._ready(t0)
         return self._seconds
 
     def compile_in_background(self) -> threading.Thread | None:
@@ -209,15 +203,8 @@ class KernelSet:
             if self._use_child and self._cache_cold():
                 self._start_child()
 
-            def run() -> None:
-                try:
-                    self.compile()
-                except Exception:  # noqa: BLE001 - the foreground call compiles again, raises
-                    pass
-
-            self._thread = threading.Thread(target=run, name=f"nbhd_geo-compile-{self.name}",
-                                            daemon=True)
-            self._thread.start()
+            # an error is left to the foreground call, which compiles again and raises it
+            self._thread = _daemon(self.compile, f"nbhd_geo-compile-{self.name}")
         atexit.register(self._finish_background)
         return self._thread
 
@@ -235,15 +222,8 @@ class KernelSet:
             if self._thread is not None or self._loader is not None:
                 return None
 
-            def run() -> None:
-                try:
-                    self._load()
-                except Exception:  # noqa: BLE001 - the first call compiles (or loads), raises
-                    pass
-
-            self._loader = threading.Thread(target=run, name=f"nbhd_geo-load-{self.name}",
-                                            daemon=True)
-            self._loader.start()
+            # an error is left to the first call, which compiles (or loads) and raises it
+            self._loader = _daemon(self._load, f"nbhd_geo-load-{self.name}")
         atexit.register(self._finish_background)
         return self._loader
 
@@ -252,12 +232,24 @@ class KernelSet:
         with self._lock:
             if self._seconds is None:
                 t0 = time.perf_counter()
-                _key_by_sources(self.kernels)
-                entries = [(disp, sig) for disp, sig, entry in self.kernels if entry]
-                if all(_load_cached(disp, sig) for disp, sig in entries):
-                    for disp, _ in entries:
-                        disp.disable_compile()
-                    self._seconds = time.perf_counter() - t0
+                if self._load_entries():
+                    self._seconds = self._ready(t0)
+
+    def _load_entries(self) -> bool:
+        """Load every entry kernel from numba's cache, never compiling; True if all loaded.
+
+        The machine code of a kernel Python calls includes every kernel it calls: from the
+        cache, only those few are loaded (numba's start-up is the rest).
+        """
+        _key_by_sources(self.kernels)
+        return all(_load_cached(disp, sig) for disp, sig, entry in self.kernels if entry)
+
+    def _ready(self, t0: float) -> float:
+        """Let the entry kernels accept their one signature only; the seconds since ``t0``."""
+        for disp, _, entry in self.kernels:
+            if entry:
+                disp.disable_compile()
+        return time.perf_counter() - t0
 
     def _entry_index_files(self) -> list[str] | None:
         """Return the cache index file of every entry kernel; ``None`` if one has no cache."""
@@ -355,6 +347,23 @@ class KernelSet:
         for thread in (self._loader, self._thread):
             if thread is not None:
                 thread.join()
+
+
+def _daemon(work: Any, name: str) -> threading.Thread:
+    """Start ``work()`` in a daemon thread that swallows its errors.
+
+    The caller's foreground call repeats the work and raises them.
+    """
+
+    def run() -> None:
+        try:
+            work()
+        except Exception:  # noqa: BLE001 - raised again by the foreground call
+            pass
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 #: the families with a ``home``, by name (what a child process compiles)
