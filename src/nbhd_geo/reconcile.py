@@ -196,7 +196,7 @@ def reconcile(
     progress
         Show a progress bar.
     """
-    exact.compile_in_background()  # overlaps whatever precedes the first crosswalk
+    exact.load_in_background()  # overlaps whatever precedes the first crosswalk
     result = Reconciliation(drawings=drawings)
     for spec in tqdm(layers, desc="reconciling", disable=not progress, unit="layer"):
         cw = crosswalk(drawings, spec.data, sliver_tol_m2=sliver_tol_m2)

@@ -30,20 +30,21 @@ __all__ = ["main", "cli"]
 
 
 def _start_compiling(*, voices: bool = False) -> None:
-    """Compile, or load from numba's cache, the kernels this command needs, in the background.
+    """Load the kernels this command needs from numba's cache, in the background.
 
     Called first thing by every command that crosses layers (``voices``: and builds a
-    consensus), so that reading the inputs overlaps it (a cold cache on two cores: in child
-    processes, one per family); commands that cross nothing do not pay for it.
+    consensus), so that reading the inputs overlaps it; commands that cross nothing do not
+    pay for it. A cold cache is left to the kernels' first calls, which run them as Python
+    while that is cheaper than compiling (:meth:`~nbhd_geo.overlay.exact.jit.KernelSet.pick`).
     ``NBHD_GEO_PRECOMPILE=0`` turns it off.
     """
     if voices:  # the consensus comes before the crosswalks in the report
-        from nbhd_geo.voices._grid import compile_in_background as compile_voices
+        from nbhd_geo.voices._grid import load_in_background as load_voices
 
-        compile_voices()
-    from nbhd_geo.overlay.exact import compile_in_background
+        load_voices()
+    from nbhd_geo.overlay.exact import load_in_background
 
-    compile_in_background()
+    load_in_background()
 
 
 def _named(option: str, func: Any, *args: Any) -> Any:

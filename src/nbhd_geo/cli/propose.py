@@ -100,11 +100,11 @@ def propose_cmd(units: str, population: str, id_col: str | None, neighbourhoods:
     _setup_logging(verbose, quiet)
     check_db_out(db_out)
     if neighbourhoods:
-        # They are crossed with the units by the exact engine: compile (or load) its kernels
-        # while the inputs are read, as the other commands that cross layers do.
-        from nbhd_geo.overlay.exact import compile_in_background
+        # They are crossed with the units by the exact engine: load its kernels while the
+        # inputs are read, as the other commands that cross layers do.
+        from nbhd_geo.overlay.exact import load_in_background
 
-        compile_in_background()
+        load_in_background()
     from nbhd_geo.plan import ContiguityOptions, SearchOptions
 
     plan_options = {

@@ -24,7 +24,8 @@ from nbhd_geo.voices._kernels import F1, F2, I1, KERNELS
 from nbhd_geo.voices._vectorise import runs_to_polygons
 
 __all__ = ["Grid", "rasterise", "accumulate", "sweep", "claims", "run_sums",
-           "runs_to_geometry", "compile_kernels", "compile_in_background"]
+           "runs_to_geometry", "compile_kernels", "compile_in_background",
+           "load_in_background"]
 
 
 
@@ -238,8 +239,7 @@ def sweep(row: np.ndarray, c0: np.ndarray, c1: np.ndarray, name: np.ndarray,
     r, c, k, v = r[order], c[order], k[order], v[order]
     out = np.empty((len(r) + 1, 12))
     n_names = len(n_drawers)
-    compile_kernels()
-    m = _sweep(r, c, k, v, np.ascontiguousarray(n_drawers, np.float64), out,
+    m = KERNELS.pick(_sweep, len(r))(r, c, k, v, np.ascontiguousarray(n_drawers, np.float64), out,
                np.zeros(n_names), np.empty(n_names, np.int64), np.full(n_names, -1, np.int64))
     return out[:m]
 
@@ -301,10 +301,9 @@ def claims(row: np.ndarray, c0: np.ndarray, c1: np.ndarray,
     r, c, k, d = r[order], c[order], k[order], d[order]
     n_names = int(k.max()) + 1 if len(k) else 0
     cap = max(16, len(row))
-    compile_kernels()
     while True:
         bufs = [np.empty(cap, np.int64) for _ in range(5)]
-        m = _claims(r, c, k, d, *bufs, np.empty(n_names, np.int64),
+        m = KERNELS.pick(_claims, len(r))(r, c, k, d, *bufs, np.empty(n_names, np.int64),
                     np.full(n_names, -1, np.int64))
         if m <= cap:
             return tuple(b[:m] for b in bufs)
@@ -361,3 +360,19 @@ def compile_in_background() -> Any:
     True
     """
     return KERNELS.compile_in_background()
+
+
+def load_in_background() -> Any:
+    """Load the consensus kernels from a warm cache in a daemon thread; never compile.
+
+    Call it as soon as it is known that a consensus will be built. With a cold cache it does
+    nothing: the kernels run as Python while that is cheaper than compiling them, as
+    :func:`nbhd_geo.overlay.exact.load_in_background`.
+
+    Examples
+    --------
+    >>> _ = load_in_background()
+    >>> compile_kernels() >= 0.0
+    True
+    """
+    return KERNELS.load_in_background()

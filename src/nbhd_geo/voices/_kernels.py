@@ -15,7 +15,7 @@ from nbhd_geo.overlay.exact.jit import KernelSet
 
 __all__ = ["B1", "F1", "F2", "I1", "KERNELS"]
 
-KERNELS = KernelSet("voices", home="nbhd_geo.voices._grid")
+KERNELS = KernelSet("voices", home="nbhd_geo.voices._grid", seconds=5.0)
 I1 = nb.int64[::1]
 F1 = nb.float64[::1]
 F2 = nb.float64[:, ::1]

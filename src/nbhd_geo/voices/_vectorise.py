@@ -189,12 +189,12 @@ def _trace(row: np.ndarray, c0: np.ndarray, c1: np.ndarray, gstart: np.ndarray,
     cap = 6 * len(row) + 4 * (len(gstart) - 1) + 4
     sx, sy, ex, ey, dr = (np.empty(cap, np.int64) for _ in range(5))
     estart = np.empty(len(gstart), np.int64)
-    KERNELS.compile()
-    ne = _boundary_edges(row, c0, c1, gstart, sx, sy, ex, ey, dr, estart)
+    ne = KERNELS.pick(_boundary_edges, len(row))(row, c0, c1, gstart, sx, sy, ex, ey, dr,
+                                                  estart)
     sx, sy, ex, ey, dr = sx[:ne], sy[:ne], ex[:ne], ey[:ne], dr[:ne]
     nxt = _next_edges(sx, sy, ex, ey, dr, estart)
-    nv, nr = _walk_rings(sx, sy, dr, nxt, estart, out_x, out_y, ring_start, ring_group,
-                         np.zeros(ne, np.bool_))
+    nv, nr = KERNELS.pick(_walk_rings, ne)(sx, sy, dr, nxt, estart, out_x, out_y,
+                                           ring_start, ring_group, np.zeros(ne, np.bool_))
     return int(nv), int(nr)
 
 

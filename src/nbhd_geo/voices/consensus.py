@@ -317,7 +317,7 @@ def consensus(
     >>> c.cores["area_m2"].to_dict()
     {'A@0.50': 400.0, 'A@1.00': 200.0}
     """
-    _grid.compile_in_background()  # the rasteriser's kernels, while the drawings are checked
+    _grid.load_in_background()  # the rasteriser's kernels, while the drawings are checked
     frame, names, weight, excluded, target, all_names = _prepare(
         drawings, by=by, weight_col=weight_col, exclude=exclude, report=report, crs=crs)
     thresholds = _check_thresholds(thresholds)

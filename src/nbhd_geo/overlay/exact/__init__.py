@@ -80,6 +80,7 @@ from nbhd_geo.overlay.exact.jit import (
     OVERLAY,
     compile_in_background,
     compile_kernels,
+    load_in_background,
     started_by_cli,
 )
 from nbhd_geo.overlay.exact.join import intersection_areas, intersection_areas_stats
@@ -96,4 +97,5 @@ __all__ = [
     "compile_kernels",
     "intersection_areas",
     "intersection_areas_stats",
+    "load_in_background",
 ]

@@ -44,9 +44,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["KernelSet", "compile_in_background", "compile_kernels", "started_by_cli"]
+__all__ = ["KernelSet", "compile_in_background", "compile_kernels", "load_in_background",
+           "started_by_cli"]
 
 import atexit
+import contextlib
+import functools
 import hashlib
 import importlib
 import inspect
@@ -58,9 +61,15 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import warnings
 
 import numba as nb
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: children of several processes may compile side by side
+    fcntl = None  # type: ignore[assignment]
 
 from nbhd_geo.errors import NbhdGeoWarning
 
@@ -99,9 +108,13 @@ class KernelSet:
     #: kills the child and compiles in-process (the compile takes 15-20 s of CPU)
     child_timeout: float = 300.0
 
-    def __init__(self, name: str, home: str | None = None) -> None:
+
+    def __init__(self, name: str, home: str | None = None, seconds: float = 15.0) -> None:
         self.name = name
         self.home = home
+        #: about how many seconds compiling the family takes (:meth:`pick` weighs running
+        #: kernels as Python against what is left of it)
+        self.seconds = seconds
         if home is not None:
             _FAMILIES[name] = self
         #: every kernel with its one signature and whether Python calls it, in definition
@@ -117,8 +130,17 @@ class KernelSet:
         self._child: subprocess.Popen[bytes] | None = None
         self._child_log: Any = None  # the child's stderr, for the log if it fails
         self._child_lock = threading.Lock()
+        self._child_t0 = 0.0  # when the child started (time.perf_counter)
+        # tiered execution (pick): each kernel's Python twin, the seconds per unit of work
+        # it was declared or last seen to take, the seconds spent running twins (and those
+        # reserved by twins running), and whether any ran
+        self._twins: dict[int, Any] = {}
+        self._rates: dict[int, float] = {}
+        self._spent = 0.0
+        self._ran_twins = False
+        self._twin_lock = threading.Lock()
 
-    def kernel(self, sig: tuple[Any, ...], *, entry: bool = False,
+    def kernel(self, sig: tuple[Any, ...], *, entry: bool = False, rate: float = 1e-5,
                **options: Any) -> Any:
         """Declare a numba kernel with its one signature; compiled by :meth:`compile`.
 
@@ -127,7 +149,9 @@ class KernelSet:
         or a read-only array gets the one machine-code version (numba would otherwise
         compile, and cache, one version per literal value and per writability of each
         argument). ``entry``: called from Python (the others only from kernels, whose machine
-        code includes them). ``options`` override the numba options in ``_JIT``.
+        code includes them). ``rate``: an entry kernel's seconds per unit of work when run as
+        Python (see :meth:`pick`), a first guess that its first such run replaces.
+        ``options`` override the numba options in ``_JIT``.
         """
 
         def wrap(fn: Any) -> Any:
@@ -143,9 +167,109 @@ class KernelSet:
                 _warn_no_cache(fn)
                 disp = nb.njit(**{**opts, "cache": False})(fn)
             self.kernels.append((disp, sig, entry))
+            self._rates[id(disp)] = rate
             return disp
 
         return wrap
+
+    def pick(self, disp: Any, work: float) -> Any:
+        """Return what runs entry kernel ``disp`` now: its machine code, or its Python twin.
+
+        Tiered execution. Once the family is compiled or loaded, the machine code. Before,
+        a call runs the kernel's own Python source (with every kernel it calls as Python
+        too) when its estimated cost as Python fits in what is left of the "rent": the
+        family's compile time (:attr:`seconds`) less the seconds this process has already
+        spent running kernels as Python. Any other call compiles the family first
+        (:meth:`compile`; or waits for a child started by :meth:`compile_in_background`,
+        and then the rent is what is left of the child's compile). This is the ski-rental
+        rule: up to the accuracy of the estimates, a first run never spends more than
+        twice what the better of "compile first" and "never compile" would have, and a
+        small first run (a demo, a district) compiles nothing at all. At exit a process
+        that ran kernels as Python leaves a child process compiling them into the cache
+        for the next one (:meth:`_fill_cache_at_exit`).
+
+        The estimate is ``work`` (units the kernel loops over: edges, coordinates, runs)
+        times the kernel's ``rate``, replaced by the rate its last run as Python showed.
+        Both tiers run the same source on IEEE float64 without fast-math and give
+        identical results (tests compare them bit for bit). ``NBHD_GEO_INTERPRET``:
+        ``never`` always compiles first, ``always`` runs Python until the family is ready,
+        whatever the cost (for tests).
+        """
+        if self._seconds is not None:
+            return disp
+        mode = os.environ.get("NBHD_GEO_INTERPRET", "auto").strip().lower()
+        if mode != "never":
+            key = id(disp)
+            first = False
+            with self._twin_lock:
+                estimate = max(work, 0.0) * self._rates.get(key, 1e-5)
+                left = self._rent_left()
+                if mode == "always" or estimate <= left:
+                    self._spent += estimate  # until the run says what it cost
+                    twin = self._twin(key)
+                    first, self._ran_twins = not self._ran_twins, True
+                else:
+                    twin = None
+                    log.debug("%s: %s compiles first (%.2f s as Python estimated, %.1f s "
+                              "left)", self.name, disp.py_func.__name__, estimate, left)
+            if first:
+                atexit.register(self._fill_cache_at_exit)
+            if twin is not None:
+                return functools.partial(self._run_twin, twin, key, work, estimate)
+        self.compile()
+        return disp
+
+    def _rent_left(self) -> float:
+        """Seconds kernels may still run as Python before compiling pays (lock held)."""
+        child = self._child
+        if child is None:
+            return max(self.seconds - self._spent, 0.0)
+        if child.poll() is not None:
+            return 0.0  # done: the family is being loaded
+        # a child compiles on another core: running Python here does not delay it
+        return max(self.seconds - (time.perf_counter() - self._child_t0), 0.0)
+
+    def _run_twin(self, twin: Any, key: int, work: float, estimate: float,
+                  *args: Any) -> Any:
+        """Run ``twin(*args)``; book its seconds instead of ``estimate``, and its rate."""
+        t0 = time.perf_counter()
+        try:
+            return twin(*args)
+        finally:
+            seconds = time.perf_counter() - t0
+            with self._twin_lock:
+                self._spent += seconds - estimate
+                if work >= 1000:  # too few units time nothing but the call itself
+                    self._rates[key] = seconds / work
+
+    def _fill_cache_at_exit(self) -> None:
+        """At exit, start a child compiling the family for the next process, if need be.
+
+        Only when this process ran kernels as Python and never got machine code, the
+        cache can be written, and ``NBHD_GEO_PRECOMPILE`` is not ``0``. The child runs at
+        the lowest priority and outlives this process (:func:`_compile_in_child`).
+        """
+        if self._seconds is None and os.environ.get("NBHD_GEO_PRECOMPILE", "1") != "0":
+            self._start_child()
+
+    def _twin(self, key: int) -> Any:
+        """Return the Python twin of the kernel whose dispatcher has id ``key`` (lock held).
+
+        Each kernel's source compiled by Python, in a copy of its module's namespace where
+        every kernel of the family is its twin: the twins call each other, never numba.
+        """
+        if not self._twins:
+            spaces: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+            for disp, _, _ in self.kernels:
+                fn = disp.py_func
+                space = spaces.setdefault(id(fn.__globals__), (fn.__globals__, {}))[1]
+                twin = types.FunctionType(fn.__code__, space, fn.__name__, fn.__defaults__,
+                                          fn.__closure__)
+                twin.__qualname__ = fn.__qualname__
+                self._twins[id(disp)] = twin
+            for module, space in spaces.values():
+                space.update({k: self._twins.get(id(v), v) for k, v in module.items()})
+        return self._twins[key]
 
     def compile(self) -> float:
         """Compile every kernel once, or load it from numba's cache; return seconds spent.
@@ -292,13 +416,17 @@ class KernelSet:
                     # home and what it imports run for real: they declare the kernels
                     if path is not None and not (package + ".").startswith(self.home + "."):
                         stubs.append((package, list(path)))
-            spec = {"stubs": stubs, "jit": __name__, "home": self.home, "name": self.name}
+            spec = {"stubs": stubs, "jit": __name__, "home": self.home, "name": self.name,
+                    "timeout": self.child_timeout}
             self._child_log = tempfile.TemporaryFile()
             try:
+                # its own session: a Ctrl-C meant for this process leaves it to finish
                 self._child = subprocess.Popen(
                     [sys.executable, "-c", _CHILD, json.dumps(spec)],
-                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._child_log,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=self._child_log, start_new_session=True,
                     env={**os.environ, "NBHD_GEO_PRECOMPILE": "0"})
+                self._child_t0 = time.perf_counter()
             except OSError as exc:
                 log.debug("could not start a process to compile the %s kernels: %s",
                           self.name, exc)
@@ -317,11 +445,14 @@ class KernelSet:
         if child is None:
             return False
         t0 = time.perf_counter()
-        try:
-            code: int | None = child.wait(timeout=self.child_timeout)
-        except subprocess.TimeoutExpired:
-            code = None
-        _end(child)
+        code = child.poll()
+        while code is None:
+            if self._stop.wait(0.05):  # this process exits: the child finishes for the next
+                return False
+            if time.perf_counter() - t0 > self.child_timeout:
+                _end(child)
+                break
+            code = child.poll()
         tail = b""
         with self._child_lock:
             if self._child_log is not None:
@@ -340,10 +471,8 @@ class KernelSet:
 
     def _finish_background(self) -> None:
         # Let a background compilation finish the kernel it is on, rather than tear down the
-        # interpreter (and LLVM) under it; a child compiling is killed (module docstring).
+        # interpreter (and LLVM) under it; a child compiling goes on (module docstring).
         self._stop.set()
-        if self._child is not None:
-            _end(self._child)
         for thread in (self._loader, self._thread):
             if thread is not None:
                 thread.join()
@@ -373,50 +502,55 @@ _FAMILIES: dict[str, KernelSet] = {}
 # objects with the real __path__, so that submodules import) for the parents of the modules
 # declaring the kernels, then _compile_in_child.
 _CHILD = """\
-import json, sys, types
+import json, os, sys, types
+try:  # run only on a core nothing else wants (Linux), else at the lowest priority
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+except (AttributeError, OSError):
+    try:
+        os.nice(19)
+    except (AttributeError, OSError):
+        pass
 spec = json.loads(sys.argv[1])
 for name, path in spec["stubs"]:
     if name not in sys.modules:
         package = sys.modules[name] = types.ModuleType(name)
         package.__path__ = path
-__import__(spec["jit"], fromlist=["_compile_in_child"])._compile_in_child(spec["home"],
-                                                                          spec["name"])
+__import__(spec["jit"], fromlist=["_compile_in_child"])._compile_in_child(
+    spec["home"], spec["name"], spec["timeout"])
 """
 
 
 def _child_wanted() -> bool:
-    """Tell whether a cold cache is filled by a child process.
+    """Tell whether a cold cache is filled by a child process: unless told ``thread``.
 
-    ``NBHD_GEO_PRECOMPILE`` says ``process`` or ``thread``; else only when this process may
-    use two cores or more.
+    On one core too: the child runs at low priority, so this process's own work (its
+    kernels run as Python meanwhile, see :meth:`KernelSet.pick`) comes first, where a thread
+    compiling would hold the interpreter's lock half the time.
     """
-    mode = os.environ.get("NBHD_GEO_PRECOMPILE", "1").strip().lower()
-    if mode in ("process", "thread"):
-        return mode == "process"
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return cores >= 2
+    return os.environ.get("NBHD_GEO_PRECOMPILE", "1").strip().lower() != "thread"
 
 
-def _compile_in_child(home: str, name: str) -> None:
+def _compile_in_child(home: str, name: str, timeout: float = 300.0) -> None:
     """Compile family ``name`` (declared by importing ``home``) into numba's cache.
 
-    Runs in the child process; it exits as soon as its parent is gone (its stdin, a pipe
-    the parent holds, reaches end of file).
+    Runs in the child process, which ``_CHILD`` put at the lowest priority (Linux's
+    ``SCHED_IDLE``: it runs only on a core nothing else wants), outliving its parent if
+    need be (the next process then finds the cache warm) but never ``timeout`` seconds.
+    Children of several processes take turns, by a lock file in the cache folder: the
+    second loads what the first compiled.
     """
-
-    def exit_with_parent() -> None:
-        # os.read, not sys.stdin: a daemon thread blocked in a buffered read aborts the
-        # interpreter's shutdown
-        while os.read(0, 4096):
-            pass
-        os._exit(3)
-
-    threading.Thread(target=exit_with_parent, daemon=True).start()
+    timer = threading.Timer(timeout, os._exit, (3,))
+    timer.daemon = True
+    timer.start()
     importlib.import_module(home)
-    _FAMILIES[name].compile()
+    family = _FAMILIES[name]
+    files = family._entry_index_files()
+    with contextlib.ExitStack() as stack:
+        if files and fcntl is not None:
+            lock = stack.enter_context(
+                open(os.path.join(os.path.dirname(files[0]), f".nbhd_geo-{name}.lock"), "w"))
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        family.compile()
 
 
 def _end(child: subprocess.Popen[bytes]) -> None:
@@ -468,7 +602,7 @@ def _warn_no_cache(fn: Any) -> None:
 
 
 #: The exact overlay engine's kernels.
-OVERLAY = KernelSet("overlay", home="nbhd_geo.overlay.exact")
+OVERLAY = KernelSet("overlay", home="nbhd_geo.overlay.exact", seconds=17.0)
 _KERNELS = OVERLAY.kernels
 _kernel = OVERLAY.kernel
 
@@ -507,6 +641,23 @@ def compile_in_background() -> threading.Thread | None:
     True
     """
     return OVERLAY.compile_in_background()
+
+
+def load_in_background() -> threading.Thread | None:
+    """Load the overlay kernels from a warm cache in a daemon thread; never compile.
+
+    What the command line and :func:`nbhd_geo.reconcile.reconcile` call as soon as layers
+    will be crossed. With a cold cache it does nothing: the first crosswalks run the
+    kernels as Python while that is cheaper than compiling them, and compile when it is
+    not (:meth:`KernelSet.pick`). Returns the thread, or ``None``.
+
+    Examples
+    --------
+    >>> _ = load_in_background()
+    >>> compile_kernels() >= 0  # waits for the thread if it is still loading
+    True
+    """
+    return OVERLAY.load_in_background()
 
 
 def _key_by_sources(kernels: list[tuple[Any, tuple[Any, ...], bool]]) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 
 from nbhd_geo.overlay.exact.jit import (
-    compile_kernels,
+    OVERLAY,
 )
 from nbhd_geo.overlay.exact.pairs import (
     _ZERO_FACTOR,
@@ -149,7 +149,6 @@ def intersection_areas_stats(
         query), ``prepare`` (edge arrays of the polygons in a candidate pair), ``kernel`` and
         ``total``.
     """
-    compile_kernels()
     t0 = time.perf_counter()
     nthreads = _default_threads() if threads is None else int(threads)
     if nthreads < 1:
@@ -198,8 +197,9 @@ def intersection_areas_stats(
         nchunks = 1 if nthreads == 1 else min(npairs, 16 * nthreads)
         cuts = np.searchsorted(cum, cum[-1] * np.arange(1, nchunks) / nchunks)
         bounds = np.unique(np.concatenate(([0], cuts, [npairs])))
-        if nthreads == 1:
-            _pairs_kernel(li, lj, 0, npairs, *args)
+        kernel = OVERLAY.pick(_pairs_kernel, cum[-1])
+        if nthreads == 1 or kernel is not _pairs_kernel:  # Python holds the GIL: one thread
+            kernel(li, lj, 0, npairs, *args)
         else:
             with ThreadPoolExecutor(max_workers=nthreads) as pool:
                 futures = [

@@ -26,8 +26,8 @@ from nbhd_geo.overlay.exact.jit import (
     F1,
     F2,
     I1,
+    OVERLAY,
     _kernel,
-    compile_kernels,
     f8,
     i8,
 )
@@ -160,7 +160,7 @@ class _Layer:
             x, y, ring_s, ring_e, exterior, ring_poly = _rings(geoms[start:stop])
             nr = len(exterior)
             ring_end = np.empty(nr, dtype=np.int64)
-            nedge = _build_edges(
+            nedge = OVERLAY.pick(_build_edges, len(x))(
                 x, y, ring_s, ring_e, exterior, nring, edges, ring_of, ring_end, nedge
             )
             ends.append(ring_end)
@@ -178,7 +178,7 @@ class _Layer:
         pe = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(pcount, out=pe[1:])
         self.poly_e = pe
-        self.box = _boxes(self.edges, pe)
+        self.box = OVERLAY.pick(_boxes, nedge)(self.edges, pe)
         # band index of large polygons with small partners, built when first needed
         self.indexed = np.zeros(n, dtype=np.bool_)
         self.uses = np.zeros(n, dtype=np.int64)  # pairs with a small partner, over all calls
@@ -217,7 +217,8 @@ class _Layer:
         if not new.any():
             return
         self.indexed |= new
-        y0, h, nband, start, off, idx, bedges = _polygon_bands(
+        work = float(np.diff(self.poly_e)[self.indexed].sum())
+        y0, h, nband, start, off, idx, bedges = OVERLAY.pick(_polygon_bands, work)(
             self.edges, self.poly_e, self.box, self.indexed
         )
         self.index = (
@@ -490,8 +491,7 @@ def _rings_simple(polys: np.ndarray) -> np.ndarray:
     off = np.zeros(len(polys) + 1, dtype=np.int64)
     np.cumsum(shapely.get_num_coordinates(polys), out=off[1:])
     shown = np.zeros(len(polys), dtype=np.bool_)
-    compile_kernels()
-    _simple_rings(
+    OVERLAY.pick(_simple_rings, len(coords))(
         np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1]), off, shown
     )
     return shown
