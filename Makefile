@@ -12,21 +12,22 @@ $(BIN)/python:
 
 # What the demo needs: the package and its own dependencies (no test or benchmark tools),
 # so that the first `make demo` installs a third of what `make test` does.
+# Nothing is compiled here: the first demo runs the numba kernels as Python while that is
+# cheaper than compiling them, and leaves a background process compiling them for the next
+# run (docs/performance.md).
 $(CORE): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
-	@# Compile the numba kernels once, at install (~17 s of CPU), into numba's cache beside the
-	@# sources (docs/performance.md), so that the first `make demo` runs as fast as every later one.
-	@# Both families start in the background: with two cores or more each compiles in a child
-	@# process, in parallel, and this process loads them (one core: one after the other).
+	touch $(CORE)
+
+# Everything else: tests, linters, benchmarks' peers, docs. The tests cross England-sized
+# layers in many processes, so the kernels are compiled here, once (~17 s of CPU), into
+# numba's cache beside the sources; both families in parallel children (two cores or more).
+$(STAMP): $(CORE)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	$(BIN)/python -c "from nbhd_geo.voices._grid import compile_in_background as voices; \
 	  from nbhd_geo.overlay.exact import compile_in_background as overlay, compile_kernels; \
 	  from nbhd_geo.voices._grid import compile_kernels as voices_kernels; \
 	  voices(); overlay(); voices_kernels(); compile_kernels()"
-	touch $(CORE)
-
-# Everything else: tests, linters, benchmarks' peers, docs.
-$(STAMP): $(CORE)
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	touch $(STAMP)
 
 ## Set up and run the main job on the bundled samples; output under out/demo/.
