@@ -13,22 +13,34 @@ Guarantees:
   the kernels Python calls (their machine code includes every kernel they call);
 - a cached kernel is keyed by the source of every module of its family as well as its own
   bytecode, so an edit to any of them recompiles the family rather than loading stale code;
-- :meth:`KernelSet.compile_in_background` overlaps compilation with whatever the caller
-  does next. With a cold cache that a family's kernels can write, the family is compiled
-  in a child process (numba's compiler is Python holding the GIL, so a thread cannot
-  overlap it with the caller's own work; a second core can), into the cache the parent
-  reads, and :meth:`KernelSet.compile` then waits for the child and loads; if the child
-  fails, times out (:attr:`KernelSet.child_timeout`) or leaves the cache missing, the
-  parent compiles in-process exactly as without a child. A warm cache is loaded in a
-  thread, with no child; so is a cold one when only one core is allowed (a child would add
-  its start-up and overlap nothing) unless ``NBHD_GEO_PRECOMPILE=process``.
-- a process that exits while its child compiles kills the child and reaps it, and a child
-  whose parent dies without exiting cleanly (its stdin pipe closes) exits too: nothing
-  goes on compiling for a process that is gone. numba writes each cache entry's data file,
-  then the index naming it, each to a temporary file renamed into place, so a killed child
-  leaves at worst an orphan ``*.tmp.*`` file, never an entry that loads half-written; the
-  next process compiles what is missing. A process that exits while a background *thread*
-  compiles waits only for the kernel being compiled.
+- tiered execution (:meth:`KernelSet.pick`): until a family is compiled or loaded, a
+  call runs the kernel's own Python source when its estimated cost fits in what is left
+  of the family's compile time after the seconds already spent running kernels as Python
+  (ski rental: never more than about twice the better of "compile first" and "never
+  compile"), and compiles first otherwise. Both tiers give identical results. So a small
+  first run (the demo, one district) compiles nothing and runs nearly as fast as a warm
+  one, and a large one waits for the compile as before;
+- a process that ran kernels as Python leaves, at exit, a child process compiling the
+  family into the cache for the next one (:meth:`KernelSet._fill_cache_at_exit`);
+- :meth:`KernelSet.compile_in_background` starts compiling at once, for those who want
+  it (``make test`` at install): with a cold cache that a family's kernels can write, in
+  a child process (numba's compiler is Python holding the GIL, so a thread cannot
+  overlap it with the caller's own work), into the cache the parent reads, and
+  :meth:`KernelSet.compile` then waits for the child and loads; if the child fails,
+  times out (:attr:`KernelSet.child_timeout`) or leaves the cache missing, the parent
+  compiles in-process exactly as without a child. A warm cache is loaded in a thread
+  (:meth:`KernelSet.load_in_background`, what the command line and ``import nbhd_geo``
+  do), with no child. ``NBHD_GEO_PRECOMPILE=thread`` compiles in a thread instead;
+- a child runs at the lowest priority (Linux's ``SCHED_IDLE``: only on a core nothing else
+  wants; on a two-vCPU machine whose vCPUs share a physical core, a busy sibling slows the
+  foreground by two thirds), in a session of its own, and outlives its parent (never more
+  than :attr:`KernelSet.child_timeout`): what it compiles is for the next process.
+  Children of several processes take turns by a lock file in the cache folder. numba
+  writes each cache entry's data file, then the index naming it, each to a temporary file
+  renamed into place, so a killed child leaves at worst an orphan ``*.tmp.*`` file, never
+  an entry that loads half-written; the next process compiles what is missing. A process
+  that exits while a background *thread* compiles waits only for the kernel being
+  compiled.
 
 Where the cache lives: ``$NUMBA_CACHE_DIR`` when set and writable (numba silently skips it
 otherwise); else the ``__pycache__`` folder beside each module when it is writable (a
@@ -37,7 +49,8 @@ folder (``~/.cache/numba/`` on Linux, keyed by the module's path). If none is wr
 numba would fail at import; instead the kernels are compiled in every process (about 18 s
 of CPU) after one :class:`~nbhd_geo.errors.NbhdGeoWarning`. numba checks a cached entry
 against the source file's time stamp, so a cache cannot be shipped inside a wheel: it is
-built on first use (or by ``make``, which warms it at install). See docs/performance.md.
+built after first use (or by ``make test``, which warms it at install). See
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -304,18 +317,16 @@ class KernelSet:
         When an entry kernel is missing from numba's cache and the cache can be written
         (and the family has a ``home``), the family is compiled in a child process started
         at once (``python -c``, the same interpreter and environment, so the same cache
-        folder), on another core while this process goes on; the thread, like any later
-        :meth:`compile`, waits for it and loads the kernels from the cache. A warm cache is
-        only loaded, in the thread. A child needs a second core: with one core allowed
-        (``os.sched_getaffinity``) the thread compiles, as a child would only add its own
-        start-up (about 3 s of a 25 s first demo).
+        folder), at the lowest priority, while this process goes on; the thread, like any
+        later :meth:`compile`, waits for it and loads the kernels from the cache. A warm
+        cache is only loaded, in the thread.
 
         Returns the thread, or ``None`` when the kernels are already compiled or being
         compiled. ``NBHD_GEO_PRECOMPILE``: ``0`` turns it off (the first call then compiles
-        in the foreground); ``process`` always uses a child for a cold cache, ``thread``
-        never. A process that exits before it finishes kills the child, or waits
-        only for the kernel being compiled in-process (the rest is compiled, or loaded from
-        the cache, by the next process).
+        in the foreground, or runs as Python: :meth:`pick`); ``thread`` compiles in the
+        thread, never a child. A process that exits before it finishes leaves the child to
+        finish for the next process, or waits only for the kernel being compiled
+        in-process (the rest is compiled, or loaded from the cache, by the next process).
         """
         if self._seconds is not None or os.environ.get("NBHD_GEO_PRECOMPILE", "1") == "0":
             return None
