@@ -226,6 +226,13 @@ def test_a_process_that_ran_python_leaves_the_cache_filled_for_the_next(tmp_path
               "numba.np.arraymath" in sys.modules, fam.quad(3))
     """)
     assert second.stdout.split() == ["True", "False", "False", "12"], second.stderr
+    # and with nothing loading it in the background, the first call loads it (a small call
+    # included, which a cold cache would run as Python)
+    second = _script(tmp_path / "exit", """
+        import fam
+        print(fam.FAM.pick(fam.quad, 1) is fam.quad, fam.FAM._ran_twins, fam.quad(3))
+    """)
+    assert second.stdout.split() == ["True", "False", "12"], second.stderr
     # a process that never ran Python starts nothing at exit
     third = _script(tmp_path / "exit", """
         import atexit

@@ -153,7 +153,7 @@ def accumulate(group: np.ndarray, row: np.ndarray, c0: np.ndarray, c1: np.ndarra
     return g[:-1][keep], r[:-1][keep], c[:-1][keep], c[1:][keep], v
 
 
-@KERNELS.kernel((I1, I1, I1, F1, F1, F2, F1, I1, I1), entry=True)
+@KERNELS.kernel((I1, I1, I1, F1, F1, F2, F1, I1, I1), entry=True, rate=5e-6)
 def _sweep(row, c0, name, value, n_drawers, out, counts, active, where):  # noqa: ANN001, ANN202
     """Overlay of per-name runs: one summary per elementary interval.
 
@@ -244,7 +244,7 @@ def sweep(row: np.ndarray, c0: np.ndarray, c1: np.ndarray, name: np.ndarray,
     return out[:m]
 
 
-@KERNELS.kernel((I1, I1, I1, I1, I1, I1, I1, I1, I1, I1, I1), entry=True)
+@KERNELS.kernel((I1, I1, I1, I1, I1, I1, I1, I1, I1, I1, I1), entry=True, rate=2e-6)
 def _claims(row, col, name, delta, out_row, out_c0, out_c1, out_a, out_b,  # noqa: ANN001, ANN202
             active, where):
     """Find the runs claimed by two names at once; ``active``, ``where`` (-1): work per name."""

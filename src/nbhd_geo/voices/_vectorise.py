@@ -18,7 +18,7 @@ from nbhd_geo.voices._kernels import B1, I1, KERNELS
 __all__ = ["runs_to_polygons"]
 
 
-@KERNELS.kernel((I1, I1, I1, I1, I1, I1, I1, I1, I1, I1), entry=True)
+@KERNELS.kernel((I1, I1, I1, I1, I1, I1, I1, I1, I1, I1), entry=True, rate=5e-6)
 def _boundary_edges(row, c0, c1, gstart, sx, sy, ex, ey, dr, estart):  # noqa: ANN001, ANN202
     """Directed boundary edges of merged runs per group, set cells on the left of each.
 
@@ -97,7 +97,7 @@ def _boundary_edges(row, c0, c1, gstart, sx, sy, ex, ey, dr, estart):  # noqa: A
     return ne
 
 
-@KERNELS.kernel((I1, I1, I1, I1, I1, I1, I1, I1, I1, B1), entry=True)
+@KERNELS.kernel((I1, I1, I1, I1, I1, I1, I1, I1, I1, B1), entry=True, rate=2e-6)
 def _walk_rings(sx, sy, dr, nxt, estart, out_x, out_y, ring_start,  # noqa: ANN001, ANN202
                 ring_group, used):
     """Follow each group's edges (in order, from the first unused) into closed rings.

@@ -297,7 +297,7 @@ def _band_edges(e: np.ndarray, e0: int, idx: np.ndarray) -> np.ndarray:
     return out
 
 
-@_kernel((F2, I1, F2, B1,), entry=True)
+@_kernel((F2, I1, F2, B1,), entry=True, rate=2e-5)
 def _polygon_bands(
     edges: np.ndarray, pe: np.ndarray, box: np.ndarray, want: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

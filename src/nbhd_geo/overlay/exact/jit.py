@@ -151,6 +151,7 @@ class KernelSet:
         self._rates: dict[int, float] = {}
         self._spent = 0.0
         self._ran_twins = False
+        self._tried_load = False  # pick tried the cache once before any twin
         self._twin_lock = threading.Lock()
 
     def kernel(self, sig: tuple[Any, ...], *, entry: bool = False, rate: float = 1e-5,
@@ -163,7 +164,7 @@ class KernelSet:
         compile, and cache, one version per literal value and per writability of each
         argument). ``entry``: called from Python (the others only from kernels, whose machine
         code includes them). ``rate``: an entry kernel's seconds per unit of work when run as
-        Python (see :meth:`pick`), a first guess that its first such run replaces.
+        Python (see :meth:`pick`), at least (a slower run raises it).
         ``options`` override the numba options in ``_JIT``.
         """
 
@@ -188,13 +189,15 @@ class KernelSet:
     def pick(self, disp: Any, work: float) -> Any:
         """Return what runs entry kernel ``disp`` now: its machine code, or its Python twin.
 
-        Tiered execution. Once the family is compiled or loaded, the machine code. Before,
-        a call runs the kernel's own Python source (with every kernel it calls as Python
-        too) when its estimated cost as Python fits in what is left of the "rent": the
-        family's compile time (:attr:`seconds`) less the seconds this process has already
-        spent running kernels as Python. Any other call compiles the family first
-        (:meth:`compile`; or waits for a child started by :meth:`compile_in_background`,
-        and then the rent is what is left of the child's compile). This is the ski-rental
+        Tiered execution. Once the family is compiled or loaded, the machine code; the
+        first call loads it from a warm cache (waiting for :meth:`load_in_background` if it
+        is loading). Before, a call runs the kernel's own Python source (with every kernel
+        it calls as Python too) when its estimated cost as Python fits in what is left of
+        the "rent": the family's compile time (:attr:`seconds`) less the seconds this
+        process has already spent running kernels as Python. Any other call compiles the
+        family first (:meth:`compile`; or waits for a child started by
+        :meth:`compile_in_background`, and then the rent is what is left of the child's
+        compile). This is the ski-rental
         rule: up to the accuracy of the estimates, a first run never spends more than
         twice what the better of "compile first" and "never compile" would have, and a
         small first run (a demo, a district) compiles nothing at all. At exit a process
@@ -202,7 +205,8 @@ class KernelSet:
         for the next one (:meth:`_fill_cache_at_exit`).
 
         The estimate is ``work`` (units the kernel loops over: edges, coordinates, runs)
-        times the kernel's ``rate``, replaced by the rate its last run as Python showed.
+        times the kernel's ``rate``, raised to the highest rate its runs as Python showed
+        (so an estimate errs towards compiling).
         Both tiers run the same source on IEEE float64 without fast-math and give
         identical results (tests compare them bit for bit). ``NBHD_GEO_INTERPRET``:
         ``never`` always compiles first, ``always`` runs Python until the family is ready,
@@ -210,6 +214,13 @@ class KernelSet:
         """
         if self._seconds is not None:
             return disp
+        if not self._tried_load:  # a warm cache: its machine code, in about 0.1 s
+            with self._twin_lock:  # other callers wait for the one trying
+                if not self._tried_load:
+                    self._try_load()
+                    self._tried_load = True
+            if self._seconds is not None:
+                return disp
         mode = os.environ.get("NBHD_GEO_INTERPRET", "auto").strip().lower()
         if mode != "never":
             key = id(disp)
@@ -232,6 +243,22 @@ class KernelSet:
         self.compile()
         return disp
 
+    def _try_load(self) -> None:
+        """Load the family from a warm cache, unless a compile is under way; never compile.
+
+        Waits for a loading thread (:meth:`load_in_background`) to finish; does not wait for
+        a compile (a thread or a child from :meth:`compile_in_background`), whose lock it
+        finds taken.
+        """
+        loader = self._loader
+        if loader is not None:
+            loader.join()
+        elif self._lock.acquire(blocking=False):
+            try:
+                self._load_locked()
+            finally:
+                self._lock.release()
+
     def _rent_left(self) -> float:
         """Seconds kernels may still run as Python before compiling pays (lock held)."""
         child = self._child
@@ -244,7 +271,7 @@ class KernelSet:
 
     def _run_twin(self, twin: Any, key: int, work: float, estimate: float,
                   *args: Any) -> Any:
-        """Run ``twin(*args)``; book its seconds instead of ``estimate``, and its rate."""
+        """Run ``twin(*args)``; book its seconds instead of ``estimate``; raise its rate."""
         t0 = time.perf_counter()
         try:
             return twin(*args)
@@ -253,7 +280,7 @@ class KernelSet:
             with self._twin_lock:
                 self._spent += seconds - estimate
                 if work >= 1000:  # too few units time nothing but the call itself
-                    self._rates[key] = seconds / work
+                    self._rates[key] = max(self._rates[key], seconds / work)
 
     def _fill_cache_at_exit(self) -> None:
         """At exit, start a child compiling the family for the next process, if need be.
@@ -365,10 +392,14 @@ class KernelSet:
     def _load(self) -> None:
         """Load every entry kernel from the cache, or none; never compile."""
         with self._lock:
-            if self._seconds is None:
-                t0 = time.perf_counter()
-                if self._load_entries():
-                    self._seconds = self._ready(t0)
+            self._load_locked()
+
+    def _load_locked(self) -> None:
+        """:meth:`_load` with the lock held."""
+        if self._seconds is None:
+            t0 = time.perf_counter()
+            if self._load_entries():
+                self._seconds = self._ready(t0)
 
     def _load_entries(self) -> bool:
         """Load every entry kernel from numba's cache, never compiling; True if all loaded.

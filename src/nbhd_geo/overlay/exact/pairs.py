@@ -178,7 +178,7 @@ def _polygon_greater(ea: np.ndarray, a0: int, a1: int, eb: np.ndarray, b0: int, 
     return False
 
 
-@_kernel((I1, I1, i8, i8, _LAYER, _LAYER, F1, F1, I1,), entry=True)
+@_kernel((I1, I1, i8, i8, _LAYER, _LAYER, F1, F1, I1,), entry=True, rate=2e-5)
 def _pairs_kernel(
     pi: np.ndarray,
     pj: np.ndarray,

@@ -89,7 +89,7 @@ def _ring_orientation(x: np.ndarray, y: np.ndarray, c0: int, c1: int, scr: np.nd
     return 1 if twice > 0.0 else -1
 
 
-@_kernel((F1, F1, I1, I1, B1, i8, F2, I1, I1, i8,), entry=True)
+@_kernel((F1, F1, I1, I1, B1, i8, F2, I1, I1, i8,), entry=True, rate=3e-6)
 def _build_edges(
     x: np.ndarray,
     y: np.ndarray,
@@ -296,7 +296,7 @@ def _check_coordinates(coords: np.ndarray) -> None:
     coords[mag < _COORD_MIN] = 0.0
 
 
-@_kernel((F2, I1,), entry=True)
+@_kernel((F2, I1,), entry=True, rate=3e-6)
 def _boxes(edges: np.ndarray, poly_e: np.ndarray) -> np.ndarray:
     """Bounding box (xmin, ymin, xmax, ymax) of each polygon's edges."""
     n = poly_e.shape[0] - 1
@@ -335,7 +335,7 @@ def _segments_meet(
     return o3 * o4 <= 0
 
 
-@_kernel((F1, F1, I1, B1,), entry=True)
+@_kernel((F1, F1, I1, B1,), entry=True, rate=1e-5)
 def _simple_rings(x: np.ndarray, y: np.ndarray, off: np.ndarray, out: np.ndarray) -> None:
     """``out[r]`` True where ring ``x/y[off[r]:off[r+1]]`` is shown to be a valid polygon shell.
 
