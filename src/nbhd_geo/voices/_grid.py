@@ -348,9 +348,10 @@ def compile_kernels() -> float:
 def compile_in_background() -> Any:
     """Start :func:`compile_kernels` in the background (``None`` if done or under way).
 
-    Call it as soon as it is known that a consensus will be built, so that reading the
-    drawings overlaps compiling (or loading) the kernels: in a child process when the cache
-    is cold and two cores are allowed, else in a daemon thread, as
+    For a caller that wants the kernels compiled now (``make test`` at install) rather than
+    run as Python until compiling pays (:func:`load_in_background`, what
+    :func:`~nbhd_geo.voices.consensus.consensus` calls): with a cold cache in a child
+    process, else (a warm cache) loaded in a daemon thread, as
     :func:`nbhd_geo.overlay.exact.compile_in_background`.
 
     Examples

@@ -670,10 +670,11 @@ def compile_kernels() -> float:
 def compile_in_background() -> threading.Thread | None:
     """Start :func:`compile_kernels` in the background, so that reading inputs overlaps it.
 
-    Call it as soon as it is known that layers will be crossed (the CLI commands and
-    :func:`nbhd_geo.reconcile.reconcile` do). With a cold cache and two cores the kernels
-    are compiled in a child process and loaded by :func:`compile_kernels`; else a daemon
-    thread compiles or loads them (:meth:`KernelSet.compile_in_background`). Returns the
+    For a caller that wants the kernels compiled now (``make test`` at install) rather than
+    run as Python until compiling pays (:func:`load_in_background`, what the CLI commands
+    and :func:`nbhd_geo.reconcile.reconcile` call). With a cold cache the kernels are
+    compiled in a child process and loaded by :func:`compile_kernels`; a warm cache is
+    loaded in a daemon thread (:meth:`KernelSet.compile_in_background`). Returns the
     thread, or ``None`` when the kernels are already compiled or being compiled.
 
     Examples
