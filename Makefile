@@ -14,6 +14,7 @@ $(BIN)/python:
 # stack takes it ~10 s where pip takes ~45 s), with byte code compiled at install as pip
 # does; pip when uv cannot be installed. INSTALL=pip forces pip.
 INSTALL ?= uv
+TEST_EXTRAS := '.[test,bench]'
 define install
 	@if [ "$(INSTALL)" = uv ] && $(BIN)/python -m pip install --quiet uv 2>/dev/null; then \
 	  echo "uv pip install $(1)"; \
@@ -35,7 +36,7 @@ $(CORE): pyproject.toml | $(BIN)/python
 # layers in many processes, so the kernels are compiled here, once (~17 s of CPU), into
 # numba's cache beside the sources; both families in parallel children (two cores or more).
 $(STAMP): $(CORE)
-	$(call install,-e ".[test,bench]")
+	$(call install,-e $(TEST_EXTRAS))
 	$(BIN)/python -c "from nbhd_geo.voices._grid import compile_in_background as voices; \
 	  from nbhd_geo.overlay.exact import compile_in_background as overlay, compile_kernels; \
 	  from nbhd_geo.voices._grid import compile_kernels as voices_kernels; \
