@@ -190,6 +190,44 @@ def test_ski_rental_runs_python_while_cheaper_then_compiles(tmp_path):
     assert proc.stdout.split() == ["True", "True"], proc.stderr
 
 
+def test_a_large_call_is_estimated_from_its_own_first_chunks(tmp_path):
+    # The pair kernel's cost per edge varies tenfold between layers. Declare a rate that
+    # puts the whole call at about 100 s, five times a 20 s compile, but its first chunk
+    # (1/32 of the edges) at about 3 s: that chunk runs as Python, shows the real rate (a
+    # few microseconds per edge), and the rest follows as Python, where one estimate for
+    # the whole call would have compiled.
+    a, b = _wakefield()
+    np.save(tmp_path / "a.npy", shapely.to_wkb(a))
+    np.save(tmp_path / "b.npy", shapely.to_wkb(b))
+    proc = _script(tmp_path / "chunks", f"""
+        import numpy as np, shapely
+        from nbhd_geo.overlay.exact import OVERLAY, intersection_areas_stats
+        from nbhd_geo.overlay.exact.join import _candidates
+        from nbhd_geo.overlay.exact.pairs import _pairs_kernel
+        a = shapely.from_wkb(np.load("{tmp_path}/a.npy", allow_pickle=True))
+        b = shapely.from_wkb(np.load("{tmp_path}/b.npy", allow_pickle=True))
+        pi, pj = _candidates(a, b)
+        edges = float((shapely.get_num_coordinates(a)[pi]
+                       + shapely.get_num_coordinates(b)[pj]).sum())
+        OVERLAY.seconds = 20.0
+        OVERLAY._rates[id(_pairs_kernel)] = 100.0 / edges
+        works = []
+        pick = OVERLAY.pick
+        def recording(disp, work):
+            kernel = pick(disp, work)
+            if disp is _pairs_kernel:
+                works.append(kernel is not disp)
+            return kernel
+        OVERLAY.pick = recording
+        ia, ib, area, _ = intersection_areas_stats(a, b, threads=1)
+        np.save("{tmp_path}/area.npy", area)
+        print(OVERLAY.ready, len(works), all(works), round(OVERLAY._spent, 1) < 20)
+    """, NBHD_GEO_PRECOMPILE="0")
+    assert proc.stdout.split() == ["False", "32", "True", "True"], proc.stderr
+    _, _, area, _ = intersection_areas_stats(a, b, threads=1)
+    assert np.load(tmp_path / "area.npy").tobytes() == area.tobytes()
+
+
 def test_a_process_that_ran_python_leaves_the_cache_filled_for_the_next(tmp_path):
     # at exit the process starts a child compiling the family, which outlives it; the
     # child's pid is printed by an exit handler that runs after the one starting it

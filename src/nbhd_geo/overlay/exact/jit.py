@@ -164,7 +164,7 @@ class KernelSet:
         compile, and cache, one version per literal value and per writability of each
         argument). ``entry``: called from Python (the others only from kernels, whose machine
         code includes them). ``rate``: an entry kernel's seconds per unit of work when run as
-        Python (see :meth:`pick`), at least (a slower run raises it).
+        Python (see :meth:`pick`), a first guess that its first such run replaces.
         ``options`` override the numba options in ``_JIT``.
         """
 
@@ -205,8 +205,10 @@ class KernelSet:
         for the next one (:meth:`_fill_cache_at_exit`).
 
         The estimate is ``work`` (units the kernel loops over: edges, coordinates, runs)
-        times the kernel's ``rate``, raised to the highest rate its runs as Python showed
-        (so an estimate errs towards compiling).
+        times the kernel's ``rate``, replaced by the rate its last run as Python showed. A
+        caller whose kernel's cost per unit varies much splits a large call into chunks,
+        so that the estimate comes from the call's own first chunk (the pair kernel does:
+        :func:`~nbhd_geo.overlay.exact.join._pairs_as_python`).
         Both tiers run the same source on IEEE float64 without fast-math and give
         identical results (tests compare them bit for bit). ``NBHD_GEO_INTERPRET``:
         ``never`` always compiles first, ``always`` runs Python until the family is ready,
@@ -243,6 +245,11 @@ class KernelSet:
         self.compile()
         return disp
 
+    @property
+    def ready(self) -> bool:
+        """Whether the family's machine code is in hand (compiled or loaded)."""
+        return self._seconds is not None
+
     def _try_load(self) -> None:
         """Load the family from a warm cache, unless a compile is under way; never compile.
 
@@ -271,7 +278,7 @@ class KernelSet:
 
     def _run_twin(self, twin: Any, key: int, work: float, estimate: float,
                   *args: Any) -> Any:
-        """Run ``twin(*args)``; book its seconds instead of ``estimate``; raise its rate."""
+        """Run ``twin(*args)``; book its seconds instead of ``estimate``, and its rate."""
         t0 = time.perf_counter()
         try:
             return twin(*args)
@@ -280,7 +287,7 @@ class KernelSet:
             with self._twin_lock:
                 self._spent += seconds - estimate
                 if work >= 1000:  # too few units time nothing but the call itself
-                    self._rates[key] = max(self._rates[key], seconds / work)
+                    self._rates[key] = seconds / work
 
     def _fill_cache_at_exit(self) -> None:
         """At exit, start a child compiling the family for the next process, if need be.

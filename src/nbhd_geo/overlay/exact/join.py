@@ -32,6 +32,10 @@ from nbhd_geo.overlay.exact.rings import (
 __all__ = ["intersection_areas", "intersection_areas_stats"]
 
 
+#: chunks of pairs the pair kernel's Python twin runs in (see _pairs_as_python)
+_PYTHON_CHUNKS = 32
+
+
 def _candidates(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs whose bounding boxes meet, sorted by (i, j)."""
     pi, pj = shapely.STRtree(b).query(a)
@@ -109,6 +113,28 @@ def _layer_for(
             except ValueError:  # not all polygons (unused ones are unchecked): never
                 memo["exact_read"] = -(1 << 62)
     return layer, rank[pos]
+
+
+def _pairs_as_python(li: np.ndarray, lj: np.ndarray, cum: np.ndarray,
+                     args: tuple[Any, ...]) -> int:
+    """Run the pair kernel's Python twin over chunks of pairs while that is cheaper.
+
+    Before the overlay kernels are compiled (:meth:`~nbhd_geo.overlay.exact.jit.KernelSet.
+    pick`): 32 chunks of equal work (``cum``: cumulative edges scanned), each run as Python
+    while its estimate fits, so that a large call is estimated from its own first chunks
+    (the pair kernel's seconds per edge vary tenfold between layers: band indexes and
+    crossings). Returns the first pair not done (the rest runs as machine code). Each pair
+    is computed by the same code whatever the chunks, so results do not depend on them.
+    """
+    n = len(cum)
+    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, _PYTHON_CHUNKS) / _PYTHON_CHUNKS)
+    bounds = np.unique(np.concatenate(([0], cuts, [n])))
+    for s, e in zip(bounds[:-1], bounds[1:], strict=True):
+        kernel = OVERLAY.pick(_pairs_kernel, cum[e - 1] - (cum[s - 1] if s else 0.0))
+        if kernel is _pairs_kernel:
+            return int(s)
+        kernel(li, lj, int(s), int(e), *args)
+    return n
 
 
 def intersection_areas_stats(
@@ -192,15 +218,18 @@ def intersection_areas_stats(
     args: tuple[Any, ...] = (la.arrays(), lb.arrays(), out_area, out_bound, out_nc)
     if npairs:
         # balance chunks by the number of edges each pair scans
-        cost = (ea_n + eb_n).astype(np.float64)
-        cum = np.cumsum(cost)
-        nchunks = 1 if nthreads == 1 else min(npairs, 16 * nthreads)
-        cuts = np.searchsorted(cum, cum[-1] * np.arange(1, nchunks) / nchunks)
-        bounds = np.unique(np.concatenate(([0], cuts, [npairs])))
-        kernel = OVERLAY.pick(_pairs_kernel, cum[-1])
-        if nthreads == 1 or kernel is not _pairs_kernel:  # Python holds the GIL: one thread
-            kernel(li, lj, 0, npairs, *args)
-        else:
+        cum = np.cumsum((ea_n + eb_n).astype(np.float64))
+        done = 0 if OVERLAY.ready else _pairs_as_python(li, lj, cum, args)
+        rest = npairs - done
+        nchunks = 1 if nthreads == 1 else min(rest, 16 * nthreads)
+        if rest:
+            cuts = done + np.searchsorted(
+                cum[done:] - (cum[done - 1] if done else 0.0),
+                (cum[-1] - (cum[done - 1] if done else 0.0)) * np.arange(1, nchunks) / nchunks)
+            bounds = np.unique(np.concatenate(([done], cuts, [npairs])))
+        if rest and nchunks == 1:
+            _pairs_kernel(li, lj, done, npairs, *args)
+        elif rest:
             with ThreadPoolExecutor(max_workers=nthreads) as pool:
                 futures = [
                     pool.submit(_pairs_kernel, li, lj, int(s), int(e), *args)
