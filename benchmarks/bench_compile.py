@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None,
                     help="Also append the lines to this file.")
     ap.add_argument("--label", default="", help="Said in the header (e.g. the commit).")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="Demo first and second runs, each with a new cache (medians).")
     opts = ap.parse_args()
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     lines = [f"# bench_compile {opts.label} {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
@@ -75,24 +78,30 @@ def main() -> None:
             warm = _run([sys.executable, "-c", code], cache)
             row(f"{name}: import + compile, empty cache", *cold)
             row(f"{name}: import + load from the cache", *warm)
-    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
-        demo = [sys.executable, "-m", "nbhd_geo.cli", "demo", "--out", out, "--overwrite", "-q"]
-        first = _run(demo, cache)
-        # the first run ran the kernels as Python and left children compiling them, at the
-        # lowest priority, for the next run: wait for them (their CPU is not in `first`)
-        t0 = time.perf_counter()
-        while _compiling():
-            time.sleep(0.2)
-        filled = time.perf_counter() - t0
-        second = _run(demo, cache)
-        row("demo, first run (empty cache)", *first)
-        lines.append(f"{'  then the cache filled in the background, after':<48} "
-                     f"wall {filled:7.2f} s")
-        print(lines[-1])
-        row("demo, second run", *second)
-        lines.append(f"first/second: wall {first[0] / second[0]:.2f}x, "
-                     f"CPU {first[1] / second[1]:.2f}x")
-        print(lines[-1])
+    firsts, seconds, fills = [], [], []
+    for _ in range(opts.rounds):  # each round: a new empty cache, then the same cache warm
+        with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
+            demo = [sys.executable, "-m", "nbhd_geo.cli", "demo", "--out", out, "--overwrite",
+                    "-q"]
+            firsts.append(_run(demo, cache))
+            # the first run ran the kernels as Python and left children compiling them, at
+            # the lowest priority, for the next run: wait for them (their CPU is not counted)
+            t0 = time.perf_counter()
+            while _compiling():
+                time.sleep(0.2)
+            fills.append(time.perf_counter() - t0)
+            seconds.append(_run(demo, cache))
+            row("demo, first run (empty cache)", *firsts[-1])
+            lines.append(f"{'  then the cache filled in the background, after':<48} "
+                         f"wall {fills[-1]:7.2f} s")
+            print(lines[-1])
+            row("demo, second run", *seconds[-1])
+    first = tuple(statistics.median(x) for x in zip(*firsts, strict=True))
+    second = tuple(statistics.median(x) for x in zip(*seconds, strict=True))
+    lines.append(f"medians of {opts.rounds}: first wall {first[0]:.2f} s CPU {first[1]:.2f} s, "
+                 f"second wall {second[0]:.2f} s CPU {second[1]:.2f} s; first/second: wall "
+                 f"{first[0] / second[0]:.2f}x, CPU {first[1] / second[1]:.2f}x")
+    print(lines[-1])
     # compiling first, as before tiered execution (the Python tiers off), and the default on
     # one core
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
