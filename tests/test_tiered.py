@@ -228,6 +228,42 @@ def test_a_large_call_is_estimated_from_its_own_first_chunks(tmp_path):
     assert np.load(tmp_path / "area.npy").tobytes() == area.tobytes()
 
 
+def test_pairs_switch_from_python_to_machine_code_mid_call(tmp_path):
+    # the machine code arrives (here: the checkout's cache, warm under make) after three
+    # chunks ran as Python: the rest of the call runs as machine code on two threads, and
+    # the areas are the same bit for bit
+    a, b = _wakefield()
+    np.save(tmp_path / "a.npy", shapely.to_wkb(a))
+    np.save(tmp_path / "b.npy", shapely.to_wkb(b))
+    proc = _script(tmp_path / "switch", f"""
+        import numpy as np, shapely
+        from nbhd_geo.overlay.exact import OVERLAY, intersection_areas_stats
+        from nbhd_geo.overlay.exact.pairs import _pairs_kernel
+        a = shapely.from_wkb(np.load("{tmp_path}/a.npy", allow_pickle=True))
+        b = shapely.from_wkb(np.load("{tmp_path}/b.npy", allow_pickle=True))
+        OVERLAY._tried_load = True  # as if the cache had been cold when the call began
+        picked = []
+        pick = OVERLAY.pick
+        def switching(disp, work):
+            if disp is _pairs_kernel and len(picked) == 3:
+                OVERLAY.compile()  # loads the warm cache (compiles if it is cold)
+            kernel = pick(disp, work)
+            if disp is _pairs_kernel:
+                picked.append(kernel is not disp)
+            return kernel
+        OVERLAY.pick = switching
+        ia, ib, area, _ = intersection_areas_stats(a, b, threads=2)
+        np.savez("{tmp_path}/out.npz", ia=ia, ib=ib, area=area)
+        print(OVERLAY.ready, picked)
+    """, NUMBA_CACHE_DIR="")
+    assert proc.stdout.strip() == "True [True, True, True, False]", proc.stderr
+    ia, ib, area, _ = intersection_areas_stats(a, b, threads=1)
+    got = np.load(tmp_path / "out.npz")
+    np.testing.assert_array_equal(got["ia"], ia)
+    np.testing.assert_array_equal(got["ib"], ib)
+    assert got["area"].tobytes() == area.tobytes()
+
+
 def test_a_process_that_ran_python_leaves_the_cache_filled_for_the_next(tmp_path):
     # at exit the process starts a child compiling the family, which outlives it; the
     # child's pid is printed by an exit handler that runs after the one starting it

@@ -197,12 +197,11 @@ class KernelSet:
         process has already spent running kernels as Python. Any other call compiles the
         family first (:meth:`compile`; or waits for a child started by
         :meth:`compile_in_background`, and then the rent is what is left of the child's
-        compile). This is the ski-rental
-        rule: up to the accuracy of the estimates, a first run never spends more than
-        twice what the better of "compile first" and "never compile" would have, and a
-        small first run (a demo, a district) compiles nothing at all. At exit a process
-        that ran kernels as Python leaves a child process compiling them into the cache
-        for the next one (:meth:`_fill_cache_at_exit`).
+        compile). This is the ski-rental rule: up to the accuracy of the estimates, a first
+        run never spends more than twice what the better of "compile first" and "never
+        compile" would have, and a small first run (a demo, a district) compiles nothing
+        at all. At exit a process that ran kernels as Python leaves a child process
+        compiling them into the cache for the next one (:meth:`_fill_cache_at_exit`).
 
         The estimate is ``work`` (units the kernel loops over: edges, coordinates, runs)
         times the kernel's ``rate``, replaced by the rate its last run as Python showed. A
@@ -214,14 +213,14 @@ class KernelSet:
         ``never`` always compiles first, ``always`` runs Python until the family is ready,
         whatever the cost (for tests).
         """
-        if self._seconds is not None:
+        if self.ready:
             return disp
         if not self._tried_load:  # a warm cache: its machine code, in about 0.1 s
             with self._twin_lock:  # other callers wait for the one trying
                 if not self._tried_load:
                     self._try_load()
                     self._tried_load = True
-            if self._seconds is not None:
+            if self.ready:
                 return disp
         mode = os.environ.get("NBHD_GEO_INTERPRET", "auto").strip().lower()
         if mode != "never":
