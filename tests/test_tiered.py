@@ -255,7 +255,7 @@ def test_pairs_switch_from_python_to_machine_code_mid_call(tmp_path):
         ia, ib, area, _ = intersection_areas_stats(a, b, threads=2)
         np.savez("{tmp_path}/out.npz", ia=ia, ib=ib, area=area)
         print(OVERLAY.ready, picked)
-    """, NUMBA_CACHE_DIR="")
+    """, NUMBA_CACHE_DIR="", NBHD_GEO_PRECOMPILE="0")  # no loading thread at import
     assert proc.stdout.strip() == "True [True, True, True, False]", proc.stderr
     ia, ib, area, _ = intersection_areas_stats(a, b, threads=1)
     got = np.load(tmp_path / "out.npz")
