@@ -190,78 +190,75 @@ def test_ski_rental_runs_python_while_cheaper_then_compiles(tmp_path):
     assert proc.stdout.split() == ["True", "True"], proc.stderr
 
 
+# A crosswalk of Wakefield's LSOAs and wards in a fresh process, recording for each chunk of
+# the pair kernel whether it ran as Python; at chunk SWITCH_AT the machine code arrives.
+_PAIR_CALL = """
+import numpy as np, shapely
+from nbhd_geo.overlay.exact import OVERLAY, intersection_areas_stats
+from nbhd_geo.overlay.exact.join import _candidates
+from nbhd_geo.overlay.exact.pairs import _pairs_kernel
+a = shapely.from_wkb(np.load("ROOT/a.npy", allow_pickle=True))
+b = shapely.from_wkb(np.load("ROOT/b.npy", allow_pickle=True))
+SETUP
+picked = []
+pick = OVERLAY.pick
+def recording(disp, work):
+    if disp is _pairs_kernel and len(picked) == SWITCH_AT:
+        OVERLAY.compile()  # loads the warm cache (compiles if it is cold)
+    kernel = pick(disp, work)
+    if disp is _pairs_kernel:
+        picked.append(kernel is not disp)
+    return kernel
+OVERLAY.pick = recording
+ia, ib, area, _ = intersection_areas_stats(a, b, threads=THREADS)
+np.savez("ROOT/out.npz", ia=ia, ib=ib, area=area)
+print(OVERLAY.ready, picked, round(OVERLAY._spent, 1) < OVERLAY.seconds)
+"""
+
+
+def _pair_call(tmp_path: Path, setup: str, *, threads: int, switch_at: int = -1,
+               **env: str) -> tuple[str, str]:
+    """Run :data:`_PAIR_CALL`; return its output and whether its areas are this process's."""
+    a, b = _wakefield()
+    np.save(tmp_path / "a.npy", shapely.to_wkb(a))
+    np.save(tmp_path / "b.npy", shapely.to_wkb(b))
+    code = (_PAIR_CALL.replace("SETUP\n", textwrap.dedent(setup))
+            .replace("ROOT", str(tmp_path)).replace("SWITCH_AT", str(switch_at))
+            .replace("THREADS", str(threads)))
+    proc = _script(tmp_path / "call", code, NBHD_GEO_PRECOMPILE="0", **env)
+    ia, ib, area, _ = intersection_areas_stats(a, b, threads=1)
+    got = np.load(tmp_path / "out.npz")
+    same = (np.array_equal(got["ia"], ia) and np.array_equal(got["ib"], ib)
+            and got["area"].tobytes() == area.tobytes())
+    return proc.stdout.strip() or proc.stderr, str(same)
+
+
 def test_a_large_call_is_estimated_from_its_own_first_chunks(tmp_path):
     # The pair kernel's cost per edge varies tenfold between layers. Declare a rate that
     # puts the whole call at about 100 s, five times a 20 s compile, but its first chunk
     # (1/32 of the edges) at about 3 s: that chunk runs as Python, shows the real rate (a
     # few microseconds per edge), and the rest follows as Python, where one estimate for
     # the whole call would have compiled.
-    a, b = _wakefield()
-    np.save(tmp_path / "a.npy", shapely.to_wkb(a))
-    np.save(tmp_path / "b.npy", shapely.to_wkb(b))
-    proc = _script(tmp_path / "chunks", f"""
-        import numpy as np, shapely
-        from nbhd_geo.overlay.exact import OVERLAY, intersection_areas_stats
-        from nbhd_geo.overlay.exact.join import _candidates
-        from nbhd_geo.overlay.exact.pairs import _pairs_kernel
-        a = shapely.from_wkb(np.load("{tmp_path}/a.npy", allow_pickle=True))
-        b = shapely.from_wkb(np.load("{tmp_path}/b.npy", allow_pickle=True))
+    out, same = _pair_call(tmp_path, """
         pi, pj = _candidates(a, b)
         edges = float((shapely.get_num_coordinates(a)[pi]
                        + shapely.get_num_coordinates(b)[pj]).sum())
         OVERLAY.seconds = 20.0
         OVERLAY._rates[id(_pairs_kernel)] = 100.0 / edges
-        works = []
-        pick = OVERLAY.pick
-        def recording(disp, work):
-            kernel = pick(disp, work)
-            if disp is _pairs_kernel:
-                works.append(kernel is not disp)
-            return kernel
-        OVERLAY.pick = recording
-        ia, ib, area, _ = intersection_areas_stats(a, b, threads=1)
-        np.save("{tmp_path}/area.npy", area)
-        print(OVERLAY.ready, len(works), all(works), round(OVERLAY._spent, 1) < 20)
-    """, NBHD_GEO_PRECOMPILE="0")
-    assert proc.stdout.split() == ["False", "32", "True", "True"], proc.stderr
-    _, _, area, _ = intersection_areas_stats(a, b, threads=1)
-    assert np.load(tmp_path / "area.npy").tobytes() == area.tobytes()
+    """, threads=1)
+    assert out == f"False {[True] * 32} True"
+    assert same == "True"
 
 
 def test_pairs_switch_from_python_to_machine_code_mid_call(tmp_path):
     # the machine code arrives (here: the checkout's cache, warm under make) after three
     # chunks ran as Python: the rest of the call runs as machine code on two threads, and
-    # the areas are the same bit for bit
-    a, b = _wakefield()
-    np.save(tmp_path / "a.npy", shapely.to_wkb(a))
-    np.save(tmp_path / "b.npy", shapely.to_wkb(b))
-    proc = _script(tmp_path / "switch", f"""
-        import numpy as np, shapely
-        from nbhd_geo.overlay.exact import OVERLAY, intersection_areas_stats
-        from nbhd_geo.overlay.exact.pairs import _pairs_kernel
-        a = shapely.from_wkb(np.load("{tmp_path}/a.npy", allow_pickle=True))
-        b = shapely.from_wkb(np.load("{tmp_path}/b.npy", allow_pickle=True))
+    # the areas are the same bit for bit (no loading thread at import; the cache untried)
+    out, same = _pair_call(tmp_path, """
         OVERLAY._tried_load = True  # as if the cache had been cold when the call began
-        picked = []
-        pick = OVERLAY.pick
-        def switching(disp, work):
-            if disp is _pairs_kernel and len(picked) == 3:
-                OVERLAY.compile()  # loads the warm cache (compiles if it is cold)
-            kernel = pick(disp, work)
-            if disp is _pairs_kernel:
-                picked.append(kernel is not disp)
-            return kernel
-        OVERLAY.pick = switching
-        ia, ib, area, _ = intersection_areas_stats(a, b, threads=2)
-        np.savez("{tmp_path}/out.npz", ia=ia, ib=ib, area=area)
-        print(OVERLAY.ready, picked)
-    """, NUMBA_CACHE_DIR="", NBHD_GEO_PRECOMPILE="0")  # no loading thread at import
-    assert proc.stdout.strip() == "True [True, True, True, False]", proc.stderr
-    ia, ib, area, _ = intersection_areas_stats(a, b, threads=1)
-    got = np.load(tmp_path / "out.npz")
-    np.testing.assert_array_equal(got["ia"], ia)
-    np.testing.assert_array_equal(got["ib"], ib)
-    assert got["area"].tobytes() == area.tobytes()
+    """, threads=2, switch_at=3, NUMBA_CACHE_DIR="")
+    assert out == "True [True, True, True, False] True"
+    assert same == "True"
 
 
 def test_a_process_that_ran_python_leaves_the_cache_filled_for_the_next(tmp_path):
