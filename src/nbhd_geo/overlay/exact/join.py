@@ -223,9 +223,8 @@ def intersection_areas_stats(
         rest = npairs - done
         nchunks = 1 if nthreads == 1 else min(rest, 16 * nthreads)
         if rest:
-            cuts = done + np.searchsorted(
-                cum[done:] - (cum[done - 1] if done else 0.0),
-                (cum[-1] - (cum[done - 1] if done else 0.0)) * np.arange(1, nchunks) / nchunks)
+            base = cum[done - 1] if done else 0.0  # edges of the pairs done as Python
+            cuts = np.searchsorted(cum, base + (cum[-1] - base) * np.arange(1, nchunks) / nchunks)
             bounds = np.unique(np.concatenate(([done], cuts, [npairs])))
         if rest and nchunks == 1:
             _pairs_kernel(li, lj, done, npairs, *args)
