@@ -7,20 +7,47 @@ STAMP   := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint bench samples clean browser wordlist docs mutants
 
+# No pip in the venv (ensurepip costs ~2 s of a first `make demo`): installs go through uv,
+# which is kept outside the venv, once per machine, in the user's cache (a fresh clone or
+# `make clean` does not fetch it again).
 $(BIN)/python:
-	$(PY) -m venv $(VENV)
+	$(PY) -m venv --without-pip $(VENV)
 
-# Installs go through uv (from PyPI, into the venv: resolving and unpacking the geospatial
-# stack takes it ~10 s where pip takes ~45 s), with byte code compiled at install as pip
-# does; pip when uv cannot be installed. INSTALL=pip forces pip.
+# Installs go through uv (resolving and unpacking the geospatial stack takes it ~1 s from
+# its cache, ~10 s from PyPI, where pip takes ~45 s): uv on PATH, else the copy under
+# $(UV_HOME), else one installed there from PyPI with the system's pip (or, where the cache
+# is not writable, under the venv). uv tries its own cache first (--offline), then PyPI.
+# pip (put into the venv by ensurepip) when uv cannot be had, or when asked: INSTALL=pip.
 INSTALL ?= uv
+UV_VERSION := 0.13.9
+UV_HOME ?= $(HOME)/.cache/nbhd_geo/tools/uv-$(UV_VERSION)
 TEST_EXTRAS := '.[test,bench]'
+# $(1): what to install; $(2): extra uv options (--compile-bytecode for the test venv)
 define install
-	@if [ "$(INSTALL)" = uv ] && $(BIN)/python -m pip install --quiet uv 2>/dev/null; then \
+	@uv=""; \
+	if [ "$(INSTALL)" = uv ]; then \
+	  if command -v uv >/dev/null 2>&1; then uv=$$(command -v uv); \
+	  elif [ -x "$(UV_HOME)/bin/uv" ]; then uv="$(UV_HOME)/bin/uv"; \
+	  elif [ -x "$(VENV)/.tools/bin/uv" ]; then uv="$(VENV)/.tools/bin/uv"; \
+	  else echo "installing uv $(UV_VERSION) into $(UV_HOME)"; \
+	    if $(PY) -m pip install --quiet --disable-pip-version-check --target "$(UV_HOME)" \
+	         uv==$(UV_VERSION) 2>/dev/null; then uv="$(UV_HOME)/bin/uv"; \
+	    elif $(PY) -m pip install --quiet --disable-pip-version-check --target \
+	         "$(VENV)/.tools" uv==$(UV_VERSION) 2>/dev/null; then uv="$(VENV)/.tools/bin/uv"; \
+	    else echo "uv could not be installed; installing with pip"; fi; \
+	  fi; \
+	fi; \
+	if [ -n "$$uv" ]; then \
 	  echo "uv pip install $(1)"; \
-	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python $(1) \
-	  || { echo "uv failed; installing with pip"; $(BIN)/python -m pip install --quiet $(1); }; \
-	else echo "pip install $(1)"; $(BIN)/python -m pip install --quiet $(1); fi
+	  "$$uv" pip install --quiet --offline $(2) --python $(BIN)/python $(1) 2>/dev/null \
+	  || "$$uv" pip install --quiet $(2) --python $(BIN)/python $(1) \
+	  || { echo "uv failed; installing with pip"; uv=""; }; \
+	fi; \
+	if [ -z "$$uv" ]; then \
+	  echo "pip install $(1)"; \
+	  $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade --default-pip >/dev/null; \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check $(1); \
+	fi
 endef
 
 # What the demo needs: the package and its own dependencies (no test or benchmark tools),
@@ -29,14 +56,14 @@ endef
 # cheaper than compiling them, and leaves a background process compiling them for the next
 # run (docs/performance.md).
 $(CORE): pyproject.toml | $(BIN)/python
-	$(call install,-e .)
+	$(call install,-e .,)
 	touch $(CORE)
 
 # Everything else: tests, linters, benchmarks' peers, docs. The tests cross England-sized
 # layers in many processes, so the kernels are compiled here, once (~17 s of CPU), into
 # numba's cache beside the sources; both families in parallel children (two cores or more).
 $(STAMP): $(CORE)
-	$(call install,-e $(TEST_EXTRAS))
+	$(call install,-e $(TEST_EXTRAS),--compile-bytecode)
 	$(BIN)/python -c "from nbhd_geo.voices._grid import compile_in_background as voices; \
 	  from nbhd_geo.overlay.exact import compile_in_background as overlay, compile_kernels; \
 	  from nbhd_geo.voices._grid import compile_kernels as voices_kernels; \
