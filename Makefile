@@ -51,13 +51,24 @@ define install
 endef
 
 # What the demo needs: the package and its own dependencies (no test or benchmark tools),
-# so that the first `make demo` installs a third of what `make test` does.
+# so that the first `make demo` installs a third of what `make test` does; byte code is
+# compiled in the background (`bytecode`).
 # Nothing is compiled here: the first demo runs the numba kernels as Python while that is
 # cheaper than compiling them, and leaves a background process compiling them for the next
 # run (docs/performance.md).
 $(CORE): pyproject.toml | $(BIN)/python
 	$(call install,-e .,)
+	@$(MAKE) --no-print-directory bytecode
 	touch $(CORE)
+
+# Byte code for the venv and the package, compiled in the background at the lowest
+# priority (one process, ~5 s of CPU) while the first demo runs: the install does not wait
+# for it (uv's --compile-bytecode would add those seconds to it), and the next run finds it
+# even where PYTHONDONTWRITEBYTECODE keeps Python from writing it as it imports.
+.PHONY: bytecode
+bytecode:
+	@(cd / && exec nice -n 19 $(abspath $(BIN))/python -m compileall -q -j 1 \
+	  $(abspath $(VENV))/lib $(abspath src) >/dev/null 2>&1 &)
 
 # Everything else: tests, linters, benchmarks' peers, docs. The tests cross England-sized
 # layers in many processes, so the kernels are compiled here, once (~17 s of CPU), into
