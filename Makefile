@@ -61,13 +61,14 @@ $(CORE): pyproject.toml | $(BIN)/python
 	@$(MAKE) --no-print-directory bytecode
 	touch $(CORE)
 
-# Byte code for the venv and the package, compiled in the background at the lowest
-# priority (one process, ~5 s of CPU) while the first demo runs: the install does not wait
-# for it (uv's --compile-bytecode would add those seconds to it), and the next run finds it
-# even where PYTHONDONTWRITEBYTECODE keeps Python from writing it as it imports.
+# Byte code for the venv and the package, compiled in the background at low priority
+# (nice 10, ahead of the kernels compiling at 19; one process, ~5 s of CPU) while the first
+# demo runs: the install does not wait for it (uv's --compile-bytecode would add those
+# seconds to it), and the next run finds it even where PYTHONDONTWRITEBYTECODE keeps Python
+# from writing it as it imports.
 .PHONY: bytecode
 bytecode:
-	@(cd / && exec nice -n 19 $(abspath $(BIN))/python -m compileall -q -j 1 \
+	@(cd / && exec nice -n 10 $(abspath $(BIN))/python -m compileall -q -j 1 \
 	  $(abspath $(VENV))/lib $(abspath src) >/dev/null 2>&1 &)
 
 # Everything else: tests, linters, benchmarks' peers, docs. The tests cross England-sized
