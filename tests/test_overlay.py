@@ -260,7 +260,7 @@ def test_parity_with_tobler_wakefield(wakefield):
 
 def test_candidates_validated_and_cached_layers_follow_changes(engine):
     # one square against a layer: only polygons whose box meets it are checked for validity
-    # (every one for type, emptiness, duplicate ids and a positive area)
+    # (every one for type, emptiness and duplicate ids)
     far_bow = shapely.Polygon([(100, 100), (110, 110), (110, 100), (100, 130), (100, 100)])
     assert not far_bow.is_valid and far_bow.area > 0
     layer = gdf([shapely.box(0, 0, 5, 10), shapely.box(5, 0, 10, 10), far_bow])
@@ -282,6 +282,60 @@ def test_candidates_validated_and_cached_layers_follow_changes(engine):
     layer.loc[0, "geometry"] = shapely.box(50, 50, 60, 60)
     t = crosswalk(drawn, layer, target_id="id", engine=engine).table
     assert t["target_id"].tolist() == ["g1"]
+
+
+def test_areas_measured_for_partners_and_every_polygon_on_request(engine):
+    from nbhd_geo.io.layers import layer_facts
+
+    # one square against a row of 40 unit-wide boxes of growing height: the table needs the
+    # areas of its 3 partners only; the whole layer's areas are measured when asked for
+    layer = gdf([shapely.box(i, 0, i + 1, 1 + i) for i in range(40)])
+    drawn = gdf([shapely.box(10.5, 0, 12.5, 1)], ["d"])
+    cw = crosswalk(drawn, layer, source_id="id", target_id="id", engine=engine)
+    facts = layer_facts(np.asarray(layer.geometry.array, dtype=object))
+    assert facts._area is None  # nothing but the partners measured so far
+    t = cw.table
+    assert t["target_id"].tolist() == ["g10", "g11", "g12"]
+    assert t["area_m2"].tolist() == pytest.approx([0.5, 1.0, 0.5], rel=1e-12)
+    assert t["share_of_target"].tolist() == pytest.approx([0.5 / 11, 1 / 12, 0.5 / 13], rel=1e-12)
+    assert t["share_of_source"].tolist() == pytest.approx([0.25, 0.5, 0.25], rel=1e-12)
+    # asked for, every polygon's area, in input order, partner or not
+    assert cw.target_area.tolist() == [1.0 + i for i in range(40)]
+    assert cw.target_area.index.tolist() == [f"g{i}" for i in range(40)]
+    assert cw.summary()["target_area_m2"] == sum(1.0 + i for i in range(40))
+    cov = cw.coverage("target")
+    assert cov["overlap_m2"].sum() == pytest.approx(2.0, rel=1e-12)
+    assert (cov["n_partners"] > 0).sum() == 3
+    assert facts.area_at(np.array([39, 0, 39])).tolist() == [40.0, 1.0, 40.0]
+
+
+def test_crs_named_by_the_layer_is_taken_as_it_is_and_others_are_compared(tmp_path):
+    from pyproj import CRS
+
+    from nbhd_geo.io.layers import authority_code, prepare_polygons
+
+    boxes = [shapely.box(430000, 420000, 431000, 421000)]
+    # written and read back: the CRS comes as PROJJSON naming EPSG:27700 at its root
+    gdf(boxes).to_parquet(tmp_path / "a.parquet")
+    a = gpd.read_parquet(tmp_path / "a.parquet")
+    assert a.crs.srs.startswith("{") and authority_code(a.crs) == "EPSG:27700"
+    prepared = prepare_polygons(a, argument="a")
+    assert prepared.frame is a and prepared.crs is a.crs  # taken as it is: no copy
+    cw = crosswalk(a, gdf(boxes))
+    assert cw.crs == "EPSG:27700" and cw.table["area_m2"].tolist() == [1e6]
+    # the same definition without its name is compared, found equal, not reprojected
+    definition = CRS("EPSG:27700").to_json_dict()
+    del definition["id"]
+    unnamed = CRS.from_json_dict(definition)
+    assert authority_code(unnamed) is None
+    b = gdf(boxes).set_crs(unnamed, allow_override=True)
+    assert prepare_polygons(b, argument="b").frame is b
+    # another projected CRS is reprojected; a geographic working CRS is still refused
+    c = gdf(boxes).to_crs(3857)
+    assert prepare_polygons(c, argument="c").frame.crs.to_epsg() == 27700
+    with pytest.raises(CRSError, match=r"crs: EPSG:4326 is geographic"):
+        prepare_polygons(a.to_crs(4326), argument="a", crs="EPSG:4326")
+    assert authority_code(27700) == "EPSG:27700" and authority_code("not a crs") is None
 
 
 @pytest.mark.parametrize("engine_name", ENGINES)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import json
+import re
 import sys
 from collections import OrderedDict
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from nbhd_geo.errors import ColumnError, CRSError, InputError, ValidationError, 
 
 __all__ = [
     "PreparedLayer",
+    "authority_code",
     "LayerFacts",
     "candidate_pairs",
     "clear_caches",
@@ -96,10 +99,9 @@ def object_ids(values: np.ndarray) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     if sys.implementation.name == "cpython" and arr.itemsize == ctypes.sizeof(ctypes.c_void_p):
-        raw = (ctypes.c_ssize_t * n).from_address(arr.ctypes.data)
-        out = np.ctypeslib.as_array(raw).astype(np.int64, copy=True)  # copy while arr lives
-        del raw
-        return out
+        # the buffer's bytes as pointer-sized integers (a ctypes view costs ~4× as much)
+        raw = np.frombuffer(arr.data.cast("B"), dtype=np.intp)
+        return raw.astype(np.int64, copy=True)  # copied while arr lives
     return np.fromiter(map(id, arr), dtype=np.int64, count=n)  # pragma: no cover
 
 
@@ -174,6 +176,58 @@ def working_crs(crs: object | None = None) -> CRS:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _code_of_srs(srs: str) -> str | None:
+    """``"AUTHORITY:CODE"`` a CRS definition names for itself, or ``None``.
+
+    ``"EPSG:27700"`` names itself; a PROJJSON definition (what GeoParquet and GeoPackage
+    readers build a CRS from) by its root ``id``. Nothing is looked up in PROJ's database
+    (building a CRS from it costs a millisecond or more on a first call).
+    """
+    text = srs.strip()
+    if re.fullmatch(r"(?i)[a-z]+:\d+", text):
+        return text.upper()
+    if text.startswith("{"):
+        try:
+            ident = json.loads(text).get("id")
+        except (ValueError, AttributeError):
+            return None
+        if isinstance(ident, dict) and {"authority", "code"} <= ident.keys():
+            return f"{ident['authority']}:{ident['code']}".upper()
+    return None
+
+
+def authority_code(crs: object) -> str | None:
+    """``"AUTHORITY:CODE"`` the CRS names for itself (e.g. ``"EPSG:27700"``), or ``None``.
+
+    Examples
+    --------
+    >>> from pyproj import CRS
+    >>> authority_code(CRS.from_user_input(CRS("EPSG:27700").to_json()))
+    'EPSG:27700'
+    >>> authority_code("epsg:4326"), authority_code(None)
+    ('EPSG:4326', None)
+    """
+    if isinstance(crs, int) and not isinstance(crs, bool):
+        return f"EPSG:{crs}"
+    srs = crs if isinstance(crs, str) else getattr(crs, "srs", None)
+    return _code_of_srs(srs) if isinstance(srs, str) else None
+
+
+def _target_crs(crs: object | None, layer_crs: CRS) -> CRS:
+    """Resolve the working CRS for a layer in ``layer_crs``: its own when it is the one asked.
+
+    A layer whose CRS names itself by the code the working CRS is asked by (the default
+    ``"EPSG:27700"``) is taken as it is, projected; otherwise :func:`working_crs` resolves
+    the CRS and the layer is compared with it (and reprojected when it differs).
+    """
+    want = crs if crs is not None else settings.working_crs
+    code = authority_code(want) if isinstance(want, (str, int)) else None
+    if code is not None and authority_code(layer_crs) == code and layer_crs.is_projected:
+        return layer_crs
+    return working_crs(crs)
+
+
 def prepare_polygons(
     gdf: gpd.GeoDataFrame,
     *,
@@ -219,15 +273,16 @@ def prepare_polygons(
             argument=argument,
             fix="read files with nbhd_geo.read_layer(path) or nbhd_geo.read_drawings(path) first",
         )
-    target = working_crs(crs)
     geometry = gdf.geometry  # each GeoDataFrame column lookup costs ~40 µs: once
     gdf_crs = geometry.crs
     if gdf_crs is None:
+        working_crs(crs)  # a geographic working CRS is the first thing to fix
         raise CRSError(
             "has no CRS, so its coordinates cannot be interpreted",
             argument=argument,
             fix=f"set it with {argument}.set_crs(...) (e.g. 'EPSG:27700' or 'EPSG:4326')",
         )
+    target = _target_crs(crs, gdf_crs)
     if id_col is None:
         ids = gdf.index.to_numpy()
         id_name = gdf.index.name or "index"
@@ -261,8 +316,8 @@ def _problems(
 ) -> tuple[list[str], np.ndarray]:
     """Problems of a layer, and the mask of polygonal, non-empty geometries.
 
-    Validity is checked where ``check`` is True (everywhere when ``None``); elsewhere only a
-    non-positive area (always a sign of an invalid polygon) is reported as invalid.
+    Validity is checked where ``check`` is True (everywhere when ``None``); a polygon
+    elsewhere (in no candidate pair, so in no overlap) is checked for emptiness and type only.
     ``prove``: see :func:`_layer_valid`.
     """
     ids = layer.ids
@@ -284,7 +339,6 @@ def _problems(
     else:
         look = ok & check
         invalid = look & ~_layer_valid(facts, geoms, look, prove)
-        invalid |= ok & ~check & (facts.area <= 0.0)
     if invalid.any():
         problems.append(f"invalid geometry: {format_ids(ids[invalid])}")
     return problems, ok & ~invalid
@@ -364,7 +418,7 @@ def prepare_polygon_pair(
 
     The candidate pairs (bounding boxes meet) are found first; geometries that take part in
     one are checked as :func:`prepare_polygons` checks them, the others only for what is
-    cheap (ids, missing, type, positive area), so one polygon crossed with a national layer
+    cheap (ids, missing, type), so one polygon crossed with a national layer
     does not pay for validating the whole layer. ``prove_valid``: an exact test asked before
     GEOS's validity check (see :func:`_layer_valid`).
 
@@ -480,30 +534,59 @@ class LayerFacts:
     usable
         Positions of the polygonal geometries (int64).
     area
-        GEOS area of each geometry (0 where missing).
+        GEOS area of each geometry (0 where missing), measured when first asked for: a
+        crosswalk needs the areas of the polygons in a pair only (:meth:`area_at`), which
+        for one ward against a national layer is a thousandth of them.
     memo
         Room for an engine's per-layer work, kept as long as the facts are.
     """
 
-    __slots__ = ("_bounds", "_geoms", "_tree", "area", "memo", "missing", "polygonal", "usable")
+    __slots__ = ("_area", "_bounds", "_geoms", "_tree", "memo", "missing", "polygonal", "usable")
 
     def __init__(self, geoms: np.ndarray) -> None:
         self._geoms = geoms.copy()  # holds the geometries, so their ids stay theirs
-        # Two passes over the layer, each a GEOS call per geometry: types and areas. Only a
-        # geometry with zero area can be empty, so emptiness is asked of those alone (a
-        # whole-layer is_empty pass costs a third of the area pass on a national layer).
+        # Two passes over the layer, each a GEOS call per geometry: types and bounding
+        # boxes. A missing or empty geometry has NaN bounds, so the boxes the candidate
+        # search needs also tell emptiness (an area pass would cost as much again).
         types = shapely.get_type_id(geoms)  # -1: missing
-        area = shapely.area(geoms)  # NaN where missing
-        self.missing = types < 0
-        flat = np.flatnonzero(~self.missing & ~(area > 0.0))
-        if len(flat):
-            self.missing[flat[shapely.is_empty(geoms[flat])]] = True
+        bounds = shapely.bounds(geoms)  # NaN rows where missing or empty
+        self.missing = np.isnan(bounds[:, 0])
         self.polygonal = ~self.missing & ((types == 3) | (types == 6))
         self.usable = np.flatnonzero(self.polygonal)
-        self.area = np.where(self.missing, 0.0, area)
+        self._bounds = np.ascontiguousarray(bounds[self.usable].T)
+        self._area: np.ndarray | None = None
         self._tree: shapely.STRtree | None = None
-        self._bounds: np.ndarray | None = None
         self.memo: dict[str, object] = {}  # engines' own per-layer work (e.g. edge arrays)
+
+    @property
+    def area(self) -> np.ndarray:
+        """GEOS area of every geometry (0 where missing), measured once."""
+        if self._area is None:
+            area = shapely.area(self._geoms)  # NaN where missing
+            self._area = np.where(self.missing, 0.0, area)
+        return self._area
+
+    def area_at(self, positions: np.ndarray) -> np.ndarray:
+        """GEOS area of the geometries at ``positions`` (0 where missing), as :attr:`area`.
+
+        Measures only those, unless they are a large part of the layer or the whole layer
+        is measured already.
+
+        Examples
+        --------
+        >>> import numpy as np, shapely
+        >>> f = LayerFacts(np.array([shapely.box(0, 0, 2, 2), None, shapely.box(0, 0, 1, 3)]))
+        >>> f.area_at(np.array([2, 0, 2, 1])).tolist()
+        [3.0, 4.0, 3.0, 0.0]
+        """
+        pos = np.asarray(positions, dtype=np.int64)
+        if self._area is not None or 4 * len(pos) >= len(self._geoms):
+            return self.area[pos]
+        if len(pos) == 0:
+            return np.zeros(0, dtype=np.float64)
+        todo, back = np.unique(pos, return_inverse=True)
+        area = shapely.area(self._geoms[todo])
+        return np.where(self.missing[todo], 0.0, area)[back.reshape(-1)]
 
     @property
     def has_tree(self) -> bool:
@@ -512,8 +595,6 @@ class LayerFacts:
 
     def usable_bounds(self) -> np.ndarray:
         """``(4, len(usable))`` bounding boxes of the usable geometries, a row per side."""
-        if self._bounds is None:
-            self._bounds = np.ascontiguousarray(shapely.bounds(self._geoms[self.usable]).T)
         return self._bounds
 
     def tree(self) -> shapely.STRtree:

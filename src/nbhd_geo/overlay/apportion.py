@@ -261,8 +261,8 @@ def check_reuse(crosswalk: Crosswalk, area_ids: np.ndarray, unit_ids: np.ndarray
             f"expected a Crosswalk, got {type(crosswalk).__name__}", argument="crosswalk",
             fix="pass the result of nbhd_geo.crosswalk(areas, units) or leave it out",
         )
-    for side, have, want in (("source", crosswalk.source_area.index, area_ids),
-                             ("target", crosswalk.target_area.index, unit_ids)):
+    for side, have, want in (("source", crosswalk.source_areas.index, area_ids),
+                             ("target", crosswalk.target_areas.index, unit_ids)):
         missing = pd.Index(want).difference(have)
         if len(missing):
             raise InputError(
@@ -271,8 +271,8 @@ def check_reuse(crosswalk: Crosswalk, area_ids: np.ndarray, unit_ids: np.ndarray
                 ids=sorted(map(str, missing)),
                 fix="pass the crosswalk of these same two layers, or leave it out to compute it",
             )
-    src_keep = crosswalk.source_area.index.isin(pd.Index(area_ids))
-    tgt_keep = crosswalk.target_area.index.isin(pd.Index(unit_ids))
+    src_keep = crosswalk.source_areas.index.isin(pd.Index(area_ids))
+    tgt_keep = crosswalk.target_areas.index.isin(pd.Index(unit_ids))
     if src_keep.all() and tgt_keep.all():
         return crosswalk
     # A subset of the layers (e.g. units without IMD left out): keep their rows only.
@@ -280,7 +280,8 @@ def check_reuse(crosswalk: Crosswalk, area_ids: np.ndarray, unit_ids: np.ndarray
     rows = t["source_id"].isin(pd.Index(area_ids)) & t["target_id"].isin(pd.Index(unit_ids))
     return replace(
         crosswalk, table=t[rows.to_numpy()].reset_index(drop=True),
-        source_area=crosswalk.source_area[src_keep], target_area=crosswalk.target_area[tgt_keep],
+        source_areas=crosswalk.source_areas.subset(src_keep),
+        target_areas=crosswalk.target_areas.subset(tgt_keep),
     )
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import geopandas as gpd
@@ -24,9 +23,11 @@ import shapely
 from nbhd_geo import settings
 from nbhd_geo.errors import InputError, NbhdGeoError, ValidationError, format_ids
 from nbhd_geo.io.layers import (
+    LayerFacts,
     PreparedLayer,
     ValidityProof,
     _layer_valid,
+    authority_code,
     candidate_pairs,
     layer_facts,
     prepare_polygon_pair,
@@ -74,6 +75,37 @@ def record_passes() -> Iterator[list[tuple[str, str]]]:
         _PASSES = previous
 
 
+class _Areas:
+    """The areas of one side's polygons, indexed by id, measured when first asked for.
+
+    A crosswalk's table needs the areas of the polygons in a pair only; the areas of the
+    rest (one ward against 32,844 LSOAs: all but a few dozen) are measured when
+    :attr:`Crosswalk.source_area` or :meth:`Crosswalk.coverage` asks, once.
+    """
+
+    __slots__ = ("_facts", "_series", "index")
+
+    def __init__(
+        self, index: pd.Index, *, facts: LayerFacts | None = None, series: pd.Series | None = None
+    ) -> None:
+        self.index = index
+        self._facts = facts
+        self._series = series
+
+    def series(self) -> pd.Series:
+        if self._series is None:
+            assert self._facts is not None
+            self._series = pd.Series(self._facts.area, index=self.index)
+        return self._series
+
+    def subset(self, keep: np.ndarray) -> _Areas:
+        """Keep the areas of the polygons where ``keep`` (a boolean mask over the index)."""
+        return _Areas(self.index[keep], series=self.series()[keep])
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
 @dataclass(frozen=True)
 class Crosswalk:
     """An overlap table between a source and a target layer.
@@ -86,7 +118,8 @@ class Crosswalk:
         area) and ``is_sliver`` (area below ``sliver_tol_m2``). float64 throughout.
     source_area, target_area
         Area in m² of every input polygon, indexed by id (including polygons that
-        overlap nothing, so nothing is lost).
+        overlap nothing, so nothing is lost). Properties: measured on first use, once
+        (``source_areas``/``target_areas`` hold the ids and what measures them).
     source_id, target_id
         The names of the id columns (or index) of the inputs.
     sliver_tol_m2
@@ -98,13 +131,23 @@ class Crosswalk:
     """
 
     table: pd.DataFrame
-    source_area: pd.Series
-    target_area: pd.Series
+    source_areas: _Areas = field(repr=False)
+    target_areas: _Areas = field(repr=False)
     source_id: str
     target_id: str
     sliver_tol_m2: float
     crs: str
     engine: str
+
+    @property
+    def source_area(self) -> pd.Series:
+        """Area in m² of every source polygon, indexed by id (measured once, when asked)."""
+        return self.source_areas.series()
+
+    @property
+    def target_area(self) -> pd.Series:
+        """Area in m² of every target polygon, indexed by id (measured once, when asked)."""
+        return self.target_areas.series()
 
     def to_frame(self) -> pd.DataFrame:
         """Return the pair table (a copy)."""
@@ -148,8 +191,8 @@ class Crosswalk:
             "slivers": int(t["is_sliver"].sum()),
             "sliver_area_m2": float(t.loc[t["is_sliver"], "area_m2"].sum()),
             "sliver_tol_m2": self.sliver_tol_m2,
-            "source_features": len(self.source_area),
-            "target_features": len(self.target_area),
+            "source_features": len(self.source_areas),
+            "target_features": len(self.target_areas),
             "source_area_m2": float(self.source_area.sum()),
             "target_area_m2": float(self.target_area.sum()),
             "overlap_area_m2": float(t["area_m2"].sum()),
@@ -334,7 +377,10 @@ def _pair_areas(
 
 
 def _crs_label(crs: object) -> str:
-    """``crs.to_string()``, remembered by the CRS's definition (pyproj takes ~0.1 ms)."""
+    """``crs.to_string()``: the code a CRS names itself by, or pyproj's label (remembered)."""
+    code = authority_code(crs)
+    if code is not None:  # what to_string gives, without identifying the CRS again
+        return code
     srs = getattr(crs, "srs", None)
     if isinstance(srs, str):
         return _label_of_srs(srs)
@@ -345,8 +391,6 @@ def _crs_label(crs: object) -> str:
 def _label_of_srs(srs: str) -> str:
     from pyproj import CRS
 
-    if re.fullmatch(r"(?i)epsg:\d+", srs):  # what to_string gives, without identifying it
-        return srs.upper()
     return str(CRS.from_user_input(srs).to_string())
 
 
@@ -365,8 +409,8 @@ def _table(
             "source_id": src.ids[ia],
             "target_id": tgt.ids[ib],
             "area_m2": area,
-            "share_of_source": area / src_area[ia],
-            "share_of_target": area / tgt_area[ib],
+            "share_of_source": area / src_area,
+            "share_of_target": area / tgt_area,
             "is_sliver": area < sliver_tol_m2,
         }
     )
@@ -464,13 +508,11 @@ def crosswalk(
         threads=threads,
         facts=(src.facts.memo, tgt.facts.memo),
     )
-    src_area = src.facts.area
-    tgt_area = tgt.facts.area
-    table = _table(src, tgt, ia, ib, area, src_area, tgt_area, tol)
+    table = _table(src, tgt, ia, ib, area, src.facts.area_at(ia), tgt.facts.area_at(ib), tol)
     return Crosswalk(
         table=table,
-        source_area=pd.Series(src_area, index=pd.Index(src.ids, name=src.id_name)),
-        target_area=pd.Series(tgt_area, index=pd.Index(tgt.ids, name=tgt.id_name)),
+        source_areas=_Areas(pd.Index(src.ids, name=src.id_name), facts=src.facts),
+        target_areas=_Areas(pd.Index(tgt.ids, name=tgt.id_name), facts=tgt.facts),
         source_id=src.id_name,
         target_id=tgt.id_name,
         sliver_tol_m2=tol,
