@@ -8,6 +8,8 @@ every degeneracy happens) and real-like ones (which it must show, or it saves no
 
 from __future__ import annotations
 
+import functools
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -105,3 +107,151 @@ def test_crosswalk_still_refuses_an_invalid_candidate_the_test_cannot_show():
         crosswalk(a, b, source_id="id", target_id="id")
     t = crosswalk(a, b.iloc[:1], source_id="id", target_id="id").table
     assert t["area_m2"].tolist() == [25.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The validity proof made while reading the edges (a crosswalk reads each layer once)
+# ---------------------------------------------------------------------------------------------
+
+
+@given(st.lists(rings(), min_size=1, max_size=20), st.integers(0, 2**32 - 1))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_proof_made_while_reading_is_proven_valid(polys, seed):
+    from nbhd_geo.overlay.exact.join import prove_valid_reading
+
+    polys = [p for p in polys if p is not None and not p.is_empty]
+    if not polys:
+        return
+    holed = shapely.box(0, 0, 9, 9).difference(shapely.box(3, 3, 6, 6))
+    multis = [shapely.MultiPolygon(polys[k : k + 2]) for k in range(len(polys))]
+    geoms = _arr([*polys, holed, *multis])
+    pos = np.flatnonzero(np.random.default_rng(seed).random(len(geoms)) < 0.7)
+    memo: dict = {}
+    shown = prove_valid_reading(geoms, pos, memo)
+    # the same answer as the proof reading the polygons on its own, never a wrong True ...
+    np.testing.assert_array_equal(shown, proven_valid(geoms[pos]))
+    assert not (shown & ~shapely.is_valid(geoms[pos])).any()
+    # ... and the edge arrays it read are kept for the overlay that follows
+    if len(pos):
+        used, layer = memo["exact_sub"]
+        np.testing.assert_array_equal(used, pos)
+        assert len(layer.poly_e) == len(pos) + 1
+
+
+def test_the_proof_made_while_reading_refuses_what_reading_changes():
+    from nbhd_geo.overlay.exact.join import prove_valid_reading
+
+    # a ring whose vertices differ by less than 2**-400 near the origin: reading flushes them
+    # to zero (the edges the overlay sees), so the proof must not speak for the polygon GEOS
+    # sees; nor for the square read with it in the same chunk
+    t = 2.0**-420
+    spike = shapely.Polygon([(0, 0), (1, 0), (t, t), (t, 0.0), (0, 1)])
+    square = shapely.box(2, 2, 3, 3)
+    geoms = _arr([spike, square])
+    shown = prove_valid_reading(geoms, np.array([0, 1]), {})
+    assert shown.tolist() == [False, False]
+    assert proven_valid(geoms[1:]).tolist() == [True]  # alone, the square is shown
+    # non-finite coordinates: nothing is read, the proof answers as proven_valid does
+    inf = shapely.Polygon([(0, 0), (np.inf, 0), (0, 1)])
+    memo: dict = {}
+    assert prove_valid_reading(_arr([inf, square]), np.array([0, 1]), memo).tolist() == [
+        False, True,
+    ]
+    assert "exact_sub" not in memo
+
+
+def test_a_first_crosswalk_reads_each_layer_once(monkeypatch):
+    from nbhd_geo.overlay.exact import rings
+
+    made = []
+    real = rings._Layer.__init__
+
+    def counting(self, geoms, *args, **kwargs):
+        made.append(len(geoms))
+        real(self, geoms, *args, **kwargs)
+
+    monkeypatch.setattr(rings._Layer, "__init__", counting)
+    a = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 10, 10), shapely.box(30, 0, 40, 10)],
+                         crs=27700)  # fmt: skip
+    cells = [shapely.box(i, j, i + 4, j + 4) for i in range(0, 48, 4) for j in range(0, 12, 4)]
+    b = gpd.GeoDataFrame(geometry=cells, crs=27700)
+    cw = crosswalk(a, b)
+    # one reading per layer: the candidates' edges, used by the validity proof and the overlay
+    assert len(made) == 2, made
+    assert cw.table["area_m2"].sum() == pytest.approx(200.0, rel=1e-12)
+    assert cw.table.groupby("source_id")["area_m2"].sum().tolist() == pytest.approx([100, 100])
+
+
+@st.composite
+def sort_keys(draw: st.DrawFn) -> np.ndarray:
+    """Keys as the sweeps sort them: spread, tied, clustered, sorted, reversed, infinite, or
+    subnormal."""
+    n = draw(st.integers(0, 300))
+    kinds = ["spread", "ties", "cluster", "sorted", "reversed", "inf", "subnormal"]
+    kind = draw(st.sampled_from(kinds))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    key = rng.normal(size=n) * 10.0 ** draw(st.integers(-5, 6))
+    if kind == "ties" and n:
+        key = np.round(key / (np.abs(key).max() + 1) * 3)
+    elif kind == "cluster" and n:
+        key = rng.random(n) * 1e-12
+        key[: max(1, n // 50)] = 1e9  # a few far away: the rest share one bucket
+    elif kind == "sorted":
+        key = np.sort(key)
+    elif kind == "reversed":
+        key = np.sort(key)[::-1].copy()
+    elif kind == "subnormal":  # a few smallest doubles apart: n / (hi - lo) overflows
+        key = rng.integers(0, 5, size=n) * 5e-324
+    elif kind == "inf" and n:
+        key[rng.integers(0, n, size=max(1, n // 20))] = rng.choice([np.inf, -np.inf])
+    return np.ascontiguousarray(key, dtype=np.float64)
+
+
+@functools.cache
+def _sorters() -> tuple:
+    """The two argsorts as machine code (kernels only kernels call: through a jitted caller)
+    and as their Python twins (what a first run uses before the kernels are compiled)."""
+    import numba
+
+    from nbhd_geo.overlay.exact.jit import OVERLAY, compile_kernels
+    from nbhd_geo.overlay.exact.sweep import _argsort, _merge_argsort
+
+    compile_kernels()
+
+    @numba.njit(cache=False)
+    def machine(key):  # noqa: ANN001, ANN202
+        return _argsort(key), _merge_argsort(key)
+
+    with OVERLAY._lock:
+        twins = OVERLAY._twin(id(_argsort)), OVERLAY._twin(id(_merge_argsort))
+    return machine, twins
+
+
+def _all_argsorts(key: np.ndarray) -> list[np.ndarray]:
+    machine, (twin, twin_merge) = _sorters()
+    return [*machine(key), twin(key), twin_merge(key)]
+
+
+@given(sort_keys())
+@settings(max_examples=300, deadline=None)
+def test_bucketed_argsort_is_the_stable_argsort(key):
+    want = np.argsort(key, kind="stable")
+    for got in _all_argsorts(key):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_bucketed_argsort_on_a_boundary_and_on_ties():
+    def _argsort(key: np.ndarray) -> np.ndarray:
+        got = _all_argsorts(key)
+        for other in got[1:]:
+            np.testing.assert_array_equal(other, got[0])
+        return got[0]
+
+    # a wiggly ring's edge x-minima (what _simple_rings sorts), 5,000 of them, and 2,000
+    # keys in three tied values
+    t = np.linspace(0, 2 * np.pi, 5001)[:-1]
+    x = (100 + 3 * np.sin(40 * t)) * np.cos(t)
+    key = np.minimum(x, np.roll(x, -1))
+    np.testing.assert_array_equal(_argsort(key), np.argsort(key, kind="stable"))
+    ties = np.tile([2.0, 1.0, 3.0], 700)[:2000]
+    np.testing.assert_array_equal(_argsort(ties), np.argsort(ties, kind="stable"))

@@ -41,9 +41,11 @@ __all__ = [
     "ValidityProof",
 ]
 
-#: A cheaper, exact test that shows polygons valid: True where shown (which must imply
-#: ``shapely.is_valid``), False where not shown (GEOS then decides).
-ValidityProof = Callable[[np.ndarray], np.ndarray]
+#: A cheaper, exact test that shows polygons valid: ``prove(geoms, pos, memo)`` is True
+#: where ``geoms[pos]`` is shown valid (which must imply ``shapely.is_valid``), False where
+#: not shown (GEOS then decides); ``memo`` is the layer's ``LayerFacts.memo``, where the
+#: test may keep what it read for an engine to reuse.
+ValidityProof = Callable[[np.ndarray, np.ndarray, dict[str, object]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -396,7 +398,7 @@ def _layer_valid(
         facts.memo["valid"] = known
     todo = np.flatnonzero(mask & (known < 0))
     if len(todo) and prove is not None:
-        shown = np.asarray(prove(geoms[todo]), dtype=bool)
+        shown = np.asarray(prove(geoms, todo, facts.memo), dtype=bool)
         known[todo[shown]] = 1
         todo = todo[~shown]
     if len(todo):

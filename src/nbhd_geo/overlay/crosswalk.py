@@ -33,7 +33,7 @@ from nbhd_geo.io.layers import (
     prepare_polygon_pair,
 )
 from nbhd_geo.overlay import exact
-from nbhd_geo.overlay.exact.rings import proven_valid
+from nbhd_geo.overlay.exact.join import prove_valid_reading
 
 __all__ = ["Crosswalk", "crosswalk", "pair_areas", "record_passes"]
 
@@ -300,10 +300,12 @@ def pair_areas(
 def _prover(engine: str) -> ValidityProof | None:
     """Return the exact engine's validity test (GEOS checks what it does not show), or None.
 
-    Only with ``engine="exact"``: the test runs compiled kernels, which the GEOS engine
-    must not wait for (nor compile, on a first run).
+    Only with ``engine="exact"``: the test runs the engine's kernels, which the GEOS engine
+    must not wait for (nor compile, on a first run). It reads the polygons' coordinates
+    once for both the test and the overlay (:func:`~nbhd_geo.overlay.exact.join.
+    prove_valid_reading`).
     """
-    return proven_valid if engine == "exact" else None
+    return prove_valid_reading if engine == "exact" else None
 
 
 def _as_geometry_array(values: object, name: str) -> np.ndarray:

@@ -27,9 +27,10 @@ from nbhd_geo.overlay.exact.pairs import (
 )
 from nbhd_geo.overlay.exact.rings import (
     _Layer,
+    proven_valid,
 )
 
-__all__ = ["intersection_areas", "intersection_areas_stats"]
+__all__ = ["intersection_areas", "intersection_areas_stats", "prove_valid_reading"]
 
 
 #: chunks of pairs the pair kernel's Python twin runs in (see _pairs_as_python)
@@ -97,22 +98,76 @@ def _layer_for(
     if check:
         sub = _as_polygons(sub, "a")
     layer = _Layer(sub)
-    if memo is not None:
-        memo["exact_sub"] = (used, layer)
-        if len(used) == len(geoms):
-            memo["exact_layer"] = layer
-            return layer, pos
-        memo["exact_read"] = memo.get("exact_read", 0) + len(layer.edges)
-        # a polygon has at least 4 coordinates: count them only once reads could add up
-        total = memo.get("exact_coords")
-        if total is None and memo["exact_read"] >= 4 * len(geoms):
-            total = memo["exact_coords"] = int(shapely.get_num_coordinates(geoms).sum())
-        if total is not None and memo["exact_read"] >= total:
-            try:
-                memo["exact_layer"] = _Layer(_as_polygons(geoms, "a"))
-            except ValueError:  # not all polygons (unused ones are unchecked): never
-                memo["exact_read"] = -(1 << 62)
+    if memo is None:
+        return layer, rank[pos]
+    if _remember(geoms, used, layer, memo):
+        return layer, pos
     return layer, rank[pos]
+
+
+def _remember(geoms: np.ndarray, used: np.ndarray, layer: _Layer, memo: dict[str, Any]) -> bool:
+    """Keep the edge arrays of ``geoms[used]`` in ``memo``; True when they are the whole layer.
+
+    Reads are counted, and once the subsets read add up to the whole layer, it is read
+    whole and kept (``exact_layer``).
+    """
+    memo["exact_sub"] = (used, layer)
+    if len(used) == len(geoms):
+        memo["exact_layer"] = layer
+        return True
+    memo["exact_read"] = memo.get("exact_read", 0) + len(layer.edges)
+    # a polygon has at least 4 coordinates: count them only once reads could add up
+    total = memo.get("exact_coords")
+    if total is None and memo["exact_read"] >= 4 * len(geoms):
+        total = memo["exact_coords"] = int(shapely.get_num_coordinates(geoms).sum())
+    if total is not None and memo["exact_read"] >= total:
+        try:
+            memo["exact_layer"] = _Layer(_as_polygons(geoms, "a"))
+        except ValueError:  # not all polygons (unused ones are unchecked): never
+            memo["exact_read"] = -(1 << 62)
+    return False
+
+
+def prove_valid_reading(
+    geoms: np.ndarray, pos: np.ndarray, memo: dict[str, Any] | None
+) -> np.ndarray:
+    """:func:`~nbhd_geo.overlay.exact.rings.proven_valid` of ``geoms[pos]``, reading them once.
+
+    The coordinates the validity proof reads are those the overlay reads next: the edge
+    arrays of ``geoms[pos]`` are built here, the one-ring polygons shown valid from them,
+    and the arrays are kept in ``memo`` (a layer's ``LayerFacts.memo``) for
+    :func:`intersection_areas_stats` to find (the crosswalk's candidates are the polygons
+    it crosses). Polygons of several rings go to ``proven_valid``; so does everything when
+    ``memo`` already holds edge arrays, or the polygons cannot be read (a ``ValueError``:
+    GEOS then says why).
+
+    ``pos``: sorted, distinct positions of Polygon/MultiPolygon, non-empty geometries.
+    True implies ``shapely.is_valid``, as for ``proven_valid``.
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> bow = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    >>> layer = np.array([shapely.box(0, 0, 1, 1), bow, shapely.box(5, 5, 6, 6)])
+    >>> memo = {}
+    >>> prove_valid_reading(layer, np.array([0, 1]), memo).tolist(), memo["exact_sub"][0]
+    ([True, False], array([0, 1]))
+    """
+    pos = np.asarray(pos, dtype=np.int64)
+    sub = geoms[pos]
+    if memo is None or "exact_layer" in memo or len(pos) == 0:
+        return proven_valid(sub)
+    try:
+        layer = _Layer(_as_polygons(sub, "a"), prove=True)
+    except ValueError:
+        return proven_valid(sub)
+    assert layer.shown is not None and layer.several is not None
+    shown = layer.shown.copy()
+    several = np.flatnonzero(layer.several)
+    if len(several):
+        shown[several] = proven_valid(sub[several])
+    _remember(geoms, pos, layer, memo)
+    return shown
 
 
 def _pairs_as_python(li: np.ndarray, lj: np.ndarray, cum: np.ndarray,

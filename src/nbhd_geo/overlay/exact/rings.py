@@ -135,15 +135,25 @@ def _build_edges(
 
 
 class _Layer:
-    """Edges of an oriented polygon layer, grouped by ring and polygon."""
+    """Edges of an oriented polygon layer, grouped by ring and polygon.
+
+    ``prove=True`` also shows polygons valid from the coordinates read for the edges (the
+    crosswalk's validity check and its overlay then read each layer once): ``shown[p]``
+    True where polygon ``p`` has one ring, shown a valid shell by :func:`_simple_rings`;
+    ``several[p]`` where it has more rings (holes, parts), left to :func:`proven_valid`.
+    Nothing is shown of a chunk whose tiny coordinates were flushed to zero (they are no
+    longer the geometry's).
+    """
 
     __slots__ = (
         "edges", "ring_of_edge", "ring_e0", "ring_e1", "poly_e", "box", "index", "indexed",
-        "uses",
+        "uses", "shown", "several",
     )
 
-    def __init__(self, geoms: np.ndarray, chunk: int = 1 << 18) -> None:
+    def __init__(self, geoms: np.ndarray, chunk: int = 1 << 18, prove: bool = False) -> None:
         n = len(geoms)
+        self.shown: np.ndarray | None = np.zeros(n, dtype=np.bool_) if prove else None
+        self.several: np.ndarray | None = np.zeros(n, dtype=np.bool_) if prove else None
         cum = np.cumsum(shapely.get_num_coordinates(geoms))
         ncoord = int(cum[-1]) if n else 0
         # chunks of about ``chunk`` coordinates keep the temporary ring geometries and
@@ -157,8 +167,10 @@ class _Layer:
         nedge = 0
         nring = 0
         for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-            x, y, ring_s, ring_e, exterior, ring_poly = _rings(geoms[start:stop])
+            x, y, ring_s, ring_e, exterior, ring_poly, flushed = _rings(geoms[start:stop])
             nr = len(exterior)
+            if prove and not flushed:
+                self._prove(x, y, ring_s, ring_e, ring_poly, start, stop)
             ring_end = np.empty(nr, dtype=np.int64)
             nedge = OVERLAY.pick(_build_edges, len(x))(
                 x, y, ring_s, ring_e, exterior, nring, edges, ring_of, ring_end, nedge
@@ -189,6 +201,28 @@ class _Layer:
             _NO_INDEX,
             _NO_EDGES,
         )
+
+    def _prove(
+        self, x: np.ndarray, y: np.ndarray, ring_s: np.ndarray, ring_e: np.ndarray,
+        ring_poly: np.ndarray, start: int, stop: int,
+    ) -> None:  # fmt: skip
+        """Fill ``shown``/``several`` for polygons ``start:stop`` from their rings."""
+        assert self.shown is not None and self.several is not None
+        rings = np.bincount(ring_poly, minlength=stop - start)
+        one = rings == 1
+        self.several[start:stop] = ~one
+        if not one.any():
+            return
+        if one.all():  # rings in polygon order, one each
+            s_, e_ = ring_s, ring_e
+        else:
+            pick = one[ring_poly]
+            s_, e_ = ring_s[pick], ring_e[pick]
+        ok = np.zeros(len(s_), dtype=np.bool_)
+        OVERLAY.pick(_simple_rings, float((e_ - s_).sum()))(
+            x, y, np.ascontiguousarray(s_), np.ascontiguousarray(e_), ok
+        )
+        self.shown[start + np.flatnonzero(one)] = ok
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """Return the arrays the kernel reads, as one tuple.
@@ -232,12 +266,13 @@ class _Layer:
 
 def _rings(
     polys: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """Coordinates of every ring of ``polys``, rings in polygon order.
 
-    Returns ``(x, y, ring_s, ring_e, exterior, ring_poly)``: ring r is
+    Returns ``(x, y, ring_s, ring_e, exterior, ring_poly, flushed)``: ring r is
     ``x/y[ring_s[r]:ring_e[r]]``, an exterior or a hole, of polygon ``ring_poly[r]`` (a
-    position in ``polys``); coordinates are checked (:func:`_check_coordinates`). Polygons
+    position in ``polys``); coordinates are checked (:func:`_check_coordinates`;
+    ``flushed``: some tiny ones were set to zero, so x/y differ from ``polys``). Polygons
     without holes (most of any real layer) are read in one call, with no ring objects made;
     the others part by part and ring by ring. Only ring-level arrays are put in polygon
     order: coordinates are not moved.
@@ -245,7 +280,7 @@ def _rings(
     simple = (shapely.get_type_id(polys) == 3) & (shapely.get_num_interior_rings(polys) == 0)
     if simple.all():
         coords, cpoly = shapely.get_coordinates(polys, return_index=True)
-        _check_coordinates(coords)
+        flushed = _check_coordinates(coords)
         ring_c = np.zeros(len(polys) + 1, dtype=np.int64)
         np.cumsum(np.bincount(cpoly, minlength=len(polys)), out=ring_c[1:])
         return (
@@ -255,6 +290,7 @@ def _rings(
             ring_c[1:],
             np.ones(len(polys), dtype=np.bool_),
             np.arange(len(polys)),
+            flushed,
         )
     pos_s = np.flatnonzero(simple)
     pos_c = np.flatnonzero(~simple)
@@ -266,8 +302,8 @@ def _rings(
     ext_c[1:] = ring_part[1:] != ring_part[:-1]
     c_c, cring = shapely.get_coordinates(rings, return_index=True)
     len_c = np.bincount(cring, minlength=len(rings))
-    _check_coordinates(c_s)
-    _check_coordinates(c_c)
+    flushed = _check_coordinates(c_s)
+    flushed = _check_coordinates(c_c) or flushed
     x = np.concatenate([c_s[:, 0], c_c[:, 0]])
     y = np.concatenate([c_s[:, 1], c_c[:, 1]])
     # every ring: its polygon, where its coordinates start in x/y, and its length
@@ -279,21 +315,34 @@ def _rings(
     exterior = np.concatenate([np.ones(len(pos_s), dtype=np.bool_), ext_c])
     order = np.argsort(poly, kind="stable")  # a polygon's rings keep their order
     begin = begin[order]
-    return x, y, begin, begin + length[order], exterior[order], poly[order]
+    return x, y, begin, begin + length[order], exterior[order], poly[order], flushed
 
 
-def _check_coordinates(coords: np.ndarray) -> None:
+def _check_coordinates(coords: np.ndarray) -> bool:
     """Refuse non-finite or huge coordinates; flush tiny ones to zero (in place).
 
     Exact orientation relies on error-free products, which hold when no product or
     rounding error under- or overflows: every non-zero coordinate (and difference of
     coordinates) must lie within 2**±400. Flushing |v| < 2**-400 moves a vertex by less
-    than 1e-120 m.
+    than 1e-120 m. Returns whether any coordinate was flushed (the coordinates then differ
+    from the geometry's, so what is shown of them is not shown of it).
+
+    Two passes (the smallest and largest coordinate) where every coordinate is at least
+    2**-400, as on any projected layer of a country whose grid origin lies outside it.
     """
-    mag = np.abs(coords)
-    if not np.isfinite(mag).all() or mag.max(initial=0.0) > _COORD_MAX:
+    if coords.size == 0:
+        return False
+    lo = float(coords.min())  # NaN propagates
+    hi = float(coords.max())
+    if not (-_COORD_MAX <= lo and hi <= _COORD_MAX):
         raise ValueError(f"coordinates must be finite and within ±{_COORD_MAX:.3g}")
-    coords[mag < _COORD_MIN] = 0.0
+    if lo >= _COORD_MIN:
+        return False
+    tiny = (np.abs(coords) < _COORD_MIN) & (coords != 0.0)
+    if not tiny.any():
+        return False
+    coords[tiny] = 0.0
+    return True
 
 
 @_kernel((F2, I1,), entry=True, rate=3e-6)
@@ -335,9 +384,11 @@ def _segments_meet(
     return o3 * o4 <= 0
 
 
-@_kernel((F1, F1, I1, B1,), entry=True, rate=1e-5)
-def _simple_rings(x: np.ndarray, y: np.ndarray, off: np.ndarray, out: np.ndarray) -> None:
-    """``out[r]`` True where ring ``x/y[off[r]:off[r+1]]`` is shown to be a valid polygon shell.
+@_kernel((F1, F1, I1, I1, B1,), entry=True, rate=1e-5)
+def _simple_rings(
+    x: np.ndarray, y: np.ndarray, ring_s: np.ndarray, ring_e: np.ndarray, out: np.ndarray
+) -> None:
+    """``out[r]`` True where ring ``x/y[ring_s[r]:ring_e[r]]`` is shown a valid polygon shell.
 
     Shown means: closed, coordinates finite and within 2**±400 (or zero), at least three
     distinct vertices once repeated ones are dropped, and no two edges sharing a point
@@ -347,10 +398,10 @@ def _simple_rings(x: np.ndarray, y: np.ndarray, off: np.ndarray, out: np.ndarray
     also gives up when the sort-and-sweep on x compares more than ``_PROOF_PAIRS`` boxes per
     edge (e.g. long edges stacked at different heights), leaving the polygon to GEOS.
     """
-    nring = off.shape[0] - 1
+    nring = ring_s.shape[0]
     big = 0
     for r in range(nring):
-        big = max(big, off[r + 1] - off[r])
+        big = max(big, ring_e[r] - ring_s[r])
     px = np.empty(big + 1)
     py = np.empty(big + 1)
     xmin = np.empty(big)
@@ -358,8 +409,8 @@ def _simple_rings(x: np.ndarray, y: np.ndarray, off: np.ndarray, out: np.ndarray
     scr = np.empty(24)
     for r in range(nring):
         out[r] = False
-        c0 = off[r]
-        c1 = off[r + 1]
+        c0 = ring_s[r]
+        c1 = ring_e[r]
         if c1 - c0 < 4 or x[c0] != x[c1 - 1] or y[c0] != y[c1 - 1]:
             continue
         usable = True
@@ -492,6 +543,7 @@ def _rings_simple(polys: np.ndarray) -> np.ndarray:
     np.cumsum(shapely.get_num_coordinates(polys), out=off[1:])
     shown = np.zeros(len(polys), dtype=np.bool_)
     OVERLAY.pick(_simple_rings, len(coords))(
-        np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1]), off, shown
-    )
+        np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1]),
+        off[:-1], off[1:], shown,
+    )  # fmt: skip
     return shown

@@ -55,6 +55,61 @@ def _at(v0: float, v1: float, t: float) -> float:
 
 @_kernel((F1,))
 def _argsort(key: np.ndarray) -> np.ndarray:
+    """Stable argsort of ``key`` (no NaN): by buckets, or :func:`_merge_argsort`.
+
+    The same permutation as ``np.argsort(key, kind="stable")``. Keys are dealt into ``n``
+    equal buckets between their least and greatest (a stable counting pass: the bucket of a
+    key never decreases as the key grows, so equal keys share one and keep their order), and
+    the disorder left within buckets is removed by insertion sort, which is stable: linear
+    time for the spread-out keys of a ring's or a boundary's edges, about four times faster
+    than merging. Keys too few, not finite, or too clustered (the insertion sort moving more
+    than ``8n`` entries) are merge-sorted instead.
+    """
+    n = key.shape[0]
+    if n <= 32:
+        return _merge_argsort(key)
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        k = key[i]
+        lo = min(lo, k)
+        hi = max(hi, k)
+    # not for equal keys, infinite ones (a span of inf or NaN), nor keys so close that
+    # n / span would overflow
+    span = hi - lo
+    if not n * 1e-300 < span < np.inf:
+        return _merge_argsort(key)
+    scale = n / span
+    start = np.zeros(n + 1, dtype=np.int64)
+    bucket = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        b = min(int((key[i] - lo) * scale), n - 1)
+        bucket[i] = b
+        start[b + 1] += 1
+    for b in range(n):
+        start[b + 1] += start[b]
+    a = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        b = bucket[i]
+        a[start[b]] = i
+        start[b] += 1
+    budget = 8 * n
+    for u in range(1, n):
+        v = a[u]
+        kv = key[v]
+        w = u - 1
+        while w >= 0 and key[a[w]] > kv:
+            a[w + 1] = a[w]
+            w -= 1
+        budget -= u - 1 - w
+        a[w + 1] = v
+        if budget < 0:
+            return _merge_argsort(key)
+    return a
+
+
+@_kernel((F1,))
+def _merge_argsort(key: np.ndarray) -> np.ndarray:
     """Stable argsort of ``key`` (no NaN): runs of 16 by insertion sort, then merged.
 
     The same permutation as ``np.argsort(key, kind="stable")``, written out because numba's
