@@ -636,7 +636,8 @@ def test_each_kernel_has_one_compiled_version():
     assert all(n <= 1 for n in versions.values()), versions
     entries = [disp.py_func.__name__ for disp, _, entry in engine._KERNELS if entry]
     assert sorted(entries) == [
-        "_boxes", "_build_edges", "_pairs_kernel", "_polygon_bands", "_simple_rings"
+        "_boxes", "_build_edges", "_pairs_kernel", "_polygon_bands", "_simple_polygons",
+        "_simple_rings",
     ]
     assert all(versions[name] == 1 for name in entries)
 

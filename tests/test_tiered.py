@@ -23,6 +23,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from nbhd_geo.overlay.exact import intersection_areas_stats
+from nbhd_geo.overlay.exact.join import prove_valid_reading
 from nbhd_geo.overlay.exact.rings import proven_valid
 from nbhd_geo.voices.consensus import consensus
 
@@ -93,6 +94,7 @@ def test_python_twins_give_exactly_what_the_machine_code_gives(tmp_path):
     proc = _script(tmp_path / "py", f"""
         import numpy as np, shapely, sys
         from nbhd_geo.overlay.exact import OVERLAY, intersection_areas_stats
+        from nbhd_geo.overlay.exact.join import prove_valid_reading
         from nbhd_geo.overlay.exact.rings import proven_valid
         from nbhd_geo.voices import _grid
         root = "{tmp_path}"
@@ -101,8 +103,10 @@ def test_python_twins_give_exactly_what_the_machine_code_gives(tmp_path):
             b = shapely.from_wkb(np.load(f"{{root}}/{{name}}_b.npy", allow_pickle=True))
             for threads in (1, 2):
                 ia, ib, area, stats = intersection_areas_stats(a, b, threads=threads)
+                ab = np.r_[a, b]
                 np.savez(f"{{root}}/{{name}}_{{threads}}.npz", ia=ia, ib=ib, area=area,
-                         crossings=stats["crossings"], valid=proven_valid(np.r_[a, b]))
+                         crossings=stats["crossings"], valid=proven_valid(ab),
+                         read=prove_valid_reading(ab, np.arange(len(ab)), {{}}))
         import geopandas as gpd
         from nbhd_geo.voices.consensus import consensus
         c = consensus(gpd.read_file("{DRAWINGS}"), base=25.0)
@@ -126,6 +130,9 @@ def test_python_twins_give_exactly_what_the_machine_code_gives(tmp_path):
             assert got["area"].tobytes() == area.tobytes()  # bit for bit
             assert int(got["crossings"]) == stats["crossings"]
             np.testing.assert_array_equal(got["valid"], proven_valid(np.r_[a, b]))
+            read = prove_valid_reading(np.r_[a, b], np.arange(len(a) + len(b)), {})
+            np.testing.assert_array_equal(got["read"], read)
+            assert read.sum() > got["valid"].sum()  # holes and parts shown too
     c = consensus(gpd.read_file(DRAWINGS), base=25.0)
     assert len(c.cores) > 5
     pd.testing.assert_frame_equal(pd.read_pickle(tmp_path / "cores.pkl"), c.cores.to_wkb())

@@ -54,6 +54,9 @@ _COORD_MAX = 2.0**400
 # The validity test (_simple_rings) gives up past this many box comparisons per edge: about
 # the cost of GEOS's own check, which then decides (real boundaries need a few per edge).
 _PROOF_PAIRS = 64
+# ... and leaves polygons of more rings than this to GEOS (_simple_polygons compares every
+# two rings for nesting).
+_PROOF_RINGS = 64
 
 
 @_kernel((F1, F1, i8, i8, F1,))
@@ -139,8 +142,9 @@ class _Layer:
 
     ``prove=True`` also shows polygons valid from the coordinates read for the edges (the
     crosswalk's validity check and its overlay then read each layer once): ``shown[p]``
-    True where polygon ``p`` has one ring, shown a valid shell by :func:`_simple_rings`;
-    ``several[p]`` where it has more rings (holes, parts), left to :func:`proven_valid`.
+    True where polygon ``p`` is shown valid, by :func:`_simple_rings` (one ring) or
+    :func:`_simple_polygons` (holes, parts); ``several[p]`` where it has several rings and
+    is not shown, left to :func:`proven_valid` (parts whose boxes are apart) and GEOS.
     Nothing is shown of a chunk whose tiny coordinates were flushed to zero (they are no
     longer the geometry's).
     """
@@ -170,7 +174,7 @@ class _Layer:
             x, y, ring_s, ring_e, exterior, ring_poly, flushed = _rings(geoms[start:stop])
             nr = len(exterior)
             if prove and not flushed:
-                self._prove(x, y, ring_s, ring_e, ring_poly, start, stop)
+                self._prove(x, y, ring_s, ring_e, exterior, ring_poly, start, stop)
             ring_end = np.empty(nr, dtype=np.int64)
             nedge = OVERLAY.pick(_build_edges, len(x))(
                 x, y, ring_s, ring_e, exterior, nring, edges, ring_of, ring_end, nedge
@@ -204,25 +208,34 @@ class _Layer:
 
     def _prove(
         self, x: np.ndarray, y: np.ndarray, ring_s: np.ndarray, ring_e: np.ndarray,
-        ring_poly: np.ndarray, start: int, stop: int,
+        exterior: np.ndarray, ring_poly: np.ndarray, start: int, stop: int,
     ) -> None:  # fmt: skip
         """Fill ``shown``/``several`` for polygons ``start:stop`` from their rings."""
         assert self.shown is not None and self.several is not None
         rings = np.bincount(ring_poly, minlength=stop - start)
         one = rings == 1
-        self.several[start:stop] = ~one
-        if not one.any():
-            return
-        if one.all():  # rings in polygon order, one each
-            s_, e_ = ring_s, ring_e
-        else:
-            pick = one[ring_poly]
-            s_, e_ = ring_s[pick], ring_e[pick]
-        ok = np.zeros(len(s_), dtype=np.bool_)
-        OVERLAY.pick(_simple_rings, float((e_ - s_).sum()))(
-            x, y, np.ascontiguousarray(s_), np.ascontiguousarray(e_), ok
-        )
-        self.shown[start + np.flatnonzero(one)] = ok
+        if one.any():
+            if one.all():  # rings in polygon order, one each
+                s_, e_ = ring_s, ring_e
+            else:
+                pick = one[ring_poly]
+                s_, e_ = ring_s[pick], ring_e[pick]
+            ok = np.zeros(len(s_), dtype=np.bool_)
+            OVERLAY.pick(_simple_rings, float((e_ - s_).sum()))(
+                x, y, np.ascontiguousarray(s_), np.ascontiguousarray(e_), ok
+            )
+            self.shown[start + np.flatnonzero(one)] = ok
+        todo = np.flatnonzero(~one)
+        if len(todo):
+            poly_r = np.zeros(stop - start + 1, dtype=np.int64)
+            np.cumsum(rings, out=poly_r[1:])
+            ok = np.zeros(len(todo), dtype=np.bool_)
+            work = float((ring_e - ring_s)[np.repeat(~one, rings)].sum())
+            OVERLAY.pick(_simple_polygons, work)(
+                x, y, ring_s, ring_e, exterior, poly_r, todo, ok
+            )
+            self.shown[start + todo] = ok
+            self.several[start + todo[~ok]] = True
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """Return the arrays the kernel reads, as one tuple.
@@ -490,6 +503,208 @@ def _simple_rings(
             if not ok:
                 break
         out[r] = ok
+
+
+@_kernel((f8, f8, F1, F1, i8, i8, F1,))
+def _inside_ring(
+    qx: float, qy: float, px: np.ndarray, py: np.ndarray, b: int, m: int, scr: np.ndarray
+) -> bool:
+    """Whether point q, known not to lie on the ring, is inside ring ``p[b : b + m + 1]``.
+
+    Winding number with exact orientation: exact for any point off the ring.
+    """
+    wn = 0
+    for i in range(b, b + m):
+        ay = py[i]
+        by = py[i + 1]
+        if ay <= qy:
+            if by > qy and _orient(px[i], ay, px[i + 1], by, qx, qy, scr) > 0:
+                wn += 1
+        elif by <= qy and _orient(px[i], ay, px[i + 1], by, qx, qy, scr) < 0:
+            wn -= 1
+    return wn != 0
+
+
+@_kernel((F1, F1, I1, I1, B1, I1, I1, B1,), entry=True, rate=1e-5)
+def _simple_polygons(
+    x: np.ndarray, y: np.ndarray, ring_s: np.ndarray, ring_e: np.ndarray,
+    exterior: np.ndarray, poly_r: np.ndarray, todo: np.ndarray, out: np.ndarray,
+) -> None:  # fmt: skip
+    """``out[t]`` True where polygon ``todo[t]`` of several rings is shown valid.
+
+    Polygon ``p`` has rings ``poly_r[p]:poly_r[p+1]`` (ring r is ``x/y[ring_s[r]:ring_e[r]]``;
+    ``exterior[r]`` starts a part). Shown means: every ring is a simple closed ring as
+    :func:`_simple_rings` requires; no two rings share a point (one sort-and-sweep over all
+    the polygon's edges); every hole lies inside its part's shell and inside no other hole of
+    its part; no part's shell lies inside another part's shell. Rings that share no point are
+    nested or apart as one vertex of each says (exact winding numbers), so then the holes cut
+    non-nested, non-touching openings in their shells and the parts' interiors are apart and
+    connected: GEOS finds the polygon valid. False proves nothing: rings touching at a point,
+    an island in a lake, more than ``_PROOF_RINGS`` rings, or a sweep past its budget are
+    left to the caller (GEOS).
+    """
+    big = 0
+    bigr = 0
+    for t in range(todo.shape[0]):
+        p = todo[t]
+        tot = 0
+        for r in range(poly_r[p], poly_r[p + 1]):
+            tot += ring_e[r] - ring_s[r]
+        big = max(big, tot)
+        bigr = max(bigr, poly_r[p + 1] - poly_r[p])
+    px = np.empty(big + 1)
+    py = np.empty(big + 1)
+    own = np.empty(big + 1, dtype=np.int64)  # ring (local index) of the edge starting here
+    edge = np.empty(big, dtype=np.int64)
+    xmin = np.empty(big)
+    sbox = np.empty((big, 4))
+    rbase = np.empty(bigr, dtype=np.int64)
+    rlen = np.empty(bigr, dtype=np.int64)
+    rpart = np.empty(bigr, dtype=np.int64)
+    rbox = np.empty((bigr, 4))
+    scr = np.empty(24)
+    for t in range(todo.shape[0]):
+        out[t] = False
+        p = todo[t]
+        r0 = poly_r[p]
+        nr = poly_r[p + 1] - r0
+        if nr < 1 or nr > _PROOF_RINGS or not exterior[r0]:
+            continue
+        ok = True
+        n = 0  # next free position in px/py
+        ne = 0  # edges laid
+        for k in range(nr):
+            r = r0 + k
+            c0 = ring_s[r]
+            c1 = ring_e[r]
+            if c1 - c0 < 4 or x[c0] != x[c1 - 1] or y[c0] != y[c1 - 1]:
+                ok = False
+                break
+            for c in range(c0, c1):
+                vx = abs(x[c])
+                vy = abs(y[c])
+                if not (vx <= _COORD_MAX and vy <= _COORD_MAX):  # NaN fails too
+                    ok = False
+                elif (vx != 0.0 and vx < _COORD_MIN) or (vy != 0.0 and vy < _COORD_MIN):
+                    ok = False
+            if not ok:
+                break
+            # distinct vertices p[b..b+m-1], closed by p[b+m] = p[b]
+            b = n
+            m = 0
+            for c in range(c0, c1 - 1):
+                if m == 0 or x[c] != px[b + m - 1] or y[c] != py[b + m - 1]:
+                    px[b + m] = x[c]
+                    py[b + m] = y[c]
+                    m += 1
+            if m > 1 and px[b + m - 1] == px[b] and py[b + m - 1] == py[b]:
+                m -= 1
+            if m < 3:
+                ok = False
+                break
+            px[b + m] = px[b]
+            py[b + m] = py[b]
+            # consecutive edges must not fold back onto each other
+            for i in range(m):
+                a = b + i
+                v = b + i + 1
+                c = b + i + 2 if i + 2 <= m else b + 1
+                if _orient(px[a], py[a], px[v], py[v], px[c], py[c], scr) == 0:
+                    if px[a] != px[v]:
+                        back = (px[c] < px[v]) == (px[a] < px[v])
+                    else:
+                        back = (py[c] < py[v]) == (py[a] < py[v])
+                    if back:
+                        ok = False
+                        break
+            if not ok:
+                break
+            rbase[k] = b
+            rlen[k] = m
+            rpart[k] = k if exterior[r] else rpart[k - 1]
+            bx0 = np.inf
+            bx1 = -np.inf
+            by0 = np.inf
+            by1 = -np.inf
+            for i in range(b, b + m):
+                own[i] = k
+                edge[ne] = i
+                xmin[ne] = min(px[i], px[i + 1])
+                ne += 1
+                bx0 = min(bx0, px[i])
+                bx1 = max(bx1, px[i])
+                by0 = min(by0, py[i])
+                by1 = max(by1, py[i])
+            rbox[k, 0] = bx0
+            rbox[k, 1] = by0
+            rbox[k, 2] = bx1
+            rbox[k, 3] = by1
+            n = b + m + 1
+        if not ok:
+            continue
+        # no two edges share a point but consecutive edges of one ring at their vertex
+        order = _argsort(xmin[:ne].copy())
+        for u in range(ne):
+            i = edge[order[u]]
+            sbox[u, 0] = xmin[order[u]]
+            sbox[u, 1] = max(px[i], px[i + 1])
+            sbox[u, 2] = min(py[i], py[i + 1])
+            sbox[u, 3] = max(py[i], py[i + 1])
+        budget = _PROOF_PAIRS * ne + 1024
+        for u in range(ne):
+            i = edge[order[u]]
+            xmax_i = sbox[u, 1]
+            ymin_i = sbox[u, 2]
+            ymax_i = sbox[u, 3]
+            for w in range(u + 1, ne):
+                if sbox[w, 0] > xmax_i:
+                    break
+                budget -= 1
+                if budget < 0:
+                    ok = False
+                    break
+                if sbox[w, 3] < ymin_i or sbox[w, 2] > ymax_i:
+                    continue
+                j = edge[order[w]]
+                if own[i] == own[j]:
+                    d = i - j if i > j else j - i
+                    if d == 1 or d == rlen[own[i]] - 1:
+                        continue  # consecutive: done above
+                if _segments_meet(px[i], py[i], px[i + 1], py[i + 1],
+                                  px[j], py[j], px[j + 1], py[j + 1], scr):  # fmt: skip
+                    ok = False
+                    break
+            if not ok:
+                break
+        if not ok:
+            continue
+        # nesting: rings apart are nested or not as one vertex says; a ring can only be
+        # inside another whose box holds its box
+        for k in range(nr):
+            for q in range(nr):
+                if q == k:
+                    continue
+                hole_k = rpart[k] != k
+                hole_q = rpart[q] != q
+                if hole_k and q == rpart[k]:
+                    want = True  # a hole inside its own shell
+                elif (hole_k and hole_q and rpart[q] == rpart[k]) or (
+                    not hole_k and not hole_q
+                ):
+                    want = False  # holes of one part apart; shells apart
+                else:
+                    continue
+                held = (rbox[q, 0] <= rbox[k, 0] and rbox[k, 2] <= rbox[q, 2]
+                        and rbox[q, 1] <= rbox[k, 1] and rbox[k, 3] <= rbox[q, 3])  # fmt: skip
+                inside = held and _inside_ring(
+                    px[rbase[k]], py[rbase[k]], px, py, rbase[q], rlen[q], scr
+                )
+                if inside != want:
+                    ok = False
+                    break
+            if not ok:
+                break
+        out[t] = ok
 
 
 def proven_valid(geoms: np.ndarray) -> np.ndarray:
