@@ -397,6 +397,55 @@ def _segments_meet(
     return o3 * o4 <= 0
 
 
+@_kernel((F1, F1, i8, i8, F1, F1, i8, F1,))
+def _shell_vertices(
+    x: np.ndarray, y: np.ndarray, c0: int, c1: int,
+    px: np.ndarray, py: np.ndarray, b: int, scr: np.ndarray,
+) -> int:  # fmt: skip
+    """Copy ring ``x/y[c0:c1]``'s distinct vertices to ``p[b:b+m]``, closed by ``p[b+m]``; m.
+
+    0 when the ring cannot be shown a valid shell whatever its other edges do: not closed,
+    fewer than four coordinates or three distinct vertices, a coordinate not finite or
+    outside 2**±400 (but zero), or two consecutive edges folding back onto each other
+    (collinear, decided exactly, with the third point on the first's side of the second).
+    """
+    if c1 - c0 < 4 or x[c0] != x[c1 - 1] or y[c0] != y[c1 - 1]:
+        return 0
+    for k in range(c0, c1):
+        vx = abs(x[k])
+        vy = abs(y[k])
+        if not (vx <= _COORD_MAX and vy <= _COORD_MAX):  # NaN fails too
+            return 0
+        if (vx != 0.0 and vx < _COORD_MIN) or (vy != 0.0 and vy < _COORD_MIN):
+            return 0
+    m = 0
+    for k in range(c0, c1 - 1):
+        if m == 0 or x[k] != px[b + m - 1] or y[k] != py[b + m - 1]:
+            px[b + m] = x[k]
+            py[b + m] = y[k]
+            m += 1
+    if m > 1 and px[b + m - 1] == px[b] and py[b + m - 1] == py[b]:
+        m -= 1
+    if m < 3:
+        return 0
+    px[b + m] = px[b]
+    py[b + m] = py[b]
+    # consecutive edges p[i]→p[i+1]→p[i+2] meet only at p[i+1] unless they fold back
+    for i in range(m):
+        a = b + i
+        v = b + i + 1
+        c = b + i + 2 if i + 2 <= m else b + 1
+        if _orient(px[a], py[a], px[v], py[v], px[c], py[c], scr) == 0:
+            # collinear: folding back iff c lies on a's side of v (exact comparisons)
+            if px[a] != px[v]:
+                back = (px[c] < px[v]) == (px[a] < px[v])
+            else:
+                back = (py[c] < py[v]) == (py[a] < py[v])
+            if back:
+                return 0
+    return m
+
+
 @_kernel((F1, F1, I1, I1, B1,), entry=True, rate=1e-5)
 def _simple_rings(
     x: np.ndarray, y: np.ndarray, ring_s: np.ndarray, ring_e: np.ndarray, out: np.ndarray
@@ -422,50 +471,10 @@ def _simple_rings(
     scr = np.empty(24)
     for r in range(nring):
         out[r] = False
-        c0 = ring_s[r]
-        c1 = ring_e[r]
-        if c1 - c0 < 4 or x[c0] != x[c1 - 1] or y[c0] != y[c1 - 1]:
+        m = _shell_vertices(x, y, ring_s[r], ring_e[r], px, py, 0, scr)
+        if m == 0:
             continue
-        usable = True
-        for k in range(c0, c1):
-            vx = abs(x[k])
-            vy = abs(y[k])
-            if not (vx <= _COORD_MAX and vy <= _COORD_MAX):  # NaN fails too
-                usable = False
-            elif (vx != 0.0 and vx < _COORD_MIN) or (vy != 0.0 and vy < _COORD_MIN):
-                usable = False
-        if not usable:
-            continue
-        # distinct vertices p[0..m-1], the ring closing back to p[0]
-        m = 0
-        for k in range(c0, c1 - 1):
-            if m == 0 or x[k] != px[m - 1] or y[k] != py[m - 1]:
-                px[m] = x[k]
-                py[m] = y[k]
-                m += 1
-        if m > 1 and px[m - 1] == px[0] and py[m - 1] == py[0]:
-            m -= 1
-        if m < 3:
-            continue
-        px[m] = px[0]
-        py[m] = py[0]
-        # consecutive edges p[i]→p[i+1]→p[i+2] meet only at p[i+1] unless they fold back
         ok = True
-        for i in range(m):
-            a = i
-            b = i + 1
-            c = i + 2 if i + 2 <= m else 1
-            if _orient(px[a], py[a], px[b], py[b], px[c], py[c], scr) == 0:
-                # collinear: folding back iff c lies on a's side of b (exact comparisons)
-                if px[a] != px[b]:
-                    back = (px[c] < px[b]) == (px[a] < px[b])
-                else:
-                    back = (py[c] < py[b]) == (py[a] < py[b])
-                if back:
-                    ok = False
-                    break
-        if not ok:
-            continue
         # other pairs of edges: sort-and-sweep on x, boxes compared inclusively; the boxes
         # are copied in sweep order so that the inner loop reads memory in sequence
         for i in range(m):
@@ -575,49 +584,10 @@ def _simple_polygons(
         ne = 0  # edges laid
         for k in range(nr):
             r = r0 + k
-            c0 = ring_s[r]
-            c1 = ring_e[r]
-            if c1 - c0 < 4 or x[c0] != x[c1 - 1] or y[c0] != y[c1 - 1]:
-                ok = False
-                break
-            for c in range(c0, c1):
-                vx = abs(x[c])
-                vy = abs(y[c])
-                if not (vx <= _COORD_MAX and vy <= _COORD_MAX):  # NaN fails too
-                    ok = False
-                elif (vx != 0.0 and vx < _COORD_MIN) or (vy != 0.0 and vy < _COORD_MIN):
-                    ok = False
-            if not ok:
-                break
-            # distinct vertices p[b..b+m-1], closed by p[b+m] = p[b]
             b = n
-            m = 0
-            for c in range(c0, c1 - 1):
-                if m == 0 or x[c] != px[b + m - 1] or y[c] != py[b + m - 1]:
-                    px[b + m] = x[c]
-                    py[b + m] = y[c]
-                    m += 1
-            if m > 1 and px[b + m - 1] == px[b] and py[b + m - 1] == py[b]:
-                m -= 1
-            if m < 3:
+            m = _shell_vertices(x, y, ring_s[r], ring_e[r], px, py, b, scr)
+            if m == 0:
                 ok = False
-                break
-            px[b + m] = px[b]
-            py[b + m] = py[b]
-            # consecutive edges must not fold back onto each other
-            for i in range(m):
-                a = b + i
-                v = b + i + 1
-                c = b + i + 2 if i + 2 <= m else b + 1
-                if _orient(px[a], py[a], px[v], py[v], px[c], py[c], scr) == 0:
-                    if px[a] != px[v]:
-                        back = (px[c] < px[v]) == (px[a] < px[v])
-                    else:
-                        back = (py[c] < py[v]) == (py[a] < py[v])
-                    if back:
-                        ok = False
-                        break
-            if not ok:
                 break
             rbase[k] = b
             rlen[k] = m
