@@ -8,7 +8,9 @@ a polygon's edges are contiguous and its rings keep their order; only the polygo
 for are read. :class:`_Layer` also holds the per-polygon band index, built only for polygons
 of at least ``_POLY_INDEX_MIN`` edges paired with a polygon ``_INDEX_RATIO`` times smaller.
 :func:`proven_valid` shows one-ring polygons valid by exact tests (never a polygon GEOS finds
-invalid; tested), so GEOS's costlier validity check is left to the others.
+invalid; tested), so GEOS's costlier validity check is left to the others; a layer read with
+``prove=True`` also shows polygons of several rings (:func:`_simple_polygons`) from the
+coordinates it reads for the edges.
 """
 
 from __future__ import annotations
