@@ -93,6 +93,7 @@ class _Areas:
         self._series = series
 
     def series(self) -> pd.Series:
+        """Return the areas as a Series indexed by id, measuring them on the first call."""
         if self._series is None:
             assert self._facts is not None
             self._series = pd.Series(self._facts.area, index=self.index)

@@ -98,10 +98,8 @@ def _layer_for(
     if check:
         sub = _as_polygons(sub, "a")
     layer = _Layer(sub)
-    if memo is None:
-        return layer, rank[pos]
-    if _remember(geoms, used, layer, memo):
-        return layer, pos
+    if memo is not None and _remember(geoms, used, layer, memo):
+        return layer, pos  # the whole layer: positions are its own
     return layer, rank[pos]
 
 
@@ -134,15 +132,16 @@ def prove_valid_reading(
     """:func:`~nbhd_geo.overlay.exact.rings.proven_valid` of ``geoms[pos]``, reading them once.
 
     The coordinates the validity proof reads are those the overlay reads next: the edge
-    arrays of ``geoms[pos]`` are built here, the one-ring polygons shown valid from them,
-    and the arrays are kept in ``memo`` (a layer's ``LayerFacts.memo``) for
-    :func:`intersection_areas_stats` to find (the crosswalk's candidates are the polygons
-    it crosses). Polygons of several rings go to ``proven_valid``; so does everything when
+    arrays of ``geoms[pos]`` are built here, the polygons shown valid from the same
+    coordinates (one ring, or several: see ``_Layer``), and the arrays are kept in ``memo``
+    (a layer's ``LayerFacts.memo``) for :func:`intersection_areas_stats` to find (the
+    crosswalk's candidates are the polygons it crosses). Polygons of several rings not
+    shown so go to ``proven_valid`` (parts whose boxes are apart); so does everything when
     ``memo`` already holds edge arrays, or the polygons cannot be read (a ``ValueError``:
     GEOS then says why).
 
     ``pos``: sorted, distinct positions of Polygon/MultiPolygon, non-empty geometries.
-    True implies ``shapely.is_valid``, as for ``proven_valid``.
+    True implies ``shapely.is_valid``, and shows at least what ``proven_valid`` shows.
 
     Examples
     --------

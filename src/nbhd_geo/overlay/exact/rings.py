@@ -448,6 +448,52 @@ def _shell_vertices(
     return m
 
 
+@_kernel((F1, F1, I1, I1, I1, i8, F1, F2, F1,), inline="always")
+def _edges_apart(
+    px: np.ndarray, py: np.ndarray, edge: np.ndarray, own: np.ndarray, rlen: np.ndarray,
+    ne: int, xmin: np.ndarray, sbox: np.ndarray, scr: np.ndarray,
+) -> bool:  # fmt: skip
+    """Whether no two of ``ne`` edges share a point but consecutive edges of one ring.
+
+    Edge ``e`` runs from ``p[edge[e]]`` to ``p[edge[e] + 1]``, with ``xmin[e]`` its least x;
+    ``own[i]`` is the ring of the edge starting at position ``i`` and ``rlen[k]`` that
+    ring's edge count (its edges lie at consecutive positions). Sort-and-sweep on x, boxes
+    compared inclusively and copied into ``sbox`` in sweep order, so that the inner loop
+    reads memory in sequence; consecutive edges are :func:`_shell_vertices`' to check.
+    False also when the sweep compares more than ``_PROOF_PAIRS`` boxes per edge.
+    """
+    order = _argsort(xmin[:ne].copy())  # stable; numba's quicksort is quadratic on ties
+    for u in range(ne):
+        i = edge[order[u]]
+        sbox[u, 0] = xmin[order[u]]
+        sbox[u, 1] = max(px[i], px[i + 1])
+        sbox[u, 2] = min(py[i], py[i + 1])
+        sbox[u, 3] = max(py[i], py[i + 1])
+    budget = _PROOF_PAIRS * ne + 1024
+    for u in range(ne):
+        i = edge[order[u]]
+        xmax_i = sbox[u, 1]
+        ymin_i = sbox[u, 2]
+        ymax_i = sbox[u, 3]
+        for w in range(u + 1, ne):
+            if sbox[w, 0] > xmax_i:
+                break
+            budget -= 1
+            if budget < 0:
+                return False
+            if sbox[w, 3] < ymin_i or sbox[w, 2] > ymax_i:
+                continue
+            j = edge[order[w]]
+            if own[i] == own[j]:
+                d = i - j if i > j else j - i
+                if d == 1 or d == rlen[own[i]] - 1:
+                    continue  # consecutive
+            if _segments_meet(px[i], py[i], px[i + 1], py[i + 1],
+                              px[j], py[j], px[j + 1], py[j + 1], scr):  # fmt: skip
+                return False
+    return True
+
+
 @_kernel((F1, F1, I1, I1, B1,), entry=True, rate=1e-5)
 def _simple_rings(
     x: np.ndarray, y: np.ndarray, ring_s: np.ndarray, ring_e: np.ndarray, out: np.ndarray
@@ -468,6 +514,9 @@ def _simple_rings(
         big = max(big, ring_e[r] - ring_s[r])
     px = np.empty(big + 1)
     py = np.empty(big + 1)
+    edge = np.arange(big)  # one ring: edge e starts at position e
+    own = np.zeros(big + 1, dtype=np.int64)
+    rlen = np.zeros(1, dtype=np.int64)
     xmin = np.empty(big)
     sbox = np.empty((big, 4))
     scr = np.empty(24)
@@ -476,44 +525,10 @@ def _simple_rings(
         m = _shell_vertices(x, y, ring_s[r], ring_e[r], px, py, 0, scr)
         if m == 0:
             continue
-        ok = True
-        # other pairs of edges: sort-and-sweep on x, boxes compared inclusively; the boxes
-        # are copied in sweep order so that the inner loop reads memory in sequence
         for i in range(m):
             xmin[i] = min(px[i], px[i + 1])
-        order = _argsort(xmin[:m].copy())  # stable; numba's quicksort is quadratic on ties
-        for u in range(m):
-            i = order[u]
-            sbox[u, 0] = xmin[i]
-            sbox[u, 1] = max(px[i], px[i + 1])
-            sbox[u, 2] = min(py[i], py[i + 1])
-            sbox[u, 3] = max(py[i], py[i + 1])
-        budget = _PROOF_PAIRS * m + 1024
-        for u in range(m):
-            i = order[u]
-            xmax_i = sbox[u, 1]
-            ymin_i = sbox[u, 2]
-            ymax_i = sbox[u, 3]
-            for w in range(u + 1, m):
-                if sbox[w, 0] > xmax_i:
-                    break
-                budget -= 1
-                if budget < 0:
-                    ok = False
-                    break
-                if sbox[w, 3] < ymin_i or sbox[w, 2] > ymax_i:
-                    continue
-                j = order[w]
-                d = i - j if i > j else j - i
-                if d == 1 or d == m - 1:
-                    continue  # consecutive: done above
-                if _segments_meet(px[i], py[i], px[i + 1], py[i + 1],
-                                  px[j], py[j], px[j + 1], py[j + 1], scr):  # fmt: skip
-                    ok = False
-                    break
-            if not ok:
-                break
-        out[r] = ok
+        rlen[0] = m
+        out[r] = _edges_apart(px, py, edge, own, rlen, m, xmin, sbox, scr)
 
 
 @_kernel((f8, f8, F1, F1, i8, i8, F1,))
@@ -615,40 +630,7 @@ def _simple_polygons(
         if not ok:
             continue
         # no two edges share a point but consecutive edges of one ring at their vertex
-        order = _argsort(xmin[:ne].copy())
-        for u in range(ne):
-            i = edge[order[u]]
-            sbox[u, 0] = xmin[order[u]]
-            sbox[u, 1] = max(px[i], px[i + 1])
-            sbox[u, 2] = min(py[i], py[i + 1])
-            sbox[u, 3] = max(py[i], py[i + 1])
-        budget = _PROOF_PAIRS * ne + 1024
-        for u in range(ne):
-            i = edge[order[u]]
-            xmax_i = sbox[u, 1]
-            ymin_i = sbox[u, 2]
-            ymax_i = sbox[u, 3]
-            for w in range(u + 1, ne):
-                if sbox[w, 0] > xmax_i:
-                    break
-                budget -= 1
-                if budget < 0:
-                    ok = False
-                    break
-                if sbox[w, 3] < ymin_i or sbox[w, 2] > ymax_i:
-                    continue
-                j = edge[order[w]]
-                if own[i] == own[j]:
-                    d = i - j if i > j else j - i
-                    if d == 1 or d == rlen[own[i]] - 1:
-                        continue  # consecutive: done above
-                if _segments_meet(px[i], py[i], px[i + 1], py[i + 1],
-                                  px[j], py[j], px[j + 1], py[j + 1], scr):  # fmt: skip
-                    ok = False
-                    break
-            if not ok:
-                break
-        if not ok:
+        if not _edges_apart(px, py, edge, own, rlen, ne, xmin, sbox, scr):
             continue
         # nesting: rings apart are nested or not as one vertex says; a ring can only be
         # inside another whose box holds its box
