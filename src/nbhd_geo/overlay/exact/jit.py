@@ -96,6 +96,8 @@ _JIT: dict[str, Any] = {"nogil": True, "cache": True, "fastmath": False, "bounds
 f8 = nb.float64
 i8 = nb.int64
 F1 = nb.float64[::1]
+# any layout: a column of an (n, 2) coordinate array, read in place rather than copied
+FA = nb.float64[:]
 F2 = nb.float64[:, ::1]
 I1 = nb.int64[::1]
 I2 = nb.int64[:, ::1]

@@ -27,6 +27,7 @@ from nbhd_geo.overlay.exact.jit import (
     B1,
     F1,
     F2,
+    FA,
     I1,
     OVERLAY,
     _kernel,
@@ -61,7 +62,7 @@ _PROOF_PAIRS = 64
 _PROOF_RINGS = 64
 
 
-@_kernel((F1, F1, i8, i8, F1,))
+@_kernel((FA, FA, i8, i8, F1,))
 def _ring_orientation(x: np.ndarray, y: np.ndarray, c0: int, c1: int, scr: np.ndarray) -> int:
     """+1 if the closed ring ``x/y[c0:c1]`` is counter-clockwise, -1 if clockwise.
 
@@ -94,7 +95,7 @@ def _ring_orientation(x: np.ndarray, y: np.ndarray, c0: int, c1: int, scr: np.nd
     return 1 if twice > 0.0 else -1
 
 
-@_kernel((F1, F1, I1, I1, B1, i8, F2, I1, I1, i8,), entry=True, rate=3e-6)
+@_kernel((FA, FA, I1, I1, B1, i8, F2, I1, I1, i8,), entry=True, rate=3e-6)
 def _build_edges(
     x: np.ndarray,
     y: np.ndarray,
@@ -160,7 +161,8 @@ class _Layer:
         n = len(geoms)
         self.shown: np.ndarray | None = np.zeros(n, dtype=np.bool_) if prove else None
         self.several: np.ndarray | None = np.zeros(n, dtype=np.bool_) if prove else None
-        cum = np.cumsum(shapely.get_num_coordinates(geoms))
+        counts = shapely.get_num_coordinates(geoms)
+        cum = np.cumsum(counts)
         ncoord = int(cum[-1]) if n else 0
         # chunks of about ``chunk`` coordinates keep the temporary ring geometries and
         # coordinate copies small
@@ -173,7 +175,9 @@ class _Layer:
         nedge = 0
         nring = 0
         for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-            x, y, ring_s, ring_e, exterior, ring_poly, flushed = _rings(geoms[start:stop])
+            x, y, ring_s, ring_e, exterior, ring_poly, flushed = _rings(
+                geoms[start:stop], counts[start:stop]
+            )
             nr = len(exterior)
             if prove and not flushed:
                 self._prove(x, y, ring_s, ring_e, exterior, ring_poly, start, stop)
@@ -280,57 +284,62 @@ class _Layer:
 
 
 def _rings(
-    polys: np.ndarray,
+    polys: np.ndarray, counts: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """Coordinates of every ring of ``polys``, rings in polygon order.
 
     Returns ``(x, y, ring_s, ring_e, exterior, ring_poly, flushed)``: ring r is
     ``x/y[ring_s[r]:ring_e[r]]``, an exterior or a hole, of polygon ``ring_poly[r]`` (a
     position in ``polys``); coordinates are checked (:func:`_check_coordinates`;
-    ``flushed``: some tiny ones were set to zero, so x/y differ from ``polys``). Polygons
-    without holes (most of any real layer) are read in one call, with no ring objects made;
-    the others part by part and ring by ring. Only ring-level arrays are put in polygon
-    order: coordinates are not moved.
+    ``flushed``: some tiny ones were set to zero, so x/y differ from ``polys``).
+
+    Every coordinate is read in one call, in polygon order (a polygon's rings, exterior
+    first, part by part, as GEOS stores them), and x/y are the two columns of the array it
+    fills: not copied, the kernels read them in place. ``counts``, each polygon's number of
+    coordinates, if the caller has them. Only polygons with holes or parts (few in any real
+    layer) are split into ring objects, to learn their rings' lengths.
     """
+    n = len(polys)
+    coords = shapely.get_coordinates(polys)
+    flushed = _check_coordinates(coords)
+    if counts is None:
+        counts = shapely.get_num_coordinates(polys)
     simple = (shapely.get_type_id(polys) == 3) & (shapely.get_num_interior_rings(polys) == 0)
     if simple.all():
-        coords, cpoly = shapely.get_coordinates(polys, return_index=True)
-        flushed = _check_coordinates(coords)
-        ring_c = np.zeros(len(polys) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(cpoly, minlength=len(polys)), out=ring_c[1:])
+        ring_c = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=ring_c[1:])
         return (
-            np.ascontiguousarray(coords[:, 0]),
-            np.ascontiguousarray(coords[:, 1]),
+            coords[:, 0],
+            coords[:, 1],
             ring_c[:-1],
             ring_c[1:],
-            np.ones(len(polys), dtype=np.bool_),
-            np.arange(len(polys)),
+            np.ones(n, dtype=np.bool_),
+            np.arange(n),
             flushed,
         )
-    pos_s = np.flatnonzero(simple)
     pos_c = np.flatnonzero(~simple)
-    c_s, cpoly = shapely.get_coordinates(polys[pos_s], return_index=True)
-    len_s = np.bincount(cpoly, minlength=len(pos_s))
     parts, part_poly = shapely.get_parts(polys[pos_c], return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
-    ext_c = np.ones(len(rings), dtype=np.bool_)  # the first ring of each part
+    nring = np.ones(n, dtype=np.int64)
+    nring[pos_c] = np.bincount(part_poly[ring_part], minlength=len(pos_c))
+    of_c = np.repeat(~simple, nring)  # the rings of polygons with holes or parts
+    length = np.empty(len(of_c), dtype=np.int64)
+    length[~of_c] = counts[simple]
+    length[of_c] = shapely.get_num_coordinates(rings)
+    exterior = np.ones(len(of_c), dtype=np.bool_)
+    ext_c = exterior[of_c]  # the first ring of each part
     ext_c[1:] = ring_part[1:] != ring_part[:-1]
-    c_c, cring = shapely.get_coordinates(rings, return_index=True)
-    len_c = np.bincount(cring, minlength=len(rings))
-    flushed = _check_coordinates(c_s)
-    flushed = _check_coordinates(c_c) or flushed
-    x = np.concatenate([c_s[:, 0], c_c[:, 0]])
-    y = np.concatenate([c_s[:, 1], c_c[:, 1]])
-    # every ring: its polygon, where its coordinates start in x/y, and its length
-    poly = np.concatenate([pos_s, pos_c[part_poly[ring_part]]])
-    begin = np.concatenate(
-        [np.cumsum(len_s) - len_s, len(c_s) + np.cumsum(len_c) - len_c]
-    ).astype(np.int64)
-    length = np.concatenate([len_s, len_c]).astype(np.int64)
-    exterior = np.concatenate([np.ones(len(pos_s), dtype=np.bool_), ext_c])
-    order = np.argsort(poly, kind="stable")  # a polygon's rings keep their order
-    begin = begin[order]
-    return x, y, begin, begin + length[order], exterior[order], poly[order], flushed
+    exterior[of_c] = ext_c
+    ring_e = np.cumsum(length)
+    return (
+        coords[:, 0],
+        coords[:, 1],
+        ring_e - length,
+        ring_e,
+        exterior,
+        np.repeat(np.arange(n), nring),
+        flushed,
+    )
 
 
 def _check_coordinates(coords: np.ndarray) -> bool:
@@ -399,7 +408,7 @@ def _segments_meet(
     return o3 * o4 <= 0
 
 
-@_kernel((F1, F1, i8, i8, F1, F1, i8, F1,))
+@_kernel((FA, FA, i8, i8, F1, F1, i8, F1,))
 def _shell_vertices(
     x: np.ndarray, y: np.ndarray, c0: int, c1: int,
     px: np.ndarray, py: np.ndarray, b: int, scr: np.ndarray,
@@ -494,7 +503,7 @@ def _edges_apart(
     return True
 
 
-@_kernel((F1, F1, I1, I1, B1,), entry=True, rate=1e-5)
+@_kernel((FA, FA, I1, I1, B1,), entry=True, rate=1e-5)
 def _simple_rings(
     x: np.ndarray, y: np.ndarray, ring_s: np.ndarray, ring_e: np.ndarray, out: np.ndarray
 ) -> None:
@@ -551,7 +560,7 @@ def _inside_ring(
     return wn != 0
 
 
-@_kernel((F1, F1, I1, I1, B1, I1, I1, B1,), entry=True, rate=1e-5)
+@_kernel((FA, FA, I1, I1, B1, I1, I1, B1,), entry=True, rate=1e-5)
 def _simple_polygons(
     x: np.ndarray, y: np.ndarray, ring_s: np.ndarray, ring_e: np.ndarray,
     exterior: np.ndarray, poly_r: np.ndarray, todo: np.ndarray, out: np.ndarray,
@@ -711,8 +720,5 @@ def _rings_simple(polys: np.ndarray) -> np.ndarray:
     off = np.zeros(len(polys) + 1, dtype=np.int64)
     np.cumsum(shapely.get_num_coordinates(polys), out=off[1:])
     shown = np.zeros(len(polys), dtype=np.bool_)
-    OVERLAY.pick(_simple_rings, len(coords))(
-        np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1]),
-        off[:-1], off[1:], shown,
-    )  # fmt: skip
+    OVERLAY.pick(_simple_rings, len(coords))(coords[:, 0], coords[:, 1], off[:-1], off[1:], shown)
     return shown
