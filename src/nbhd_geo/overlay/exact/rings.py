@@ -38,7 +38,8 @@ from nbhd_geo.overlay.exact.predicates import (
     _orient,
 )
 from nbhd_geo.overlay.exact.sweep import (
-    _argsort,
+    _argsort_into,
+    _merge_argsort,
 )
 
 # Polygons with at least this many edges get a band index of their own, built once per
@@ -457,10 +458,11 @@ def _shell_vertices(
     return m
 
 
-@_kernel((F1, F1, I1, I1, I1, i8, F1, F2, F1,), inline="always")
+@_kernel((F1, F1, I1, I1, I1, i8, F1, F2, I1, I1, I1, F1,), inline="always")
 def _edges_apart(
     px: np.ndarray, py: np.ndarray, edge: np.ndarray, own: np.ndarray, rlen: np.ndarray,
-    ne: int, xmin: np.ndarray, sbox: np.ndarray, scr: np.ndarray,
+    ne: int, xmin: np.ndarray, sbox: np.ndarray, order: np.ndarray, start: np.ndarray,
+    bucket: np.ndarray, scr: np.ndarray,
 ) -> bool:  # fmt: skip
     """Whether no two of ``ne`` edges share a point but consecutive edges of one ring.
 
@@ -470,8 +472,12 @@ def _edges_apart(
     compared inclusively and copied into ``sbox`` in sweep order, so that the inner loop
     reads memory in sequence; consecutive edges are :func:`_shell_vertices`' to check.
     False also when the sweep compares more than ``_PROOF_PAIRS`` boxes per edge.
+    ``order``, ``start`` and ``bucket`` are scratch space for the sort (at least ``ne``
+    entries, ``start`` one more), kept by the caller across rings.
     """
-    order = _argsort(xmin[:ne].copy())  # stable; numba's quicksort is quadratic on ties
+    # stable; numba's quicksort is quadratic on ties
+    if not _argsort_into(xmin, ne, order, start, bucket):
+        order[:ne] = _merge_argsort(xmin[:ne].copy())
     for u in range(ne):
         i = edge[order[u]]
         sbox[u, 0] = xmin[order[u]]
@@ -528,6 +534,9 @@ def _simple_rings(
     rlen = np.zeros(1, dtype=np.int64)
     xmin = np.empty(big)
     sbox = np.empty((big, 4))
+    order = np.empty(big, dtype=np.int64)
+    start = np.empty(big + 1, dtype=np.int64)
+    bucket = np.empty(big, dtype=np.int64)
     scr = np.empty(24)
     for r in range(nring):
         out[r] = False
@@ -537,7 +546,9 @@ def _simple_rings(
         for i in range(m):
             xmin[i] = min(px[i], px[i + 1])
         rlen[0] = m
-        out[r] = _edges_apart(px, py, edge, own, rlen, m, xmin, sbox, scr)
+        out[r] = _edges_apart(
+            px, py, edge, own, rlen, m, xmin, sbox, order, start, bucket, scr
+        )
 
 
 @_kernel((f8, f8, F1, F1, i8, i8, F1,))
@@ -593,6 +604,9 @@ def _simple_polygons(
     edge = np.empty(big, dtype=np.int64)
     xmin = np.empty(big)
     sbox = np.empty((big, 4))
+    order = np.empty(big, dtype=np.int64)
+    start = np.empty(big + 1, dtype=np.int64)
+    bucket = np.empty(big, dtype=np.int64)
     rbase = np.empty(bigr, dtype=np.int64)
     rlen = np.empty(bigr, dtype=np.int64)
     rpart = np.empty(bigr, dtype=np.int64)
@@ -639,7 +653,7 @@ def _simple_polygons(
         if not ok:
             continue
         # no two edges share a point but consecutive edges of one ring at their vertex
-        if not _edges_apart(px, py, edge, own, rlen, ne, xmin, sbox, scr):
+        if not _edges_apart(px, py, edge, own, rlen, ne, xmin, sbox, order, start, bucket, scr):
             continue
         # nesting: rings apart are nested or not as one vertex says; a ring can only be
         # inside another whose box holds its box

@@ -53,21 +53,24 @@ def _at(v0: float, v1: float, t: float) -> float:
     return v1 - (1.0 - t) * (v1 - v0)
 
 
-@_kernel((F1,))
-def _argsort(key: np.ndarray) -> np.ndarray:
-    """Stable argsort of ``key`` (no NaN): by buckets, or :func:`_merge_argsort`.
+@_kernel((F1, i8, I1, I1, I1,))
+def _argsort_into(
+    key: np.ndarray, n: int, a: np.ndarray, start: np.ndarray, bucket: np.ndarray
+) -> bool:
+    """Stable argsort of ``key[:n]`` (no NaN) into ``a[:n]``, by buckets; False if not done.
 
-    The same permutation as ``np.argsort(key, kind="stable")``. Keys are dealt into ``n``
+    The same permutation as ``np.argsort(key[:n], kind="stable")``. Keys are dealt into ``n``
     equal buckets between their least and greatest (a stable counting pass: the bucket of a
     key never decreases as the key grows, so equal keys share one and keep their order), and
     the disorder left within buckets is removed by insertion sort, which is stable: linear
     time for the spread-out keys of a ring's or a boundary's edges, about four times faster
-    than merging. Keys too few, not finite, or too clustered (the insertion sort moving more
-    than ``8n`` entries) are merge-sorted instead.
+    than merging. False (``a`` then holds nothing useful) for keys too few, not finite, or
+    too clustered (the insertion sort moving more than ``8n`` entries): the caller then
+    merge-sorts (:func:`_merge_argsort`). ``start`` (``n + 1`` entries) and ``bucket`` are
+    scratch space, so that a caller sorting many small key sets allocates nothing per set.
     """
-    n = key.shape[0]
     if n <= 32:
-        return _merge_argsort(key)
+        return False
     lo = np.inf
     hi = -np.inf
     for i in range(n):
@@ -78,17 +81,16 @@ def _argsort(key: np.ndarray) -> np.ndarray:
     # n / span would overflow
     span = hi - lo
     if not n * 1e-300 < span < np.inf:
-        return _merge_argsort(key)
+        return False
     scale = n / span
-    start = np.zeros(n + 1, dtype=np.int64)
-    bucket = np.empty(n, dtype=np.int64)
+    for b in range(n + 1):
+        start[b] = 0
     for i in range(n):
         b = min(int((key[i] - lo) * scale), n - 1)
         bucket[i] = b
         start[b + 1] += 1
     for b in range(n):
         start[b + 1] += start[b]
-    a = np.empty(n, dtype=np.int64)
     for i in range(n):
         b = bucket[i]
         a[start[b]] = i
@@ -104,8 +106,21 @@ def _argsort(key: np.ndarray) -> np.ndarray:
         budget -= u - 1 - w
         a[w + 1] = v
         if budget < 0:
-            return _merge_argsort(key)
-    return a
+            return False
+    return True
+
+
+@_kernel((F1,))
+def _argsort(key: np.ndarray) -> np.ndarray:
+    """Stable argsort of ``key`` (no NaN): by buckets, or :func:`_merge_argsort`.
+
+    The same permutation as ``np.argsort(key, kind="stable")``; see :func:`_argsort_into`.
+    """
+    n = key.shape[0]
+    a = np.empty(n, dtype=np.int64)
+    if _argsort_into(key, n, a, np.empty(n + 1, dtype=np.int64), np.empty(n, dtype=np.int64)):
+        return a
+    return _merge_argsort(key)
 
 
 @_kernel((F1,))
