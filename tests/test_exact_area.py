@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import numpy as np
@@ -686,3 +687,67 @@ def test_polygon_index_built_once_its_uses_add_up_over_calls():
         assert layer.indexed.tolist() == [False], call
         layer.index_polygons(np.array([0]), np.array([edges]), np.array([4]))
     assert layer.indexed.tolist() == [True]
+
+
+@functools.cache
+def _pip_kernels() -> tuple:
+    """Point-in-polygon as machine code (through a jitted caller: kernels only kernels call)
+    and as Python twins, beside the exact ray test it filters."""
+    import numba
+
+    from nbhd_geo.overlay.exact.bands import (
+        _point_in_polygon,
+        _point_in_polygon_banded,
+        _ray_toggle,
+    )
+    from nbhd_geo.overlay.exact.jit import OVERLAY, compile_kernels
+
+    compile_kernels()
+
+    @numba.njit(cache=False)
+    def machine(px, py, e, s, off, bedges, scr):  # noqa: ANN001, ANN202
+        return (
+            _point_in_polygon(px, py, e, 0, e.shape[0], s, scr),
+            _point_in_polygon_banded(px, py, s, 0.0, 0.0, off, bedges, scr),
+        )
+
+    with OVERLAY._lock:
+        twins = tuple(OVERLAY._twin(id(k)) for k in
+                      (_point_in_polygon, _point_in_polygon_banded, _ray_toggle))
+    return machine, twins
+
+
+@settings(max_examples=150, deadline=None)
+@given(int_polygons(), st.lists(st.tuples(st.integers(-2, 12), st.integers(-2, 12)),
+                                min_size=1, max_size=12))
+def test_point_in_polygon_filters_only_edges_that_cannot_toggle(poly, points):
+    """The straddle test before the exact ray test changes no answer: every point at every
+    vertex height, both perturbation signs, machine code and Python alike, equals the XOR of
+    the ray test over every edge; off the boundary and the vertices' heights, GEOS agrees."""
+    machine, (pip, pip_banded, toggle) = _pip_kernels()
+    if poly is None or poly.is_empty:
+        return
+    rings = [np.asarray(r.coords) for part in shapely.get_parts(shapely.orient_polygons(poly))
+             for r in shapely.get_rings(part)]  # fmt: skip
+    e = np.ascontiguousarray(np.vstack([np.hstack([r[:-1], r[1:]]) for r in rings]),
+                             dtype=np.float64)  # fmt: skip
+    ring = np.vstack(rings)
+    ro = e.copy()
+    ro.setflags(write=False)
+    off = np.array([0, len(e)], dtype=np.int64)
+    off.setflags(write=False)
+    scr = np.empty(24)
+    heights = set(ring[:, 1].tolist())
+    for x, y in points:
+        for py in {float(y), *heights}:
+            px = float(x) + 0.5
+            for s in (1, -1):
+                want = 0
+                for k in range(len(e)):
+                    want ^= toggle(px, py, ro, k, s, scr)
+                got = [*machine(px, py, e, s, off, ro, scr), pip(px, py, e, 0, len(e), s, scr),
+                       pip_banded(px, py, s, 0.0, 0.0, off, ro, scr)]
+                assert got == [want] * 4, (px, py, s, got, want)
+                q = shapely.Point(px, py)
+                if py not in heights and not poly.boundary.intersects(q):
+                    assert want == int(poly.contains(q))
