@@ -228,9 +228,7 @@ class _Layer:
                 pick = one[ring_poly]
                 s_, e_ = ring_s[pick], ring_e[pick]
             ok = np.zeros(len(s_), dtype=np.bool_)
-            OVERLAY.pick(_simple_rings, float((e_ - s_).sum()))(
-                x, y, np.ascontiguousarray(s_), np.ascontiguousarray(e_), ok
-            )
+            OVERLAY.pick(_simple_rings, float((e_ - s_).sum()))(x, y, s_, e_, ok)
             self.shown[start + np.flatnonzero(one)] = ok
         todo = np.flatnonzero(~one)
         if len(todo):
